@@ -1,0 +1,133 @@
+//! The crate's error type.
+//!
+//! Every failure that user data or the file system can cause is a variant of [`Error`] with
+//! structured fields (the file, the column, the row), so that callers can match on it and a
+//! command-line tool can print a precise message. Library code never panics on user data.
+
+use std::path::PathBuf;
+
+use crate::ingest::RejectReason;
+
+/// A result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in Clientele.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be decoded (truncated, corrupt or not of the expected format).
+    #[error("{source_name}: cannot read {format} data: {message}")]
+    Format {
+        /// The file or stream being read.
+        source_name: String,
+        /// The expected format (`parquet`, `arrow-ipc`, `csv`, ...).
+        format: &'static str,
+        /// What the decoder said.
+        message: String,
+    },
+    /// A required column is not in the input.
+    #[error("{source_name}: required column `{column}` is missing (columns present: {present})")]
+    MissingColumn {
+        /// The file or stream being read.
+        source_name: String,
+        /// The (mapped) column name that was looked for.
+        column: String,
+        /// The columns that are present, comma separated.
+        present: String,
+    },
+    /// A column has a data type that cannot be used for its role.
+    #[error("{source_name}: column `{column}` has type {found}, expected {expected}")]
+    ColumnType {
+        /// The file or stream being read.
+        source_name: String,
+        /// The column name.
+        column: String,
+        /// The type found.
+        found: String,
+        /// What the role accepts.
+        expected: &'static str,
+    },
+    /// Two inputs (files, batches, or a store and new data) disagree on their schema.
+    #[error("{source_name}: schema mismatch: {message}")]
+    SchemaMismatch {
+        /// The file or stream being read.
+        source_name: String,
+        /// What differs.
+        message: String,
+    },
+    /// In strict mode, the first rejected row stops ingestion.
+    #[error("{source_name}: row {row}, column `{column}`: {reason}{}", value.as_ref().map(|v| format!(" (value {v:?})")).unwrap_or_default())]
+    RejectedRow {
+        /// The file or stream being read.
+        source_name: String,
+        /// 1-based data row number within that input (a header line is not counted).
+        row: u64,
+        /// The column at fault.
+        column: String,
+        /// Why the row was rejected.
+        reason: RejectReason,
+        /// The offending value as text, when there is one.
+        value: Option<String>,
+    },
+    /// A parameter is invalid (named by `field`).
+    #[error("invalid parameter `{field}`: {message}")]
+    InvalidParameter {
+        /// The parameter's name.
+        field: &'static str,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// A saved store is inconsistent (its manifest and its columns disagree, or its order is broken).
+    #[error("store {path}: {message}")]
+    CorruptStore {
+        /// The store directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store holds more customers or events than its index type allows.
+    #[error("capacity exceeded: {message}")]
+    Capacity {
+        /// What overflowed.
+        message: String,
+    },
+    /// An error from the Arrow library on data Clientele built itself.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// An error from the Parquet library.
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// A JSON document (report, manifest) could not be encoded or decoded.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A thread pool could not be built.
+    #[error("thread pool: {0}")]
+    ThreadPool(#[from] rayon::ThreadPoolBuildError),
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`Error::InvalidParameter`].
+    pub fn param(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidParameter {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Where parallel work runs.
+//!
+//! Clientele never configures rayon's global pool. Every parallel entry point takes a
+//! [`Parallelism`]: by default work runs in whatever pool the caller is in (rayon's global pool
+//! unless the caller installed another); a service can hand over its own pool, or ask for a
+//! dedicated one with a fixed thread count. Results never depend on the thread count: work is
+//! split into chunks whose boundaries depend only on the data, and chunk results are combined
+//! in order.
+
+use std::sync::Arc;
+
+use rayon::ThreadPool;
+
+use crate::error::Result;
+
+/// Which rayon pool runs Clientele's parallel work.
+#[derive(Debug, Clone, Default)]
+pub struct Parallelism {
+    pool: Option<Arc<ThreadPool>>,
+}
+
+impl Parallelism {
+    /// Run in the caller's current pool (rayon's global pool unless the caller is inside
+    /// another pool's `install`).
+    pub fn current() -> Self {
+        Parallelism { pool: None }
+    }
+
+    /// Run in `pool`.
+    pub fn pool(pool: Arc<ThreadPool>) -> Self {
+        Parallelism { pool: Some(pool) }
+    }
+
+    /// Run in a new dedicated pool of `threads` threads (0 = one per core).
+    ///
+    /// # Errors
+    /// [`Error::ThreadPool`](crate::Error::ThreadPool) when the threads cannot be started.
+    pub fn threads(threads: usize) -> Result<Self> {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        Ok(Parallelism::pool(Arc::new(pool)))
+    }
+
+    /// Runs `f` in the chosen pool.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
+    }
+
+    /// The number of threads work will use.
+    pub fn num_threads(&self) -> usize {
+        match &self.pool {
+            Some(p) => p.current_num_threads(),
+            None => rayon::current_num_threads(),
+        }
+    }
+}

@@ -1,0 +1,548 @@
+//! Validated ingestion: files and Arrow batches into an [`EventStore`].
+//!
+//! An [`Ingestor`] reads any number of sources, validates every row, and
+//! [`finish`](Ingestor::finish)es into an [`EventStore`] and an [`IngestReport`] in which
+//! `rows_read == rows_accepted + rows_rejected`, with every rejected row listed by source, row,
+//! column and [`RejectReason`].
+//!
+//! | source | reader | notes |
+//! |---|---|---|
+//! | CSV / TSV / whitespace text | [`Ingestor::read_csv`] | header or not, any delimiter or runs of white space, explicit time formats |
+//! | Parquet | [`Ingestor::read_parquet`] | only the mapped columns are decoded; row groups in parallel |
+//! | Arrow IPC file / stream | [`Ingestor::read_ipc_file`], [`Ingestor::read_ipc_stream`] | |
+//! | in-memory batches | [`Ingestor::read_batches`] | for services that already hold Arrow |
+//!
+//! Accepted column types per role:
+//!
+//! | role | types |
+//! |---|---|
+//! | `customer_id` | any integer type, any string type or string dictionary |
+//! | `event_time` | any timestamp unit and time zone, Date32, Date64, strings (see [`TimeFormat`](crate::time::TimeFormat)) |
+//! | `event_type`, `channel`, `product`, `campaign_id` | strings, string dictionaries, integers (as decimal text) |
+//! | `amount`, `score`, `cost` | any integer, float or decimal type; strings holding numbers |
+//!
+//! A column of another type is an [`Error::ColumnType`]; a missing required column an
+//! [`Error::MissingColumn`]. Blank channel, product and campaign values are null. Unknown event
+//! types are kept.
+//!
+//! # Example
+//! ```
+//! # fn main() -> Result<(), clientele::Error> {
+//! use std::sync::Arc;
+//! use arrow_array::{Int64Array, RecordBatch, StringArray, Float64Array};
+//! use clientele::ingest::{IngestOptions, Ingestor};
+//!
+//! let batch = RecordBatch::try_from_iter([
+//!     ("customer_id", Arc::new(Int64Array::from(vec![1, 1, 2])) as _),
+//!     ("event_time", Arc::new(StringArray::from(vec!["2024-01-01", "2024-02-01", "not a date"])) as _),
+//!     ("amount", Arc::new(Float64Array::from(vec![10.0, 20.0, 5.0])) as _),
+//! ])?;
+//! let mut ingestor = Ingestor::new(&IngestOptions::default())?;
+//! ingestor.read_batches("memory", [Ok(batch)])?;
+//! let (store, report) = ingestor.finish()?;
+//! assert_eq!((report.rows_read, report.rows_accepted, report.rows_rejected), (3, 2, 1));
+//! assert_eq!(report.rejections[0].row, 3);
+//! assert!(report.reconciles());
+//! assert_eq!(store.num_customers(), 1);
+//! # Ok(()) }
+//! ```
+
+pub(crate) mod columns;
+mod csv;
+pub(crate) mod normalize;
+mod options;
+mod report;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use rayon::prelude::*;
+
+pub use options::{CsvOptions, Delimiter, IngestConfig, IngestOptions, KeyType};
+pub use report::{IngestReport, RejectReason, Rejection, SourceCounts};
+
+use crate::error::{Error, Result};
+use crate::exec::Parallelism;
+use crate::schema::Role;
+use crate::store::{EventStore, StoreBuilder};
+use normalize::{NormalizedBatch, RowNumbers, normalize};
+
+/// What a progress callback is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The source being read.
+    pub source: String,
+    /// Work done in this source so far.
+    pub done: u64,
+    /// Total work of this source, when known.
+    pub total: Option<u64>,
+    /// What `done` and `total` count.
+    pub unit: ProgressUnit,
+}
+
+/// The unit of a [`Progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressUnit {
+    /// Rows.
+    Rows,
+    /// Bytes.
+    Bytes,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// A unit of parallel work: a decoded batch with its row numbering.
+struct Unit {
+    batch: RecordBatch,
+    rows: UnitRows,
+    pre_rejections: Vec<Rejection>,
+    rows_read: u64,
+}
+
+enum UnitRows {
+    From(u64),
+    Explicit(Vec<u64>),
+}
+
+/// Reads sources into a store, validating every row. See the [module docs](self).
+pub struct Ingestor {
+    config: IngestConfig,
+    builder: StoreBuilder,
+    report: IngestReport,
+    parallelism: Parallelism,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Ingestor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor").field("options", &self.config.options).field("report", &self.report).finish_non_exhaustive()
+    }
+}
+
+fn extension(path: &Path) -> String {
+    path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase()
+}
+
+/// The input format a path's extension implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Delimited text (`.csv`, `.tsv`, `.txt`, `.dat`).
+    Csv,
+    /// Parquet (`.parquet`, `.pq`).
+    Parquet,
+    /// Arrow IPC file (`.arrow`, `.ipc`, `.feather`).
+    IpcFile,
+    /// Arrow IPC stream (`.arrows`).
+    IpcStream,
+}
+
+impl InputFormat {
+    /// The format of `path` by its extension.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`input`) for an unknown extension.
+    pub fn of(path: &Path) -> Result<Self> {
+        match extension(path).as_str() {
+            "csv" | "tsv" | "txt" | "dat" => Ok(InputFormat::Csv),
+            "parquet" | "pq" => Ok(InputFormat::Parquet),
+            "arrow" | "ipc" | "feather" => Ok(InputFormat::IpcFile),
+            "arrows" => Ok(InputFormat::IpcStream),
+            other => Err(Error::param(
+                "input",
+                format!("{}: unknown extension {other:?} (expected .csv, .tsv, .txt, .parquet, .arrow or .arrows)", path.display()),
+            )),
+        }
+    }
+}
+
+impl Ingestor {
+    /// A new ingestor with validated `options`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] from [`IngestOptions::validate`].
+    pub fn new(options: &IngestOptions) -> Result<Self> {
+        let config = options.validate()?;
+        Ok(Ingestor {
+            builder: StoreBuilder::new(&config.options.purchase_type, config.options.key_type),
+            config,
+            report: IngestReport::default(),
+            parallelism: Parallelism::current(),
+            progress: None,
+        })
+    }
+
+    /// An ingestor whose result holds every event of `store` plus what is read next.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] from [`IngestOptions::validate`], or `purchase_type` when it
+    /// differs from the store's.
+    pub fn appending(store: &EventStore, options: &IngestOptions) -> Result<Self> {
+        if store.purchase_type() != options.purchase_type {
+            return Err(Error::param(
+                "purchase_type",
+                format!("the store's purchase type is {:?}, the options say {:?}", store.purchase_type(), options.purchase_type),
+            ));
+        }
+        let mut ing = Ingestor::new(options)?;
+        ing.builder.append_store(store);
+        Ok(ing)
+    }
+
+    /// Runs parallel work in `parallelism`.
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.parallelism = parallelism;
+        self
+    }
+
+    /// Calls `f` as sources are read.
+    pub fn with_progress(mut self, f: ProgressFn) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> &IngestReport {
+        &self.report
+    }
+
+    fn notify(&self, source: &str, done: u64, total: Option<u64>, unit: ProgressUnit) {
+        if let Some(p) = &self.progress {
+            p(&Progress {
+                source: source.to_string(),
+                done,
+                total,
+                unit,
+            });
+        }
+    }
+
+    /// Whether column `name` is mapped to some role.
+    fn wanted(&self, name: &str) -> bool {
+        Role::ALL.iter().any(|&r| self.config.options.mapping.column(r) == name)
+    }
+
+    /// Normalizes `units` in parallel and appends them in order.
+    fn process(&mut self, source: &str, units: Vec<Unit>, counts: &mut SourceCounts) -> Result<()> {
+        let config = &self.config;
+        let results: Vec<Result<(NormalizedBatch, IngestReport)>> = self.parallelism.install(|| {
+            units
+                .into_par_iter()
+                .map(|u| {
+                    let rows = match &u.rows {
+                        UnitRows::From(f) => RowNumbers::From(*f),
+                        UnitRows::Explicit(v) => RowNumbers::Explicit(v),
+                    };
+                    if config.options.strict
+                        && let Some(r) = u.pre_rejections.first()
+                    {
+                        return Err(Error::RejectedRow {
+                            source_name: r.source.clone(),
+                            row: r.row,
+                            column: r.column.clone(),
+                            reason: r.reason,
+                            value: r.value.clone(),
+                        });
+                    }
+                    let (nb, mut rep) = normalize(&u.batch, source, rows, config)?;
+                    // Rejections found while splitting text come first in row order.
+                    let mut pre = IngestReport::default();
+                    for r in u.pre_rejections {
+                        pre.record_rejection(r);
+                    }
+                    pre.rows_read = u.rows_read - rep.rows_read;
+                    rep.merge(pre);
+                    rep.rejections.sort_by_key(|r| r.row);
+                    Ok((nb, rep))
+                })
+                .collect()
+        });
+        for r in results {
+            let (nb, rep) = r?;
+            counts.rows_read += rep.rows_read;
+            counts.rows_accepted += rep.rows_accepted;
+            counts.rows_rejected += rep.rows_rejected;
+            self.builder.append(&nb);
+            self.report.merge(rep);
+        }
+        Ok(())
+    }
+
+    fn wave(&self) -> usize {
+        (self.parallelism.num_threads() * 2).max(2)
+    }
+
+    /// Reads a file, choosing the reader by its extension ([`InputFormat::of`]).
+    ///
+    /// # Errors
+    /// As the chosen reader.
+    pub fn read_path(&mut self, path: impl AsRef<Path>, csv: &CsvOptions) -> Result<()> {
+        let path = path.as_ref();
+        match InputFormat::of(path)? {
+            InputFormat::Csv => self.read_csv(path, csv),
+            InputFormat::Parquet => self.read_parquet(path),
+            InputFormat::IpcFile => self.read_ipc_file(path),
+            InputFormat::IpcStream => {
+                let file = File::open(path).map_err(|e| Error::io(path, e))?;
+                self.read_ipc_stream(std::io::BufReader::new(file), &path.display().to_string())
+            }
+        }
+    }
+
+    /// Reads a delimited-text file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be opened; see [`read_csv_reader`](Self::read_csv_reader).
+    pub fn read_csv(&mut self, path: impl AsRef<Path>, csv: &CsvOptions) -> Result<()> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let total = file.metadata().ok().map(|m| m.len());
+        self.read_csv_inner(file, &path.display().to_string(), csv, total)
+    }
+
+    /// Reads delimited text from any reader; `name` names it in reports and errors.
+    ///
+    /// # Errors
+    /// [`Error::Format`] for unreadable input, [`Error::MissingColumn`], [`Error::ColumnType`],
+    /// and in strict mode [`Error::RejectedRow`].
+    pub fn read_csv_reader<R: Read>(&mut self, reader: R, name: &str, csv: &CsvOptions) -> Result<()> {
+        self.read_csv_inner(reader, name, csv, None)
+    }
+
+    fn read_csv_inner<R: Read>(&mut self, reader: R, name: &str, csv: &CsvOptions, total: Option<u64>) -> Result<()> {
+        let mut text = csv::TextReader::new(reader, name, csv, &|n| self.wanted(n))?;
+        // Required columns must be in the header even when the file has no data rows.
+        for role in [Role::CustomerId, Role::EventTime] {
+            let col = self.config.options.mapping.column(role);
+            if !text.header().iter().any(|h| h == col) {
+                return Err(Error::MissingColumn {
+                    source_name: name.to_string(),
+                    column: col.to_string(),
+                    present: text.header().join(", "),
+                });
+            }
+        }
+        let mut counts = SourceCounts {
+            source: name.to_string(),
+            ..Default::default()
+        };
+        loop {
+            let mut units = Vec::new();
+            let mut bytes = 0;
+            while units.len() < self.wave() {
+                match text.next_chunk()? {
+                    Some(c) => {
+                        bytes = c.bytes;
+                        units.push(Unit {
+                            batch: c.batch,
+                            rows: UnitRows::Explicit(c.rows),
+                            pre_rejections: c.rejections,
+                            rows_read: c.rows_read,
+                        });
+                    }
+                    None => break,
+                }
+            }
+            if units.is_empty() {
+                break;
+            }
+            self.process(name, units, &mut counts)?;
+            self.notify(name, bytes, total, ProgressUnit::Bytes);
+        }
+        self.report.sources.push(counts);
+        Ok(())
+    }
+
+    /// Reads a Parquet file: only the mapped columns are decoded, row groups in parallel.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Format`] for a file that is not Parquet or is truncated,
+    /// [`Error::MissingColumn`], [`Error::ColumnType`], and in strict mode
+    /// [`Error::RejectedRow`].
+    pub fn read_parquet(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let fmt = |e: &dyn std::fmt::Display| Error::Format {
+            source_name: name.clone(),
+            format: "parquet",
+            message: e.to_string(),
+        };
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| fmt(&e))?;
+        let schema = meta.schema().clone();
+        for role in [Role::CustomerId, Role::EventTime] {
+            let col = self.config.options.mapping.column(role);
+            if schema.index_of(col).is_err() {
+                return Err(Error::MissingColumn {
+                    source_name: name.clone(),
+                    column: col.to_string(),
+                    present: schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        let roots: Vec<usize> = schema.fields().iter().enumerate().filter(|(_, f)| self.wanted(f.name())).map(|(i, _)| i).collect();
+        let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+        let groups: Vec<(usize, u64, u64)> = {
+            let mut first = 1u64;
+            meta.metadata()
+                .row_groups()
+                .iter()
+                .enumerate()
+                .map(|(i, rg)| {
+                    let n = u64::try_from(rg.num_rows()).unwrap_or(0);
+                    let g = (i, first, n);
+                    first += n;
+                    g
+                })
+                .collect()
+        };
+        let total: u64 = groups.iter().map(|g| g.2).sum();
+        let mut counts = SourceCounts {
+            source: name.clone(),
+            ..Default::default()
+        };
+        let wave = self.wave();
+        let mut done = 0;
+        for chunk in groups.chunks(wave) {
+            let decoded: Vec<Result<Vec<Unit>>> = self.parallelism.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|&(rg, first, n)| {
+                        let f = file.try_clone().map_err(|e| Error::io(path, e))?;
+                        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
+                            .with_projection(mask.clone())
+                            .with_row_groups(vec![rg])
+                            .with_batch_size(usize::try_from(n).unwrap_or(1 << 20).clamp(1, 1 << 20))
+                            .build()
+                            .map_err(|e| fmt(&e))?;
+                        let mut units = Vec::new();
+                        let mut row = first;
+                        for b in reader {
+                            let b = b.map_err(|e| fmt(&e))?;
+                            let len = b.num_rows() as u64;
+                            units.push(Unit {
+                                batch: b,
+                                rows: UnitRows::From(row),
+                                pre_rejections: Vec::new(),
+                                rows_read: len,
+                            });
+                            row += len;
+                        }
+                        Ok(units)
+                    })
+                    .collect()
+            });
+            let mut units = Vec::new();
+            for d in decoded {
+                units.extend(d?);
+            }
+            self.process(&name, units, &mut counts)?;
+            done += chunk.iter().map(|g| g.2).sum::<u64>();
+            self.notify(&name, done, Some(total), ProgressUnit::Rows);
+        }
+        self.report.sources.push(counts);
+        Ok(())
+    }
+
+    /// Reads an Arrow IPC file.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Format`], and the errors of [`read_batches`](Self::read_batches).
+    pub fn read_ipc_file(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None).map_err(|e| Error::Format {
+            source_name: name.clone(),
+            format: "arrow-ipc",
+            message: e.to_string(),
+        })?;
+        self.read_batches_as(&name, reader, "arrow-ipc")
+    }
+
+    /// Reads an Arrow IPC stream from any reader; `name` names it in reports and errors.
+    ///
+    /// # Errors
+    /// [`Error::Format`], and the errors of [`read_batches`](Self::read_batches).
+    pub fn read_ipc_stream<R: Read>(&mut self, reader: R, name: &str) -> Result<()> {
+        let reader = arrow_ipc::reader::StreamReader::try_new(reader, None).map_err(|e| Error::Format {
+            source_name: name.to_string(),
+            format: "arrow-ipc-stream",
+            message: e.to_string(),
+        })?;
+        self.read_batches_as(name, reader, "arrow-ipc-stream")
+    }
+
+    /// Reads in-memory record batches; `name` names the source in reports and errors. Batches
+    /// may have different schemas as long as each has the required columns.
+    ///
+    /// # Errors
+    /// [`Error::Format`] when the iterator yields an error, [`Error::MissingColumn`],
+    /// [`Error::ColumnType`], and in strict mode [`Error::RejectedRow`].
+    pub fn read_batches<I>(&mut self, name: &str, batches: I) -> Result<()>
+    where
+        I: IntoIterator<Item = Result<RecordBatch, ArrowError>>,
+    {
+        self.read_batches_as(name, batches, "arrow")
+    }
+
+    fn read_batches_as<I>(&mut self, name: &str, batches: I, format: &'static str) -> Result<()>
+    where
+        I: IntoIterator<Item = Result<RecordBatch, ArrowError>>,
+    {
+        let mut counts = SourceCounts {
+            source: name.to_string(),
+            ..Default::default()
+        };
+        let mut iter = batches.into_iter();
+        let mut row = 1u64;
+        loop {
+            let mut units = Vec::new();
+            while units.len() < self.wave() {
+                match iter.next() {
+                    Some(Ok(b)) => {
+                        let len = b.num_rows() as u64;
+                        units.push(Unit {
+                            batch: b,
+                            rows: UnitRows::From(row),
+                            pre_rejections: Vec::new(),
+                            rows_read: len,
+                        });
+                        row += len;
+                    }
+                    Some(Err(e)) => {
+                        return Err(Error::Format {
+                            source_name: name.to_string(),
+                            format,
+                            message: e.to_string(),
+                        });
+                    }
+                    None => break,
+                }
+            }
+            if units.is_empty() {
+                break;
+            }
+            self.process(name, units, &mut counts)?;
+            self.notify(name, row - 1, None, ProgressUnit::Rows);
+        }
+        self.report.sources.push(counts);
+        Ok(())
+    }
+
+    /// Orders everything read into an [`EventStore`] and returns it with the report.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] beyond `u32::MAX` events.
+    pub fn finish(self) -> Result<(EventStore, IngestReport)> {
+        let builder = self.builder;
+        let store = self.parallelism.install(move || builder.finish())?;
+        Ok((store, self.report))
+    }
+}

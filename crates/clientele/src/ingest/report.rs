@@ -1,0 +1,181 @@
+//! The ingest report: where every input row went.
+//!
+//! Every row read ends in exactly one place: accepted into the store, or rejected with its
+//! source, row number, column and [`RejectReason`]. [`IngestReport::reconciles`] checks
+//! `rows_read == rows_accepted + rows_rejected` and that the per-reason counts add up. A row
+//! with several problems is rejected once, for the first failing column in canonical role order
+//! (`customer_id`, `event_time`, `event_type`, `amount`, `score`, `cost`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a row was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The customer id is null.
+    NullCustomerId,
+    /// The customer id is an empty or blank string.
+    EmptyCustomerId,
+    /// The customer id cannot be used as a key (not an integer where integers are required, or
+    /// an unsigned value above `i64::MAX`).
+    InvalidCustomerId,
+    /// The event time is null.
+    NullEventTime,
+    /// The event time does not parse with the configured format, or is out of range.
+    UnparseableEventTime,
+    /// The event type is null or blank (only when the input has an event-type column).
+    NullEventType,
+    /// The amount is not a number.
+    UnparseableAmount,
+    /// The amount is NaN or infinite.
+    NonFiniteAmount,
+    /// A purchase has a negative amount and refunds are not enabled.
+    NegativePurchaseAmount,
+    /// The score is not a number.
+    UnparseableScore,
+    /// The score is NaN or infinite.
+    NonFiniteScore,
+    /// The cost is not a number.
+    UnparseableCost,
+    /// The cost is NaN or infinite.
+    NonFiniteCost,
+    /// A delimited-text row has a different number of fields than the header.
+    FieldCount,
+    /// A delimited-text row is not valid UTF-8.
+    InvalidUtf8,
+}
+
+impl RejectReason {
+    /// The reason's stable snake_case name, as used in JSON reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::NullCustomerId => "null_customer_id",
+            RejectReason::EmptyCustomerId => "empty_customer_id",
+            RejectReason::InvalidCustomerId => "invalid_customer_id",
+            RejectReason::NullEventTime => "null_event_time",
+            RejectReason::UnparseableEventTime => "unparseable_event_time",
+            RejectReason::NullEventType => "null_event_type",
+            RejectReason::UnparseableAmount => "unparseable_amount",
+            RejectReason::NonFiniteAmount => "non_finite_amount",
+            RejectReason::NegativePurchaseAmount => "negative_purchase_amount",
+            RejectReason::UnparseableScore => "unparseable_score",
+            RejectReason::NonFiniteScore => "non_finite_score",
+            RejectReason::UnparseableCost => "unparseable_cost",
+            RejectReason::NonFiniteCost => "non_finite_cost",
+            RejectReason::FieldCount => "field_count",
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RejectReason::NullCustomerId => "customer id is null",
+            RejectReason::EmptyCustomerId => "customer id is empty",
+            RejectReason::InvalidCustomerId => "customer id is not a valid key",
+            RejectReason::NullEventTime => "event time is null",
+            RejectReason::UnparseableEventTime => "event time does not parse",
+            RejectReason::NullEventType => "event type is null or empty",
+            RejectReason::UnparseableAmount => "amount is not a number",
+            RejectReason::NonFiniteAmount => "amount is not finite",
+            RejectReason::NegativePurchaseAmount => "purchase amount is negative (refunds are not enabled)",
+            RejectReason::UnparseableScore => "score is not a number",
+            RejectReason::NonFiniteScore => "score is not finite",
+            RejectReason::UnparseableCost => "cost is not a number",
+            RejectReason::NonFiniteCost => "cost is not finite",
+            RejectReason::FieldCount => "wrong number of fields",
+            RejectReason::InvalidUtf8 => "row is not valid UTF-8",
+        })
+    }
+}
+
+/// One rejected row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The file or stream the row came from.
+    pub source: String,
+    /// 1-based data row number within that source (a header line is not counted).
+    pub row: u64,
+    /// The input column at fault (its name in the input, after mapping).
+    pub column: String,
+    /// Why it was rejected.
+    pub reason: RejectReason,
+    /// The offending value as text, when there is one.
+    pub value: Option<String>,
+}
+
+/// Counts for one input source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCounts {
+    /// The file or stream name.
+    pub source: String,
+    /// Data rows read from it.
+    pub rows_read: u64,
+    /// Rows accepted.
+    pub rows_accepted: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+}
+
+/// Where every input row went. Serialises to the JSON report of `clientele ingest --report`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Data rows read from every source.
+    pub rows_read: u64,
+    /// Rows accepted into the store.
+    pub rows_accepted: u64,
+    /// Rows rejected (each listed in `rejections`).
+    pub rows_rejected: u64,
+    /// Rejected rows per reason (snake_case reason names).
+    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
+    /// Accepted rows per event type, unknown types included.
+    pub accepted_by_event_type: BTreeMap<String, u64>,
+    /// Counts per source, in the order read.
+    pub sources: Vec<SourceCounts>,
+    /// Every rejected row, in input order.
+    pub rejections: Vec<Rejection>,
+}
+
+impl IngestReport {
+    /// Whether the counts add up: read = accepted + rejected, per reason and per source.
+    pub fn reconciles(&self) -> bool {
+        let by_reason: u64 = self.rejected_by_reason.values().sum();
+        let by_type: u64 = self.accepted_by_event_type.values().sum();
+        let src_read: u64 = self.sources.iter().map(|s| s.rows_read).sum();
+        let src_ok = self
+            .sources
+            .iter()
+            .all(|s| s.rows_read == s.rows_accepted + s.rows_rejected);
+        self.rows_read == self.rows_accepted + self.rows_rejected
+            && by_reason == self.rows_rejected
+            && self.rejections.len() as u64 == self.rows_rejected
+            && by_type == self.rows_accepted
+            && src_read == self.rows_read
+            && src_ok
+    }
+
+    pub(crate) fn record_rejection(&mut self, r: Rejection) {
+        *self.rejected_by_reason.entry(r.reason).or_insert(0) += 1;
+        self.rows_rejected += 1;
+        self.rejections.push(r);
+    }
+
+    /// Merges the counts of `other` into `self` (rejections are appended in order).
+    pub fn merge(&mut self, other: IngestReport) {
+        self.rows_read += other.rows_read;
+        self.rows_accepted += other.rows_accepted;
+        self.rows_rejected += other.rows_rejected;
+        for (k, v) in other.rejected_by_reason {
+            *self.rejected_by_reason.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in other.accepted_by_event_type {
+            *self.accepted_by_event_type.entry(k).or_insert(0) += v;
+        }
+        self.sources.extend(other.sources);
+        self.rejections.extend(other.rejections);
+    }
+}

@@ -1,0 +1,12 @@
+//! Clientele: an embedded analytical CRM engine.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod exec;
+pub mod ingest;
+pub mod schema;
+pub mod store;
+pub mod summary;
+pub mod time;
+
+pub use error::{Error, Result};

@@ -1,0 +1,305 @@
+//! Saving a store to a directory and opening it again.
+//!
+//! A saved store is a directory with three files:
+//!
+//! - `manifest.json`: format name and version, storage format, purchase type, counts;
+//! - `customers.{arrow,parquet}`: one column `customer_id` (Int64 or Utf8), the keys in
+//!   dense-index order;
+//! - `events.{arrow,parquet}`: the columns of [`EventStore::events`].
+//!
+//! Arrow IPC (the default) reloads at memory speed; Parquet (zstd) is smaller and readable by
+//! any Parquet tool. [`EventStore::open`] checks the manifest and verifies the ordering
+//! invariants, so a damaged or hand-edited store is an error, never a wrong answer.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, TimestampMicrosecondType, UInt32Type};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, TimestampMicrosecondArray};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use super::columns::{StoreColumns, dictionary, floats};
+use super::{CustomerKeys, EventStore};
+use crate::error::{Error, Result};
+use crate::schema;
+
+/// How a store's columns are saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreFormat {
+    /// Arrow IPC files: fastest to open.
+    #[default]
+    Ipc,
+    /// Parquet files (zstd): smaller, readable by other tools.
+    Parquet,
+}
+
+impl StoreFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            StoreFormat::Ipc => "arrow",
+            StoreFormat::Parquet => "parquet",
+        }
+    }
+}
+
+const FORMAT_NAME: &str = "clientele-store";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    version: u32,
+    storage: StoreFormat,
+    purchase_type: String,
+    num_customers: u64,
+    num_events: u64,
+    created_by: String,
+}
+
+fn corrupt(dir: &Path, message: impl Into<String>) -> Error {
+    Error::CorruptStore {
+        path: dir.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn write_file(path: &Path, format: StoreFormat, batch: &RecordBatch) -> Result<()> {
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    let w = BufWriter::new(file);
+    const CHUNK: usize = 1 << 20;
+    match format {
+        StoreFormat::Ipc => {
+            let mut writer = arrow_ipc::writer::FileWriter::try_new(w, &batch.schema())?;
+            let mut offset = 0;
+            while offset < batch.num_rows() || (offset == 0 && batch.num_rows() == 0) {
+                let len = CHUNK.min(batch.num_rows() - offset);
+                writer.write(&batch.slice(offset, len))?;
+                offset += len.max(1);
+            }
+            writer.finish()?;
+        }
+        StoreFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_max_row_group_row_count(Some(CHUNK))
+                .build();
+            let mut writer = ArrowWriter::try_new(w, batch.schema(), Some(props))?;
+            writer.write(batch)?;
+            writer.close()?;
+        }
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let name = path.display().to_string();
+    let fmt_err = |format: &'static str, e: String| Error::Format {
+        source_name: name.clone(),
+        format,
+        message: e,
+    };
+    match format {
+        StoreFormat::Ipc => {
+            let reader = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None).map_err(|e| fmt_err("arrow-ipc", e.to_string()))?;
+            reader.collect::<Result<Vec<_>, _>>().map_err(|e| fmt_err("arrow-ipc", e.to_string()))
+        }
+        StoreFormat::Parquet => {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.with_batch_size(1 << 20).build())
+                .map_err(|e| fmt_err("parquet", e.to_string()))?;
+            reader.collect::<Result<Vec<_>, _>>().map_err(|e| fmt_err("parquet", e.to_string()))
+        }
+    }
+}
+
+/// Concatenates column `name` of `batches`, or `None` when absent from the first batch.
+fn concat_column(batches: &[RecordBatch], name: &str) -> Result<Option<ArrayRef>> {
+    let mut parts = Vec::with_capacity(batches.len());
+    for b in batches {
+        match b.column_by_name(name) {
+            Some(c) => parts.push(c.clone()),
+            None => return Ok(None),
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+    Ok(Some(arrow_select::concat::concat(&refs)?))
+}
+
+/// Reads a dictionary (or plain string) column into one sorted dictionary.
+fn read_dict(batches: &[RecordBatch], name: &str, dir: &Path) -> Result<Option<arrow_array::DictionaryArray<Int32Type>>> {
+    let Some(first) = batches.first() else {
+        return Ok(None);
+    };
+    if first.column_by_name(name).is_none() {
+        return Ok(None);
+    }
+    let mut parts = Vec::new();
+    for b in batches {
+        let col = b.column_by_name(name).ok_or_else(|| corrupt(dir, format!("column `{name}` missing in a batch")))?;
+        let col = arrow_cast::cast(col, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))?;
+        parts.push(col);
+    }
+    let mut values = BTreeSet::new();
+    for p in &parts {
+        let d = p.as_dictionary::<Int32Type>();
+        for v in d.values().as_string::<i32>().iter().flatten() {
+            values.insert(v.to_string());
+        }
+    }
+    let values: Vec<String> = values.into_iter().collect();
+    let mut codes = Vec::new();
+    for p in &parts {
+        let d = p.as_dictionary::<Int32Type>();
+        let local = d.values().as_string::<i32>();
+        let table: Vec<u32> = local
+            .iter()
+            .map(|v| v.and_then(|v| values.binary_search_by(|x| x.as_str().cmp(v)).ok()).map_or(crate::ingest::columns::NULL_CODE, |i| i as u32))
+            .collect();
+        codes.extend(d.keys().iter().map(|k| {
+            k.and_then(|k| table.get(usize::try_from(k).ok()?).copied()).unwrap_or(crate::ingest::columns::NULL_CODE)
+        }));
+    }
+    Ok(Some(dictionary(codes, values)?))
+}
+
+fn read_floats(batches: &[RecordBatch], name: &str) -> Result<Option<Float64Array>> {
+    Ok(concat_column(batches, name)?
+        .map(|a| arrow_cast::cast(&a, &DataType::Float64))
+        .transpose()?
+        .map(|a| {
+            let a = a.as_primitive::<arrow_array::types::Float64Type>();
+            floats(a.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        }))
+}
+
+impl EventStore {
+    /// Saves the store into directory `dir` (created if needed; existing store files are
+    /// replaced).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the directory or a file cannot be written.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use clientele::store::{EventStore, StoreFormat};
+    /// let dir = std::env::temp_dir().join(format!("clientele-doc-{}", std::process::id()));
+    /// let store = EventStore::empty("purchase")?;
+    /// store.save(&dir, StoreFormat::Ipc)?;
+    /// let again = EventStore::open(&dir)?;
+    /// assert_eq!(again.num_events(), 0);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok(()) }
+    /// ```
+    pub fn save(&self, dir: impl AsRef<Path>, format: StoreFormat) -> Result<()> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let ext = format.extension();
+        let keys_schema = Arc::new(Schema::new(vec![Field::new(schema::CUSTOMER_ID, self.keys.data_type(), false)]));
+        let keys = RecordBatch::try_new(keys_schema, vec![self.keys.array()])?;
+        write_file(&dir.join(format!("customers.{ext}")), format, &keys)?;
+        write_file(&dir.join(format!("events.{ext}")), format, &self.events()?)?;
+        let manifest = Manifest {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION,
+            storage: format,
+            purchase_type: self.purchase_type.clone(),
+            num_customers: self.num_customers() as u64,
+            num_events: self.num_events() as u64,
+            created_by: format!("clientele {}", env!("CARGO_PKG_VERSION")),
+        };
+        let path = dir.join("manifest.json");
+        let text = serde_json::to_string_pretty(&manifest)?;
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        Ok(())
+    }
+
+    /// Opens a store saved by [`save`](Self::save), verifying its invariants.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for unreadable files, [`Error::Format`] for undecodable ones, and
+    /// [`Error::CorruptStore`] when the manifest, the keys and the events disagree.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
+        if m.format != FORMAT_NAME || m.version != FORMAT_VERSION {
+            return Err(corrupt(dir, format!("unsupported store format {} version {}", m.format, m.version)));
+        }
+        let ext = m.storage.extension();
+        let key_batches = read_file(&dir.join(format!("customers.{ext}")), m.storage)?;
+        let keys = concat_column(&key_batches, schema::CUSTOMER_ID)?.ok_or_else(|| corrupt(dir, "customers file has no customer_id column"))?;
+        let keys = match keys.data_type() {
+            DataType::Int64 => CustomerKeys::Int(keys.as_primitive().clone()),
+            DataType::Utf8 => CustomerKeys::Str(keys.as_string::<i32>().clone()),
+            other => return Err(corrupt(dir, format!("customer_id has type {other}"))),
+        };
+        let sorted = match &keys {
+            CustomerKeys::Int(a) => a.null_count() == 0 && a.values().windows(2).all(|w| w[0] < w[1]),
+            CustomerKeys::Str(a) => a.null_count() == 0 && (1..a.len()).all(|i| a.value(i - 1) < a.value(i)),
+        };
+        if !sorted {
+            return Err(corrupt(dir, "customer keys are not strictly increasing"));
+        }
+        let batches = read_file(&dir.join(format!("events.{ext}")), m.storage)?;
+        let idx = concat_column(&batches, super::CUSTOMER_INDEX)?.ok_or_else(|| corrupt(dir, "events have no customer_index column"))?;
+        let idx = idx.as_primitive_opt::<UInt32Type>().ok_or_else(|| corrupt(dir, "customer_index is not UInt32"))?.clone();
+        let time = concat_column(&batches, schema::EVENT_TIME)?.ok_or_else(|| corrupt(dir, "events have no event_time column"))?;
+        let time = arrow_cast::cast(&time, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        let time: TimestampMicrosecondArray = time.as_primitive::<TimestampMicrosecondType>().clone();
+        let event_type = read_dict(&batches, schema::EVENT_TYPE, dir)?.ok_or_else(|| corrupt(dir, "events have no event_type column"))?;
+        let columns = StoreColumns {
+            time,
+            event_type,
+            amount: read_floats(&batches, schema::AMOUNT)?,
+            channel: read_dict(&batches, schema::CHANNEL, dir)?,
+            product: read_dict(&batches, schema::PRODUCT, dir)?,
+            campaign_id: read_dict(&batches, schema::CAMPAIGN_ID, dir)?,
+            score: read_floats(&batches, schema::SCORE)?,
+            cost: read_floats(&batches, schema::COST)?,
+        };
+        // Invariants: counts, index order and range, time order within each customer.
+        let n = columns.len();
+        if n as u64 != m.num_events || keys.len() as u64 != m.num_customers || idx.len() != n {
+            return Err(corrupt(dir, "event or customer counts differ from the manifest"));
+        }
+        if idx.null_count() > 0 || columns.time.null_count() > 0 || columns.event_type.null_count() > 0 {
+            return Err(corrupt(dir, "customer_index, event_time and event_type must not be null"));
+        }
+        let mut offsets = vec![0usize; keys.len() + 1];
+        let iv = idx.values();
+        let tv = columns.time.values();
+        for i in 0..n {
+            let c = iv[i] as usize;
+            if c >= keys.len() {
+                return Err(corrupt(dir, format!("event {i} refers to customer {c}, beyond {}", keys.len())));
+            }
+            if i > 0 && (iv[i - 1] > iv[i] || (iv[i - 1] == iv[i] && tv[i - 1] > tv[i])) {
+                return Err(corrupt(dir, format!("events are not ordered by (customer, time) at row {i}")));
+            }
+            offsets[c + 1] += 1;
+        }
+        for c in 1..offsets.len() {
+            if offsets[c] == 0 {
+                return Err(corrupt(dir, format!("customer {} has no events", c - 1)));
+            }
+            offsets[c] += offsets[c - 1];
+        }
+        EventStore::from_parts(keys, offsets, columns, m.purchase_type)
+    }
+}

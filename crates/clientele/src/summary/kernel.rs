@@ -1,0 +1,95 @@
+//! The summary over an [`EventStore`]: one parallel pass over contiguous customer slices.
+
+use arrow_array::{Array, RecordBatch};
+use rayon::prelude::*;
+
+use super::output::SummaryColumns;
+use super::params::SummaryConfig;
+use super::state::CustomerState;
+use crate::error::Result;
+use crate::exec::Parallelism;
+use crate::store::EventStore;
+
+/// Customers per parallel task. Chunk boundaries depend only on the data, never on the thread
+/// count, and chunks are concatenated in order, so the output is the same for any pool.
+const CHUNK: usize = 8192;
+
+/// Summarizes every customer of `store` (see [`crate::summary`] for the columns).
+///
+/// # Errors
+/// Only on an internal Arrow error while assembling the output.
+///
+/// # Example
+/// ```
+/// # fn main() -> Result<(), clientele::Error> {
+/// use std::sync::Arc;
+/// use arrow_array::{RecordBatch, StringArray};
+/// use chrono::NaiveDate;
+/// use clientele::exec::Parallelism;
+/// use clientele::ingest::{IngestOptions, Ingestor};
+/// use clientele::summary::{SummaryParams, summarize};
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("customer_id", Arc::new(StringArray::from(vec!["c1", "c1", "c2"])) as _),
+///     ("event_time", Arc::new(StringArray::from(vec!["2015-02-01", "2015-02-06", "2015-01-01"])) as _),
+/// ])?;
+/// let mut ing = Ingestor::new(&IngestOptions::default())?;
+/// ing.read_batches("memory", [Ok(batch)])?;
+/// let (store, _) = ing.finish()?;
+/// let end = NaiveDate::from_ymd_opt(2015, 2, 7).unwrap();
+/// let summary = summarize(&store, &SummaryParams::new(end).validate()?, &Parallelism::current())?;
+/// let t = summary.column_by_name("T").unwrap();
+/// let t = t.as_any().downcast_ref::<arrow_array::Float64Array>().unwrap();
+/// assert_eq!(t.values(), &[6.0, 37.0]);
+/// # Ok(()) }
+/// ```
+pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> Result<RecordBatch> {
+    let cols = store.columns();
+    let times = cols.time.values();
+    let types = cols.event_type.keys().values();
+    let amounts = cols.amount.as_ref().map(|a| a.values());
+    let amount_nulls = cols.amount.as_ref().and_then(|a| a.nulls());
+    let purchase = store.purchase_code();
+    let type_names = store.event_types();
+    let offsets = store.offsets();
+    let n = store.num_customers();
+    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
+    let parts: Vec<(SummaryColumns, Vec<u32>)> = par.install(|| {
+        chunks
+            .par_iter()
+            .map(|&(lo, hi)| {
+                let mut out = SummaryColumns::new(cfg, type_names.len());
+                let mut rows = Vec::new();
+                let mut state = CustomerState::default();
+                state.type_counts = vec![0; type_names.len()];
+                for c in lo..hi {
+                    state.clear();
+                    let (a, b) = (offsets[c], offsets[c + 1]);
+                    for i in a..b {
+                        let code = types[i];
+                        let is_purchase = Some(code) == purchase;
+                        let amount = match (amounts, amount_nulls) {
+                            (Some(v), None) => v[i],
+                            (Some(v), Some(nulls)) if nulls.is_valid(i) => v[i],
+                            _ => f64::NAN,
+                        };
+                        state.update(cfg, times[i], code as usize, is_purchase, amount);
+                    }
+                    if SummaryColumns::includes(cfg, &state) {
+                        out.push(cfg, &state);
+                        rows.push(c as u32);
+                    }
+                }
+                (out, rows)
+            })
+            .collect()
+    });
+    let mut out = SummaryColumns::new(cfg, type_names.len());
+    let mut rows: Vec<u32> = Vec::new();
+    for (p, r) in parts {
+        out.extend(p);
+        rows.extend(r);
+    }
+    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &arrow_array::UInt32Array::from(rows), None)?;
+    out.finish(keys, &type_names)
+}

@@ -1,0 +1,36 @@
+//! The customer summary: per-customer purchase statistics, `lifetimes`-compatible.
+//!
+//! For an explicit calibration end (inclusive), an optional observation end (holdout), a
+//! purchase [`Period`] and a [`TimeUnit`], each customer with a calibration purchase gets one
+//! row (the columns are listed in [`output`]). The semantics follow `lifetimes`'
+//! `summary_data_from_transaction_data` and `calibration_and_holdout_data`:
+//!
+//! - purchases in the same period are one occasion, their amounts summed;
+//! - `frequency` = distinct purchase periods − 1; `recency` = last − first purchase period;
+//!   `T` = calibration-end period − first purchase period (both in the time unit);
+//! - `monetary_value` = mean spend over the repeat periods (the first is excluded), 0 when
+//!   `frequency` is 0;
+//! - the holdout counts distinct purchase periods in (calibration end, observation end] of
+//!   customers present in the calibration window; customers first seen in the holdout are not
+//!   listed.
+//!
+//! A purchase with a null amount counts as an occasion with zero spend. With refunds enabled
+//! at ingest, negative purchase amounts are netted into their period's spend.
+//!
+//! Two ways to compute it, with identical output:
+//!
+//! - [`summarize`]: one parallel pass over an [`EventStore`](crate::store::EventStore);
+//! - [`SummaryAccumulator`]: `update` / `merge` / `finish` partial state, for partitioned data.
+
+mod accumulator;
+mod kernel;
+pub mod output;
+mod params;
+mod period;
+mod state;
+
+pub use accumulator::SummaryAccumulator;
+pub use kernel::summarize;
+pub use params::{SummaryConfig, SummaryParams};
+pub use period::{Period, TimeUnit};
+pub use state::CustomerState;
