@@ -4,6 +4,7 @@
 pub mod error;
 pub mod exec;
 pub mod ingest;
+pub mod io;
 pub mod schema;
 pub mod store;
 pub mod summary;

@@ -1,7 +1,7 @@
 //! Time values: how event times are parsed and represented, and calendar arithmetic.
 //!
 //! The store keeps every event time as an `i64` count of **microseconds since
-//! 1970-01-01T00:00:00 UTC** (Arrow `Timestamp(Microsecond, "UTC")`). Inputs are converted on
+//! 1970-01-01T00:00:00 UTC** (Arrow `Timestamp(Microsecond, "+00:00")`). Inputs are converted on
 //! ingest:
 //!
 //! | input type | conversion |
@@ -15,6 +15,10 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
+
+/// The time-zone label of every timestamp Clientele writes: UTC as a fixed offset, which
+/// Arrow interprets without a time-zone database.
+pub const UTC: &str = "+00:00";
 
 /// Microseconds in one day.
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;

@@ -239,18 +239,26 @@ impl Ingestor {
                         UnitRows::From(f) => RowNumbers::From(*f),
                         UnitRows::Explicit(v) => RowNumbers::Explicit(v),
                     };
+                    let strict_error = |r: &Rejection| Error::RejectedRow {
+                        source_name: r.source.clone(),
+                        row: r.row,
+                        column: r.column.clone(),
+                        reason: r.reason,
+                        value: r.value.clone(),
+                    };
+                    // In strict mode the earliest bad row wins, whether the text splitter or
+                    // the normalizer found it.
+                    let (nb, mut rep) = match normalize(&u.batch, source, rows, config) {
+                        Err(Error::RejectedRow { row, .. }) if let Some(p) = u.pre_rejections.first().filter(|p| p.row < row) => {
+                            return Err(strict_error(p));
+                        }
+                        other => other?,
+                    };
                     if config.options.strict
                         && let Some(r) = u.pre_rejections.first()
                     {
-                        return Err(Error::RejectedRow {
-                            source_name: r.source.clone(),
-                            row: r.row,
-                            column: r.column.clone(),
-                            reason: r.reason,
-                            value: r.value.clone(),
-                        });
+                        return Err(strict_error(r));
                     }
-                    let (nb, mut rep) = normalize(&u.batch, source, rows, config)?;
                     // Rejections found while splitting text come first in row order.
                     let mut pre = IngestReport::default();
                     for r in u.pre_rejections {

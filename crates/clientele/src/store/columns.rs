@@ -114,7 +114,7 @@ impl StoreColumns {
             || (score.map(|a| floats(gather_vec(a, perm))), cost.map(|a| floats(gather_vec(a, perm)))),
         );
         Ok(StoreColumns {
-            time: TimestampMicrosecondArray::from(time).with_timezone("UTC"),
+            time: TimestampMicrosecondArray::from(time).with_timezone(crate::time::UTC),
             event_type: dict(event_type)?,
             amount,
             channel: opt_dict(channel)?,

@@ -126,7 +126,7 @@ impl EventStore {
         let c = &self.columns;
         let mut fields = vec![
             Field::new(CUSTOMER_INDEX, DataType::UInt32, false),
-            Field::new(schema::EVENT_TIME, DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+            Field::new(schema::EVENT_TIME, DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())), false),
             Field::new(schema::EVENT_TYPE, dict(), false),
         ];
         let opt = [

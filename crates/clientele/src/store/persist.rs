@@ -260,7 +260,7 @@ impl EventStore {
         let idx = concat_column(&batches, super::CUSTOMER_INDEX)?.ok_or_else(|| corrupt(dir, "events have no customer_index column"))?;
         let idx = idx.as_primitive_opt::<UInt32Type>().ok_or_else(|| corrupt(dir, "customer_index is not UInt32"))?.clone();
         let time = concat_column(&batches, schema::EVENT_TIME)?.ok_or_else(|| corrupt(dir, "events have no event_time column"))?;
-        let time = arrow_cast::cast(&time, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        let time = arrow_cast::cast(&time, &DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())))?;
         let time: TimestampMicrosecondArray = time.as_primitive::<TimestampMicrosecondType>().clone();
         let event_type = read_dict(&batches, schema::EVENT_TYPE, dir)?.ok_or_else(|| corrupt(dir, "events have no event_type column"))?;
         let columns = StoreColumns {

@@ -135,16 +135,16 @@ impl SummaryColumns {
 
     /// The summary batch, with `keys` (one per row) as `customer_id`.
     pub fn finish(self, keys: ArrayRef, type_names: &[String]) -> Result<RecordBatch> {
-        let ts = || DataType::Timestamp(ArrowTimeUnit::Microsecond, Some("UTC".into()));
+        let ts = || DataType::Timestamp(ArrowTimeUnit::Microsecond, Some(crate::time::UTC.into()));
         let times = |v: Vec<i64>| -> ArrayRef {
             let mut b = TimestampMicrosecondBuilder::with_capacity(v.len());
             b.append_slice(&v);
-            Arc::new(b.finish().with_timezone("UTC"))
+            Arc::new(b.finish().with_timezone(crate::time::UTC))
         };
         let opt_times = |v: Vec<Option<i64>>| -> ArrayRef {
             let mut b = TimestampMicrosecondBuilder::with_capacity(v.len());
             b.extend(v);
-            Arc::new(b.finish().with_timezone("UTC"))
+            Arc::new(b.finish().with_timezone(crate::time::UTC))
         };
         let f64s = |v: Vec<f64>| -> ArrayRef { Arc::new(arrow_array::Float64Array::from(v)) };
         let opt_f64s = |v: Vec<Option<f64>>| -> ArrayRef {

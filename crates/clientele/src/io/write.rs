@@ -1,0 +1,150 @@
+//! Writes a [`RecordBatch`] to a file in the format its extension names.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, UInt32Type, UInt64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::DataType;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, Result};
+
+/// An output file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Parquet with zstd compression (`.parquet`, `.pq`).
+    Parquet,
+    /// Comma-separated values with a header (`.csv`).
+    Csv,
+    /// A JSON array of row objects (`.json`); timestamps as RFC 3339 strings.
+    Json,
+    /// An Arrow IPC file (`.arrow`, `.ipc`, `.feather`).
+    Ipc,
+}
+
+impl OutputFormat {
+    /// The format named by `path`'s extension.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`out`) for an unknown extension.
+    pub fn of(path: &Path) -> Result<Self> {
+        match path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase().as_str() {
+            "parquet" | "pq" => Ok(OutputFormat::Parquet),
+            "csv" => Ok(OutputFormat::Csv),
+            "json" => Ok(OutputFormat::Json),
+            "arrow" | "ipc" | "feather" => Ok(OutputFormat::Ipc),
+            other => Err(Error::param(
+                "out",
+                format!("{}: unknown extension {other:?} (expected .parquet, .csv, .json or .arrow)", path.display()),
+            )),
+        }
+    }
+}
+
+/// Writes `batch` to `path` in the format of its extension ([`OutputFormat::of`]).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for an unknown extension, [`Error::Io`] when the file cannot be
+/// written.
+///
+/// # Example
+/// ```
+/// # fn main() -> Result<(), clientele::Error> {
+/// use std::sync::Arc;
+/// use arrow_array::{Int64Array, RecordBatch};
+/// let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1, 2])) as _)])?;
+/// let path = std::env::temp_dir().join(format!("clientele-doc-{}.json", std::process::id()));
+/// clientele::io::write_batch(&batch, &path)?;
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "[\n{\"x\":1},\n{\"x\":2}\n]\n");
+/// # std::fs::remove_file(&path).ok();
+/// # Ok(()) }
+/// ```
+pub fn write_batch(batch: &RecordBatch, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let format = OutputFormat::of(path)?;
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = BufWriter::new(file);
+    match format {
+        OutputFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_max_row_group_row_count(Some(1 << 20))
+                .build();
+            let mut writer = ArrowWriter::try_new(w, batch.schema(), Some(props))?;
+            writer.write(batch)?;
+            writer.close()?;
+            return Ok(());
+        }
+        OutputFormat::Ipc => {
+            let mut writer = arrow_ipc::writer::FileWriter::try_new(w, &batch.schema())?;
+            writer.write(batch)?;
+            writer.finish()?;
+            return Ok(());
+        }
+        OutputFormat::Csv => write_csv(batch, &mut w).map_err(|e| Error::io(path, e))?,
+        OutputFormat::Json => write_json(batch, &mut w).map_err(|e| Error::io(path, e))?,
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+fn formatters(batch: &RecordBatch) -> std::io::Result<Vec<ArrayFormatter<'_>>> {
+    let opts = FormatOptions::default();
+    batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).map_err(std::io::Error::other))
+        .collect()
+}
+
+fn write_csv(batch: &RecordBatch, w: &mut impl Write) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    let schema = batch.schema();
+    out.write_record(schema.fields().iter().map(|f| f.name().as_str()))?;
+    let fmts = formatters(batch)?;
+    let mut row: Vec<String> = Vec::with_capacity(fmts.len());
+    for i in 0..batch.num_rows() {
+        row.clear();
+        for (f, c) in fmts.iter().zip(batch.columns()) {
+            row.push(if c.is_null(i) { String::new() } else { f.value(i).to_string() });
+        }
+        out.write_record(&row)?;
+    }
+    out.flush()
+}
+
+/// One cell as a JSON value: numbers as numbers (non-finite as null), everything else as text.
+fn json_value(col: &dyn Array, f: &ArrayFormatter<'_>, i: usize) -> serde_json::Value {
+    use serde_json::Value;
+    if col.is_null(i) {
+        return Value::Null;
+    }
+    match col.data_type() {
+        DataType::Int64 => Value::from(col.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt64 => Value::from(col.as_primitive::<UInt64Type>().value(i)),
+        DataType::UInt32 => Value::from(col.as_primitive::<UInt32Type>().value(i)),
+        DataType::Float64 => serde_json::Number::from_f64(col.as_primitive::<Float64Type>().value(i)).map_or(Value::Null, Value::Number),
+        DataType::Boolean => Value::Bool(col.as_boolean().value(i)),
+        _ => Value::String(f.value(i).to_string()),
+    }
+}
+
+fn write_json(batch: &RecordBatch, w: &mut impl Write) -> std::io::Result<()> {
+    let schema = batch.schema();
+    let fmts = formatters(batch)?;
+    w.write_all(b"[\n")?;
+    for i in 0..batch.num_rows() {
+        let mut obj = serde_json::Map::new();
+        for ((field, f), c) in schema.fields().iter().zip(&fmts).zip(batch.columns()) {
+            obj.insert(field.name().clone(), json_value(c.as_ref(), f, i));
+        }
+        serde_json::to_writer(&mut *w, &obj)?;
+        w.write_all(if i + 1 < batch.num_rows() { b",\n" } else { b"\n" })?;
+    }
+    w.write_all(b"]\n")
+}

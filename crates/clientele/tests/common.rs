@@ -1,0 +1,83 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use chrono::NaiveDate;
+use clientele::ingest::{CsvOptions, Delimiter, IngestOptions, IngestReport, Ingestor};
+use clientele::schema::Role;
+use clientele::store::EventStore;
+use clientele::time::TimeFormat;
+
+pub fn testdata(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(rel)
+}
+
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// The CDNOW sample as the published analyses read it.
+pub fn cdnow_store() -> (EventStore, IngestReport) {
+    let opts = IngestOptions::default()
+        .column(Role::CustomerId, "masterid")
+        .column(Role::EventTime, "date")
+        .column(Role::Amount, "dollars")
+        .time_format(TimeFormat::Format("%Y%m%d".into()));
+    let csv = CsvOptions {
+        delimiter: Delimiter::Whitespace,
+        has_header: false,
+        column_names: Some(["masterid", "sampleid", "date", "cds", "dollars"].map(String::from).to_vec()),
+        ..Default::default()
+    };
+    let mut ing = Ingestor::new(&opts).unwrap();
+    ing.read_csv(testdata("cdnow/CDNOW_sample.txt"), &csv).unwrap();
+    ing.finish().unwrap()
+}
+
+pub fn f64s(batch: &RecordBatch, name: &str) -> Vec<f64> {
+    let c = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    c.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+}
+
+pub fn i64s(batch: &RecordBatch, name: &str) -> Vec<i64> {
+    batch.column_by_name(name).unwrap().as_primitive::<Int64Type>().values().to_vec()
+}
+
+pub fn u64s(batch: &RecordBatch, name: &str) -> Vec<u64> {
+    let c = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    c.as_primitive::<arrow_array::types::UInt64Type>().values().to_vec()
+}
+
+pub fn strs(batch: &RecordBatch, name: &str) -> Vec<String> {
+    let c = batch.column_by_name(name).unwrap();
+    let c = arrow_cast::cast(c, &arrow_schema::DataType::Utf8).unwrap();
+    c.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect()
+}
+
+pub fn null_count(batch: &RecordBatch, name: &str) -> usize {
+    batch.column_by_name(name).unwrap().null_count()
+}
+
+/// An in-memory event batch: (customer, time string, type, amount).
+pub fn events(rows: &[(&str, &str, &str, Option<f64>)]) -> RecordBatch {
+    use std::sync::Arc;
+    use arrow_array::{Float64Array, StringArray};
+    RecordBatch::try_from_iter([
+        ("customer_id", Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())) as _),
+        ("event_time", Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())) as _),
+        ("event_type", Arc::new(StringArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())) as _),
+        ("amount", Arc::new(Float64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())) as _),
+    ])
+    .unwrap()
+}
+
+/// A store of `batch` with default options.
+pub fn store_of(batch: RecordBatch) -> (EventStore, IngestReport) {
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_batches("memory", [Ok(batch)]).unwrap();
+    ing.finish().unwrap()
+}
