@@ -1,1 +1,57 @@
-fn main() {}
+//! `clientele`: the command-line front of the Clientele analytical CRM engine.
+
+mod cmd;
+mod input;
+
+use clap::{Parser, Subcommand};
+use clientele::exec::Parallelism;
+
+/// Clientele: analytical CRM on customer event logs (ingest, summarize, model).
+#[derive(Debug, Parser)]
+#[command(name = "clientele", version, about, long_about = None)]
+struct Cli {
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write deterministic synthetic customer events (.parquet or .csv).
+    Generate(cmd::generate::GenerateArgs),
+    /// Validate event files into a saved store, with a JSON report of rejected rows.
+    Ingest(cmd::ingest::IngestArgs),
+    /// Per-customer summary (lifetimes-compatible frequency, recency, T, monetary_value, holdout).
+    Summary(cmd::summary::SummaryArgs),
+    /// Run the main job on bundled data and print a short report.
+    Demo(cmd::demo::DemoArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let par = match cli.threads {
+        Some(n) => match Parallelism::threads(n) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => Parallelism::current(),
+    };
+    let result = match &cli.command {
+        Command::Generate(a) => cmd::generate::run(a, &par),
+        Command::Ingest(a) => cmd::ingest::run(a, &par),
+        Command::Summary(a) => cmd::summary::run(a, &par),
+        Command::Demo(a) => cmd::demo::run(a, &par),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

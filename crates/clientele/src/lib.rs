@@ -8,6 +8,7 @@ pub mod io;
 pub mod schema;
 pub mod store;
 pub mod summary;
+pub mod synth;
 pub mod time;
 
 pub use error::{Error, Result};

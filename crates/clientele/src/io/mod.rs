@@ -4,4 +4,4 @@ mod table;
 mod write;
 
 pub use table::format_table;
-pub use write::{OutputFormat, write_batch};
+pub use write::{OutputFormat, write_batch, write_batches};

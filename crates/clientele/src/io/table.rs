@@ -5,7 +5,8 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::DataType;
 
 /// Formats up to `max_rows` rows of `batch` as an aligned text table (numbers right-aligned,
-/// floats with up to 4 decimals, nulls blank), with a footer when rows are left out.
+/// floats rounded to 4 decimals with trailing zeros dropped, nulls blank), with a footer when
+/// rows are left out.
 ///
 /// # Example
 /// ```
@@ -17,7 +18,7 @@ use arrow_schema::DataType;
 ///     ("share", Arc::new(Float64Array::from(vec![0.25, 0.75])) as _),
 /// ])?;
 /// let text = clientele::io::format_table(&batch, 10);
-/// assert_eq!(text, "segment   share\n-------  ------\na        0.2500\nbb       0.7500\n");
+/// assert_eq!(text, "segment  share\n-------  -----\na         0.25\nbb        0.75\n");
 /// # Ok(()) }
 /// ```
 pub fn format_table(batch: &RecordBatch, max_rows: usize) -> String {
@@ -38,7 +39,7 @@ pub fn format_table(batch: &RecordBatch, max_rows: usize) -> String {
                 let v = arrow_cast::cast(&col.slice(i, 1), &DataType::Float64)
                     .ok()
                     .and_then(|a| a.as_any().downcast_ref::<arrow_array::Float64Array>().map(|a| a.value(0)));
-                v.map_or_else(String::new, |v| format!("{v:.4}"))
+                v.map_or_else(String::new, format_float)
             } else {
                 f.as_ref().map_or_else(String::new, |f| f.value(i).to_string())
             };
@@ -69,4 +70,14 @@ pub fn format_table(batch: &RecordBatch, max_rows: usize) -> String {
         out.push_str(&format!("... {} more rows\n", batch.num_rows() - n));
     }
     out
+}
+
+/// A float rounded to 4 decimals, without trailing zeros (`29`, `37.7143`, `0.25`).
+fn format_float(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
 }

@@ -8,7 +8,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -66,29 +66,42 @@ impl OutputFormat {
 /// # Ok(()) }
 /// ```
 pub fn write_batch(batch: &RecordBatch, path: impl AsRef<Path>) -> Result<()> {
+    write_batches(&batch.schema(), std::slice::from_ref(batch), path)
+}
+
+/// Writes `batches` (all with `schema`) to one file, in the format of its extension. Parquet
+/// files get zstd compression, dictionary-encoded strings and row groups of 2²⁰ rows.
+///
+/// # Errors
+/// As [`write_batch`].
+pub fn write_batches(schema: &SchemaRef, batches: &[RecordBatch], path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let format = OutputFormat::of(path)?;
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = BufWriter::new(file);
+    let mut w = BufWriter::with_capacity(1 << 20, file);
     match format {
         OutputFormat::Parquet => {
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_max_row_group_row_count(Some(1 << 20))
                 .build();
-            let mut writer = ArrowWriter::try_new(w, batch.schema(), Some(props))?;
-            writer.write(batch)?;
+            let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props))?;
+            for b in batches {
+                writer.write(b)?;
+            }
             writer.close()?;
             return Ok(());
         }
         OutputFormat::Ipc => {
-            let mut writer = arrow_ipc::writer::FileWriter::try_new(w, &batch.schema())?;
-            writer.write(batch)?;
+            let mut writer = arrow_ipc::writer::FileWriter::try_new(w, schema)?;
+            for b in batches {
+                writer.write(b)?;
+            }
             writer.finish()?;
             return Ok(());
         }
-        OutputFormat::Csv => write_csv(batch, &mut w).map_err(|e| Error::io(path, e))?,
-        OutputFormat::Json => write_json(batch, &mut w).map_err(|e| Error::io(path, e))?,
+        OutputFormat::Csv => write_csv(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
+        OutputFormat::Json => write_json(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
     }
     w.flush().map_err(|e| Error::io(path, e))
 }
@@ -102,18 +115,19 @@ fn formatters(batch: &RecordBatch) -> std::io::Result<Vec<ArrayFormatter<'_>>> {
         .collect()
 }
 
-fn write_csv(batch: &RecordBatch, w: &mut impl Write) -> std::io::Result<()> {
+fn write_csv(schema: &SchemaRef, batches: &[RecordBatch], w: &mut impl Write) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
-    let schema = batch.schema();
     out.write_record(schema.fields().iter().map(|f| f.name().as_str()))?;
-    let fmts = formatters(batch)?;
-    let mut row: Vec<String> = Vec::with_capacity(fmts.len());
-    for i in 0..batch.num_rows() {
-        row.clear();
-        for (f, c) in fmts.iter().zip(batch.columns()) {
-            row.push(if c.is_null(i) { String::new() } else { f.value(i).to_string() });
+    let mut row: Vec<String> = Vec::new();
+    for batch in batches {
+        let fmts = formatters(batch)?;
+        for i in 0..batch.num_rows() {
+            row.clear();
+            for (f, c) in fmts.iter().zip(batch.columns()) {
+                row.push(if c.is_null(i) { String::new() } else { f.value(i).to_string() });
+            }
+            out.write_record(&row)?;
         }
-        out.write_record(&row)?;
     }
     out.flush()
 }
@@ -134,17 +148,21 @@ fn json_value(col: &dyn Array, f: &ArrayFormatter<'_>, i: usize) -> serde_json::
     }
 }
 
-fn write_json(batch: &RecordBatch, w: &mut impl Write) -> std::io::Result<()> {
-    let schema = batch.schema();
-    let fmts = formatters(batch)?;
+fn write_json(schema: &SchemaRef, batches: &[RecordBatch], w: &mut impl Write) -> std::io::Result<()> {
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut written = 0;
     w.write_all(b"[\n")?;
-    for i in 0..batch.num_rows() {
-        let mut obj = serde_json::Map::new();
-        for ((field, f), c) in schema.fields().iter().zip(&fmts).zip(batch.columns()) {
-            obj.insert(field.name().clone(), json_value(c.as_ref(), f, i));
+    for batch in batches {
+        let fmts = formatters(batch)?;
+        for i in 0..batch.num_rows() {
+            let mut obj = serde_json::Map::new();
+            for ((field, f), c) in schema.fields().iter().zip(&fmts).zip(batch.columns()) {
+                obj.insert(field.name().clone(), json_value(c.as_ref(), f, i));
+            }
+            serde_json::to_writer(&mut *w, &obj)?;
+            written += 1;
+            w.write_all(if written < total { b",\n" } else { b"\n" })?;
         }
-        serde_json::to_writer(&mut *w, &obj)?;
-        w.write_all(if i + 1 < batch.num_rows() { b",\n" } else { b"\n" })?;
     }
     w.write_all(b"]\n")
 }

@@ -1,0 +1,63 @@
+//! `clientele ingest`: files into a saved store, with a JSON report.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use clientele::exec::Parallelism;
+use clientele::store::{EventStore, StoreFormat};
+
+use crate::input::{MappingArgs, ingest_files};
+
+/// Arguments of `clientele ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Event file(s): .csv/.tsv/.txt, .parquet, .arrow (IPC file) or .arrows (IPC stream).
+    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    input: Vec<PathBuf>,
+    /// Directory to save the store in.
+    #[arg(long, value_name = "DIR")]
+    store: PathBuf,
+    /// Write the ingest report (rows_read, rows_accepted, rows_rejected, rejected_by_reason, rejections) here.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
+    /// Stop at the first bad row instead of rejecting it.
+    #[arg(long)]
+    strict: bool,
+    /// Add the input to the existing store in --store instead of replacing it.
+    #[arg(long)]
+    append: bool,
+    /// Storage format of the store: ipc (fastest to open) or parquet (smaller).
+    #[arg(long, value_name = "FORMAT", default_value = "ipc", value_parser = ["ipc", "parquet"])]
+    store_format: String,
+    #[command(flatten)]
+    mapping: MappingArgs,
+}
+
+pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    let base = if a.append { Some(EventStore::open(&a.store)?) } else { None };
+    let (store, report) = ingest_files(&a.input, &a.mapping, a.strict, par, base.as_ref())?;
+    let format = if a.store_format == "parquet" { StoreFormat::Parquet } else { StoreFormat::Ipc };
+    store.save(&a.store, format)?;
+    if let Some(path) = &a.report {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text + "\n").map_err(|e| clientele::Error::io(path, e))?;
+    }
+    println!(
+        "rows read {}, accepted {}, rejected {}; store {}: {} customers, {} events ({:.2} s)",
+        report.rows_read,
+        report.rows_accepted,
+        report.rows_rejected,
+        a.store.display(),
+        store.num_customers(),
+        store.num_events(),
+        started.elapsed().as_secs_f64()
+    );
+    for (reason, n) in &report.rejected_by_reason {
+        println!("  rejected {n:>10}  {}  ({reason})", reason.as_str());
+    }
+    for r in report.rejections.iter().take(5) {
+        println!("  e.g. {} row {} column `{}`: {}{}", r.source, r.row, r.column, r.reason, r.value.as_ref().map(|v| format!(" ({v:?})")).unwrap_or_default());
+    }
+    Ok(())
+}

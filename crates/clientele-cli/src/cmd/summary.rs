@@ -1,0 +1,67 @@
+//! `clientele summary`: per-customer summary to a file or a table.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::Args;
+use clientele::exec::Parallelism;
+use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
+
+use crate::input::{SourceArgs, load};
+
+/// Arguments of `clientele summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Last day of the calibration window, inclusive (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    calibration_end: NaiveDate,
+    /// Last day of the holdout window, inclusive (adds frequency_holdout, monetary_value_holdout, duration_holdout).
+    #[arg(long, value_name = "DATE")]
+    observation_end: Option<NaiveDate>,
+    /// Purchase period: day, week (Monday-Sunday), month, or Nd.
+    #[arg(long, value_name = "PERIOD", default_value = "day")]
+    period: String,
+    /// Unit of recency and T: period (whole periods), day, or week (days / 7).
+    #[arg(long, value_name = "UNIT", default_value = "period")]
+    time_unit: String,
+    /// Also list customers with events but no calibration purchase.
+    #[arg(long)]
+    include_non_buyers: bool,
+    /// Output file: .parquet, .csv, .json or .arrow (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Rows shown in the table on stdout.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    rows: usize,
+}
+
+pub fn run(a: &SummaryArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
+    let mut params = SummaryParams::new(a.calibration_end)
+        .period(Period::parse(&a.period)?)
+        .time_unit(TimeUnit::parse(&a.time_unit)?)
+        .include_non_buyers(a.include_non_buyers);
+    if let Some(o) = a.observation_end {
+        params = params.observation_end(o);
+    }
+    let cfg = params.validate()?;
+    let store = load(&a.source, par)?;
+    let started = std::time::Instant::now();
+    let summary = summarize(&store, &cfg, par)?;
+    let took = started.elapsed();
+    match &a.out {
+        Some(path) => {
+            clientele::io::write_batch(&summary, path)?;
+            eprintln!(
+                "{} customers summarized from {} events in {:.3} s -> {}",
+                summary.num_rows(),
+                store.num_events(),
+                took.as_secs_f64(),
+                path.display()
+            );
+        }
+        None => print!("{}", clientele::io::format_table(&summary, a.rows)),
+    }
+    Ok(())
+}
