@@ -422,7 +422,9 @@ impl Ingestor {
                 chunk
                     .par_iter()
                     .map(|&(rg, first, n)| {
-                        let f = file.try_clone().map_err(|e| Error::io(path, e))?;
+                        // Each task opens its own handle: a cloned handle would share the
+                        // seek offset with the other tasks.
+                        let f = File::open(path).map_err(|e| Error::io(path, e))?;
                         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
                             .with_projection(mask.clone())
                             .with_row_groups(vec![rg])

@@ -35,10 +35,13 @@ fn gather_vec<T: Copy + Send + Sync>(src: &[T], perm: &[u32]) -> Vec<T> {
     perm.par_iter().map(|&i| src[i as usize]).collect()
 }
 
-/// A Float64 array with nulls where the value is NaN.
-pub(crate) fn floats(values: Vec<f64>) -> Float64Array {
+/// A Float64 array with nulls where the value is NaN (the null slots hold 0.0, so a NaN in a
+/// saved store's values can only be corruption).
+pub(crate) fn floats(mut values: Vec<f64>) -> Float64Array {
     let nulls = if values.iter().any(|v| v.is_nan()) {
-        Some(NullBuffer::from_iter(values.iter().map(|v| !v.is_nan())))
+        let nulls = NullBuffer::from_iter(values.iter().map(|v| !v.is_nan()));
+        values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
+        Some(nulls)
     } else {
         None
     };

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -79,13 +79,9 @@ fn write_file(path: &Path, format: StoreFormat, batch: &RecordBatch) -> Result<(
     const CHUNK: usize = 1 << 20;
     match format {
         StoreFormat::Ipc => {
+            // One batch: it reopens without any concatenation.
             let mut writer = arrow_ipc::writer::FileWriter::try_new(w, &batch.schema())?;
-            let mut offset = 0;
-            while offset < batch.num_rows() || (offset == 0 && batch.num_rows() == 0) {
-                let len = CHUNK.min(batch.num_rows() - offset);
-                writer.write(&batch.slice(offset, len))?;
-                offset += len.max(1);
-            }
+            writer.write(batch)?;
             writer.finish()?;
         }
         StoreFormat::Parquet => {
@@ -111,8 +107,8 @@ fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
     };
     match format {
         StoreFormat::Ipc => {
-            let reader = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None).map_err(|e| fmt_err("arrow-ipc", e.to_string()))?;
-            reader.collect::<Result<Vec<_>, _>>().map_err(|e| fmt_err("arrow-ipc", e.to_string()))
+            drop(file);
+            read_ipc_zero_copy(path).map_err(|e| fmt_err("arrow-ipc", e))
         }
         StoreFormat::Parquet => {
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -121,6 +117,46 @@ fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
             reader.collect::<Result<Vec<_>, _>>().map_err(|e| fmt_err("parquet", e.to_string()))
         }
     }
+}
+
+/// Reads an Arrow IPC file with one read into one buffer and decodes its batches without
+/// copying them again. The footer is untrusted: every block range is checked before use.
+fn read_ipc_zero_copy(path: &Path) -> std::result::Result<Vec<RecordBatch>, String> {
+    use arrow_buffer::Buffer;
+    use arrow_ipc::reader::{FileDecoder, read_footer_length};
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let buffer = Buffer::from_vec(bytes);
+    let len = buffer.len();
+    let trailer: [u8; 10] = buffer
+        .get(len.saturating_sub(10)..)
+        .and_then(|t| t.try_into().ok())
+        .ok_or("file too short for an Arrow IPC footer")?;
+    let footer_len = read_footer_length(trailer).map_err(|e| e.to_string())?;
+    let footer_start = len.checked_sub(10 + footer_len).ok_or("footer length beyond the file")?;
+    let footer_bytes = buffer.get(footer_start..len - 10).ok_or("footer beyond the file")?;
+    let footer = arrow_ipc::root_as_footer(footer_bytes).map_err(|e| e.to_string())?;
+    let schema = footer.schema().ok_or("footer has no schema")?;
+    let schema = Arc::new(arrow_ipc::convert::fb_to_schema(schema));
+    let mut decoder = FileDecoder::new(schema, footer.version());
+    let block_data = |block: &arrow_ipc::Block| -> std::result::Result<Buffer, String> {
+        let start = usize::try_from(block.offset()).map_err(|_| "negative block offset")?;
+        let size = usize::try_from(block.bodyLength()).map_err(|_| "negative block length")?
+            + usize::try_from(block.metaDataLength()).map_err(|_| "negative metadata length")?;
+        if start.checked_add(size).is_none_or(|end| end > len) {
+            return Err("block beyond the end of the file".into());
+        }
+        Ok(buffer.slice_with_length(start, size))
+    };
+    for block in footer.dictionaries().iter().flatten() {
+        decoder.read_dictionary(block, &block_data(block)?).map_err(|e| e.to_string())?;
+    }
+    let mut out = Vec::new();
+    for block in footer.recordBatches().iter().flatten() {
+        if let Some(b) = decoder.read_record_batch(block, &block_data(block)?).map_err(|e| e.to_string())? {
+            out.push(b);
+        }
+    }
+    Ok(out)
 }
 
 /// Concatenates column `name` of `batches`, or `None` when absent from the first batch.
@@ -134,6 +170,9 @@ fn concat_column(batches: &[RecordBatch], name: &str) -> Result<Option<ArrayRef>
     }
     if parts.is_empty() {
         return Ok(None);
+    }
+    if let [one] = parts.as_slice() {
+        return Ok(Some(one.clone()));
     }
     let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
     Ok(Some(arrow_select::concat::concat(&refs)?))
@@ -152,6 +191,25 @@ fn read_dict(batches: &[RecordBatch], name: &str, dir: &Path) -> Result<Option<a
         let col = b.column_by_name(name).ok_or_else(|| corrupt(dir, format!("column `{name}` missing in a batch")))?;
         let col = arrow_cast::cast(col, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))?;
         parts.push(col);
+    }
+    // Fast path (every IPC store, and Parquet files with one dictionary): all batches share one
+    // sorted, duplicate-free dictionary, so the keys are already the store's codes.
+    if let Some(first) = parts.first() {
+        let v0 = first.as_dictionary::<Int32Type>().values().as_string::<i32>().clone();
+        let sorted = v0.null_count() == 0 && (1..v0.len()).all(|i| v0.value(i - 1) < v0.value(i));
+        let shared = parts.iter().all(|p| {
+            let v = p.as_dictionary::<Int32Type>().values().as_string::<i32>();
+            v.len() == v0.len() && (0..v.len()).all(|i| v.is_valid(i) && v.value(i) == v0.value(i))
+        });
+        if sorted && shared {
+            let keys = if let [one] = parts.as_slice() {
+                one.as_dictionary::<Int32Type>().keys().clone()
+            } else {
+                let keys: Vec<&dyn Array> = parts.iter().map(|p| p.as_dictionary::<Int32Type>().keys() as &dyn Array).collect();
+                arrow_select::concat::concat(&keys)?.as_primitive::<Int32Type>().clone()
+            };
+            return Ok(Some(arrow_array::DictionaryArray::try_new(keys, Arc::new(v0))?));
+        }
     }
     let mut values = BTreeSet::new();
     for p in &parts {
@@ -177,13 +235,17 @@ fn read_dict(batches: &[RecordBatch], name: &str, dir: &Path) -> Result<Option<a
 }
 
 fn read_floats(batches: &[RecordBatch], name: &str) -> Result<Option<Float64Array>> {
-    Ok(concat_column(batches, name)?
-        .map(|a| arrow_cast::cast(&a, &DataType::Float64))
-        .transpose()?
-        .map(|a| {
-            let a = a.as_primitive::<arrow_array::types::Float64Type>();
-            floats(a.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-        }))
+    let Some(a) = concat_column(batches, name)? else {
+        return Ok(None);
+    };
+    let a = if a.data_type() == &DataType::Float64 { a } else { arrow_cast::cast(&a, &DataType::Float64)? };
+    let a = a.as_primitive::<arrow_array::types::Float64Type>();
+    // A store is saved with 0.0 in null slots and no NaN; a NaN would be corrupt (or foreign)
+    // data, and is turned into a null so that kernels never see it.
+    if a.values().iter().any(|v| v.is_nan()) {
+        return Ok(Some(floats(a.iter().map(|v| v.unwrap_or(f64::NAN)).collect())));
+    }
+    Ok(Some(a.clone()))
 }
 
 impl EventStore {
