@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::ingest::{CsvOptions, Delimiter, IngestOptions, IngestReport, Ingestor, KeyType, Progress, ProgressUnit};
+use clientele::ingest::{
+    CsvOptions, Delimiter, IngestOptions, IngestReport, Ingestor, KeyType, Progress, ProgressUnit,
+};
 use clientele::schema::Role;
 use clientele::store::EventStore;
 use clientele::time::TimeFormat;
@@ -135,7 +137,13 @@ pub fn progress_bar() -> (ProgressBar, clientele::ingest::ProgressFn) {
 }
 
 /// Reads `inputs` into a store, with a progress bar.
-pub fn ingest_files(inputs: &[PathBuf], mapping: &MappingArgs, strict: bool, par: &Parallelism, base: Option<&EventStore>) -> clientele::Result<(EventStore, IngestReport)> {
+pub fn ingest_files(
+    inputs: &[PathBuf],
+    mapping: &MappingArgs,
+    strict: bool,
+    par: &Parallelism,
+    base: Option<&EventStore>,
+) -> clientele::Result<(EventStore, IngestReport)> {
     let opts = mapping.ingest_options(strict);
     let csv = mapping.csv_options()?;
     let (bar, f) = progress_bar();
@@ -162,7 +170,12 @@ pub fn load(src: &SourceArgs, par: &Parallelism) -> clientele::Result<EventStore
             "warning: {} of {} rows rejected ({}); run `clientele ingest --report FILE.json` for the list",
             report.rows_rejected,
             report.rows_read,
-            report.rejected_by_reason.iter().map(|(k, v)| format!("{}: {v}", k.as_str())).collect::<Vec<_>>().join(", ")
+            report
+                .rejected_by_reason
+                .iter()
+                .map(|(k, v)| format!("{}: {v}", k.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     Ok(store)

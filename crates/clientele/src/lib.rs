@@ -12,3 +12,6 @@ pub mod synth;
 pub mod time;
 
 pub use error::{Error, Result};
+
+/// Re-exported so that users name the same `chrono` and `arrow` versions the API uses.
+pub use {arrow_array, arrow_schema, chrono};

@@ -58,9 +58,11 @@ impl TimeParser {
             TimeFormat::Format(f) => {
                 let kind = if f.contains("%z") || f.contains("%:z") || f.contains("%#z") {
                     FormatKind::Zoned
-                } else if ["%H", "%M", "%S", "%T", "%R", "%I", "%p", "%s", "%f", "%k", "%l", "%r", "%X", "%c", "%+"]
-                    .iter()
-                    .any(|t| f.contains(t))
+                } else if [
+                    "%H", "%M", "%S", "%T", "%R", "%I", "%p", "%s", "%f", "%k", "%l", "%r", "%X", "%c", "%+",
+                ]
+                .iter()
+                .any(|t| f.contains(t))
                 {
                     FormatKind::DateTime
                 } else {
@@ -90,9 +92,7 @@ impl TimeParser {
                     FormatKind::DateTime => NaiveDateTime::parse_from_str(s, f)
                         .ok()
                         .map(|dt| dt.and_utc().timestamp_micros()),
-                    FormatKind::Zoned => DateTime::parse_from_str(s, f)
-                        .ok()
-                        .map(|dt| dt.timestamp_micros()),
+                    FormatKind::Zoned => DateTime::parse_from_str(s, f).ok().map(|dt| dt.timestamp_micros()),
                 }
             }
         }
@@ -107,7 +107,12 @@ fn parse_auto(s: &str) -> Option<i64> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_micros());
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
             return Some(dt.and_utc().timestamp_micros());
         }
@@ -235,7 +240,10 @@ mod tests {
     #[test]
     fn chrono_agrees() {
         let d = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
-        assert_eq!(date_to_days(d), (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days());
+        assert_eq!(
+            date_to_days(d),
+            (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days()
+        );
         assert_eq!(days_to_date(date_to_days(d)), Some(d));
     }
 

@@ -1,6 +1,7 @@
 //! The CDNOW sample summarized as the published BTYD analyses do (Fader, Hardie & Lee 2005;
 //! data preparation as in `lifetimes` with `freq="D", freq_multiplier=7`): same-day purchases
 //! merged, calibration 1997-01-01..1997-09-30, holdout to 1998-06-30, time in weeks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 
@@ -57,7 +58,12 @@ fn monetary_value_statistics_match() {
     let (store, _) = cdnow_store();
     let s = summarize(&store, &params().validate().unwrap(), &Parallelism::current()).unwrap();
     let x = f64s(&s, "frequency");
-    let mut m: Vec<f64> = f64s(&s, "monetary_value").into_iter().zip(&x).filter(|(_, x)| **x > 0.0).map(|(m, _)| m).collect();
+    let mut m: Vec<f64> = f64s(&s, "monetary_value")
+        .into_iter()
+        .zip(&x)
+        .filter(|(_, x)| **x > 0.0)
+        .map(|(m, _)| m)
+        .collect();
     assert_eq!(m.len(), 946);
     let n = m.len() as f64;
     let mean = m.iter().sum::<f64>() / n;

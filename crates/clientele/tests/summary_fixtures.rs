@@ -1,4 +1,5 @@
 //! Hand-checkable summaries (the documented semantics of `lifetimes`' summary functions).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 
@@ -103,7 +104,12 @@ fn weeks_are_monday_to_sunday_and_measured_in_weeks() {
     assert_eq!(f64s(&s, "recency"), [3.0]);
     assert_eq!(f64s(&s, "T"), [4.0]); // 2024-02-04 is the Sunday of week 4
     // The same periods measured in days between week starts.
-    let s = run(&rows, SummaryParams::new(date(2024, 2, 4)).period(Period::Week).time_unit(TimeUnit::Day));
+    let s = run(
+        &rows,
+        SummaryParams::new(date(2024, 2, 4))
+            .period(Period::Week)
+            .time_unit(TimeUnit::Day),
+    );
     assert_eq!(f64s(&s, "recency"), [21.0]);
     assert_eq!(f64s(&s, "T"), [28.0]);
 }
@@ -116,7 +122,10 @@ fn months_and_day_blocks() {
         ("a", "2024-02-29", "purchase", Some(1.0)),
     ];
     let s = run(&rows, SummaryParams::new(date(2024, 5, 15)).period(Period::Month));
-    assert_eq!((f64s(&s, "frequency"), f64s(&s, "recency"), f64s(&s, "T")), (vec![1.0], vec![1.0], vec![4.0]));
+    assert_eq!(
+        (f64s(&s, "frequency"), f64s(&s, "recency"), f64s(&s, "T")),
+        (vec![1.0], vec![1.0], vec![4.0])
+    );
     let s = run(&rows, SummaryParams::new(date(2024, 5, 15)).period(Period::Days(30)));
     // 1970-based 30-day blocks: 2024-01-31 is day 19753 (block 658), 02-01 and 02-29 are 19754 and 19782 (block 658, 659).
     assert_eq!(f64s(&s, "frequency"), [1.0]);
@@ -148,16 +157,39 @@ fn other_event_types_are_counted_not_purchases() {
 
 #[test]
 fn invalid_parameters_name_the_field() {
-    let e = SummaryParams::new(date(2024, 1, 31)).observation_end(date(2024, 1, 1)).validate().unwrap_err();
-    assert!(matches!(e, clientele::Error::InvalidParameter { field: "observation_end", .. }), "{e}");
-    let e = SummaryParams::new(date(2024, 1, 31)).period(Period::Days(0)).validate().unwrap_err();
-    assert!(matches!(e, clientele::Error::InvalidParameter { field: "period", .. }), "{e}");
+    let e = SummaryParams::new(date(2024, 1, 31))
+        .observation_end(date(2024, 1, 1))
+        .validate()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            clientele::Error::InvalidParameter {
+                field: "observation_end",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = SummaryParams::new(date(2024, 1, 31))
+        .period(Period::Days(0))
+        .validate()
+        .unwrap_err();
+    assert!(
+        matches!(e, clientele::Error::InvalidParameter { field: "period", .. }),
+        "{e}"
+    );
 }
 
 #[test]
 fn empty_store_gives_an_empty_summary() {
     let (store, _) = store_of(events(&[]));
-    let s = summarize(&store, &SummaryParams::new(date(2024, 1, 31)).validate().unwrap(), &Parallelism::current()).unwrap();
+    let s = summarize(
+        &store,
+        &SummaryParams::new(date(2024, 1, 31)).validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap();
     assert_eq!(s.num_rows(), 0);
     assert!(s.column_by_name("frequency").is_some());
 }

@@ -1,5 +1,6 @@
 //! Mergeability: summarizing partitions apart and merging gives exactly the one-pass result,
 //! and the store kernel agrees with the accumulator, whatever the thread count.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 
@@ -26,32 +27,57 @@ const KINDS: [&str; 4] = ["purchase", "web_visit", "complaint", "purchase"];
 fn batch(evs: &[Ev]) -> RecordBatch {
     let base = 19_000i64; // 2022-01-08
     RecordBatch::try_from_iter([
-        ("customer_id", Arc::new(Int64Array::from(evs.iter().map(|e| e.customer).collect::<Vec<_>>())) as _),
+        (
+            "customer_id",
+            Arc::new(Int64Array::from(evs.iter().map(|e| e.customer).collect::<Vec<_>>())) as _,
+        ),
         (
             "event_time",
             Arc::new(StringArray::from(
                 evs.iter()
                     .map(|e| {
                         let d = clientele::time::days_to_date(base + e.day).unwrap();
-                        format!("{d} {:02}:{:02}:{:02}", e.second / 3600, (e.second / 60) % 60, e.second % 60)
+                        format!(
+                            "{d} {:02}:{:02}:{:02}",
+                            e.second / 3600,
+                            (e.second / 60) % 60,
+                            e.second % 60
+                        )
                     })
                     .collect::<Vec<_>>(),
             )) as _,
         ),
-        ("event_type", Arc::new(StringArray::from(evs.iter().map(|e| KINDS[e.kind]).collect::<Vec<_>>())) as _),
-        ("amount", Arc::new(Float64Array::from(evs.iter().map(|e| e.cents.map(|c| c as f64 / 100.0 + 1e-3)).collect::<Vec<_>>())) as _),
+        (
+            "event_type",
+            Arc::new(StringArray::from(evs.iter().map(|e| KINDS[e.kind]).collect::<Vec<_>>())) as _,
+        ),
+        (
+            "amount",
+            Arc::new(Float64Array::from(
+                evs.iter()
+                    .map(|e| e.cents.map(|c| c as f64 / 100.0 + 1e-3))
+                    .collect::<Vec<_>>(),
+            )) as _,
+        ),
     ])
     .unwrap()
 }
 
 fn ev() -> impl Strategy<Value = Ev> {
-    (0i64..12, 0i64..200, 0i64..86_400, 0usize..4, proptest::option::weighted(0.9, 0i64..100_000)).prop_map(|(customer, day, second, kind, cents)| Ev {
-        customer,
-        day,
-        second,
-        kind,
-        cents,
-    })
+    (
+        0i64..12,
+        0i64..200,
+        0i64..86_400,
+        0usize..4,
+        proptest::option::weighted(0.9, 0i64..100_000),
+    )
+        .prop_map(|(customer, day, second, kind, cents)| Ev {
+            customer,
+            day,
+            second,
+            kind,
+            cents,
+        })
 }
 
 fn params() -> impl Strategy<Value = SummaryParams> {

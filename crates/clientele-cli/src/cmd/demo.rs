@@ -27,11 +27,15 @@ pub struct DemoArgs {
 
 fn col<'a>(b: &'a RecordBatch, name: &str) -> &'a Arc<dyn Array> {
     static EMPTY: std::sync::OnceLock<Arc<dyn Array>> = std::sync::OnceLock::new();
-    b.column_by_name(name).unwrap_or_else(|| EMPTY.get_or_init(|| Arc::new(arrow_array::Float64Array::from(Vec::<f64>::new()))))
+    b.column_by_name(name)
+        .unwrap_or_else(|| EMPTY.get_or_init(|| Arc::new(arrow_array::Float64Array::from(Vec::<f64>::new()))))
 }
 
 fn floats(b: &RecordBatch, name: &str) -> Vec<f64> {
-    col(b, name).as_primitive_opt::<Float64Type>().map(|a| a.iter().map(|v| v.unwrap_or(0.0)).collect()).unwrap_or_default()
+    col(b, name)
+        .as_primitive_opt::<Float64Type>()
+        .map(|a| a.iter().map(|v| v.unwrap_or(0.0)).collect())
+        .unwrap_or_default()
 }
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
@@ -49,7 +53,11 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     let csv = CsvOptions {
         delimiter: Delimiter::Whitespace,
         has_header: false,
-        column_names: Some(["masterid", "sampleid", "date", "cds", "dollars"].map(String::from).to_vec()),
+        column_names: Some(
+            ["masterid", "sampleid", "date", "cds", "dollars"]
+                .map(String::from)
+                .to_vec(),
+        ),
         ..Default::default()
     };
     let mut ing = Ingestor::new(&opts)?.with_parallelism(par.clone());
@@ -85,27 +93,60 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     let mut order: Vec<usize> = (0..s.num_rows()).collect();
     order.sort_by(|&i, &j| x[j].total_cmp(&x[i]).then(i.cmp(&j)));
     let top = UInt32Array::from(order.iter().take(5).map(|&i| i as u32).collect::<Vec<_>>());
-    let cols = ["customer_id", "frequency", "recency", "T", "monetary_value", "frequency_holdout", "total_spend"];
-    let top = arrow_select::take::take_record_batch(&s.project(&cols.iter().filter_map(|c| s.schema().index_of(c).ok()).collect::<Vec<_>>())?, &top)?;
+    let cols = [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+        "frequency_holdout",
+        "total_spend",
+    ];
+    let top = arrow_select::take::take_record_batch(
+        &s.project(
+            &cols
+                .iter()
+                .filter_map(|c| s.schema().index_of(c).ok())
+                .collect::<Vec<_>>(),
+        )?,
+        &top,
+    )?;
     println!("   most frequent buyers:");
     for line in clientele::io::format_table(&top, 5).lines() {
         println!("   {line}");
     }
 
-    println!("\n2. Synthetic CRM event log ({} customers, seed 42: purchases, visits, campaigns, service)\n", a.customers);
+    println!(
+        "\n2. Synthetic CRM event log ({} customers, seed 42: purchases, visits, campaigns, service)\n",
+        a.customers
+    );
     let cfg = GenerateParams::default().customers(a.customers).seed(42).validate()?;
     let batches = par.install(|| clientele::synth::generate(&cfg))?;
     let mut ing = Ingestor::new(&IngestOptions::default())?.with_parallelism(par.clone());
     ing.read_batches("synthetic", batches.into_iter().map(Ok))?;
     let (store, report) = ing.finish()?;
-    println!("   ingest: {} events, {} customers; events by type:", report.rows_accepted, store.num_customers());
+    println!(
+        "   ingest: {} events, {} customers; events by type:",
+        report.rows_accepted,
+        store.num_customers()
+    );
     for (t, n) in &report.accepted_by_event_type {
         println!("     {t:<18} {n:>9}");
     }
-    let s = summarize(&store, &SummaryParams::new(date(2025, 6, 30)?).observation_end(date(2025, 12, 31)?).period(Period::Week).validate()?, par)?;
+    let s = summarize(
+        &store,
+        &SummaryParams::new(date(2025, 6, 30)?)
+            .observation_end(date(2025, 12, 31)?)
+            .period(Period::Week)
+            .validate()?,
+        par,
+    )?;
     let x = floats(&s, "frequency");
     let xh = floats(&s, "frequency_holdout");
-    let complaints: u64 = col(&s, "count_complaint").as_primitive_opt::<UInt64Type>().map(|a| a.values().iter().sum()).unwrap_or(0);
+    let complaints: u64 = col(&s, "count_complaint")
+        .as_primitive_opt::<UInt64Type>()
+        .map(|a| a.values().iter().sum())
+        .unwrap_or(0);
     println!(
         "\n   summary (weekly periods, calibration to 2025-06-30, holdout to 2025-12-31): {} buyers, {} repeat buyers,",
         s.num_rows(),
@@ -117,7 +158,9 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
         xh.iter().sum::<f64>(),
         complaints
     );
-    println!("\n   Next: `clientele generate --customers 100000 --out events.parquet`, `clientele ingest --input events.parquet --store store/`,");
+    println!(
+        "\n   Next: `clientele generate --customers 100000 --out events.parquet`, `clientele ingest --input events.parquet --store store/`,"
+    );
     println!("   `clientele summary --store store/ --calibration-end 2025-06-30 --period week --out summary.parquet`.");
     Ok(())
 }

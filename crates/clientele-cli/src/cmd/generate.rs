@@ -29,7 +29,12 @@ pub struct GenerateArgs {
 
 pub fn run(a: &GenerateArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
-    let cfg = GenerateParams::default().customers(a.customers).seed(a.seed).start(a.start).end(a.end).validate()?;
+    let cfg = GenerateParams::default()
+        .customers(a.customers)
+        .seed(a.seed)
+        .start(a.start)
+        .end(a.end)
+        .validate()?;
     let batches = par.install(|| generate(&cfg))?;
     let events: usize = batches.iter().map(|b| b.num_rows()).sum();
     clientele::io::write_batches(&event_schema(), &batches, &a.out)?;

@@ -35,9 +35,17 @@ pub struct IngestArgs {
 
 pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
-    let base = if a.append { Some(EventStore::open(&a.store)?) } else { None };
+    let base = if a.append {
+        Some(EventStore::open(&a.store)?)
+    } else {
+        None
+    };
     let (store, report) = ingest_files(&a.input, &a.mapping, a.strict, par, base.as_ref())?;
-    let format = if a.store_format == "parquet" { StoreFormat::Parquet } else { StoreFormat::Ipc };
+    let format = if a.store_format == "parquet" {
+        StoreFormat::Parquet
+    } else {
+        StoreFormat::Ipc
+    };
     store.save(&a.store, format)?;
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&report)?;
@@ -57,7 +65,14 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
         println!("  rejected {n:>10}  {}  ({reason})", reason.as_str());
     }
     for r in report.rejections.iter().take(5) {
-        println!("  e.g. {} row {} column `{}`: {}{}", r.source, r.row, r.column, r.reason, r.value.as_ref().map(|v| format!(" ({v:?})")).unwrap_or_default());
+        println!(
+            "  e.g. {} row {} column `{}`: {}{}",
+            r.source,
+            r.row,
+            r.column,
+            r.reason,
+            r.value.as_ref().map(|v| format!(" ({v:?})")).unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Date64Type, Int32Type, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
+    Date32Type, Date64Type, Int32Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
 };
 use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, Int64Array, StringArray, UInt64Array};
 use arrow_schema::{DataType, TimeUnit};
@@ -67,7 +67,10 @@ impl StrView {
     pub fn try_new(array: &ArrayRef) -> Result<Option<Self>> {
         let dt = array.data_type();
         if is_string_dict(dt) {
-            let a = cast(array, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))?;
+            let a = cast(
+                array,
+                &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            )?;
             let d = a.as_dictionary::<Int32Type>();
             let values = d.values().as_string::<i32>().clone();
             return Ok(Some(StrView::Dict {
@@ -141,9 +144,13 @@ impl KeyView {
         let dt = array.data_type();
         match dt {
             DataType::UInt64 => Ok(KeyView::UInt(array.as_primitive().clone())),
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
-                Ok(KeyView::Int(cast(array, &DataType::Int64)?.as_primitive().clone()))
-            }
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => Ok(KeyView::Int(cast(array, &DataType::Int64)?.as_primitive().clone())),
             _ => match StrView::try_new(array)? {
                 Some(v) => Ok(KeyView::Str(v)),
                 None => Err(ctx.type_error(dt, "an integer or string type")),
@@ -155,7 +162,12 @@ impl KeyView {
 /// The event-time view: a value in microseconds since the epoch, or a reason.
 pub(crate) enum TimeView {
     /// Integer values times `mul`, divided (floor) by `div`.
-    Scaled { values: Vec<i64>, valid: Option<arrow_buffer::NullBuffer>, mul: i64, div: i64 },
+    Scaled {
+        values: Vec<i64>,
+        valid: Option<arrow_buffer::NullBuffer>,
+        mul: i64,
+        div: i64,
+    },
     /// Strings parsed per row.
     Plain(StringArray),
     /// A dictionary whose values were parsed once.
@@ -172,12 +184,25 @@ impl TimeView {
             div,
         };
         Ok(match dt {
-            DataType::Timestamp(TimeUnit::Second, _) => scaled(array.as_primitive::<TimestampSecondType>().values(), 1_000_000, 1),
-            DataType::Timestamp(TimeUnit::Millisecond, _) => scaled(array.as_primitive::<TimestampMillisecondType>().values(), 1_000, 1),
-            DataType::Timestamp(TimeUnit::Microsecond, _) => scaled(array.as_primitive::<TimestampMicrosecondType>().values(), 1, 1),
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => scaled(array.as_primitive::<TimestampNanosecondType>().values(), 1, 1_000),
+            DataType::Timestamp(TimeUnit::Second, _) => {
+                scaled(array.as_primitive::<TimestampSecondType>().values(), 1_000_000, 1)
+            }
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                scaled(array.as_primitive::<TimestampMillisecondType>().values(), 1_000, 1)
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                scaled(array.as_primitive::<TimestampMicrosecondType>().values(), 1, 1)
+            }
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                scaled(array.as_primitive::<TimestampNanosecondType>().values(), 1, 1_000)
+            }
             DataType::Date32 => {
-                let v: Vec<i64> = array.as_primitive::<Date32Type>().values().iter().map(|&d| i64::from(d)).collect();
+                let v: Vec<i64> = array
+                    .as_primitive::<Date32Type>()
+                    .values()
+                    .iter()
+                    .map(|&d| i64::from(d))
+                    .collect();
                 scaled(&v, MICROS_PER_DAY, 1)
             }
             DataType::Date64 => scaled(array.as_primitive::<Date64Type>().values(), 1_000, 1),
@@ -197,7 +222,12 @@ impl TimeView {
     #[inline]
     pub fn get(&self, i: usize, parser: &TimeParser) -> Result<i64, RejectReason> {
         match self {
-            TimeView::Scaled { values, valid, mul, div } => {
+            TimeView::Scaled {
+                values,
+                valid,
+                mul,
+                div,
+            } => {
                 if valid.as_ref().is_some_and(|n| n.is_null(i)) {
                     return Err(RejectReason::NullEventTime);
                 }
@@ -253,7 +283,12 @@ impl NumView {
 
     /// `unparseable` and `non_finite` are the reasons to report for this role.
     #[inline]
-    pub fn get(&self, i: usize, unparseable: RejectReason, non_finite: RejectReason) -> Result<Option<f64>, RejectReason> {
+    pub fn get(
+        &self,
+        i: usize,
+        unparseable: RejectReason,
+        non_finite: RejectReason,
+    ) -> Result<Option<f64>, RejectReason> {
         let v = match self {
             NumView::F64(a) => {
                 if a.is_null(i) {

@@ -45,7 +45,11 @@ pub(crate) struct TextReader<R: Read> {
 
 enum Inner<R: Read> {
     Csv(Box<csv::Reader<R>>),
-    Whitespace { reader: std::io::BufReader<R>, bytes: u64, line: Vec<u8> },
+    Whitespace {
+        reader: std::io::BufReader<R>,
+        bytes: u64,
+        line: Vec<u8>,
+    },
 }
 
 impl<R: Read> Inner<R> {
@@ -75,7 +79,11 @@ impl<R: Read> Inner<R> {
                     return Ok(None);
                 }
                 *bytes += n as u64;
-                let fields: Vec<Vec<u8>> = line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).map(<[u8]>::to_vec).collect();
+                let fields: Vec<Vec<u8>> = line
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|f| !f.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect();
                 if !fields.is_empty() {
                     return Ok(Some(fields));
                 }
@@ -96,7 +104,11 @@ impl<R: Read> TextReader<R> {
     pub fn new(reader: R, source: &str, options: &CsvOptions, wanted: &dyn Fn(&str) -> bool) -> Result<Self> {
         let mut inner = match options.delimiter {
             Delimiter::Byte(b) => Inner::Csv(Box::new(
-                csv::ReaderBuilder::new().delimiter(b).has_headers(false).flexible(true).from_reader(reader),
+                csv::ReaderBuilder::new()
+                    .delimiter(b)
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(reader),
             )),
             Delimiter::Whitespace => Inner::Whitespace {
                 reader: std::io::BufReader::with_capacity(1 << 20, reader),
@@ -107,7 +119,15 @@ impl<R: Read> TextReader<R> {
         let first = inner.next_record(source)?;
         let (header, pending_first) = if options.has_header {
             let h = match first {
-                Some(f) => f.into_iter().map(|f| String::from_utf8_lossy(&f).trim().trim_start_matches('\u{feff}').to_string()).collect(),
+                Some(f) => f
+                    .into_iter()
+                    .map(|f| {
+                        String::from_utf8_lossy(&f)
+                            .trim()
+                            .trim_start_matches('\u{feff}')
+                            .to_string()
+                    })
+                    .collect(),
                 None => Vec::new(),
             };
             (h, None)
@@ -119,8 +139,17 @@ impl<R: Read> TextReader<R> {
             };
             (names, first)
         };
-        let keep: Vec<usize> = header.iter().enumerate().filter(|(_, n)| wanted(n)).map(|(i, _)| i).collect();
-        let fields: Vec<Field> = keep.iter().filter_map(|&i| header.get(i)).map(|n| Field::new(n, DataType::Utf8, true)).collect();
+        let keep: Vec<usize> = header
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| wanted(n))
+            .map(|(i, _)| i)
+            .collect();
+        let fields: Vec<Field> = keep
+            .iter()
+            .filter_map(|&i| header.get(i))
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect();
         Ok(TextReader {
             source: source.to_string(),
             inner,
@@ -200,9 +229,16 @@ impl<R: Read> TextReader<R> {
         if read == 0 {
             return Ok(None);
         }
-        let cols: Vec<ArrayRef> = builders.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
+        let cols: Vec<ArrayRef> = builders
+            .into_iter()
+            .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
         let batch = if cols.is_empty() {
-            RecordBatch::try_new_with_options(self.schema.clone(), cols, &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows.len())))?
+            RecordBatch::try_new_with_options(
+                self.schema.clone(),
+                cols,
+                &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows.len())),
+            )?
         } else {
             RecordBatch::try_new(self.schema.clone(), cols)?
         };

@@ -122,12 +122,18 @@ pub struct Ingestor {
 
 impl std::fmt::Debug for Ingestor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ingestor").field("options", &self.config.options).field("report", &self.report).finish_non_exhaustive()
+        f.debug_struct("Ingestor")
+            .field("options", &self.config.options)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
     }
 }
 
 fn extension(path: &Path) -> String {
-    path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase()
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 /// The input format a path's extension implies.
@@ -156,7 +162,10 @@ impl InputFormat {
             "arrows" => Ok(InputFormat::IpcStream),
             other => Err(Error::param(
                 "input",
-                format!("{}: unknown extension {other:?} (expected .csv, .tsv, .txt, .parquet, .arrow or .arrows)", path.display()),
+                format!(
+                    "{}: unknown extension {other:?} (expected .csv, .tsv, .txt, .parquet, .arrow or .arrows)",
+                    path.display()
+                ),
             )),
         }
     }
@@ -187,7 +196,11 @@ impl Ingestor {
         if store.purchase_type() != options.purchase_type {
             return Err(Error::param(
                 "purchase_type",
-                format!("the store's purchase type is {:?}, the options say {:?}", store.purchase_type(), options.purchase_type),
+                format!(
+                    "the store's purchase type is {:?}, the options say {:?}",
+                    store.purchase_type(),
+                    options.purchase_type
+                ),
             ));
         }
         let mut ing = Ingestor::new(options)?;
@@ -249,7 +262,9 @@ impl Ingestor {
                     // In strict mode the earliest bad row wins, whether the text splitter or
                     // the normalizer found it.
                     let (nb, mut rep) = match normalize(&u.batch, source, rows, config) {
-                        Err(Error::RejectedRow { row, .. }) if let Some(p) = u.pre_rejections.first().filter(|p| p.row < row) => {
+                        Err(Error::RejectedRow { row, .. })
+                            if let Some(p) = u.pre_rejections.first().filter(|p| p.row < row) =>
+                        {
                             return Err(strict_error(p));
                         }
                         other => other?,
@@ -390,11 +405,22 @@ impl Ingestor {
                 return Err(Error::MissingColumn {
                     source_name: name.clone(),
                     column: col.to_string(),
-                    present: schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", "),
+                    present: schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         }
-        let roots: Vec<usize> = schema.fields().iter().enumerate().filter(|(_, f)| self.wanted(f.name())).map(|(i, _)| i).collect();
+        let roots: Vec<usize> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| self.wanted(f.name()))
+            .map(|(i, _)| i)
+            .collect();
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         let groups: Vec<(usize, u64, u64)> = {
             let mut first = 1u64;
@@ -468,11 +494,12 @@ impl Ingestor {
         let path = path.as_ref();
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None).map_err(|e| Error::Format {
-            source_name: name.clone(),
-            format: "arrow-ipc",
-            message: e.to_string(),
-        })?;
+        let reader =
+            arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None).map_err(|e| Error::Format {
+                source_name: name.clone(),
+                format: "arrow-ipc",
+                message: e.to_string(),
+            })?;
         self.read_batches_as(&name, reader, "arrow-ipc")
     }
 

@@ -170,7 +170,12 @@ pub(crate) fn normalize(
         column(role).ok_or_else(|| Error::MissingColumn {
             source_name: source.to_string(),
             column: opts.mapping.column(role).to_string(),
-            present: schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", "),
+            present: schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     };
     fn ctx<'a>(source: &'a str, name: &'a str) -> ColumnCtx<'a> {
@@ -210,13 +215,19 @@ pub(crate) fn normalize(
     // Decide how this batch's keys are read.
     let parse_int = |s: &str| s.trim().parse::<i64>().ok();
     let mut keys = match (&key_view, opts.key_type) {
-        (KeyView::Str(_), KeyType::String) | (KeyView::Int(_) | KeyView::UInt(_), KeyType::String) => Keys::Str(LocalInterner::default()),
+        (KeyView::Str(_), KeyType::String) | (KeyView::Int(_) | KeyView::UInt(_), KeyType::String) => {
+            Keys::Str(LocalInterner::default())
+        }
         (KeyView::Str(v), KeyType::Auto) => {
             let all_int = (0..n).all(|i| match v.get(i) {
                 None => true,
                 Some(s) => s.trim().is_empty() || parse_int(s).is_some(),
             });
-            if all_int { Keys::Int(Vec::with_capacity(n)) } else { Keys::Str(LocalInterner::default()) }
+            if all_int {
+                Keys::Int(Vec::with_capacity(n))
+            } else {
+                Keys::Str(LocalInterner::default())
+            }
         }
         _ => Keys::Int(Vec::with_capacity(n)),
     };
@@ -237,13 +248,19 @@ pub(crate) fn normalize(
             // customer_id
             let key: Result<KeyValue<'_>, RejectReason> = match &key_view {
                 KeyView::Int(a) => {
-                    if a.is_null(i) { Err(RejectReason::NullCustomerId) } else { Ok(KeyValue::Int(a.value(i))) }
+                    if a.is_null(i) {
+                        Err(RejectReason::NullCustomerId)
+                    } else {
+                        Ok(KeyValue::Int(a.value(i)))
+                    }
                 }
                 KeyView::UInt(a) => {
                     if a.is_null(i) {
                         Err(RejectReason::NullCustomerId)
                     } else {
-                        i64::try_from(a.value(i)).map(KeyValue::Int).map_err(|_| RejectReason::InvalidCustomerId)
+                        i64::try_from(a.value(i))
+                            .map(KeyValue::Int)
+                            .map_err(|_| RejectReason::InvalidCustomerId)
                     }
                 }
                 KeyView::Str(v) => match v.get(i) {

@@ -96,7 +96,10 @@ impl IngestOptions {
         for role in Role::ALL {
             let name = self.mapping.column(role);
             if name.trim().is_empty() {
-                return Err(Error::param("mapping", format!("the column for `{}` is empty", role.canonical_name())));
+                return Err(Error::param(
+                    "mapping",
+                    format!("the column for `{}` is empty", role.canonical_name()),
+                ));
             }
             if let Some((_, other)) = seen.iter().find(|(n, _)| *n == name) {
                 return Err(Error::param(

@@ -38,7 +38,11 @@ pub fn format_table(batch: &RecordBatch, max_rows: usize) -> String {
             } else if matches!(col.data_type(), DataType::Float64 | DataType::Float32) {
                 let v = arrow_cast::cast(&col.slice(i, 1), &DataType::Float64)
                     .ok()
-                    .and_then(|a| a.as_any().downcast_ref::<arrow_array::Float64Array>().map(|a| a.value(0)));
+                    .and_then(|a| {
+                        a.as_any()
+                            .downcast_ref::<arrow_array::Float64Array>()
+                            .map(|a| a.value(0))
+                    });
                 v.map_or_else(String::new, format_float)
             } else {
                 f.as_ref().map_or_else(String::new, |f| f.value(i).to_string())
@@ -47,16 +51,27 @@ pub fn format_table(batch: &RecordBatch, max_rows: usize) -> String {
         }
         cells.push(c);
     }
-    let widths: Vec<usize> = cells.iter().map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = cells
+        .iter()
+        .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     let line = |out: &mut String, row: usize, sep: bool| {
         let mut parts = Vec::new();
         for (ci, c) in cells.iter().enumerate() {
             let w = widths.get(ci).copied().unwrap_or(0);
-            let text = if sep { "-".repeat(w) } else { c.get(row).cloned().unwrap_or_default() };
+            let text = if sep {
+                "-".repeat(w)
+            } else {
+                c.get(row).cloned().unwrap_or_default()
+            };
             let pad = w.saturating_sub(text.chars().count());
             let is_right = right.get(ci).copied().unwrap_or(false) && row > 0;
-            parts.push(if is_right || sep { format!("{}{text}", " ".repeat(pad)) } else { format!("{text}{}", " ".repeat(pad)) });
+            parts.push(if is_right || sep {
+                format!("{}{text}", " ".repeat(pad))
+            } else {
+                format!("{text}{}", " ".repeat(pad))
+            });
         }
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');

@@ -34,14 +34,23 @@ impl OutputFormat {
     /// # Errors
     /// [`Error::InvalidParameter`] (`out`) for an unknown extension.
     pub fn of(path: &Path) -> Result<Self> {
-        match path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase().as_str() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "parquet" | "pq" => Ok(OutputFormat::Parquet),
             "csv" => Ok(OutputFormat::Csv),
             "json" => Ok(OutputFormat::Json),
             "arrow" | "ipc" | "feather" => Ok(OutputFormat::Ipc),
             other => Err(Error::param(
                 "out",
-                format!("{}: unknown extension {other:?} (expected .parquet, .csv, .json or .arrow)", path.display()),
+                format!(
+                    "{}: unknown extension {other:?} (expected .parquet, .csv, .json or .arrow)",
+                    path.display()
+                ),
             )),
         }
     }
@@ -124,7 +133,11 @@ fn write_csv(schema: &SchemaRef, batches: &[RecordBatch], w: &mut impl Write) ->
         for i in 0..batch.num_rows() {
             row.clear();
             for (f, c) in fmts.iter().zip(batch.columns()) {
-                row.push(if c.is_null(i) { String::new() } else { f.value(i).to_string() });
+                row.push(if c.is_null(i) {
+                    String::new()
+                } else {
+                    f.value(i).to_string()
+                });
             }
             out.write_record(&row)?;
         }
@@ -142,7 +155,9 @@ fn json_value(col: &dyn Array, f: &ArrayFormatter<'_>, i: usize) -> serde_json::
         DataType::Int64 => Value::from(col.as_primitive::<Int64Type>().value(i)),
         DataType::UInt64 => Value::from(col.as_primitive::<UInt64Type>().value(i)),
         DataType::UInt32 => Value::from(col.as_primitive::<UInt32Type>().value(i)),
-        DataType::Float64 => serde_json::Number::from_f64(col.as_primitive::<Float64Type>().value(i)).map_or(Value::Null, Value::Number),
+        DataType::Float64 => {
+            serde_json::Number::from_f64(col.as_primitive::<Float64Type>().value(i)).map_or(Value::Null, Value::Number)
+        }
         DataType::Boolean => Value::Bool(col.as_boolean().value(i)),
         _ => Value::String(f.value(i).to_string()),
     }

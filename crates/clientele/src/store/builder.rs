@@ -44,12 +44,13 @@ impl Interner {
     /// Appends `local`'s rows to `codes`, translating local codes to store-wide ones.
     fn extend(&mut self, codes: &mut Vec<u32>, local: &DictCol) {
         let table: Vec<u32> = local.values.iter().map(|v| self.code(v)).collect();
-        codes.extend(
-            local
-                .codes
-                .iter()
-                .map(|&c| if c == NULL_CODE { NULL_CODE } else { table.get(c as usize).copied().unwrap_or(NULL_CODE) }),
-        );
+        codes.extend(local.codes.iter().map(|&c| {
+            if c == NULL_CODE {
+                NULL_CODE
+            } else {
+                table.get(c as usize).copied().unwrap_or(NULL_CODE)
+            }
+        }));
     }
 }
 
@@ -136,7 +137,7 @@ impl StoreBuilder {
     }
 
     /// Switches every key seen so far to string keys.
-    fn to_string_keys(&mut self) {
+    fn switch_to_string_keys(&mut self) {
         if self.any_str {
             return;
         }
@@ -164,7 +165,7 @@ impl StoreBuilder {
                 }
             }
             KeyCol::Str(d) => {
-                self.to_string_keys();
+                self.switch_to_string_keys();
                 self.str_dict.extend(&mut self.str_keys, d);
             }
         }
@@ -226,21 +227,36 @@ impl StoreBuilder {
             });
         }
         if !self.any_str && self.key_type == KeyType::String {
-            self.to_string_keys();
+            self.switch_to_string_keys();
         }
         if self.any_str && self.key_type == KeyType::Auto {
             // Integer keys after all, if every string parses (as pandas would read them).
-            let parsed: Option<Vec<i64>> = self.str_dict.values.iter().map(|s| s.trim().parse::<i64>().ok()).collect();
+            let parsed: Option<Vec<i64>> = self
+                .str_dict
+                .values
+                .iter()
+                .map(|s| s.trim().parse::<i64>().ok())
+                .collect();
             if let Some(parsed) = parsed {
-                self.int_keys = self.str_keys.iter().map(|&c| parsed.get(c as usize).copied().unwrap_or(0)).collect();
+                self.int_keys = self
+                    .str_keys
+                    .iter()
+                    .map(|&c| parsed.get(c as usize).copied().unwrap_or(0))
+                    .collect();
                 self.any_str = false;
             }
         }
         // 1. customer ranks
         let (ranks, keys) = if self.any_str {
             let (order, remap) = sorted_order(&self.str_dict.values);
-            let ranks: Vec<u32> = self.str_keys.par_iter().map(|&c| remap.get(c as usize).copied().unwrap_or(0)).collect();
-            let used = order.iter().map(|&i| self.str_dict.values.get(i).map(String::as_str).unwrap_or_default());
+            let ranks: Vec<u32> = self
+                .str_keys
+                .par_iter()
+                .map(|&c| remap.get(c as usize).copied().unwrap_or(0))
+                .collect();
+            let used = order
+                .iter()
+                .map(|&i| self.str_dict.values.get(i).map(String::as_str).unwrap_or_default());
             (ranks, CustomerKeys::Str(used.collect::<Vec<_>>().into()))
         } else {
             let (ranks, sorted) = rank_ints(&self.int_keys);
@@ -249,9 +265,21 @@ impl StoreBuilder {
         let num_customers = keys.len();
         // 2. sorted dictionaries
         let types = finalize_dict(&mut self.event_type, &self.type_dict.values);
-        let channel = self.channel.codes.as_mut().map(|c| finalize_dict(c, &self.channel.dict.values));
-        let product = self.product.codes.as_mut().map(|c| finalize_dict(c, &self.product.dict.values));
-        let campaign = self.campaign_id.codes.as_mut().map(|c| finalize_dict(c, &self.campaign_id.dict.values));
+        let channel = self
+            .channel
+            .codes
+            .as_mut()
+            .map(|c| finalize_dict(c, &self.channel.dict.values));
+        let product = self
+            .product
+            .codes
+            .as_mut()
+            .map(|c| finalize_dict(c, &self.product.dict.values));
+        let campaign = self
+            .campaign_id
+            .codes
+            .as_mut()
+            .map(|c| finalize_dict(c, &self.campaign_id.dict.values));
         // 3. counting sort by customer, then time order within each customer
         let mut offsets = vec![0usize; num_customers + 1];
         for &r in &ranks {
@@ -285,10 +313,13 @@ impl StoreBuilder {
                 if s.len() > 1 {
                     s.sort_by(|&a, &b| {
                         let (a, b) = (a as usize, b as usize);
-                        time[a].cmp(&time[b]).then(etype[a].cmp(&etype[b])).then_with(|| match amount {
-                            Some(am) => am[a].total_cmp(&am[b]),
-                            None => std::cmp::Ordering::Equal,
-                        })
+                        time[a]
+                            .cmp(&time[b])
+                            .then(etype[a].cmp(&etype[b]))
+                            .then_with(|| match amount {
+                                Some(am) => am[a].total_cmp(&am[b]),
+                                None => std::cmp::Ordering::Equal,
+                            })
                     });
                 }
             });
@@ -335,8 +366,12 @@ fn finalize_dict(codes: &mut [u32], values: &[String]) -> Vec<String> {
     for (rank, &i) in kept.iter().enumerate() {
         remap[i] = rank as u32;
     }
-    codes
-        .par_iter_mut()
-        .for_each(|c| *c = if *c == NULL_CODE { NULL_CODE } else { remap.get(*c as usize).copied().unwrap_or(NULL_CODE) });
+    codes.par_iter_mut().for_each(|c| {
+        *c = if *c == NULL_CODE {
+            NULL_CODE
+        } else {
+            remap.get(*c as usize).copied().unwrap_or(NULL_CODE)
+        }
+    });
     kept.into_iter().map(|i| values[i].clone()).collect()
 }

@@ -55,7 +55,10 @@ pub(crate) fn dictionary(codes: Vec<u32>, values: Vec<String>) -> Result<Diction
     } else {
         None
     };
-    let keys: Vec<i32> = codes.into_iter().map(|c| if c == NULL_CODE { 0 } else { c as i32 }).collect();
+    let keys: Vec<i32> = codes
+        .into_iter()
+        .map(|c| if c == NULL_CODE { 0 } else { c as i32 })
+        .collect();
     let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
     Ok(DictionaryArray::try_new(keys, Arc::new(StringArray::from(values)))?)
 }
@@ -114,7 +117,12 @@ impl StoreColumns {
         let opt_dict = |d: Option<(&[u32], Vec<String>)>| d.map(dict).transpose();
         let ((time, amount), (score, cost)) = rayon::join(
             || (gather_vec(time, perm), amount.map(|a| floats(gather_vec(a, perm)))),
-            || (score.map(|a| floats(gather_vec(a, perm))), cost.map(|a| floats(gather_vec(a, perm)))),
+            || {
+                (
+                    score.map(|a| floats(gather_vec(a, perm))),
+                    cost.map(|a| floats(gather_vec(a, perm))),
+                )
+            },
         );
         Ok(StoreColumns {
             time: TimestampMicrosecondArray::from(time).with_timezone(crate::time::UTC),

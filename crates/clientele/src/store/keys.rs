@@ -116,7 +116,7 @@ pub(crate) fn rank_ints(keys: &[i64]) -> (Vec<u32>, Vec<i64>) {
         return (Vec::new(), Vec::new());
     };
     let range = (max as i128 - min as i128 + 1) as u128;
-    let limit = (keys.len() as u128 * 4).max(1 << 20).min(1 << 28);
+    let limit = (keys.len() as u128 * 4).clamp(1 << 20, 1 << 28);
     if range <= limit {
         let mut table = vec![u32::MAX; range as usize];
         for &k in keys {

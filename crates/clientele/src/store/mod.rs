@@ -45,9 +45,17 @@ pub struct EventStore {
 pub const CUSTOMER_INDEX: &str = "customer_index";
 
 impl EventStore {
-    pub(crate) fn from_parts(keys: CustomerKeys, offsets: Vec<usize>, columns: StoreColumns, purchase_type: String) -> Result<Self> {
+    pub(crate) fn from_parts(
+        keys: CustomerKeys,
+        offsets: Vec<usize>,
+        columns: StoreColumns,
+        purchase_type: String,
+    ) -> Result<Self> {
         let types = columns::dict_values(&columns.event_type);
-        let purchase_code = types.iter().position(|t| *t == purchase_type).and_then(|p| i32::try_from(p).ok());
+        let purchase_code = types
+            .iter()
+            .position(|t| *t == purchase_type)
+            .and_then(|p| i32::try_from(p).ok());
         if offsets.len() != keys.len() + 1 || offsets.last().copied() != Some(columns.len()) {
             return Err(Error::Capacity {
                 message: "internal: offsets do not match the columns".into(),
@@ -126,7 +134,11 @@ impl EventStore {
         let c = &self.columns;
         let mut fields = vec![
             Field::new(CUSTOMER_INDEX, DataType::UInt32, false),
-            Field::new(schema::EVENT_TIME, DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())), false),
+            Field::new(
+                schema::EVENT_TIME,
+                DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())),
+                false,
+            ),
             Field::new(schema::EVENT_TYPE, dict(), false),
         ];
         let opt = [
@@ -137,7 +149,11 @@ impl EventStore {
             (c.score.is_some(), schema::SCORE, DataType::Float64),
             (c.cost.is_some(), schema::COST, DataType::Float64),
         ];
-        fields.extend(opt.into_iter().filter(|(p, _, _)| *p).map(|(_, n, t)| Field::new(n, t, true)));
+        fields.extend(
+            opt.into_iter()
+                .filter(|(p, _, _)| *p)
+                .map(|(_, n, t)| Field::new(n, t, true)),
+        );
         Arc::new(Schema::new(fields))
     }
 
@@ -167,7 +183,8 @@ impl EventStore {
                 cols.push(Arc::new(a.clone()));
             }
         };
-        let push_d = |cols: &mut Vec<ArrayRef>, a: &Option<arrow_array::DictionaryArray<arrow_array::types::Int32Type>>| {
+        let push_d = |cols: &mut Vec<ArrayRef>,
+                      a: &Option<arrow_array::DictionaryArray<arrow_array::types::Int32Type>>| {
             if let Some(a) = a {
                 cols.push(Arc::new(a.clone()));
             }

@@ -114,7 +114,9 @@ fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
                 .and_then(|b| b.with_batch_size(1 << 20).build())
                 .map_err(|e| fmt_err("parquet", e.to_string()))?;
-            reader.collect::<Result<Vec<_>, _>>().map_err(|e| fmt_err("parquet", e.to_string()))
+            reader
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fmt_err("parquet", e.to_string()))
         }
     }
 }
@@ -132,7 +134,9 @@ fn read_ipc_zero_copy(path: &Path) -> std::result::Result<Vec<RecordBatch>, Stri
         .and_then(|t| t.try_into().ok())
         .ok_or("file too short for an Arrow IPC footer")?;
     let footer_len = read_footer_length(trailer).map_err(|e| e.to_string())?;
-    let footer_start = len.checked_sub(10 + footer_len).ok_or("footer length beyond the file")?;
+    let footer_start = len
+        .checked_sub(10 + footer_len)
+        .ok_or("footer length beyond the file")?;
     let footer_bytes = buffer.get(footer_start..len - 10).ok_or("footer beyond the file")?;
     let footer = arrow_ipc::root_as_footer(footer_bytes).map_err(|e| e.to_string())?;
     let schema = footer.schema().ok_or("footer has no schema")?;
@@ -148,11 +152,16 @@ fn read_ipc_zero_copy(path: &Path) -> std::result::Result<Vec<RecordBatch>, Stri
         Ok(buffer.slice_with_length(start, size))
     };
     for block in footer.dictionaries().iter().flatten() {
-        decoder.read_dictionary(block, &block_data(block)?).map_err(|e| e.to_string())?;
+        decoder
+            .read_dictionary(block, &block_data(block)?)
+            .map_err(|e| e.to_string())?;
     }
     let mut out = Vec::new();
     for block in footer.recordBatches().iter().flatten() {
-        if let Some(b) = decoder.read_record_batch(block, &block_data(block)?).map_err(|e| e.to_string())? {
+        if let Some(b) = decoder
+            .read_record_batch(block, &block_data(block)?)
+            .map_err(|e| e.to_string())?
+        {
             out.push(b);
         }
     }
@@ -179,7 +188,11 @@ fn concat_column(batches: &[RecordBatch], name: &str) -> Result<Option<ArrayRef>
 }
 
 /// Reads a dictionary (or plain string) column into one sorted dictionary.
-fn read_dict(batches: &[RecordBatch], name: &str, dir: &Path) -> Result<Option<arrow_array::DictionaryArray<Int32Type>>> {
+fn read_dict(
+    batches: &[RecordBatch],
+    name: &str,
+    dir: &Path,
+) -> Result<Option<arrow_array::DictionaryArray<Int32Type>>> {
     let Some(first) = batches.first() else {
         return Ok(None);
     };
@@ -188,8 +201,13 @@ fn read_dict(batches: &[RecordBatch], name: &str, dir: &Path) -> Result<Option<a
     }
     let mut parts = Vec::new();
     for b in batches {
-        let col = b.column_by_name(name).ok_or_else(|| corrupt(dir, format!("column `{name}` missing in a batch")))?;
-        let col = arrow_cast::cast(col, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))?;
+        let col = b
+            .column_by_name(name)
+            .ok_or_else(|| corrupt(dir, format!("column `{name}` missing in a batch")))?;
+        let col = arrow_cast::cast(
+            col,
+            &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        )?;
         parts.push(col);
     }
     // Fast path (every IPC store, and Parquet files with one dictionary): all batches share one
@@ -205,7 +223,10 @@ fn read_dict(batches: &[RecordBatch], name: &str, dir: &Path) -> Result<Option<a
             let keys = if let [one] = parts.as_slice() {
                 one.as_dictionary::<Int32Type>().keys().clone()
             } else {
-                let keys: Vec<&dyn Array> = parts.iter().map(|p| p.as_dictionary::<Int32Type>().keys() as &dyn Array).collect();
+                let keys: Vec<&dyn Array> = parts
+                    .iter()
+                    .map(|p| p.as_dictionary::<Int32Type>().keys() as &dyn Array)
+                    .collect();
                 arrow_select::concat::concat(&keys)?.as_primitive::<Int32Type>().clone()
             };
             return Ok(Some(arrow_array::DictionaryArray::try_new(keys, Arc::new(v0))?));
@@ -225,10 +246,14 @@ fn read_dict(batches: &[RecordBatch], name: &str, dir: &Path) -> Result<Option<a
         let local = d.values().as_string::<i32>();
         let table: Vec<u32> = local
             .iter()
-            .map(|v| v.and_then(|v| values.binary_search_by(|x| x.as_str().cmp(v)).ok()).map_or(crate::ingest::columns::NULL_CODE, |i| i as u32))
+            .map(|v| {
+                v.and_then(|v| values.binary_search_by(|x| x.as_str().cmp(v)).ok())
+                    .map_or(crate::ingest::columns::NULL_CODE, |i| i as u32)
+            })
             .collect();
         codes.extend(d.keys().iter().map(|k| {
-            k.and_then(|k| table.get(usize::try_from(k).ok()?).copied()).unwrap_or(crate::ingest::columns::NULL_CODE)
+            k.and_then(|k| table.get(usize::try_from(k).ok()?).copied())
+                .unwrap_or(crate::ingest::columns::NULL_CODE)
         }));
     }
     Ok(Some(dictionary(codes, values)?))
@@ -238,7 +263,11 @@ fn read_floats(batches: &[RecordBatch], name: &str) -> Result<Option<Float64Arra
     let Some(a) = concat_column(batches, name)? else {
         return Ok(None);
     };
-    let a = if a.data_type() == &DataType::Float64 { a } else { arrow_cast::cast(&a, &DataType::Float64)? };
+    let a = if a.data_type() == &DataType::Float64 {
+        a
+    } else {
+        arrow_cast::cast(&a, &DataType::Float64)?
+    };
     let a = a.as_primitive::<arrow_array::types::Float64Type>();
     // A store is saved with 0.0 in null slots and no NaN; a NaN would be corrupt (or foreign)
     // data, and is turned into a null so that kernels never see it.
@@ -271,7 +300,11 @@ impl EventStore {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let ext = format.extension();
-        let keys_schema = Arc::new(Schema::new(vec![Field::new(schema::CUSTOMER_ID, self.keys.data_type(), false)]));
+        let keys_schema = Arc::new(Schema::new(vec![Field::new(
+            schema::CUSTOMER_ID,
+            self.keys.data_type(),
+            false,
+        )]));
         let keys = RecordBatch::try_new(keys_schema, vec![self.keys.array()])?;
         write_file(&dir.join(format!("customers.{ext}")), format, &keys)?;
         write_file(&dir.join(format!("events.{ext}")), format, &self.events()?)?;
@@ -301,11 +334,15 @@ impl EventStore {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let m: Manifest = serde_json::from_str(&text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
         if m.format != FORMAT_NAME || m.version != FORMAT_VERSION {
-            return Err(corrupt(dir, format!("unsupported store format {} version {}", m.format, m.version)));
+            return Err(corrupt(
+                dir,
+                format!("unsupported store format {} version {}", m.format, m.version),
+            ));
         }
         let ext = m.storage.extension();
         let key_batches = read_file(&dir.join(format!("customers.{ext}")), m.storage)?;
-        let keys = concat_column(&key_batches, schema::CUSTOMER_ID)?.ok_or_else(|| corrupt(dir, "customers file has no customer_id column"))?;
+        let keys = concat_column(&key_batches, schema::CUSTOMER_ID)?
+            .ok_or_else(|| corrupt(dir, "customers file has no customer_id column"))?;
         let keys = match keys.data_type() {
             DataType::Int64 => CustomerKeys::Int(keys.as_primitive().clone()),
             DataType::Utf8 => CustomerKeys::Str(keys.as_string::<i32>().clone()),
@@ -319,12 +356,21 @@ impl EventStore {
             return Err(corrupt(dir, "customer keys are not strictly increasing"));
         }
         let batches = read_file(&dir.join(format!("events.{ext}")), m.storage)?;
-        let idx = concat_column(&batches, super::CUSTOMER_INDEX)?.ok_or_else(|| corrupt(dir, "events have no customer_index column"))?;
-        let idx = idx.as_primitive_opt::<UInt32Type>().ok_or_else(|| corrupt(dir, "customer_index is not UInt32"))?.clone();
-        let time = concat_column(&batches, schema::EVENT_TIME)?.ok_or_else(|| corrupt(dir, "events have no event_time column"))?;
-        let time = arrow_cast::cast(&time, &DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())))?;
+        let idx = concat_column(&batches, super::CUSTOMER_INDEX)?
+            .ok_or_else(|| corrupt(dir, "events have no customer_index column"))?;
+        let idx = idx
+            .as_primitive_opt::<UInt32Type>()
+            .ok_or_else(|| corrupt(dir, "customer_index is not UInt32"))?
+            .clone();
+        let time = concat_column(&batches, schema::EVENT_TIME)?
+            .ok_or_else(|| corrupt(dir, "events have no event_time column"))?;
+        let time = arrow_cast::cast(
+            &time,
+            &DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())),
+        )?;
         let time: TimestampMicrosecondArray = time.as_primitive::<TimestampMicrosecondType>().clone();
-        let event_type = read_dict(&batches, schema::EVENT_TYPE, dir)?.ok_or_else(|| corrupt(dir, "events have no event_type column"))?;
+        let event_type = read_dict(&batches, schema::EVENT_TYPE, dir)?
+            .ok_or_else(|| corrupt(dir, "events have no event_type column"))?;
         let columns = StoreColumns {
             time,
             event_type,
@@ -341,7 +387,10 @@ impl EventStore {
             return Err(corrupt(dir, "event or customer counts differ from the manifest"));
         }
         if idx.null_count() > 0 || columns.time.null_count() > 0 || columns.event_type.null_count() > 0 {
-            return Err(corrupt(dir, "customer_index, event_time and event_type must not be null"));
+            return Err(corrupt(
+                dir,
+                "customer_index, event_time and event_type must not be null",
+            ));
         }
         let mut offsets = vec![0usize; keys.len() + 1];
         let iv = idx.values();
@@ -349,10 +398,16 @@ impl EventStore {
         for i in 0..n {
             let c = iv[i] as usize;
             if c >= keys.len() {
-                return Err(corrupt(dir, format!("event {i} refers to customer {c}, beyond {}", keys.len())));
+                return Err(corrupt(
+                    dir,
+                    format!("event {i} refers to customer {c}, beyond {}", keys.len()),
+                ));
             }
             if i > 0 && (iv[i - 1] > iv[i] || (iv[i - 1] == iv[i] && tv[i - 1] > tv[i])) {
-                return Err(corrupt(dir, format!("events are not ordered by (customer, time) at row {i}")));
+                return Err(corrupt(
+                    dir,
+                    format!("events are not ordered by (customer, time) at row {i}"),
+                ));
             }
             offsets[c + 1] += 1;
         }

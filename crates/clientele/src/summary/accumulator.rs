@@ -87,7 +87,11 @@ impl SummaryAccumulator {
                 Some(d) => d.codes[i],
                 None => 0,
             };
-            let t = if code == NULL_CODE { 0 } else { local.get(code as usize).copied().unwrap_or(0) };
+            let t = if code == NULL_CODE {
+                0
+            } else {
+                local.get(code as usize).copied().unwrap_or(0)
+            };
             let amount = nb.amount.as_ref().map_or(f64::NAN, |a| a[i]);
             let state = self.customers.entry(key).or_insert_with(|| CustomerState {
                 type_counts: vec![0; ntypes],
@@ -104,7 +108,10 @@ impl SummaryAccumulator {
     /// [`Error::InvalidParameter`] (`config`) when the configurations differ.
     pub fn merge(&mut self, other: SummaryAccumulator) -> Result<()> {
         if other.config != self.config {
-            return Err(Error::param("config", "cannot merge summaries with different parameters"));
+            return Err(Error::param(
+                "config",
+                "cannot merge summaries with different parameters",
+            ));
         }
         let remap: Vec<usize> = other.types.iter().map(|t| self.type_code(t)).collect();
         let n = self.types.len();
@@ -137,7 +144,8 @@ impl SummaryAccumulator {
             remap[old] = new;
         }
         let names: Vec<String> = order.iter().map(|&i| self.types[i].clone()).collect();
-        let as_strings = self.ingest.options().key_type == KeyType::String || self.customers.keys().any(|k| matches!(k, OwnedKey::Str(_)));
+        let as_strings = self.ingest.options().key_type == KeyType::String
+            || self.customers.keys().any(|k| matches!(k, OwnedKey::Str(_)));
         let auto_ints = as_strings
             && self.ingest.options().key_type == KeyType::Auto
             && self.customers.keys().all(|k| match k {
@@ -171,7 +179,11 @@ impl SummaryAccumulator {
                 OwnedKey::Str(s) => str_keys.push(s),
             }
         }
-        let keys: ArrayRef = if as_strings && !auto_ints { Arc::new(StringArray::from(str_keys)) } else { Arc::new(Int64Array::from(int_keys)) };
+        let keys: ArrayRef = if as_strings && !auto_ints {
+            Arc::new(StringArray::from(str_keys))
+        } else {
+            Arc::new(Int64Array::from(int_keys))
+        };
         out.finish(keys, &names)
     }
 }

@@ -60,8 +60,10 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
             .map(|&(lo, hi)| {
                 let mut out = SummaryColumns::new(cfg, type_names.len());
                 let mut rows = Vec::new();
-                let mut state = CustomerState::default();
-                state.type_counts = vec![0; type_names.len()];
+                let mut state = CustomerState {
+                    type_counts: vec![0; type_names.len()],
+                    ..Default::default()
+                };
                 for c in lo..hi {
                     state.clear();
                     let (a, b) = (offsets[c], offsets[c + 1]);
@@ -90,6 +92,10 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
         out.extend(p);
         rows.extend(r);
     }
-    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &arrow_array::UInt32Array::from(rows), None)?;
+    let keys = arrow_select::take::take(
+        store.customer_keys().array().as_ref(),
+        &arrow_array::UInt32Array::from(rows),
+        None,
+    )?;
     out.finish(keys, &type_names)
 }

@@ -89,8 +89,17 @@ impl SummaryColumns {
                 self.frequency.push(Some(freq as f64));
                 self.recency.push(Some(measure(first.0, last.0)));
                 self.t.push(Some(measure(first.0, cfg.calibration_period)));
-                let repeat: i128 = s.calibration.iter().skip(1).map(|e| e.1).fold(0i128, i128::saturating_add);
-                self.monetary.push(Some(if freq > 0 { from_units(repeat) / freq as f64 } else { 0.0 }));
+                let repeat: i128 = s
+                    .calibration
+                    .iter()
+                    .skip(1)
+                    .map(|e| e.1)
+                    .fold(0i128, i128::saturating_add);
+                self.monetary.push(Some(if freq > 0 {
+                    from_units(repeat) / freq as f64
+                } else {
+                    0.0
+                }));
             }
             _ => {
                 self.first_purchase.push(None);
@@ -105,7 +114,8 @@ impl SummaryColumns {
             let n = s.holdout.len();
             let spend: i128 = s.holdout.iter().map(|e| e.1).fold(0i128, i128::saturating_add);
             self.frequency_holdout.push(n as f64);
-            self.monetary_holdout.push(if n > 0 { from_units(spend) / n as f64 } else { 0.0 });
+            self.monetary_holdout
+                .push(if n > 0 { from_units(spend) / n as f64 } else { 0.0 });
             self.duration_holdout.push(measure(cfg.calibration_period, obs));
         }
         for (code, col) in self.type_counts.iter_mut().enumerate() {

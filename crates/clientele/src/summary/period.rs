@@ -38,10 +38,16 @@ impl Period {
             "week" | "w" => Ok(Period::Week),
             "month" | "m" => Ok(Period::Month),
             _ => {
-                let n = t.strip_suffix('d').and_then(|n| n.parse::<u32>().ok()).filter(|&n| n >= 1);
+                let n = t
+                    .strip_suffix('d')
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .filter(|&n| n >= 1);
                 match n {
                     Some(n) => Ok(Period::Days(n)),
-                    None => Err(Error::param("period", format!("expected day, week, month or Nd (N ≥ 1), got {s:?}"))),
+                    None => Err(Error::param(
+                        "period",
+                        format!("expected day, week, month or Nd (N ≥ 1), got {s:?}"),
+                    )),
                 }
             }
         }
@@ -120,7 +126,10 @@ impl TimeUnit {
             "period" => Ok(TimeUnit::Period),
             "day" | "d" => Ok(TimeUnit::Day),
             "week" | "w" => Ok(TimeUnit::Week),
-            _ => Err(Error::param("time_unit", format!("expected period, day or week, got {s:?}"))),
+            _ => Err(Error::param(
+                "time_unit",
+                format!("expected period, day or week, got {s:?}"),
+            )),
         }
     }
 

@@ -24,7 +24,11 @@ pub(crate) const UNITS: f64 = 1e9;
 /// An amount in exact nano-units (NaN, the null marker, is 0).
 #[inline]
 pub(crate) fn to_units(amount: f64) -> i128 {
-    if amount.is_nan() { 0 } else { (amount * UNITS).round() as i128 }
+    if amount.is_nan() {
+        0
+    } else {
+        (amount * UNITS).round() as i128
+    }
 }
 
 /// Nano-units back to a currency amount.
@@ -152,10 +156,18 @@ impl CustomerState {
                 self.purchase_count += 1;
                 let units = to_units(amount);
                 self.spend = self.spend.saturating_add(units);
-                add_period(&mut self.calibration, cfg.params.period.index(micros_to_day(time)), units);
+                add_period(
+                    &mut self.calibration,
+                    cfg.params.period.index(micros_to_day(time)),
+                    units,
+                );
             }
         } else if is_purchase && cfg.observation_end_excl.is_some_and(|end| time < end) {
-            add_period(&mut self.holdout, cfg.params.period.index(micros_to_day(time)), to_units(amount));
+            add_period(
+                &mut self.holdout,
+                cfg.params.period.index(micros_to_day(time)),
+                to_units(amount),
+            );
         }
     }
 
@@ -202,7 +214,10 @@ mod tests {
         add_period(&mut v, 7, 4);
         add_period(&mut v, 1, 1);
         assert_eq!(v, vec![(1, 1), (5, 3), (7, 4), (9, 1)]);
-        assert_eq!(merge_periods(&v, &[(0, 1), (5, 1), (10, 1)]), vec![(0, 1), (1, 1), (5, 4), (7, 4), (9, 1), (10, 1)]);
+        assert_eq!(
+            merge_periods(&v, &[(0, 1), (5, 1), (10, 1)]),
+            vec![(0, 1), (1, 1), (5, 4), (7, 4), (9, 1), (10, 1)]
+        );
         assert_eq!(to_units(29.33), 29_330_000_000);
         assert_eq!(to_units(f64::NAN), 0);
         assert_eq!(from_units(29_330_000_000), 29.33);

@@ -51,15 +51,14 @@ const COST_SHARE_SPREAD: f64 = 0.03;
 
 // ---- Channels and products ---------------------------------------------------------------
 /// Channels a purchase can happen in.
-const PURCHASE_CHANNELS: [Channel; 4] =
-    [Channel::Store, Channel::Web, Channel::App, Channel::Phone];
+const PURCHASE_CHANNELS: [Channel; 4] = [Channel::Store, Channel::Web, Channel::App, Channel::Phone];
 /// Population-level weights of [`PURCHASE_CHANNELS`]; each customer multiplies each weight by
 /// an independent Exp(1) draw (its personal preference).
 const PURCHASE_CHANNEL_BASE: [f64; 4] = [0.40, 0.32, 0.20, 0.08];
 /// Product names, by popularity rank.
 const PRODUCT_NAMES: [&str; 20] = [
-    "P01", "P02", "P03", "P04", "P05", "P06", "P07", "P08", "P09", "P10", "P11", "P12", "P13",
-    "P14", "P15", "P16", "P17", "P18", "P19", "P20",
+    "P01", "P02", "P03", "P04", "P05", "P06", "P07", "P08", "P09", "P10", "P11", "P12", "P13", "P14", "P15", "P16",
+    "P17", "P18", "P19", "P20",
 ];
 /// Zipf popularity: weight 1 / rank.
 const PRODUCT_POPULARITY: [f64; 20] = [
@@ -109,8 +108,7 @@ const COMPLAINT_AFTER_CALL: f64 = 0.25;
 /// Probability that a refund is followed by a complaint (within 3 days).
 const COMPLAINT_AFTER_REFUND: f64 = 0.30;
 /// Channels of complaints.
-const COMPLAINT_CHANNELS: [Channel; 4] =
-    [Channel::Phone, Channel::Email, Channel::Web, Channel::Store];
+const COMPLAINT_CHANNELS: [Channel; 4] = [Channel::Phone, Channel::Email, Channel::Web, Channel::Store];
 /// Weights of [`COMPLAINT_CHANNELS`].
 const COMPLAINT_CHANNEL_WEIGHTS: [f64; 4] = [0.45, 0.30, 0.15, 0.10];
 /// Probability that a purchase is followed by a survey answer (1 to 7 days later).
@@ -305,10 +303,7 @@ fn place(rng: &mut Rng, t: f64, hours: Hours, not_before: i64) -> i64 {
     if at >= not_before {
         return at;
     }
-    let room = day_start
-        .saturating_add(DAY)
-        .saturating_sub(not_before)
-        .max(1);
+    let room = day_start.saturating_add(DAY).saturating_sub(not_before).max(1);
     not_before.saturating_add(below(rng, room))
 }
 
@@ -439,19 +434,13 @@ impl Traits {
     fn draw(rng: &mut Rng) -> Self {
         let lambda = rng.gamma(LAMBDA_SHAPE, 1.0 / LAMBDA_RATE);
         let dropout = rng.beta(DROPOUT_A, DROPOUT_B);
-        let spend_rate = rng
-            .gamma(SPEND_RATE_SHAPE, 1.0 / SPEND_RATE_RATE)
-            .max(MIN_SPEND_RATE);
+        let spend_rate = rng.gamma(SPEND_RATE_SHAPE, 1.0 / SPEND_RATE_RATE).max(MIN_SPEND_RATE);
         let mut channel_weights = PURCHASE_CHANNEL_BASE;
         for weight in &mut channel_weights {
             *weight *= rng.exponential(1.0);
         }
         let [_, web, app, _] = channel_weights;
-        let app_share = if web + app > 0.0 {
-            app / (web + app)
-        } else {
-            0.4
-        };
+        let app_share = if web + app > 0.0 { app / (web + app) } else { 0.4 };
         let favourite = rng.choose_weighted(&PRODUCT_POPULARITY);
         let engagement = rng.gamma(ENGAGEMENT_SHAPE, 1.0 / ENGAGEMENT_SHAPE);
         let open = rng.beta(OPEN_A, OPEN_B);
@@ -476,13 +465,7 @@ impl Traits {
 ///
 /// The customer's random stream is `Rng::for_stream(seed, customer)`, so the events depend only
 /// on `(seed, customer, window, campaigns)`. Events outside the window are not appended.
-pub(crate) fn simulate_customer(
-    seed: u64,
-    customer: u32,
-    window: Window,
-    campaigns: &[i64],
-    out: &mut Vec<Event>,
-) {
+pub(crate) fn simulate_customer(seed: u64, customer: u32, window: Window, campaigns: &[i64], out: &mut Vec<Event>) {
     let mut rng = Rng::for_stream(seed, u64::from(customer));
     let traits = Traits::draw(&mut rng);
     let mut sim = Sim {
@@ -559,10 +542,7 @@ impl Sim<'_> {
 
     fn purchase_channel(&mut self) -> Channel {
         let index = self.rng.choose_weighted(&self.traits.channel_weights);
-        PURCHASE_CHANNELS
-            .get(index)
-            .copied()
-            .unwrap_or(Channel::Store)
+        PURCHASE_CHANNELS.get(index).copied().unwrap_or(Channel::Store)
     }
 
     fn digital_channel(&mut self) -> Channel {
@@ -585,8 +565,7 @@ impl Sim<'_> {
     /// purchases made online).
     fn purchase(&mut self, at: i64, channel: Channel, first: bool) {
         let amount =
-            round_cents(SPEND_SCALE * self.rng.gamma(SPEND_SHAPE, 1.0 / self.traits.spend_rate))
-                .max(MIN_AMOUNT);
+            round_cents(SPEND_SCALE * self.rng.gamma(SPEND_SHAPE, 1.0 / self.traits.spend_rate)).max(MIN_AMOUNT);
         let product = self.product();
         let share = channel.cost_share() + self.rng.uniform(0.0, COST_SHARE_SPREAD);
         let cost = round_cents(amount * share);
@@ -643,9 +622,7 @@ impl Sim<'_> {
             let when = place(&mut self.rng, t, Hours::Digital, at);
             let penalty = if complained { COMPLAINT_PENALTY } else { 0.0 };
             let mean = self.traits.satisfaction - penalty;
-            let score = (mean + SCORE_NOISE * self.rng.normal())
-                .round()
-                .clamp(1.0, 10.0) as u8;
+            let score = (mean + SCORE_NOISE * self.rng.normal()).round().clamp(1.0, 10.0) as u8;
             let event = self
                 .event(Kind::Survey, when)
                 .with_channel(Channel::Email)
@@ -658,10 +635,7 @@ impl Sim<'_> {
     fn complaint(&mut self, after: i64, within_days: f64) {
         let t = after as f64 + self.rng.uniform(0.0, within_days) * DAY_F;
         let index = self.rng.choose_weighted(&COMPLAINT_CHANNEL_WEIGHTS);
-        let channel = COMPLAINT_CHANNELS
-            .get(index)
-            .copied()
-            .unwrap_or(Channel::Phone);
+        let channel = COMPLAINT_CHANNELS.get(index).copied().unwrap_or(Channel::Phone);
         let when = place(&mut self.rng, t, channel.hours(), after);
         let event = self.event(Kind::Complaint, when).with_channel(channel);
         self.push(event);
@@ -669,8 +643,7 @@ impl Sim<'_> {
 
     /// Background web/app visits: a Poisson process between `from` and `to` (seconds).
     fn web_visits(&mut self, from: f64, to: f64) {
-        let per_day =
-            self.traits.engagement * (WEB_BASE_RATE + WEB_VISITS_PER_PURCHASE * self.traits.lambda);
+        let per_day = self.traits.engagement * (WEB_BASE_RATE + WEB_VISITS_PER_PURCHASE * self.traits.lambda);
         let mut t = from;
         loop {
             t += self.rng.exponential(per_day) * DAY_F;

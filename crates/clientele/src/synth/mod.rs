@@ -142,18 +142,14 @@ mod rng;
 
 use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::schema::{
-    AMOUNT, CAMPAIGN_ID, CHANNEL, COST, CUSTOMER_ID, EVENT_TIME, EVENT_TYPE, PRODUCT, SCORE,
-};
+use crate::schema::{AMOUNT, CAMPAIGN_ID, CHANNEL, COST, CUSTOMER_ID, EVENT_TIME, EVENT_TYPE, PRODUCT, SCORE};
 
 use behaviour::{DAY, Event, Window};
 
@@ -177,7 +173,7 @@ const EVENTS_PER_CUSTOMER_HINT: usize = 24;
 const CAMPAIGN_DAY: u32 = 5;
 
 /// The time zone of `event_time`.
-const UTC: &str = "UTC";
+const UTC: &str = crate::time::UTC;
 
 /// Microseconds per second.
 const MICROS: i64 = 1_000_000;
@@ -279,10 +275,7 @@ impl GenerateParams {
         if self.customers == 0 || self.customers > MAX_CUSTOMERS {
             return Err(Error::param(
                 "customers",
-                format!(
-                    "must be between 1 and {MAX_CUSTOMERS}, got {}",
-                    self.customers
-                ),
+                format!("must be between 1 and {MAX_CUSTOMERS}, got {}", self.customers),
             ));
         }
         if self.end <= self.start {
@@ -419,13 +412,7 @@ pub fn generate(config: &GenerateConfig) -> Result<Vec<RecordBatch>> {
             let size = usize::try_from(last - first).unwrap_or(0);
             let mut events = Vec::with_capacity(size.saturating_mul(EVENTS_PER_CUSTOMER_HINT));
             for customer in first..last {
-                behaviour::simulate_customer(
-                    config.seed,
-                    customer,
-                    window,
-                    &campaign_days,
-                    &mut events,
-                );
+                behaviour::simulate_customer(config.seed, customer, window, &campaign_days, &mut events);
             }
             events
         })
@@ -443,11 +430,7 @@ pub fn generate(config: &GenerateConfig) -> Result<Vec<RecordBatch>> {
                 "the window is too long: a chunk of customers produced more than 2^32 events",
             )
         })?;
-        keys.extend(
-            (0..len)
-                .zip(events)
-                .map(|(pos, event)| (event.time, chunk, pos)),
-        );
+        keys.extend((0..len).zip(events).map(|(pos, event)| (event.time, chunk, pos)));
     }
     keys.par_sort_unstable();
 
@@ -457,10 +440,7 @@ pub fn generate(config: &GenerateConfig) -> Result<Vec<RecordBatch>> {
         .par_chunks(rows)
         .map(|part| build_batch(&schema, part, &chunks, &campaign_ids))
         .collect();
-    batches
-        .into_iter()
-        .map(|batch| batch.map_err(Error::from))
-        .collect()
+    batches.into_iter().map(|batch| batch.map_err(Error::from)).collect()
 }
 
 /// Seconds since the Unix epoch of `date` at 00:00:00 UTC.
@@ -508,14 +488,11 @@ fn build_batch(
         })
         .collect();
 
-    let customer_id = Int64Array::from_iter_values(
-        rows.iter()
-            .map(|event| FIRST_CUSTOMER_ID + i64::from(event.customer)),
-    );
-    let event_time = TimestampMicrosecondArray::from_iter_values(
-        rows.iter().map(|event| event.time.saturating_mul(MICROS)),
-    )
-    .with_timezone(UTC);
+    let customer_id =
+        Int64Array::from_iter_values(rows.iter().map(|event| FIRST_CUSTOMER_ID + i64::from(event.customer)));
+    let event_time =
+        TimestampMicrosecondArray::from_iter_values(rows.iter().map(|event| event.time.saturating_mul(MICROS)))
+            .with_timezone(UTC);
     let event_type = StringArray::from_iter_values(rows.iter().map(|event| event.kind.as_str()));
     let amount: Float64Array = rows.iter().map(Event::amount).collect();
     let channel: StringArray = rows
@@ -555,16 +532,11 @@ mod iso_date {
     use chrono::NaiveDate;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
-        date: &NaiveDate,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(date)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<NaiveDate, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse::<NaiveDate>().map_err(serde::de::Error::custom)
     }
@@ -653,10 +625,7 @@ mod tests {
         let config = config(2_000);
         let first = generate(&config).unwrap();
         let second = generate(&config).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let single = pool.install(|| generate(&config)).unwrap();
         assert!(first.len() > 1, "expected several batches");
         assert_eq!(first, second);
@@ -735,21 +704,14 @@ mod tests {
                 let time = times.value(i);
                 let kind = types.value(i);
                 let amount = value_at(amounts, i);
-                assert!(
-                    (start..=end).contains(&time),
-                    "time {time} outside the window"
-                );
+                assert!((start..=end).contains(&time), "time {time} outside the window");
                 assert_eq!(time % MICROS, 0, "times have second resolution");
                 assert!(
                     (FIRST_CUSTOMER_ID..FIRST_CUSTOMER_ID + customers as i64).contains(&id),
                     "customer id {id}"
                 );
                 if let Some(prev) = previous {
-                    assert!(
-                        prev <= (time, id),
-                        "not sorted: {prev:?} then {:?}",
-                        (time, id)
-                    );
+                    assert!(prev <= (time, id), "not sorted: {prev:?} then {:?}", (time, id));
                 }
                 previous = Some((time, id));
                 if seen.insert(id) {

@@ -98,11 +98,7 @@ impl Rng {
 
     /// The next 64 random bits (the xoshiro256++ step).
     pub(crate) fn next_u64(&mut self) -> u64 {
-        let result = self
-            .s0
-            .wrapping_add(self.s3)
-            .rotate_left(23)
-            .wrapping_add(self.s0);
+        let result = self.s0.wrapping_add(self.s3).rotate_left(23).wrapping_add(self.s0);
         let t = self.s1 << 17;
         self.s2 ^= self.s0;
         self.s3 ^= self.s1;
@@ -402,11 +398,7 @@ mod tests {
     fn poisson_means() {
         let mut rng = Rng::from_seed(6);
         assert_mean("poisson(1.5)", mean_and_se(|| rng.poisson(1.5) as f64), 1.5);
-        assert_mean(
-            "poisson(75)",
-            mean_and_se(|| rng.poisson(75.0) as f64),
-            75.0,
-        );
+        assert_mean("poisson(75)", mean_and_se(|| rng.poisson(75.0) as f64), 75.0);
         assert_eq!(rng.poisson(0.0), 0);
         assert_eq!(rng.poisson(-2.0), 0);
         assert_eq!(rng.poisson(f64::NAN), 0);

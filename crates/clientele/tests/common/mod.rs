@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)] // test helpers, not all used by every test file
 
 use std::path::PathBuf;
 
@@ -13,7 +13,9 @@ use clientele::store::EventStore;
 use clientele::time::TimeFormat;
 
 pub fn testdata(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(rel)
 }
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -30,7 +32,11 @@ pub fn cdnow_store() -> (EventStore, IngestReport) {
     let csv = CsvOptions {
         delimiter: Delimiter::Whitespace,
         has_header: false,
-        column_names: Some(["masterid", "sampleid", "date", "cds", "dollars"].map(String::from).to_vec()),
+        column_names: Some(
+            ["masterid", "sampleid", "date", "cds", "dollars"]
+                .map(String::from)
+                .to_vec(),
+        ),
         ..Default::default()
     };
     let mut ing = Ingestor::new(&opts).unwrap();
@@ -40,11 +46,19 @@ pub fn cdnow_store() -> (EventStore, IngestReport) {
 
 pub fn f64s(batch: &RecordBatch, name: &str) -> Vec<f64> {
     let c = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
-    c.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+    c.as_primitive::<Float64Type>()
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect()
 }
 
 pub fn i64s(batch: &RecordBatch, name: &str) -> Vec<i64> {
-    batch.column_by_name(name).unwrap().as_primitive::<Int64Type>().values().to_vec()
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec()
 }
 
 pub fn u64s(batch: &RecordBatch, name: &str) -> Vec<u64> {
@@ -55,7 +69,10 @@ pub fn u64s(batch: &RecordBatch, name: &str) -> Vec<u64> {
 pub fn strs(batch: &RecordBatch, name: &str) -> Vec<String> {
     let c = batch.column_by_name(name).unwrap();
     let c = arrow_cast::cast(c, &arrow_schema::DataType::Utf8).unwrap();
-    c.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect()
+    c.as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect()
 }
 
 pub fn null_count(batch: &RecordBatch, name: &str) -> usize {
@@ -64,13 +81,25 @@ pub fn null_count(batch: &RecordBatch, name: &str) -> usize {
 
 /// An in-memory event batch: (customer, time string, type, amount).
 pub fn events(rows: &[(&str, &str, &str, Option<f64>)]) -> RecordBatch {
-    use std::sync::Arc;
     use arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
     RecordBatch::try_from_iter([
-        ("customer_id", Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())) as _),
-        ("event_time", Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())) as _),
-        ("event_type", Arc::new(StringArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())) as _),
-        ("amount", Arc::new(Float64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())) as _),
+        (
+            "customer_id",
+            Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())) as _,
+        ),
+        (
+            "event_time",
+            Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())) as _,
+        ),
+        (
+            "event_type",
+            Arc::new(StringArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())) as _,
+        ),
+        (
+            "amount",
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())) as _,
+        ),
     ])
     .unwrap()
 }

@@ -1,0 +1,270 @@
+//! The `clientele` binary, run as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_clientele"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "clientele {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn cdnow() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/cdnow/CDNOW_sample.txt")
+}
+
+const CDNOW_FLAGS: [&str; 12] = [
+    "--no-header",
+    "--delimiter",
+    "whitespace",
+    "--columns",
+    "masterid,sampleid,date,cds,dollars",
+    "--customer-col",
+    "masterid",
+    "--time-col",
+    "date",
+    "--amount-col",
+    "dollars",
+    "--time-format=%Y%m%d",
+];
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn demo_needs_no_arguments() {
+    let out = ok(&["demo", "--customers", "300"]);
+    assert!(
+        out.contains("6919 rows read, 6919 accepted, 0 rejected -> 2357 customers"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2457 in calibration by 946 repeat buyers; 1882 in the 39-week holdout"),
+        "{out}"
+    );
+    assert!(out.contains("$35.08"), "{out}");
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["parquet", "csv"] {
+        let a = dir.path().join(format!("a.{ext}"));
+        let b = dir.path().join(format!("b.{ext}"));
+        let c = dir.path().join(format!("c.{ext}"));
+        ok(&[
+            "generate",
+            "--customers",
+            "500",
+            "--seed",
+            "7",
+            "--out",
+            a.to_str().unwrap(),
+        ]);
+        ok(&[
+            "--threads",
+            "1",
+            "generate",
+            "--customers",
+            "500",
+            "--seed",
+            "7",
+            "--out",
+            b.to_str().unwrap(),
+        ]);
+        ok(&[
+            "generate",
+            "--customers",
+            "500",
+            "--seed",
+            "8",
+            "--out",
+            c.to_str().unwrap(),
+        ]);
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{ext}");
+        assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap(), "{ext}");
+    }
+}
+
+#[test]
+fn summary_of_cdnow_from_a_file_and_from_a_store_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("summary.json");
+    let cdnow = cdnow();
+    let mut args = vec!["summary", "--input", cdnow.to_str().unwrap()];
+    args.extend(CDNOW_FLAGS);
+    args.extend([
+        "--calibration-end",
+        "1997-09-30",
+        "--observation-end",
+        "1998-06-30",
+        "--period",
+        "day",
+        "--time-unit",
+        "week",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&args);
+    let rows = json(&out);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2_357);
+    let sum = |k: &str| rows.iter().map(|r| r[k].as_f64().unwrap()).sum::<f64>();
+    assert_eq!(sum("frequency"), 2_457.0);
+    assert_eq!(sum("frequency_holdout"), 1_882.0);
+    assert_eq!(rows[0]["customer_id"], 4);
+
+    let store = dir.path().join("store");
+    let report = dir.path().join("report.json");
+    let mut args = vec![
+        "ingest",
+        "--input",
+        cdnow.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend(CDNOW_FLAGS);
+    let printed = ok(&args);
+    assert!(
+        printed.contains("rows read 6919, accepted 6919, rejected 0"),
+        "{printed}"
+    );
+    let r = json(&report);
+    assert_eq!(
+        (
+            r["rows_read"].as_u64(),
+            r["rows_accepted"].as_u64(),
+            r["rows_rejected"].as_u64()
+        ),
+        (Some(6_919), Some(6_919), Some(0))
+    );
+    let out2 = dir.path().join("summary2.json");
+    ok(&[
+        "summary",
+        "--store",
+        store.to_str().unwrap(),
+        "--calibration-end",
+        "1997-09-30",
+        "--observation-end",
+        "1998-06-30",
+        "--time-unit",
+        "week",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(&out2).unwrap()
+    );
+    // Without --out: a table on stdout.
+    let table = ok(&[
+        "summary",
+        "--store",
+        store.to_str().unwrap(),
+        "--calibration-end",
+        "1997-09-30",
+        "--rows",
+        "3",
+    ]);
+    assert!(table.starts_with("customer_id"), "{table}");
+    assert!(table.contains("... 2354 more rows"), "{table}");
+    // Parquet and CSV outputs.
+    for ext in ["parquet", "csv"] {
+        let p = dir.path().join(format!("s.{ext}"));
+        ok(&[
+            "summary",
+            "--store",
+            store.to_str().unwrap(),
+            "--calibration-end",
+            "1997-09-30",
+            "--out",
+            p.to_str().unwrap(),
+        ]);
+        assert!(std::fs::metadata(&p).unwrap().len() > 10_000);
+    }
+    let csv = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
+    assert!(csv.starts_with("customer_id,first_event,last_event,first_purchase,last_purchase,purchase_count,frequency,recency,T,monetary_value,total_spend,count_purchase\n"), "{}", &csv[..200]);
+}
+
+#[test]
+fn ingest_reports_and_strict_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.csv");
+    std::fs::write(&input, "customer_id,event_time,event_type,amount\n1,2024-01-01,purchase,5\n,2024-01-02,purchase,5\n2,2024-13-01,purchase,5\n3,2024-01-03,web_visit,\n").unwrap();
+    let store = dir.path().join("store");
+    let report = dir.path().join("report.json");
+    let printed = ok(&[
+        "ingest",
+        "--input",
+        input.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("rows read 4, accepted 2, rejected 2"), "{printed}");
+    let r = json(&report);
+    assert_eq!(r["rejected_by_reason"]["empty_customer_id"], 1);
+    assert_eq!(r["rejected_by_reason"]["unparseable_event_time"], 1);
+    assert_eq!(r["rejections"][1]["row"], 3);
+    assert_eq!(r["rejections"][1]["column"], "event_time");
+    let out = run(&[
+        "ingest",
+        "--strict",
+        "--input",
+        input.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("row 2, column `customer_id`: customer id is empty"),
+        "{err}"
+    );
+    // Appending the same file again doubles the events.
+    let printed = ok(&[
+        "ingest",
+        "--append",
+        "--input",
+        input.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("2 customers, 4 events"), "{printed}");
+}
+
+#[test]
+fn errors_are_clear() {
+    let out = run(&["summary", "--input", "events.xlsx", "--calibration-end", "2024-01-01"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown extension"));
+    let out = run(&["summary", "--store", "/nonexistent", "--calibration-end", "2024-01-01"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/manifest.json"));
+    let out = run(&[
+        "summary",
+        "--store",
+        "x",
+        "--calibration-end",
+        "2024-01-01",
+        "--period",
+        "fortnight",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter `period`"));
+}
