@@ -152,11 +152,44 @@ pub fn ingest_files(
         None => Ingestor::new(&opts)?,
     };
     let mut ing = ing.with_parallelism(par.clone()).with_progress(f);
+    let started = std::time::Instant::now();
     for path in inputs {
         ing.read_path(path, &csv)?;
     }
     bar.finish_and_clear();
-    ing.finish()
+    let read = started.elapsed();
+    let out = ing.finish()?;
+    log::phase("read and validate", read);
+    log::phase("order into store", started.elapsed() - read);
+    Ok(out)
+}
+
+/// Phase timings, printed by commands that report them.
+pub mod log {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    static PHASES: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
+
+    /// Records how long a phase took.
+    pub fn phase(name: &'static str, took: Duration) {
+        if let Ok(mut p) = PHASES.lock() {
+            p.push((name, took));
+        }
+    }
+
+    /// The recorded phases as `name 1.23 s, ...`.
+    pub fn summary() -> String {
+        PHASES
+            .lock()
+            .map(|p| {
+                p.iter()
+                    .map(|(n, d)| format!("{n} {:.2} s", d.as_secs_f64()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Opens `--store` or ingests `--input` (bad rows are reported on stderr and skipped).

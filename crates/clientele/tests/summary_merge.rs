@@ -177,3 +177,22 @@ fn cdnow_split_into_partitions_merges_exactly() {
         assert_eq!(acc.unwrap().finish().unwrap(), direct, "partition size {size}");
     }
 }
+
+#[test]
+fn types_that_no_row_uses_are_not_columns() {
+    // Regression (found by the property test): with no purchase at all, the accumulator used to
+    // add a `count_purchase` column that the store, which keeps only used types, has not.
+    let batch = events(&[("a", "2024-01-01", "web_visit", None)]);
+    let cfg = SummaryParams::new(date(2024, 2, 1))
+        .include_non_buyers(true)
+        .validate()
+        .unwrap();
+    let mut acc = SummaryAccumulator::new(&cfg, &IngestOptions::default()).unwrap();
+    acc.update(&batch).unwrap();
+    let from_acc = acc.finish().unwrap();
+    let (store, _) = store_of(batch);
+    let from_store = summarize(&store, &cfg, &Parallelism::current()).unwrap();
+    assert_eq!(from_acc, from_store);
+    assert!(from_acc.column_by_name("count_purchase").is_none());
+    assert_eq!(u64s(&from_acc, "count_web_visit"), [1]);
+}

@@ -46,7 +46,9 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     } else {
         StoreFormat::Ipc
     };
+    let saving = std::time::Instant::now();
     store.save(&a.store, format)?;
+    crate::input::log::phase("save", saving.elapsed());
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, text + "\n").map_err(|e| clientele::Error::io(path, e))?;
@@ -61,6 +63,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
         store.num_events(),
         started.elapsed().as_secs_f64()
     );
+    println!("  phases: {}", crate::input::log::summary());
     for (reason, n) in &report.rejected_by_reason {
         println!("  rejected {n:>10}  {}  ({reason})", reason.as_str());
     }

@@ -398,6 +398,17 @@ impl Ingestor {
         };
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| fmt(&e))?;
+        // Read label columns (event type, channel, product, campaign, string keys) as
+        // dictionaries: Parquet stores them dictionary-encoded, so validation then interns each
+        // distinct value once instead of hashing every row.
+        let hinted = self.dictionary_hint(meta.schema());
+        let meta = match hinted {
+            Some(schema) => {
+                ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(schema))
+                    .unwrap_or(meta)
+            }
+            None => meta,
+        };
         let schema = meta.schema().clone();
         for role in [Role::CustomerId, Role::EventTime] {
             let col = self.config.options.mapping.column(role);
@@ -484,6 +495,37 @@ impl Ingestor {
         }
         self.report.sources.push(counts);
         Ok(())
+    }
+
+    /// The schema with string label columns as `Dictionary(Int32, Utf8)`, if any changes.
+    fn dictionary_hint(&self, schema: &arrow_schema::SchemaRef) -> Option<arrow_schema::SchemaRef> {
+        use arrow_schema::{DataType, Field, Schema};
+        let m = &self.config.options.mapping;
+        let labels = [
+            Role::CustomerId,
+            Role::EventType,
+            Role::Channel,
+            Role::Product,
+            Role::CampaignId,
+        ];
+        let mut changed = false;
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let is_label = labels.iter().any(|&r| m.column(r) == f.name());
+                if is_label && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
+                    changed = true;
+                    f.as_ref().clone().with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(f.data_type().clone()),
+                    ))
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect();
+        changed.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
     }
 
     /// Reads an Arrow IPC file.

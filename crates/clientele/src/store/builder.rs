@@ -290,40 +290,41 @@ impl StoreBuilder {
         for i in 1..offsets.len() {
             offsets[i] += offsets[i - 1];
         }
-        let mut next = offsets.clone();
-        let mut perm = vec![0u32; n];
-        for (row, &r) in ranks.iter().enumerate() {
-            let slot = &mut next[r as usize];
-            perm[*slot] = row as u32;
-            *slot += 1;
+        // Scatter compact sort keys into each customer's slots (one pass, stable), then sort
+        // every customer's contiguous slice: no random reads into the columns while sorting.
+        let mut keyed = vec![SortKey::default(); n];
+        {
+            let mut next = offsets.clone();
+            let amount = self.amount.as_deref();
+            for (row, &r) in ranks.iter().enumerate() {
+                let slot = &mut next[r as usize];
+                keyed[*slot] = SortKey {
+                    time: self.time[row],
+                    event_type: self.event_type[row],
+                    amount: amount.map_or(0, |a| total_order_bits(a[row])),
+                    row: row as u32,
+                };
+                *slot += 1;
+            }
         }
         drop(ranks);
         {
-            let time = &self.time;
-            let etype = &self.event_type;
-            let amount = self.amount.as_deref();
-            let mut slices: Vec<&mut [u32]> = Vec::with_capacity(num_customers);
-            let mut rest: &mut [u32] = &mut perm;
+            let mut slices: Vec<&mut [SortKey]> = Vec::with_capacity(num_customers);
+            let mut rest: &mut [SortKey] = &mut keyed;
             for w in offsets.windows(2) {
                 let (head, tail) = rest.split_at_mut(w[1] - w[0]);
                 slices.push(head);
                 rest = tail;
             }
+            // Stable, so rows equal in every key keep input order.
             slices.par_iter_mut().for_each(|s| {
                 if s.len() > 1 {
-                    s.sort_by(|&a, &b| {
-                        let (a, b) = (a as usize, b as usize);
-                        time[a]
-                            .cmp(&time[b])
-                            .then(etype[a].cmp(&etype[b]))
-                            .then_with(|| match amount {
-                                Some(am) => am[a].total_cmp(&am[b]),
-                                None => std::cmp::Ordering::Equal,
-                            })
-                    });
+                    s.sort_by_key(|k| (k.time, k.event_type, k.amount));
                 }
             });
         }
+        let perm: Vec<u32> = keyed.par_iter().map(|k| k.row).collect();
+        drop(keyed);
         // 4. gather
         let cols = StoreColumns::gather(
             &perm,
@@ -339,6 +340,23 @@ impl StoreBuilder {
         )?;
         EventStore::from_parts(keys, offsets, cols, self.purchase_type)
     }
+}
+
+/// What orders the events of one customer: time, then event type, then amount, then input row.
+#[derive(Debug, Clone, Copy, Default)]
+struct SortKey {
+    time: i64,
+    event_type: u32,
+    /// The amount's bits mapped so that integer order is `f64::total_cmp` order.
+    amount: i64,
+    row: u32,
+}
+
+/// Maps `f64` bits to an `i64` whose order is `f64::total_cmp`'s.
+#[inline]
+fn total_order_bits(v: f64) -> i64 {
+    let b = v.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
 }
 
 /// The indices of `values` in sorted order, and for each value its rank.

@@ -72,10 +72,18 @@ impl SummaryAccumulator {
     pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
         let (nb, _) = normalize(batch, "batch", RowNumbers::From(1), &self.ingest)?;
         let purchase = self.ingest.options().purchase_type.clone();
-        let local: Vec<usize> = match &nb.event_type {
-            Some(d) => d.values.iter().map(|v| self.type_code(v)).collect(),
-            None => vec![self.type_code(&purchase)],
+        // Types are registered when a row uses them, as the store keeps only used types.
+        let names: Vec<String> = match &nb.event_type {
+            Some(d) => d.values.clone(),
+            None => vec![purchase.clone()],
         };
+        let mut local: Vec<Option<usize>> = vec![None; names.len()];
+        for i in 0..nb.len() {
+            let code = nb.event_type.as_ref().map_or(0, |d| d.codes[i]) as usize;
+            if let Some(slot @ None) = local.get_mut(code) {
+                *slot = names.get(code).map(|n| self.type_code(n));
+            }
+        }
         let purchase_code = self.type_index.get(&purchase).copied();
         let ntypes = self.types.len();
         for i in 0..nb.len() {
@@ -90,7 +98,7 @@ impl SummaryAccumulator {
             let t = if code == NULL_CODE {
                 0
             } else {
-                local.get(code as usize).copied().unwrap_or(0)
+                local.get(code as usize).copied().flatten().unwrap_or(0)
             };
             let amount = nb.amount.as_ref().map_or(f64::NAN, |a| a[i]);
             let state = self.customers.entry(key).or_insert_with(|| CustomerState {

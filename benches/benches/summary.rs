@@ -1,0 +1,52 @@
+//! The customer summary: over a store in memory, from a saved store on disk, and from a Parquet
+//! file (ingest + summary), on 100k and 1M generated customers (~1.9M and ~19M events).
+//!
+//! `cargo bench -p clientele-benches --bench summary`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark harness
+
+use std::time::Duration;
+
+use clientele::chrono::NaiveDate;
+use clientele::exec::Parallelism;
+use clientele::ingest::{CsvOptions, IngestOptions, Ingestor};
+use clientele::store::EventStore;
+use clientele::summary::{Period, SummaryParams, summarize};
+use clientele_benches::{events_file, saved_store, store};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn summary(c: &mut Criterion) {
+    let par = Parallelism::threads(2).unwrap();
+    let cfg = SummaryParams::new(NaiveDate::from_ymd_opt(2025, 6, 30).unwrap())
+        .observation_end(NaiveDate::from_ymd_opt(2025, 12, 31).unwrap())
+        .period(Period::Week)
+        .validate()
+        .unwrap();
+    let mut g = c.benchmark_group("summary");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    for customers in [100_000u64, 1_000_000] {
+        let s = store(customers, &par).unwrap();
+        g.throughput(Throughput::Elements(s.num_events() as u64));
+        g.bench_function(format!("store-in-memory/{customers}"), |b| {
+            b.iter(|| summarize(&s, &cfg, &par).unwrap())
+        });
+        let dir = saved_store(customers, &par).unwrap();
+        g.bench_function(format!("saved-store/{customers}"), |b| {
+            b.iter(|| summarize(&EventStore::open(&dir).unwrap(), &cfg, &par).unwrap())
+        });
+        let path = events_file(customers, "parquet").unwrap();
+        g.bench_function(format!("parquet-file/{customers}"), |b| {
+            b.iter(|| {
+                let mut ing = Ingestor::new(&IngestOptions::default())
+                    .unwrap()
+                    .with_parallelism(par.clone());
+                ing.read_path(&path, &CsvOptions::default()).unwrap();
+                summarize(&ing.finish().unwrap().0, &cfg, &par).unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, summary);
+criterion_main!(benches);
