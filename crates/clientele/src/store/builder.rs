@@ -290,56 +290,154 @@ impl StoreBuilder {
         for i in 1..offsets.len() {
             offsets[i] += offsets[i - 1];
         }
-        // Scatter compact sort keys into each customer's slots (one pass, stable), then sort
-        // every customer's contiguous slice: no random reads into the columns while sorting.
-        let mut keyed = vec![SortKey::default(); n];
-        {
-            let mut next = offsets.clone();
-            let amount = self.amount.as_deref();
-            for (row, &r) in ranks.iter().enumerate() {
-                let slot = &mut next[r as usize];
-                keyed[*slot] = SortKey {
-                    time: self.time[row],
-                    event_type: self.event_type[row],
-                    amount: amount.map_or(0, |a| total_order_bits(a[row])),
-                    row: row as u32,
-                };
-                *slot += 1;
-            }
-        }
+        // Two cache-friendly passes instead of one random scatter over all rows (input is
+        // usually time-ordered, so a customer's events are spread over the whole input):
+        // (a) a stable partition of every column into contiguous customer ranges of about
+        //     PART_ROWS rows, whose writes go to few sequential streams;
+        // (b) per partition, in parallel: counting sort by customer, then each customer's
+        //     events by (time, event type, amount); the permutation stays inside the partition,
+        //     so the final gather reads cache-sized windows.
+        let parts = partitions(&offsets);
+        let dest = partition_destinations(&ranks, &offsets, &parts);
+        // The columns are independent: scatter them in parallel.
+        let ((ranks, time), (event_type, amount)) = rayon::join(
+            || rayon::join(|| scatter(&ranks, &dest), || scatter(&self.time, &dest)),
+            || {
+                rayon::join(
+                    || scatter(&self.event_type, &dest),
+                    || self.amount.as_deref().map(|a| scatter(a, &dest)),
+                )
+            },
+        );
+        let opt = |c: Option<&[u32]>| c.map(|c| scatter(c, &dest));
+        let optf = |c: Option<&[f64]>| c.map(|c| scatter(c, &dest));
+        let ((channel_codes, product_codes), (campaign_codes, (score, cost))) = rayon::join(
+            || {
+                rayon::join(
+                    || opt(self.channel.codes.as_deref()),
+                    || opt(self.product.codes.as_deref()),
+                )
+            },
+            || {
+                rayon::join(
+                    || opt(self.campaign_id.codes.as_deref()),
+                    || rayon::join(|| optf(self.score.as_deref()), || optf(self.cost.as_deref())),
+                )
+            },
+        );
+        drop(dest);
+        let perm = local_order(&parts, &offsets, &ranks, &time, &event_type, amount.as_deref());
         drop(ranks);
-        {
-            let mut slices: Vec<&mut [SortKey]> = Vec::with_capacity(num_customers);
-            let mut rest: &mut [SortKey] = &mut keyed;
-            for w in offsets.windows(2) {
-                let (head, tail) = rest.split_at_mut(w[1] - w[0]);
-                slices.push(head);
-                rest = tail;
-            }
-            // Stable, so rows equal in every key keep input order.
-            slices.par_iter_mut().for_each(|s| {
-                if s.len() > 1 {
-                    s.sort_by_key(|k| (k.time, k.event_type, k.amount));
-                }
-            });
-        }
-        let perm: Vec<u32> = keyed.par_iter().map(|k| k.row).collect();
-        drop(keyed);
         // 4. gather
         let cols = StoreColumns::gather(
             &perm,
             &offsets,
-            &self.time,
-            (&self.event_type, types),
-            self.amount.as_deref(),
-            self.channel.codes.as_deref().zip(channel),
-            self.product.codes.as_deref().zip(product),
-            self.campaign_id.codes.as_deref().zip(campaign),
-            self.score.as_deref(),
-            self.cost.as_deref(),
+            &time,
+            (&event_type, types),
+            amount.as_deref(),
+            channel_codes.as_deref().zip(channel),
+            product_codes.as_deref().zip(product),
+            campaign_codes.as_deref().zip(campaign),
+            score.as_deref(),
+            cost.as_deref(),
         )?;
         EventStore::from_parts(keys, offsets, cols, self.purchase_type)
     }
+}
+
+/// Rows per partition of the ordering step (about what fits in a core's L2 cache).
+const PART_ROWS: usize = 1 << 15;
+
+/// Splits customers into contiguous ranges of about [`PART_ROWS`] events: `(first customer,
+/// end customer)` per partition.
+fn partitions(offsets: &[usize]) -> Vec<(usize, usize)> {
+    let customers = offsets.len().saturating_sub(1);
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for c in 0..customers {
+        if offsets[c + 1] - offsets[start] >= PART_ROWS {
+            parts.push((start, c + 1));
+            start = c + 1;
+        }
+    }
+    if start < customers || parts.is_empty() {
+        parts.push((start, customers));
+    }
+    parts
+}
+
+/// For each row, its position after a stable partition by customer range.
+fn partition_destinations(ranks: &[u32], offsets: &[usize], parts: &[(usize, usize)]) -> Vec<u32> {
+    let customers = offsets.len().saturating_sub(1);
+    let mut part_of = vec![0u32; customers];
+    for (p, &(lo, hi)) in parts.iter().enumerate() {
+        part_of[lo..hi].iter_mut().for_each(|x| *x = p as u32);
+    }
+    let mut next: Vec<usize> = parts.iter().map(|&(lo, _)| offsets[lo]).collect();
+    ranks
+        .iter()
+        .map(|&r| {
+            let slot = &mut next[part_of[r as usize] as usize];
+            let d = *slot as u32;
+            *slot += 1;
+            d
+        })
+        .collect()
+}
+
+/// `out[dest[i]] = src[i]`.
+fn scatter<T: Copy + Default>(src: &[T], dest: &[u32]) -> Vec<T> {
+    let mut out = vec![T::default(); src.len()];
+    for (&v, &d) in src.iter().zip(dest) {
+        out[d as usize] = v;
+    }
+    out
+}
+
+/// The permutation that orders partitioned rows by (customer, time, event type, amount),
+/// computed per partition in parallel; every index stays inside its partition.
+fn local_order(
+    parts: &[(usize, usize)],
+    offsets: &[usize],
+    ranks: &[u32],
+    time: &[i64],
+    event_type: &[u32],
+    amount: Option<&[f64]>,
+) -> Vec<u32> {
+    let mut perm = vec![0u32; ranks.len()];
+    let mut slices: Vec<(&mut [u32], (usize, usize))> = Vec::with_capacity(parts.len());
+    let mut rest: &mut [u32] = &mut perm;
+    for &(lo, hi) in parts {
+        let (head, tail) = rest.split_at_mut(offsets[hi] - offsets[lo]);
+        slices.push((head, (lo, hi)));
+        rest = tail;
+    }
+    slices.into_par_iter().for_each(|(out, (lo, hi))| {
+        let base = offsets[lo];
+        let mut next: Vec<usize> = offsets[lo..hi].iter().map(|&o| o - base).collect();
+        let mut keyed = vec![SortKey::default(); out.len()];
+        for row in base..base + out.len() {
+            let slot = &mut next[ranks[row] as usize - lo];
+            keyed[*slot] = SortKey {
+                time: time[row],
+                event_type: event_type[row],
+                amount: amount.map_or(0, |a| total_order_bits(a[row])),
+                row: row as u32,
+            };
+            *slot += 1;
+        }
+        for c in lo..hi {
+            let s = &mut keyed[offsets[c] - base..offsets[c + 1] - base];
+            if s.len() > 1 {
+                // Stable: rows equal in every key keep input order.
+                s.sort_by_key(|k| (k.time, k.event_type, k.amount));
+            }
+        }
+        for (o, k) in out.iter_mut().zip(&keyed) {
+            *o = k.row;
+        }
+    });
+    perm
 }
 
 /// What orders the events of one customer: time, then event type, then amount, then input row.
