@@ -10,6 +10,7 @@ use std::time::Duration;
 use clientele::chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, IngestOptions, Ingestor};
+use clientele::schema::Role;
 use clientele::store::EventStore;
 use clientele::summary::{Period, SummaryParams, summarize};
 use clientele_benches::{events_file, saved_store, store};
@@ -35,11 +36,11 @@ fn summary(c: &mut Criterion) {
             b.iter(|| summarize(&EventStore::open(&dir).unwrap(), &cfg, &par).unwrap())
         });
         let path = events_file(customers, "parquet").unwrap();
+        // As `clientele summary --input`: only the columns the summary needs are loaded.
+        let opts = IngestOptions::default().only(&[Role::EventType, Role::Amount]);
         g.bench_function(format!("parquet-file/{customers}"), |b| {
             b.iter(|| {
-                let mut ing = Ingestor::new(&IngestOptions::default())
-                    .unwrap()
-                    .with_parallelism(par.clone());
+                let mut ing = Ingestor::new(&opts).unwrap().with_parallelism(par.clone());
                 ing.read_path(&path, &CsvOptions::default()).unwrap();
                 summarize(&ing.finish().unwrap().0, &cfg, &par).unwrap()
             })

@@ -143,8 +143,12 @@ pub fn ingest_files(
     strict: bool,
     par: &Parallelism,
     base: Option<&EventStore>,
+    roles: Option<&[Role]>,
 ) -> clientele::Result<(EventStore, IngestReport)> {
-    let opts = mapping.ingest_options(strict);
+    let mut opts = mapping.ingest_options(strict);
+    if let Some(r) = roles {
+        opts = opts.only(r);
+    }
     let csv = mapping.csv_options()?;
     let (bar, f) = progress_bar();
     let ing = match base {
@@ -192,12 +196,13 @@ pub mod log {
     }
 }
 
-/// Opens `--store` or ingests `--input` (bad rows are reported on stderr and skipped).
-pub fn load(src: &SourceArgs, par: &Parallelism) -> clientele::Result<EventStore> {
+/// Opens `--store` or ingests `--input` (bad rows are reported on stderr and skipped),
+/// loading only `roles` from input files (a store has what it has).
+pub fn load(src: &SourceArgs, par: &Parallelism, roles: &[Role]) -> clientele::Result<EventStore> {
     if let Some(dir) = &src.store {
         return EventStore::open(dir);
     }
-    let (store, report) = ingest_files(&src.input, &src.mapping, false, par, None)?;
+    let (store, report) = ingest_files(&src.input, &src.mapping, false, par, None, Some(roles))?;
     if report.rows_rejected > 0 {
         eprintln!(
             "warning: {} of {} rows rejected ({}); run `clientele ingest --report FILE.json` for the list",

@@ -465,3 +465,14 @@ fn parquet_row_groups_are_read_in_parallel_and_in_order() {
         (2_500, RejectReason::NullCustomerId)
     );
 }
+
+#[test]
+fn only_the_requested_roles_are_loaded_and_validated() {
+    let opts = IngestOptions::default().only(&[Role::EventType, Role::Amount]);
+    let (store, r) = read_csv_text(BAD_CSV, &opts).unwrap();
+    // Row 12's non-finite score is not validated because scores are not loaded.
+    assert_eq!((r.rows_accepted, r.rows_rejected), (5, 8));
+    assert!(r.reconciles());
+    assert!(store.columns().channel.is_none() && store.columns().score.is_none());
+    assert!(store.columns().amount.is_some());
+}

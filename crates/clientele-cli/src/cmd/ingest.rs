@@ -40,7 +40,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     } else {
         None
     };
-    let (store, report) = ingest_files(&a.input, &a.mapping, a.strict, par, base.as_ref())?;
+    let (store, report) = ingest_files(&a.input, &a.mapping, a.strict, par, base.as_ref(), None)?;
     let format = if a.store_format == "parquet" {
         StoreFormat::Parquet
     } else {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
+use clientele::schema::Role;
 use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
 
 use crate::input::{SourceArgs, load};
@@ -46,7 +47,8 @@ pub fn run(a: &SummaryArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
         params = params.observation_end(o);
     }
     let cfg = params.validate()?;
-    let store = load(&a.source, par)?;
+    // The summary needs event types and amounts besides the required columns.
+    let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
     let started = std::time::Instant::now();
     let summary = summarize(&store, &cfg, par)?;
     let took = started.elapsed();

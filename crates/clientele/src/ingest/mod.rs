@@ -236,9 +236,11 @@ impl Ingestor {
         }
     }
 
-    /// Whether column `name` is mapped to some role.
+    /// Whether column `name` is mapped to some role that is loaded.
     fn wanted(&self, name: &str) -> bool {
-        Role::ALL.iter().any(|&r| self.config.options.mapping.column(r) == name)
+        Role::ALL
+            .iter()
+            .any(|&r| self.config.loads(r) && self.config.options.mapping.column(r) == name)
     }
 
     /// Normalizes `units` in parallel and appends them in order.

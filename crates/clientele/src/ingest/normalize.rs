@@ -147,6 +147,9 @@ fn value_text(array: &ArrayRef, i: usize) -> Option<String> {
 
 /// The index of `role`'s column in `batch`, if present.
 pub(crate) fn find_column(batch: &RecordBatch, config: &IngestConfig, role: Role) -> Option<usize> {
+    if !config.loads(role) {
+        return None;
+    }
     batch.schema().index_of(config.options.mapping.column(role)).ok()
 }
 

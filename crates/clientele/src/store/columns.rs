@@ -11,6 +11,9 @@ use crate::error::Result;
 use crate::ingest::columns::{DictCol, NULL_CODE};
 
 /// The event columns of a store, all of the same length, ordered by (customer, time).
+///
+/// Invariants that kernels rely on: no nulls in `time` and `event_type`; float columns hold
+/// finite values, and 0.0 in their null slots.
 #[derive(Debug, Clone)]
 pub struct StoreColumns {
     /// Event times, microseconds since the epoch, UTC.

@@ -269,10 +269,23 @@ fn read_floats(batches: &[RecordBatch], name: &str) -> Result<Option<Float64Arra
         arrow_cast::cast(&a, &DataType::Float64)?
     };
     let a = a.as_primitive::<arrow_array::types::Float64Type>();
-    // A store is saved with 0.0 in null slots and no NaN; a NaN would be corrupt (or foreign)
-    // data, and is turned into a null so that kernels never see it.
-    if a.values().iter().any(|v| v.is_nan()) {
-        return Ok(Some(floats(a.iter().map(|v| v.unwrap_or(f64::NAN)).collect())));
+    // Kernels rely on finite values with 0.0 in null slots (see `StoreColumns`). Clientele
+    // saves them that way; anything else (another writer, or damage) is normalized here:
+    // non-finite values become nulls, null slots become 0.0.
+    let clean = match a.nulls() {
+        None => a.values().iter().all(|v| v.is_finite()),
+        Some(n) => a
+            .values()
+            .iter()
+            .zip(n.iter())
+            .all(|(v, ok)| if ok { v.is_finite() } else { *v == 0.0 }),
+    };
+    if !clean {
+        return Ok(Some(floats(
+            a.iter()
+                .map(|v| v.filter(|x| x.is_finite()).unwrap_or(f64::NAN))
+                .collect(),
+        )));
     }
     Ok(Some(a.clone()))
 }

@@ -173,7 +173,7 @@ impl SummaryAccumulator {
             })
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = SummaryColumns::new(&self.config, names.len());
+        let mut out = SummaryColumns::with_capacity(&self.config, names.len(), rows.len());
         let mut int_keys = Vec::new();
         let mut str_keys = Vec::new();
         for (k, mut s) in rows {

@@ -1,6 +1,6 @@
 //! The summary over an [`EventStore`]: one parallel pass over contiguous customer slices.
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 use rayon::prelude::*;
 
 use super::output::SummaryColumns;
@@ -47,8 +47,8 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
     let cols = store.columns();
     let times = cols.time.values();
     let types = cols.event_type.keys().values();
-    let amounts = cols.amount.as_ref().map(|a| a.values());
-    let amount_nulls = cols.amount.as_ref().and_then(|a| a.nulls());
+    // Store invariant: null amounts hold 0.0 (see `StoreColumns`), so raw values suffice.
+    let amounts: Option<&[f64]> = cols.amount.as_ref().map(|a| &a.values()[..]);
     let purchase = store.purchase_code();
     let type_names = store.event_types();
     let offsets = store.offsets();
@@ -58,8 +58,8 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
         chunks
             .par_iter()
             .map(|&(lo, hi)| {
-                let mut out = SummaryColumns::new(cfg, type_names.len());
-                let mut rows = Vec::new();
+                let mut out = SummaryColumns::with_capacity(cfg, type_names.len(), hi - lo);
+                let mut rows = Vec::with_capacity(hi - lo);
                 let mut state = CustomerState {
                     type_counts: vec![0; type_names.len()],
                     ..Default::default()
@@ -67,16 +67,7 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
                 for c in lo..hi {
                     state.clear();
                     let (a, b) = (offsets[c], offsets[c + 1]);
-                    for i in a..b {
-                        let code = types[i];
-                        let is_purchase = Some(code) == purchase;
-                        let amount = match (amounts, amount_nulls) {
-                            (Some(v), None) => v[i],
-                            (Some(v), Some(nulls)) if nulls.is_valid(i) => v[i],
-                            _ => f64::NAN,
-                        };
-                        state.update(cfg, times[i], code as usize, is_purchase, amount);
-                    }
+                    state.fill_sorted(cfg, &times[a..b], &types[a..b], amounts.map(|v| &v[a..b]), purchase);
                     if SummaryColumns::includes(cfg, &state) {
                         out.push(cfg, &state);
                         rows.push(c as u32);
@@ -86,12 +77,13 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
             })
             .collect()
     });
-    let mut out = SummaryColumns::new(cfg, type_names.len());
-    let mut rows: Vec<u32> = Vec::new();
+    let mut rows: Vec<u32> = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
+    let mut chunks = Vec::with_capacity(parts.len());
     for (p, r) in parts {
-        out.extend(p);
+        chunks.push(p);
         rows.extend(r);
     }
+    let out = SummaryColumns::concat(cfg, type_names.len(), chunks);
     let keys = arrow_select::take::take(
         store.customer_keys().array().as_ref(),
         &arrow_array::UInt32Array::from(rows),

@@ -20,26 +20,28 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, TimestampMicrosecondBuilder, UInt64Builder};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, TimestampMicrosecondArray, UInt64Array};
+use arrow_buffer::{NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, TimeUnit as ArrowTimeUnit};
 
 use super::params::SummaryConfig;
 use super::state::{CustomerState, from_units};
 use crate::error::Result;
 
-/// Column builders for one chunk of summary rows.
+/// Column vectors for summary rows. Arrow arrays are built from them without copying.
+/// Purchase columns of non-buyers hold 0 and are masked by `buyer`.
 pub(crate) struct SummaryColumns {
     holdout: bool,
+    buyer: Vec<bool>,
     first_event: Vec<i64>,
     last_event: Vec<i64>,
-    first_purchase: Vec<Option<i64>>,
-    last_purchase: Vec<Option<i64>>,
+    first_purchase: Vec<i64>,
+    last_purchase: Vec<i64>,
     purchase_count: Vec<u64>,
-    frequency: Vec<Option<f64>>,
-    recency: Vec<Option<f64>>,
-    t: Vec<Option<f64>>,
-    monetary: Vec<Option<f64>>,
+    frequency: Vec<f64>,
+    recency: Vec<f64>,
+    t: Vec<f64>,
+    monetary: Vec<f64>,
     total_spend: Vec<f64>,
     frequency_holdout: Vec<f64>,
     monetary_holdout: Vec<f64>,
@@ -48,24 +50,33 @@ pub(crate) struct SummaryColumns {
 }
 
 impl SummaryColumns {
-    pub fn new(cfg: &SummaryConfig, num_types: usize) -> Self {
+    /// Empty columns with room for `rows` rows.
+    pub fn with_capacity(cfg: &SummaryConfig, num_types: usize, rows: usize) -> Self {
+        let holdout = cfg.observation_end_excl.is_some();
+        let h = if holdout { rows } else { 0 };
         SummaryColumns {
-            holdout: cfg.observation_end_excl.is_some(),
-            first_event: Vec::new(),
-            last_event: Vec::new(),
-            first_purchase: Vec::new(),
-            last_purchase: Vec::new(),
-            purchase_count: Vec::new(),
-            frequency: Vec::new(),
-            recency: Vec::new(),
-            t: Vec::new(),
-            monetary: Vec::new(),
-            total_spend: Vec::new(),
-            frequency_holdout: Vec::new(),
-            monetary_holdout: Vec::new(),
-            duration_holdout: Vec::new(),
-            type_counts: vec![Vec::new(); num_types],
+            holdout,
+            buyer: Vec::with_capacity(rows),
+            first_event: Vec::with_capacity(rows),
+            last_event: Vec::with_capacity(rows),
+            first_purchase: Vec::with_capacity(rows),
+            last_purchase: Vec::with_capacity(rows),
+            purchase_count: Vec::with_capacity(rows),
+            frequency: Vec::with_capacity(rows),
+            recency: Vec::with_capacity(rows),
+            t: Vec::with_capacity(rows),
+            monetary: Vec::with_capacity(rows),
+            total_spend: Vec::with_capacity(rows),
+            frequency_holdout: Vec::with_capacity(h),
+            monetary_holdout: Vec::with_capacity(h),
+            duration_holdout: Vec::with_capacity(h),
+            type_counts: (0..num_types).map(|_| Vec::with_capacity(rows)).collect(),
         }
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.buyer.len()
     }
 
     /// Whether `state` gives a row.
@@ -74,6 +85,7 @@ impl SummaryColumns {
     }
 
     /// Finishes one customer's state into a row.
+    #[inline]
     pub fn push(&mut self, cfg: &SummaryConfig, s: &CustomerState) {
         let p = &cfg.params;
         let measure = |a: i64, b: i64| p.time_unit.measure(p.period, a, b);
@@ -84,30 +96,32 @@ impl SummaryColumns {
         match (s.calibration.first(), s.calibration.last()) {
             (Some(first), Some(last)) => {
                 let freq = s.calibration.len() - 1;
-                self.first_purchase.push(Some(s.first_purchase));
-                self.last_purchase.push(Some(s.last_purchase));
-                self.frequency.push(Some(freq as f64));
-                self.recency.push(Some(measure(first.0, last.0)));
-                self.t.push(Some(measure(first.0, cfg.calibration_period)));
+                self.buyer.push(true);
+                self.first_purchase.push(s.first_purchase);
+                self.last_purchase.push(s.last_purchase);
+                self.frequency.push(freq as f64);
+                self.recency.push(measure(first.0, last.0));
+                self.t.push(measure(first.0, cfg.calibration_period));
                 let repeat: i128 = s
                     .calibration
                     .iter()
                     .skip(1)
                     .map(|e| e.1)
                     .fold(0i128, i128::saturating_add);
-                self.monetary.push(Some(if freq > 0 {
+                self.monetary.push(if freq > 0 {
                     from_units(repeat) / freq as f64
                 } else {
                     0.0
-                }));
+                });
             }
             _ => {
-                self.first_purchase.push(None);
-                self.last_purchase.push(None);
-                self.frequency.push(None);
-                self.recency.push(None);
-                self.t.push(None);
-                self.monetary.push(None);
+                self.buyer.push(false);
+                self.first_purchase.push(0);
+                self.last_purchase.push(0);
+                self.frequency.push(0.0);
+                self.recency.push(0.0);
+                self.t.push(0.0);
+                self.monetary.push(0.0);
             }
         }
         if let Some(obs) = cfg.observation_period {
@@ -123,76 +137,72 @@ impl SummaryColumns {
         }
     }
 
-    /// Appends another chunk's rows.
-    pub fn extend(&mut self, o: SummaryColumns) {
-        self.first_event.extend(o.first_event);
-        self.last_event.extend(o.last_event);
-        self.first_purchase.extend(o.first_purchase);
-        self.last_purchase.extend(o.last_purchase);
-        self.purchase_count.extend(o.purchase_count);
-        self.frequency.extend(o.frequency);
-        self.recency.extend(o.recency);
-        self.t.extend(o.t);
-        self.monetary.extend(o.monetary);
-        self.total_spend.extend(o.total_spend);
-        self.frequency_holdout.extend(o.frequency_holdout);
-        self.monetary_holdout.extend(o.monetary_holdout);
-        self.duration_holdout.extend(o.duration_holdout);
-        for (a, b) in self.type_counts.iter_mut().zip(o.type_counts) {
-            a.extend(b);
+    /// Concatenates chunks in order, into vectors allocated once.
+    pub fn concat(cfg: &SummaryConfig, num_types: usize, parts: Vec<SummaryColumns>) -> Self {
+        let rows = parts.iter().map(SummaryColumns::len).sum();
+        let mut out = SummaryColumns::with_capacity(cfg, num_types, rows);
+        for o in parts {
+            out.buyer.extend(o.buyer);
+            out.first_event.extend(o.first_event);
+            out.last_event.extend(o.last_event);
+            out.first_purchase.extend(o.first_purchase);
+            out.last_purchase.extend(o.last_purchase);
+            out.purchase_count.extend(o.purchase_count);
+            out.frequency.extend(o.frequency);
+            out.recency.extend(o.recency);
+            out.t.extend(o.t);
+            out.monetary.extend(o.monetary);
+            out.total_spend.extend(o.total_spend);
+            out.frequency_holdout.extend(o.frequency_holdout);
+            out.monetary_holdout.extend(o.monetary_holdout);
+            out.duration_holdout.extend(o.duration_holdout);
+            for (a, b) in out.type_counts.iter_mut().zip(o.type_counts) {
+                a.extend(b);
+            }
         }
+        out
     }
 
     /// The summary batch, with `keys` (one per row) as `customer_id`.
     pub fn finish(self, keys: ArrayRef, type_names: &[String]) -> Result<RecordBatch> {
         let ts = || DataType::Timestamp(ArrowTimeUnit::Microsecond, Some(crate::time::UTC.into()));
-        let times = |v: Vec<i64>| -> ArrayRef {
-            let mut b = TimestampMicrosecondBuilder::with_capacity(v.len());
-            b.append_slice(&v);
-            Arc::new(b.finish().with_timezone(crate::time::UTC))
+        let nulls = if self.buyer.iter().all(|&b| b) {
+            None
+        } else {
+            Some(NullBuffer::from(self.buyer))
         };
-        let opt_times = |v: Vec<Option<i64>>| -> ArrayRef {
-            let mut b = TimestampMicrosecondBuilder::with_capacity(v.len());
-            b.extend(v);
-            Arc::new(b.finish().with_timezone(crate::time::UTC))
+        let nullable = nulls.is_some();
+        let times = |v: Vec<i64>, n: Option<NullBuffer>| -> ArrayRef {
+            Arc::new(TimestampMicrosecondArray::new(ScalarBuffer::from(v), n).with_timezone(crate::time::UTC))
         };
-        let f64s = |v: Vec<f64>| -> ArrayRef { Arc::new(arrow_array::Float64Array::from(v)) };
-        let opt_f64s = |v: Vec<Option<f64>>| -> ArrayRef {
-            let mut b = Float64Builder::with_capacity(v.len());
-            b.extend(v);
-            Arc::new(b.finish())
-        };
-        let u64s = |v: Vec<u64>| -> ArrayRef {
-            let mut b = UInt64Builder::with_capacity(v.len());
-            b.append_slice(&v);
-            Arc::new(b.finish())
-        };
-        let nullable_purchase = self.first_purchase.iter().any(Option::is_none);
+        let f64s =
+            |v: Vec<f64>, n: Option<NullBuffer>| -> ArrayRef { Arc::new(Float64Array::new(ScalarBuffer::from(v), n)) };
+        let u64s = |v: Vec<u64>| -> ArrayRef { Arc::new(UInt64Array::new(ScalarBuffer::from(v), None)) };
         let mut fields = vec![
             Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
             Field::new("first_event", ts(), false),
             Field::new("last_event", ts(), false),
-            Field::new("first_purchase", ts(), nullable_purchase),
-            Field::new("last_purchase", ts(), nullable_purchase),
+            Field::new("first_purchase", ts(), nullable),
+            Field::new("last_purchase", ts(), nullable),
             Field::new("purchase_count", DataType::UInt64, false),
-            Field::new("frequency", DataType::Float64, nullable_purchase),
-            Field::new("recency", DataType::Float64, nullable_purchase),
-            Field::new("T", DataType::Float64, nullable_purchase),
-            Field::new("monetary_value", DataType::Float64, nullable_purchase),
+            Field::new("frequency", DataType::Float64, nullable),
+            Field::new("recency", DataType::Float64, nullable),
+            Field::new("T", DataType::Float64, nullable),
+            Field::new("monetary_value", DataType::Float64, nullable),
             Field::new("total_spend", DataType::Float64, false),
         ];
         let mut cols: Vec<ArrayRef> = vec![
             keys,
-            times(self.first_event),
-            times(self.last_event),
-            opt_times(self.first_purchase),
-            opt_times(self.last_purchase),
+            times(self.first_event, None),
+            times(self.last_event, None),
+            times(self.first_purchase, nulls.clone()),
+            times(self.last_purchase, nulls.clone()),
             u64s(self.purchase_count),
-            opt_f64s(self.frequency),
-            opt_f64s(self.recency),
-            opt_f64s(self.t),
-            opt_f64s(self.monetary),
-            f64s(self.total_spend),
+            f64s(self.frequency, nulls.clone()),
+            f64s(self.recency, nulls.clone()),
+            f64s(self.t, nulls.clone()),
+            f64s(self.monetary, nulls),
+            f64s(self.total_spend, None),
         ];
         if self.holdout {
             for (name, v) in [
@@ -201,7 +211,7 @@ impl SummaryColumns {
                 ("duration_holdout", self.duration_holdout),
             ] {
                 fields.push(Field::new(name, DataType::Float64, false));
-                cols.push(f64s(v));
+                cols.push(f64s(v, None));
             }
         }
         for (name, v) in type_names.iter().zip(self.type_counts) {

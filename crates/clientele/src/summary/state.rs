@@ -21,13 +21,19 @@ use crate::time::micros_to_day;
 /// Nano-units per currency unit.
 pub(crate) const UNITS: f64 = 1e9;
 
-/// An amount in exact nano-units (NaN, the null marker, is 0).
-#[inline]
+/// An amount in exact nano-units, rounded half away from zero (NaN, the null marker, is 0).
+#[inline(always)]
 pub(crate) fn to_units(amount: f64) -> i128 {
-    if amount.is_nan() {
+    let x = amount * UNITS;
+    if x.abs() < 4.0e18 {
+        // Truncating conversion plus a correction: no libm call on baseline x86-64.
+        let t = x as i64;
+        let frac = x - t as f64;
+        i128::from(t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5))
+    } else if x.is_nan() {
         0
     } else {
-        (amount * UNITS).round() as i128
+        x.round() as i128
     }
 }
 
@@ -68,7 +74,7 @@ impl Default for CustomerState {
 }
 
 /// Adds `units` to period `p` of a sorted period list.
-#[inline]
+#[inline(always)]
 fn add_period(v: &mut Vec<(i64, i128)>, p: i64, units: i128) {
     match v.last_mut() {
         Some(last) if last.0 == p => last.1 = last.1.saturating_add(units),
@@ -171,6 +177,61 @@ impl CustomerState {
         }
     }
 
+    /// Fills the state from one customer's events sorted by time, as repeated
+    /// [`update`](Self::update)s would, but in tight loops: the windows are found by binary
+    /// search, and periods arrive in order. `amounts` must hold 0.0 (or NaN) for null amounts.
+    #[inline]
+    pub(crate) fn fill_sorted(
+        &mut self,
+        cfg: &SummaryConfig,
+        times: &[i64],
+        types: &[i32],
+        amounts: Option<&[f64]>,
+        purchase: Option<i32>,
+    ) {
+        let cal = times.partition_point(|&t| t < cfg.calibration_end_excl);
+        let hold = match cfg.observation_end_excl {
+            Some(end) => times.partition_point(|&t| t < end),
+            None => cal,
+        };
+        if cal > 0 {
+            self.first_event = self.first_event.min(times[0]);
+            self.last_event = self.last_event.max(times[cal - 1]);
+            for &code in &types[..cal] {
+                let code = code as usize;
+                if code >= self.type_counts.len() {
+                    self.type_counts.resize(code + 1, 0);
+                }
+                self.type_counts[code] += 1;
+            }
+        }
+        let Some(purchase) = purchase else {
+            return;
+        };
+        let period = cfg.params.period;
+        let amount = |i: usize| amounts.map_or(0.0, |a| a[i]);
+        for i in 0..cal {
+            if types[i] == purchase {
+                let t = times[i];
+                self.first_purchase = self.first_purchase.min(t);
+                self.last_purchase = self.last_purchase.max(t);
+                self.purchase_count += 1;
+                let units = to_units(amount(i));
+                self.spend = self.spend.saturating_add(units);
+                add_period(&mut self.calibration, period.index(micros_to_day(t)), units);
+            }
+        }
+        for i in cal..hold {
+            if types[i] == purchase {
+                add_period(
+                    &mut self.holdout,
+                    period.index(micros_to_day(times[i])),
+                    to_units(amount(i)),
+                );
+            }
+        }
+    }
+
     /// Merges another partial state of the same customer (same event-type dictionary).
     pub(crate) fn merge(&mut self, other: &CustomerState) {
         self.first_event = self.first_event.min(other.first_event);
@@ -220,6 +281,21 @@ mod tests {
         );
         assert_eq!(to_units(29.33), 29_330_000_000);
         assert_eq!(to_units(f64::NAN), 0);
+        for x in [
+            0.5e-9,
+            1.5e-9,
+            -0.5e-9,
+            -2.5e-9,
+            1e-10,
+            123.456_789_012_5,
+            -7.0,
+            1e10,
+            -3e12,
+            5e9,
+            -5e9,
+        ] {
+            assert_eq!(to_units(x), (x * UNITS).round() as i128, "{x}");
+        }
         assert_eq!(from_units(29_330_000_000), 29.33);
     }
 }
