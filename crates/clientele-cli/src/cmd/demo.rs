@@ -8,11 +8,9 @@ use arrow_array::{Array, RecordBatch, UInt32Array};
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::ingest::{CsvOptions, Delimiter, IngestOptions, Ingestor};
-use clientele::schema::Role;
+use clientele::ingest::{IngestOptions, Ingestor};
 use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::synth::GenerateParams;
-use clientele::time::TimeFormat;
 
 /// The CDNOW sample, bundled (see testdata/cdnow/README.md for its provenance).
 const CDNOW: &str = include_str!("../../../../testdata/cdnow/CDNOW_sample.txt");
@@ -45,21 +43,7 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>>
 pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     println!("Clientele demo\n==============\n");
     println!("1. CDNOW sample (2,357 customers who first bought in Q1 1997; bundled)\n");
-    let opts = IngestOptions::default()
-        .column(Role::CustomerId, "masterid")
-        .column(Role::EventTime, "date")
-        .column(Role::Amount, "dollars")
-        .time_format(TimeFormat::Format("%Y%m%d".into()));
-    let csv = CsvOptions {
-        delimiter: Delimiter::Whitespace,
-        has_header: false,
-        column_names: Some(
-            ["masterid", "sampleid", "date", "cds", "dollars"]
-                .map(String::from)
-                .to_vec(),
-        ),
-        ..Default::default()
-    };
+    let (opts, csv) = clientele::ingest::layouts::cdnow();
     let mut ing = Ingestor::new(&opts)?.with_parallelism(par.clone());
     ing.read_csv_reader(CDNOW.as_bytes(), "CDNOW_sample.txt", &csv)?;
     let (store, report) = ing.finish()?;

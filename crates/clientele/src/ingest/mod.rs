@@ -49,6 +49,7 @@
 
 pub(crate) mod columns;
 mod csv;
+pub mod layouts;
 pub(crate) mod normalize;
 mod options;
 mod report;
@@ -109,6 +110,30 @@ struct Unit {
 enum UnitRows {
     From(u64),
     Explicit(Vec<u64>),
+}
+
+/// The [`Error::MissingColumn`] for `column`, listing the columns `present`.
+pub(crate) fn missing_column<'a>(source: &str, column: &str, present: impl Iterator<Item = &'a str>) -> Error {
+    Error::MissingColumn {
+        source_name: source.to_string(),
+        column: column.to_string(),
+        present: present.collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// [`Error::MissingColumn`] unless every required role's column is among `present`.
+fn require_columns<'a>(
+    config: &IngestConfig,
+    source: &str,
+    present: impl Iterator<Item = &'a str> + Clone,
+) -> Result<()> {
+    for role in Role::ALL.into_iter().filter(|r| r.is_required()) {
+        let col = config.options.mapping.column(role);
+        if !present.clone().any(|p| p == col) {
+            return Err(missing_column(source, col, present));
+        }
+    }
+    Ok(())
 }
 
 /// Reads sources into a store, validating every row. See the [module docs](self).
@@ -343,16 +368,7 @@ impl Ingestor {
     fn read_csv_inner<R: Read>(&mut self, reader: R, name: &str, csv: &CsvOptions, total: Option<u64>) -> Result<()> {
         let mut text = csv::TextReader::new(reader, name, csv, &|n| self.wanted(n))?;
         // Required columns must be in the header even when the file has no data rows.
-        for role in [Role::CustomerId, Role::EventTime] {
-            let col = self.config.options.mapping.column(role);
-            if !text.header().iter().any(|h| h == col) {
-                return Err(Error::MissingColumn {
-                    source_name: name.to_string(),
-                    column: col.to_string(),
-                    present: text.header().join(", "),
-                });
-            }
-        }
+        require_columns(&self.config, name, text.header().iter().map(String::as_str))?;
         let mut counts = SourceCounts {
             source: name.to_string(),
             ..Default::default()
@@ -412,21 +428,7 @@ impl Ingestor {
             None => meta,
         };
         let schema = meta.schema().clone();
-        for role in [Role::CustomerId, Role::EventTime] {
-            let col = self.config.options.mapping.column(role);
-            if schema.index_of(col).is_err() {
-                return Err(Error::MissingColumn {
-                    source_name: name.clone(),
-                    column: col.to_string(),
-                    present: schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
+        require_columns(&self.config, &name, schema.fields().iter().map(|f| f.name().as_str()))?;
         let roots: Vec<usize> = schema
             .fields()
             .iter()

@@ -170,15 +170,9 @@ pub(crate) fn normalize(
         find_column(batch, config, role).map(|i| (batch.column(i).clone(), schema.field(i).name().clone()))
     };
     let required = |role: Role| -> Result<(ArrayRef, String)> {
-        column(role).ok_or_else(|| Error::MissingColumn {
-            source_name: source.to_string(),
-            column: opts.mapping.column(role).to_string(),
-            present: schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+        column(role).ok_or_else(|| {
+            let present = schema.fields().iter().map(|f| f.name().as_str());
+            super::missing_column(source, opts.mapping.column(role), present)
         })
     };
     fn ctx<'a>(source: &'a str, name: &'a str) -> ColumnCtx<'a> {

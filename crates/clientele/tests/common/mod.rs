@@ -7,10 +7,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use chrono::NaiveDate;
-use clientele::ingest::{CsvOptions, Delimiter, IngestOptions, IngestReport, Ingestor};
-use clientele::schema::Role;
+use clientele::ingest::{IngestOptions, IngestReport, Ingestor};
 use clientele::store::EventStore;
-use clientele::time::TimeFormat;
 
 pub fn testdata(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,21 +22,7 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 /// The CDNOW sample as the published analyses read it.
 pub fn cdnow_store() -> (EventStore, IngestReport) {
-    let opts = IngestOptions::default()
-        .column(Role::CustomerId, "masterid")
-        .column(Role::EventTime, "date")
-        .column(Role::Amount, "dollars")
-        .time_format(TimeFormat::Format("%Y%m%d".into()));
-    let csv = CsvOptions {
-        delimiter: Delimiter::Whitespace,
-        has_header: false,
-        column_names: Some(
-            ["masterid", "sampleid", "date", "cds", "dollars"]
-                .map(String::from)
-                .to_vec(),
-        ),
-        ..Default::default()
-    };
+    let (opts, csv) = clientele::ingest::layouts::cdnow();
     let mut ing = Ingestor::new(&opts).unwrap();
     ing.read_csv(testdata("cdnow/CDNOW_sample.txt"), &csv).unwrap();
     ing.finish().unwrap()
