@@ -131,3 +131,27 @@ impl Error {
         }
     }
 }
+
+/// Runs `f`, turning a panic inside a dependency's decoder into an [`Error::Format`].
+///
+/// Arrow's IPC reader and the Parquet decoder assert on some malformed inputs instead of
+/// returning errors; a damaged file must never bring down the caller, so every decode of
+/// untrusted bytes runs through this guard. (The default panic hook still prints the panic
+/// message to stderr; Clientele does not replace the process-wide hook.)
+pub(crate) fn guard_decode<T>(source_name: &str, format: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the decoder panicked".into());
+            Err(Error::Format {
+                source_name: source_name.to_string(),
+                format,
+                message: format!("malformed data ({message})"),
+            })
+        }
+    }
+}

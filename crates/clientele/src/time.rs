@@ -20,6 +20,11 @@ use serde::{Deserialize, Serialize};
 /// Arrow interprets without a time-zone database.
 pub const UTC: &str = "+00:00";
 
+/// The first instant an event may have: 0001-01-01T00:00:00 UTC, in µs since the epoch.
+pub const MIN_EVENT_MICROS: i64 = -719_162 * MICROS_PER_DAY;
+/// The first instant after the last an event may have: 10000-01-01T00:00:00 UTC.
+pub const END_EVENT_MICROS: i64 = 2_932_897 * MICROS_PER_DAY;
+
 /// Microseconds in one day.
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -56,10 +61,10 @@ impl TimeParser {
         match format {
             TimeFormat::Auto => TimeParser { format: None },
             TimeFormat::Format(f) => {
-                let kind = if f.contains("%z") || f.contains("%:z") || f.contains("%#z") {
+                let kind = if f.contains("%z") || f.contains("%:z") || f.contains("%#z") || f.contains("%+") {
                     FormatKind::Zoned
                 } else if [
-                    "%H", "%M", "%S", "%T", "%R", "%I", "%p", "%s", "%f", "%k", "%l", "%r", "%X", "%c", "%+",
+                    "%H", "%M", "%S", "%T", "%R", "%I", "%p", "%s", "%f", "%k", "%l", "%r", "%X", "%c",
                 ]
                 .iter()
                 .any(|t| f.contains(t))
@@ -218,6 +223,9 @@ pub fn micros_to_day(micros: i64) -> i64 {
 
 /// The `NaiveDate` of a day count, if chrono can represent it.
 pub fn days_to_date(days: i64) -> Option<NaiveDate> {
+    if days.unsigned_abs() > 100_000_000 {
+        return None;
+    }
     let (y, m, d) = civil_from_days(days);
     NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?)
 }
@@ -235,6 +243,14 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(1997, 1, 1), 9862);
         assert_eq!(civil_from_days(10_956), (1999, 12, 31));
+    }
+
+    #[test]
+    fn event_bounds_are_years_1_to_9999() {
+        assert_eq!(days_from_civil(1, 1, 1) * MICROS_PER_DAY, MIN_EVENT_MICROS);
+        assert_eq!(days_from_civil(10_000, 1, 1) * MICROS_PER_DAY, END_EVENT_MICROS);
+        let plus = TimeParser::new(&TimeFormat::Format("%+".into()));
+        assert_eq!(plus.parse("1970-01-01T02:00:00+02:00"), Some(0));
     }
 
     #[test]

@@ -170,8 +170,11 @@ pub(crate) enum TimeView {
     },
     /// Strings parsed per row.
     Plain(StringArray),
-    /// A dictionary whose values were parsed once.
-    Dict { keys: Int32Array, parsed: Vec<Option<i64>> },
+    /// A dictionary whose values were parsed once (a null or blank value is a null time).
+    Dict {
+        keys: Int32Array,
+        parsed: Vec<Result<i64, RejectReason>>,
+    },
 }
 
 impl TimeView {
@@ -210,7 +213,12 @@ impl TimeView {
                 Some(StrView::Plain(a)) => TimeView::Plain(a),
                 Some(StrView::Dict { keys, values }) => {
                     let parsed = (0..values.len())
-                        .map(|k| values.is_valid(k).then(|| parser.parse(values.value(k))).flatten())
+                        .map(|k| match values.is_valid(k).then(|| values.value(k)) {
+                            Some(v) if !v.trim().is_empty() => {
+                                parser.parse(v).ok_or(RejectReason::UnparseableEventTime)
+                            }
+                            _ => Err(RejectReason::NullEventTime),
+                        })
                         .collect();
                     TimeView::Dict { keys, parsed }
                 }
@@ -251,10 +259,7 @@ impl TimeView {
                     return Err(RejectReason::NullEventTime);
                 }
                 let k = usize::try_from(keys.value(i)).map_err(|_| RejectReason::NullEventTime)?;
-                match parsed.get(k) {
-                    Some(Some(v)) => Ok(*v),
-                    _ => Err(RejectReason::UnparseableEventTime),
-                }
+                parsed.get(k).copied().unwrap_or(Err(RejectReason::NullEventTime))
             }
         }
     }

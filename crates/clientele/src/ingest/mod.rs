@@ -49,6 +49,7 @@
 
 pub(crate) mod columns;
 mod csv;
+mod ipc_stream;
 pub mod layouts;
 pub(crate) mod normalize;
 mod options;
@@ -65,6 +66,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use rayon::prelude::*;
 
+pub use normalize::MAX_AMOUNT;
 pub use options::{CsvOptions, Delimiter, IngestConfig, IngestOptions, KeyType};
 pub use report::{IngestReport, RejectReason, Rejection, SourceCounts};
 
@@ -215,8 +217,9 @@ impl Ingestor {
     /// An ingestor whose result holds every event of `store` plus what is read next.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] from [`IngestOptions::validate`], or `purchase_type` when it
-    /// differs from the store's.
+    /// [`Error::InvalidParameter`] from [`IngestOptions::validate`], `purchase_type` when it
+    /// differs from the store's, or `key_type` when integer keys are asked of a store with
+    /// string keys.
     pub fn appending(store: &EventStore, options: &IngestOptions) -> Result<Self> {
         if store.purchase_type() != options.purchase_type {
             return Err(Error::param(
@@ -226,6 +229,12 @@ impl Ingestor {
                     store.purchase_type(),
                     options.purchase_type
                 ),
+            ));
+        }
+        if options.key_type == KeyType::Int && matches!(store.customer_keys(), crate::store::CustomerKeys::Str(_)) {
+            return Err(Error::param(
+                "key_type",
+                "the store has string keys; integer keys cannot be appended to it",
             ));
         }
         let mut ing = Ingestor::new(options)?;
@@ -366,6 +375,22 @@ impl Ingestor {
     }
 
     fn read_csv_inner<R: Read>(&mut self, reader: R, name: &str, csv: &CsvOptions, total: Option<u64>) -> Result<()> {
+        self.atomically(|ing| ing.read_csv_source(reader, name, csv, total))
+    }
+
+    /// Reads one source; on error, everything it added is rolled back, so a failed source
+    /// leaves the ingestor as it was (whatever the thread count).
+    fn atomically(&mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        let (builder, report) = (self.builder.mark(), self.report.mark());
+        let result = f(self);
+        if result.is_err() {
+            self.builder.rollback(builder);
+            self.report.rollback(report);
+        }
+        result
+    }
+
+    fn read_csv_source<R: Read>(&mut self, reader: R, name: &str, csv: &CsvOptions, total: Option<u64>) -> Result<()> {
         let mut text = csv::TextReader::new(reader, name, csv, &|n| self.wanted(n))?;
         // Required columns must be in the header even when the file has no data rows.
         require_columns(&self.config, name, text.header().iter().map(String::as_str))?;
@@ -408,6 +433,10 @@ impl Ingestor {
     /// [`Error::RejectedRow`].
     pub fn read_parquet(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        self.atomically(|ing| ing.read_parquet_source(path))
+    }
+
+    fn read_parquet_source(&mut self, path: &Path) -> Result<()> {
         let name = path.display().to_string();
         let fmt = |e: &dyn std::fmt::Display| Error::Format {
             source_name: name.clone(),
@@ -463,29 +492,31 @@ impl Ingestor {
                 chunk
                     .par_iter()
                     .map(|&(rg, first, n)| {
-                        // Each task opens its own handle: a cloned handle would share the
-                        // seek offset with the other tasks.
-                        let f = File::open(path).map_err(|e| Error::io(path, e))?;
-                        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
-                            .with_projection(mask.clone())
-                            .with_row_groups(vec![rg])
-                            .with_batch_size(usize::try_from(n).unwrap_or(1 << 20).clamp(1, 1 << 20))
-                            .build()
-                            .map_err(|e| fmt(&e))?;
-                        let mut units = Vec::new();
-                        let mut row = first;
-                        for b in reader {
-                            let b = b.map_err(|e| fmt(&e))?;
-                            let len = b.num_rows() as u64;
-                            units.push(Unit {
-                                batch: b,
-                                rows: UnitRows::From(row),
-                                pre_rejections: Vec::new(),
-                                rows_read: len,
-                            });
-                            row += len;
-                        }
-                        Ok(units)
+                        crate::error::guard_decode(&name, "parquet", || {
+                            // Each task opens its own handle: a cloned handle would share the
+                            // seek offset with the other tasks.
+                            let f = File::open(path).map_err(|e| Error::io(path, e))?;
+                            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
+                                .with_projection(mask.clone())
+                                .with_row_groups(vec![rg])
+                                .with_batch_size(usize::try_from(n).unwrap_or(1 << 20).clamp(1, 1 << 20))
+                                .build()
+                                .map_err(|e| fmt(&e))?;
+                            let mut units = Vec::new();
+                            let mut row = first;
+                            for b in reader {
+                                let b = b.map_err(|e| fmt(&e))?;
+                                let len = b.num_rows() as u64;
+                                units.push(Unit {
+                                    batch: b,
+                                    rows: UnitRows::From(row),
+                                    pre_rejections: Vec::new(),
+                                    rows_read: len,
+                                });
+                                row += len;
+                            }
+                            Ok(units)
+                        })
                     })
                     .collect()
             });
@@ -540,12 +571,13 @@ impl Ingestor {
         let path = path.as_ref();
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader =
+        let reader = crate::error::guard_decode(&name, "arrow-ipc", || {
             arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None).map_err(|e| Error::Format {
                 source_name: name.clone(),
                 format: "arrow-ipc",
                 message: e.to_string(),
-            })?;
+            })
+        })?;
         self.read_batches_as(&name, reader, "arrow-ipc")
     }
 
@@ -554,11 +586,7 @@ impl Ingestor {
     /// # Errors
     /// [`Error::Format`], and the errors of [`read_batches`](Self::read_batches).
     pub fn read_ipc_stream<R: Read>(&mut self, reader: R, name: &str) -> Result<()> {
-        let reader = arrow_ipc::reader::StreamReader::try_new(reader, None).map_err(|e| Error::Format {
-            source_name: name.to_string(),
-            format: "arrow-ipc-stream",
-            message: e.to_string(),
-        })?;
+        let reader = ipc_stream::IpcStreamBatches::new(reader);
         self.read_batches_as(name, reader, "arrow-ipc-stream")
     }
 
@@ -579,6 +607,13 @@ impl Ingestor {
     where
         I: IntoIterator<Item = Result<RecordBatch, ArrowError>>,
     {
+        self.atomically(|ing| ing.read_batches_source(name, batches, format))
+    }
+
+    fn read_batches_source<I>(&mut self, name: &str, batches: I, format: &'static str) -> Result<()>
+    where
+        I: IntoIterator<Item = Result<RecordBatch, ArrowError>>,
+    {
         let mut counts = SourceCounts {
             source: name.to_string(),
             ..Default::default()
@@ -588,7 +623,8 @@ impl Ingestor {
         loop {
             let mut units = Vec::new();
             while units.len() < self.wave() {
-                match iter.next() {
+                // Decoders behind the iterator may panic on malformed bytes: contained.
+                match crate::error::guard_decode(name, format, || Ok(iter.next()))? {
                     Some(Ok(b)) => {
                         let len = b.num_rows() as u64;
                         units.push(Unit {

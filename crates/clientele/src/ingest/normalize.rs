@@ -15,6 +15,12 @@ use super::options::{IngestConfig, KeyType};
 use super::report::{IngestReport, RejectReason, Rejection};
 use crate::error::{Error, Result};
 use crate::schema::Role;
+use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
+
+/// The largest accepted amount magnitude, in currency units. Below it, sums of a store's
+/// amounts in nano-units (fewer than 2³² events of at most 10²⁴ nano-units each) stay far
+/// from `i128`'s limit, so they are exact and associative.
+pub const MAX_AMOUNT: f64 = 1e15;
 
 /// Customer keys of accepted rows.
 #[derive(Debug, Clone)]
@@ -209,26 +215,14 @@ pub(crate) fn normalize(
     let cost = number(Role::Cost)?;
 
     let n = batch.num_rows();
-    // Decide how this batch's keys are read.
+    // How this batch's keys are read. String keys stay strings under `KeyType::Auto`: whether
+    // they become integers is decided once for the whole store, at `finish`, so batch
+    // boundaries cannot split a customer ("007" in one batch and "7" in another).
     let parse_int = |s: &str| s.trim().parse::<i64>().ok();
     let mut keys = match (&key_view, opts.key_type) {
-        (KeyView::Str(_), KeyType::String) | (KeyView::Int(_) | KeyView::UInt(_), KeyType::String) => {
-            Keys::Str(LocalInterner::default())
-        }
-        (KeyView::Str(v), KeyType::Auto) => {
-            let all_int = (0..n).all(|i| match v.get(i) {
-                None => true,
-                Some(s) => s.trim().is_empty() || parse_int(s).is_some(),
-            });
-            if all_int {
-                Keys::Int(Vec::with_capacity(n))
-            } else {
-                Keys::Str(LocalInterner::default())
-            }
-        }
+        (_, KeyType::String) | (KeyView::Str(_), KeyType::Auto) => Keys::Str(LocalInterner::default()),
         _ => Keys::Int(Vec::with_capacity(n)),
     };
-
     let mut out_time = Vec::with_capacity(n);
     let mut out_amount = amount.as_ref().map(|_| Vec::with_capacity(n));
     let mut out_score = score.as_ref().map(|_| Vec::with_capacity(n));
@@ -279,7 +273,8 @@ pub(crate) fn normalize(
                 Err(r) => break 'row Some((&key_arr, key_name.as_str(), r)),
             };
             let t = match time_view.get(i, &config.time_parser) {
-                Ok(t) => t,
+                Ok(t) if (MIN_EVENT_MICROS..END_EVENT_MICROS).contains(&t) => t,
+                Ok(_) => break 'row Some((&time_arr, time_name.as_str(), RejectReason::EventTimeOutOfRange)),
                 Err(r) => break 'row Some((&time_arr, time_name.as_str(), r)),
             };
             let type_code = match etype.as_mut() {
@@ -296,6 +291,9 @@ pub(crate) fn normalize(
                 None => None,
                 Some((v, a, name)) => match v.get(i, RejectReason::UnparseableAmount, RejectReason::NonFiniteAmount) {
                     Ok(x) => {
+                        if x.is_some_and(|x| x.abs() > MAX_AMOUNT) {
+                            break 'row Some((a, name.as_str(), RejectReason::AmountOutOfRange));
+                        }
                         if type_code == 0 && !opts.allow_refunds && x.is_some_and(|x| x < 0.0) {
                             break 'row Some((a, name.as_str(), RejectReason::NegativePurchaseAmount));
                         }

@@ -3,8 +3,9 @@
 //! Every row read ends in exactly one place: accepted into the store, or rejected with its
 //! source, row number, column and [`RejectReason`]. [`IngestReport::reconciles`] checks
 //! `rows_read == rows_accepted + rows_rejected` and that the per-reason counts add up. A row
-//! with several problems is rejected once, for the first failing column in canonical role order
-//! (`customer_id`, `event_time`, `event_type`, `amount`, `score`, `cost`).
+//! with several problems is rejected once: first for problems of the text line itself (wrong
+//! field count, a loaded field that is not UTF-8), then for the first failing column in
+//! canonical role order (`customer_id`, `event_time`, `event_type`, `amount`, `score`, `cost`).
 
 use std::collections::BTreeMap;
 
@@ -24,14 +25,18 @@ pub enum RejectReason {
     InvalidCustomerId,
     /// The event time is null.
     NullEventTime,
-    /// The event time does not parse with the configured format, or is out of range.
+    /// The event time does not parse with the configured format.
     UnparseableEventTime,
+    /// The event time is outside the years 0001 to 9999 (or overflows microseconds).
+    EventTimeOutOfRange,
     /// The event type is null or blank (only when the input has an event-type column).
     NullEventType,
     /// The amount is not a number.
     UnparseableAmount,
     /// The amount is NaN or infinite.
     NonFiniteAmount,
+    /// The amount's magnitude exceeds 10¹⁵ currency units (sums stay exact up to there).
+    AmountOutOfRange,
     /// A purchase has a negative amount and refunds are not enabled.
     NegativePurchaseAmount,
     /// The score is not a number.
@@ -57,9 +62,11 @@ impl RejectReason {
             RejectReason::InvalidCustomerId => "invalid_customer_id",
             RejectReason::NullEventTime => "null_event_time",
             RejectReason::UnparseableEventTime => "unparseable_event_time",
+            RejectReason::EventTimeOutOfRange => "event_time_out_of_range",
             RejectReason::NullEventType => "null_event_type",
             RejectReason::UnparseableAmount => "unparseable_amount",
             RejectReason::NonFiniteAmount => "non_finite_amount",
+            RejectReason::AmountOutOfRange => "amount_out_of_range",
             RejectReason::NegativePurchaseAmount => "negative_purchase_amount",
             RejectReason::UnparseableScore => "unparseable_score",
             RejectReason::NonFiniteScore => "non_finite_score",
@@ -79,9 +86,11 @@ impl std::fmt::Display for RejectReason {
             RejectReason::InvalidCustomerId => "customer id is not a valid key",
             RejectReason::NullEventTime => "event time is null",
             RejectReason::UnparseableEventTime => "event time does not parse",
+            RejectReason::EventTimeOutOfRange => "event time is outside the years 0001-9999",
             RejectReason::NullEventType => "event type is null or empty",
             RejectReason::UnparseableAmount => "amount is not a number",
             RejectReason::NonFiniteAmount => "amount is not finite",
+            RejectReason::AmountOutOfRange => "amount exceeds 1e15 in magnitude",
             RejectReason::NegativePurchaseAmount => "purchase amount is negative (refunds are not enabled)",
             RejectReason::UnparseableScore => "score is not a number",
             RejectReason::NonFiniteScore => "score is not finite",
@@ -91,6 +100,16 @@ impl std::fmt::Display for RejectReason {
             RejectReason::InvalidUtf8 => "row is not valid UTF-8",
         })
     }
+}
+
+/// A point to roll an [`IngestReport`] back to.
+#[derive(Debug, Clone)]
+pub(crate) struct ReportMark {
+    rows: (u64, u64, u64),
+    rejected_by_reason: BTreeMap<RejectReason, u64>,
+    accepted_by_event_type: BTreeMap<String, u64>,
+    sources: usize,
+    rejections: usize,
 }
 
 /// One rejected row.
@@ -156,6 +175,26 @@ impl IngestReport {
             && by_type == self.rows_accepted
             && src_read == self.rows_read
             && src_ok
+    }
+
+    /// A mark to [`rollback`](Self::rollback) to (cheap: the lists are truncated, not copied).
+    pub(crate) fn mark(&self) -> ReportMark {
+        ReportMark {
+            rows: (self.rows_read, self.rows_accepted, self.rows_rejected),
+            rejected_by_reason: self.rejected_by_reason.clone(),
+            accepted_by_event_type: self.accepted_by_event_type.clone(),
+            sources: self.sources.len(),
+            rejections: self.rejections.len(),
+        }
+    }
+
+    /// Forgets everything recorded since `mark`.
+    pub(crate) fn rollback(&mut self, mark: ReportMark) {
+        (self.rows_read, self.rows_accepted, self.rows_rejected) = mark.rows;
+        self.rejected_by_reason = mark.rejected_by_reason;
+        self.accepted_by_event_type = mark.accepted_by_event_type;
+        self.sources.truncate(mark.sources);
+        self.rejections.truncate(mark.rejections);
     }
 
     pub(crate) fn record_rejection(&mut self, r: Rejection) {

@@ -6,9 +6,10 @@
 //! 1. customer keys are ranked in their natural order (the dense `u32` index);
 //! 2. label dictionaries are sorted and unused entries pruned, so codes never depend on input
 //!    order;
-//! 3. a stable counting sort by customer gives per-customer offsets, and each customer's slice
-//!    is then sorted by (time, event type, amount), so the order of events, and every sum over
-//!    them, does not depend on the input order or the thread count;
+//! 3. a stable partition by customer range, then per partition a counting sort by customer and
+//!    a sort of each customer's events by (time, event type, amount): the order, and so every
+//!    sum over time, type and amount, does not depend on the input order or the thread count
+//!    (rows equal in all three keep their input order);
 //! 4. every column is gathered through that permutation in parallel.
 
 use std::collections::HashMap;
@@ -90,6 +91,13 @@ fn append_floats(dst: &mut Option<Vec<f64>>, before: usize, src: Option<&Vec<f64
     }
 }
 
+/// A point to roll a [`StoreBuilder`] back to: its length and which optional columns existed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BuilderMark {
+    len: usize,
+    present: [bool; 6],
+}
+
 /// Collects accepted events; [`finish`](Self::finish) orders them into an [`EventStore`].
 #[derive(Debug, Clone)]
 pub(crate) struct StoreBuilder {
@@ -134,6 +142,53 @@ impl StoreBuilder {
 
     pub fn len(&self) -> usize {
         self.time.len()
+    }
+
+    /// A mark to [`rollback`](Self::rollback) to.
+    pub fn mark(&self) -> BuilderMark {
+        BuilderMark {
+            len: self.len(),
+            present: [
+                self.amount.is_some(),
+                self.channel.codes.is_some(),
+                self.product.codes.is_some(),
+                self.campaign_id.codes.is_some(),
+                self.score.is_some(),
+                self.cost.is_some(),
+            ],
+        }
+    }
+
+    /// Forgets every row appended since `mark`. Dictionary entries added since stay, unused
+    /// (they are pruned at `finish`); keys switched to strings stay strings, which `finish`
+    /// resolves to the same keys.
+    pub fn rollback(&mut self, mark: BuilderMark) {
+        let n = mark.len;
+        self.int_keys.truncate(n);
+        self.str_keys.truncate(n);
+        self.time.truncate(n);
+        self.event_type.truncate(n);
+        let [amount, channel, product, campaign, score, cost] = mark.present;
+        let floats = |v: &mut Option<Vec<f64>>, keep: bool| {
+            if keep {
+                v.iter_mut().for_each(|v| v.truncate(n))
+            } else {
+                *v = None
+            }
+        };
+        let labels = |v: &mut Option<Vec<u32>>, keep: bool| {
+            if keep {
+                v.iter_mut().for_each(|v| v.truncate(n))
+            } else {
+                *v = None
+            }
+        };
+        floats(&mut self.amount, amount);
+        labels(&mut self.channel.codes, channel);
+        labels(&mut self.product.codes, product);
+        labels(&mut self.campaign_id.codes, campaign);
+        floats(&mut self.score, score);
+        floats(&mut self.cost, cost);
     }
 
     /// Switches every key seen so far to string keys.

@@ -6,7 +6,8 @@
 //!
 //! - customers have a dense `u32` index in the natural order of their original keys
 //!   ([`CustomerKeys`]);
-//! - events are sorted by (customer, time, event type, amount) and `offsets[c]..offsets[c + 1]`
+//! - events are sorted by (customer, time, event type, amount; ties in all four keep input
+//!   order) and `offsets[c]..offsets[c + 1]`
 //!   is customer `c`'s contiguous slice, so kernels run over customers in parallel with no
 //!   grouping step;
 //! - string columns (event type, channel, product, campaign) are dictionary arrays with sorted

@@ -98,7 +98,6 @@ fn write_file(path: &Path, format: StoreFormat, batch: &RecordBatch) -> Result<(
 }
 
 fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let name = path.display().to_string();
     let fmt_err = |format: &'static str, e: String| Error::Format {
         source_name: name.clone(),
@@ -107,26 +106,55 @@ fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
     };
     match format {
         StoreFormat::Ipc => {
-            drop(file);
-            read_ipc_zero_copy(path).map_err(|e| fmt_err("arrow-ipc", e))
+            let bytes = read_parallel(path).map_err(|e| Error::io(path, e))?;
+            crate::error::guard_decode(&name, "arrow-ipc", || {
+                read_ipc_zero_copy(bytes).map_err(|e| fmt_err("arrow-ipc", e))
+            })
         }
         StoreFormat::Parquet => {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|b| b.with_batch_size(1 << 20).build())
-                .map_err(|e| fmt_err("parquet", e.to_string()))?;
-            reader
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| fmt_err("parquet", e.to_string()))
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            crate::error::guard_decode(&name, "parquet", || {
+                let builder =
+                    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fmt_err("parquet", e.to_string()))?;
+                let schema = builder.schema().clone();
+                let reader = builder
+                    .with_batch_size(1 << 20)
+                    .build()
+                    .map_err(|e| fmt_err("parquet", e.to_string()))?;
+                let mut batches = reader
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| fmt_err("parquet", e.to_string()))?;
+                // A file without rows has no row groups: keep its schema as an empty batch.
+                if batches.is_empty() {
+                    batches.push(RecordBatch::new_empty(schema));
+                }
+                Ok(batches)
+            })
         }
     }
 }
 
+/// Reads a whole file into memory with positional reads of 16 MiB chunks in parallel: the
+/// copy from the page cache and the first touch of fresh memory (page faults) are both
+/// spread over the pool's threads.
+fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt;
+    const CHUNK: usize = 16 << 20;
+    let file = File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
+    let mut buf = vec![0u8; len];
+    buf.par_chunks_mut(CHUNK)
+        .enumerate()
+        .try_for_each(|(i, chunk)| file.read_exact_at(chunk, (i * CHUNK) as u64))?;
+    Ok(buf)
+}
+
 /// Reads an Arrow IPC file with one read into one buffer and decodes its batches without
 /// copying them again. The footer is untrusted: every block range is checked before use.
-fn read_ipc_zero_copy(path: &Path) -> std::result::Result<Vec<RecordBatch>, String> {
+fn read_ipc_zero_copy(bytes: Vec<u8>) -> std::result::Result<Vec<RecordBatch>, String> {
     use arrow_buffer::Buffer;
     use arrow_ipc::reader::{FileDecoder, read_footer_length};
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let buffer = Buffer::from_vec(bytes);
     let len = buffer.len();
     let trailer: [u8; 10] = buffer
@@ -139,15 +167,18 @@ fn read_ipc_zero_copy(path: &Path) -> std::result::Result<Vec<RecordBatch>, Stri
         .ok_or("footer length beyond the file")?;
     let footer_bytes = buffer.get(footer_start..len - 10).ok_or("footer beyond the file")?;
     let footer = arrow_ipc::root_as_footer(footer_bytes).map_err(|e| e.to_string())?;
-    let schema = footer.schema().ok_or("footer has no schema")?;
-    let schema = Arc::new(arrow_ipc::convert::fb_to_schema(schema));
-    let mut decoder = FileDecoder::new(schema, footer.version());
+    let fb_schema = footer.schema().ok_or("footer has no schema")?;
+    if fb_schema.endianness() != arrow_ipc::Endianness::Little {
+        return Err("big-endian Arrow IPC files are not supported".into());
+    }
+    let schema = Arc::new(arrow_ipc::convert::fb_to_schema(fb_schema));
+    let mut decoder = FileDecoder::new(schema.clone(), footer.version());
     let block_data = |block: &arrow_ipc::Block| -> std::result::Result<Buffer, String> {
         let start = usize::try_from(block.offset()).map_err(|_| "negative block offset")?;
         let size = usize::try_from(block.bodyLength()).map_err(|_| "negative block length")?
             + usize::try_from(block.metaDataLength()).map_err(|_| "negative metadata length")?;
-        if start.checked_add(size).is_none_or(|end| end > len) {
-            return Err("block beyond the end of the file".into());
+        if size < 8 || start.checked_add(size).is_none_or(|end| end > len) {
+            return Err("block beyond the end of the file, or too small".into());
         }
         Ok(buffer.slice_with_length(start, size))
     };
@@ -157,6 +188,7 @@ fn read_ipc_zero_copy(path: &Path) -> std::result::Result<Vec<RecordBatch>, Stri
             .map_err(|e| e.to_string())?;
     }
     let mut out = Vec::new();
+    let empty = RecordBatch::new_empty(schema);
     for block in footer.recordBatches().iter().flatten() {
         if let Some(b) = decoder
             .read_record_batch(block, &block_data(block)?)
@@ -164,6 +196,9 @@ fn read_ipc_zero_copy(path: &Path) -> std::result::Result<Vec<RecordBatch>, Stri
         {
             out.push(b);
         }
+    }
+    if out.is_empty() {
+        out.push(empty);
     }
     Ok(out)
 }

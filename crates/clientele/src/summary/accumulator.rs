@@ -113,12 +113,12 @@ impl SummaryAccumulator {
     /// Merges another partial (built with the same configuration).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`config`) when the configurations differ.
+    /// [`Error::InvalidParameter`] (`config`) when the summary or ingest parameters differ.
     pub fn merge(&mut self, other: SummaryAccumulator) -> Result<()> {
-        if other.config != self.config {
+        if other.config != self.config || other.ingest.options() != self.ingest.options() {
             return Err(Error::param(
                 "config",
-                "cannot merge summaries with different parameters",
+                "cannot merge summaries built with different summary or ingest parameters",
             ));
         }
         let remap: Vec<usize> = other.types.iter().map(|t| self.type_code(t)).collect();
@@ -173,6 +173,15 @@ impl SummaryAccumulator {
             })
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
+        // Keys that became equal (an integer 7 and a string "7") are one customer.
+        let mut merged: Vec<(OwnedKey, CustomerState)> = Vec::with_capacity(rows.len());
+        for (k, s) in rows {
+            match merged.last_mut() {
+                Some((last, state)) if *last == k => state.merge(&s),
+                _ => merged.push((k, s)),
+            }
+        }
+        let rows = merged;
         let mut out = SummaryColumns::with_capacity(&self.config, names.len(), rows.len());
         let mut int_keys = Vec::new();
         let mut str_keys = Vec::new();

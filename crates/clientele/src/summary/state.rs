@@ -13,7 +13,9 @@
 //!
 //! Spend is accumulated in exact integer nano-units (`round(amount × 10⁹)` as `i128`), so
 //! sums are associative: any partitioning, merge order or thread count gives bit-identical
-//! results. Amounts are thereby rounded to 10⁻⁹ of a currency unit, far below a cent.
+//! results. Amounts are thereby rounded to 10⁻⁹ of a currency unit, far below a cent. Ingest
+//! rejects amounts above [`MAX_AMOUNT`](crate::ingest::MAX_AMOUNT) in magnitude, so no sum of
+//! a store's amounts comes near `i128`'s limit (the saturating additions are a guard only).
 
 use super::params::SummaryConfig;
 use crate::time::micros_to_day;
