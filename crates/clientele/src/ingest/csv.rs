@@ -40,7 +40,9 @@ pub(crate) struct TextReader<R: Read> {
     batch_rows: usize,
     next_row: u64,
     done: bool,
-    pending_first: Option<Vec<Vec<u8>>>,
+    /// The first record of a headerless file, read to count its columns.
+    pending_first: Option<csv::ByteRecord>,
+    record: csv::ByteRecord,
 }
 
 enum Inner<R: Read> {
@@ -53,21 +55,14 @@ enum Inner<R: Read> {
 }
 
 impl<R: Read> Inner<R> {
-    /// The next record's raw fields, or `None` at the end.
-    fn next_record(&mut self, source: &str) -> Result<Option<Vec<Vec<u8>>>> {
+    /// Reads the next record into `rec` (reused, so no allocation per row); false at the end.
+    fn next_record(&mut self, source: &str, rec: &mut csv::ByteRecord) -> Result<bool> {
         match self {
-            Inner::Csv(r) => {
-                let mut rec = csv::ByteRecord::new();
-                match r.read_byte_record(&mut rec) {
-                    Ok(true) => Ok(Some(rec.iter().map(<[u8]>::to_vec).collect())),
-                    Ok(false) => Ok(None),
-                    Err(e) => Err(Error::Format {
-                        source_name: source.to_string(),
-                        format: "csv",
-                        message: e.to_string(),
-                    }),
-                }
-            }
+            Inner::Csv(r) => r.read_byte_record(rec).map_err(|e| Error::Format {
+                source_name: source.to_string(),
+                format: "csv",
+                message: e.to_string(),
+            }),
             Inner::Whitespace { reader, bytes, line } => loop {
                 line.clear();
                 let n = reader.read_until(b'\n', line).map_err(|e| Error::Format {
@@ -76,16 +71,15 @@ impl<R: Read> Inner<R> {
                     message: e.to_string(),
                 })?;
                 if n == 0 {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 *bytes += n as u64;
-                let fields: Vec<Vec<u8>> = line
-                    .split(|b| b.is_ascii_whitespace())
-                    .filter(|f| !f.is_empty())
-                    .map(<[u8]>::to_vec)
-                    .collect();
-                if !fields.is_empty() {
-                    return Ok(Some(fields));
+                rec.clear();
+                for f in line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()) {
+                    rec.push_field(f);
+                }
+                if !rec.is_empty() {
+                    return Ok(true);
                 }
             },
         }
@@ -116,28 +110,30 @@ impl<R: Read> TextReader<R> {
                 line: Vec::new(),
             },
         };
-        let first = inner.next_record(source)?;
+        let mut first = csv::ByteRecord::new();
+        let has_first = inner.next_record(source, &mut first)?;
         let (header, pending_first) = if options.has_header {
-            let h = match first {
-                Some(f) => f
-                    .into_iter()
+            let h = if has_first {
+                first
+                    .iter()
                     .map(|f| {
-                        String::from_utf8_lossy(&f)
+                        String::from_utf8_lossy(f)
                             .trim()
                             .trim_start_matches('\u{feff}')
                             .to_string()
                     })
-                    .collect(),
-                None => Vec::new(),
+                    .collect()
+            } else {
+                Vec::new()
             };
             (h, None)
         } else {
-            let width = first.as_ref().map_or(0, Vec::len);
+            let width = if has_first { first.len() } else { 0 };
             let names = match &options.column_names {
                 Some(n) => n.clone(),
                 None => (1..=width).map(|i| i.to_string()).collect(),
             };
-            (names, first)
+            (names, has_first.then_some(first))
         };
         let keep: Vec<usize> = header
             .iter()
@@ -160,6 +156,7 @@ impl<R: Read> TextReader<R> {
             next_row: 1,
             done: false,
             pending_first,
+            record: csv::ByteRecord::new(),
         })
     }
 
@@ -178,14 +175,18 @@ impl<R: Read> TextReader<R> {
         let mut rejections = Vec::new();
         let mut read = 0u64;
         while rows.len() < self.batch_rows {
-            let rec = match self.pending_first.take() {
-                Some(r) => Some(r),
-                None => self.inner.next_record(&self.source)?,
+            let got = match self.pending_first.take() {
+                Some(r) => {
+                    self.record = r;
+                    true
+                }
+                None => self.inner.next_record(&self.source, &mut self.record)?,
             };
-            let Some(rec) = rec else {
+            if !got {
                 self.done = true;
                 break;
-            };
+            }
+            let rec = &self.record;
             let row = self.next_row;
             self.next_row += 1;
             read += 1;
@@ -202,7 +203,7 @@ impl<R: Read> TextReader<R> {
             let mut texts = Vec::with_capacity(self.keep.len());
             let mut bad = None;
             for &i in &self.keep {
-                let f = rec.get(i).map(Vec::as_slice).unwrap_or_default();
+                let f = rec.get(i).unwrap_or_default();
                 match std::str::from_utf8(f) {
                     Ok(s) => texts.push(s),
                     Err(_) => {

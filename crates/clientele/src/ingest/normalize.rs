@@ -51,6 +51,15 @@ impl NormalizedBatch {
     }
 }
 
+/// The integer a canonical decimal string denotes (`0`, `7`, `-12`; not `007`, `+7`, `-0`).
+fn parse_canonical(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" && digits.len() == s.len() || !digits.starts_with('0'));
+    if canonical { s.parse().ok() } else { None }
+}
+
 /// Row numbers of a batch's rows in their source.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RowNumbers<'a> {
@@ -215,12 +224,25 @@ pub(crate) fn normalize(
     let cost = number(Role::Cost)?;
 
     let n = batch.num_rows();
-    // How this batch's keys are read. String keys stay strings under `KeyType::Auto`: whether
-    // they become integers is decided once for the whole store, at `finish`, so batch
-    // boundaries cannot split a customer ("007" in one batch and "7" in another).
+    // How this batch's keys are read. Under `KeyType::Auto`, string keys are read as integers
+    // only when every key of the batch is a *canonical* decimal integer ("7", "-12"; not
+    // "007" or "+7"): canonical text and integer map one to one, so this fast path can never
+    // split a customer whatever the batch boundaries. Any other batch keeps strings, and the
+    // store decides once, at `finish`, whether all its keys are integers.
     let parse_int = |s: &str| s.trim().parse::<i64>().ok();
     let mut keys = match (&key_view, opts.key_type) {
-        (_, KeyType::String) | (KeyView::Str(_), KeyType::Auto) => Keys::Str(LocalInterner::default()),
+        (_, KeyType::String) => Keys::Str(LocalInterner::default()),
+        (KeyView::Str(v), KeyType::Auto) => {
+            let canonical = (0..n).all(|i| match v.get(i) {
+                None => true,
+                Some(s) => s.trim().is_empty() || parse_canonical(s.trim()).is_some(),
+            });
+            if canonical {
+                Keys::Int(Vec::with_capacity(n))
+            } else {
+                Keys::Str(LocalInterner::default())
+            }
+        }
         _ => Keys::Int(Vec::with_capacity(n)),
     };
     let mut out_time = Vec::with_capacity(n);
@@ -409,6 +431,26 @@ pub(crate) fn normalize(
         },
         report,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_canonical;
+
+    #[test]
+    fn canonical_integers() {
+        for (s, v) in [
+            ("0", Some(0)),
+            ("7", Some(7)),
+            ("-12", Some(-12)),
+            ("9223372036854775807", Some(i64::MAX)),
+        ] {
+            assert_eq!(parse_canonical(s), v, "{s}");
+        }
+        for s in ["007", "+7", "-0", "00", "", "-", "1e3", " 7", "9223372036854775808"] {
+            assert_eq!(parse_canonical(s), None, "{s}");
+        }
+    }
 }
 
 /// A key value of one row.
