@@ -56,14 +56,6 @@ pub enum Error {
         /// What the role accepts.
         expected: &'static str,
     },
-    /// Two inputs (files, batches, or a store and new data) disagree on their schema.
-    #[error("{source_name}: schema mismatch: {message}")]
-    SchemaMismatch {
-        /// The file or stream being read.
-        source_name: String,
-        /// What differs.
-        message: String,
-    },
     /// In strict mode, the first rejected row stops ingestion.
     #[error("{source_name}: row {row}, column `{column}`: {reason}{}", value.as_ref().map(|v| format!(" (value {v:?})")).unwrap_or_default())]
     RejectedRow {

@@ -433,6 +433,12 @@ pub(crate) fn normalize(
     ))
 }
 
+/// A key value of one row.
+enum KeyValue<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_canonical;
@@ -451,10 +457,4 @@ mod tests {
             assert_eq!(parse_canonical(s), None, "{s}");
         }
     }
-}
-
-/// A key value of one row.
-enum KeyValue<'a> {
-    Int(i64),
-    Str(&'a str),
 }
