@@ -109,6 +109,19 @@ struct Unit {
     rows_read: u64,
 }
 
+impl Unit {
+    /// A batch whose rows are source rows `first`, `first + 1`, ...
+    fn numbered_from(batch: RecordBatch, first: u64) -> Self {
+        let rows_read = batch.num_rows() as u64;
+        Unit {
+            batch,
+            rows: UnitRows::From(first),
+            pre_rejections: Vec::new(),
+            rows_read,
+        }
+    }
+}
+
 enum UnitRows {
     From(u64),
     Explicit(Vec<u64>),
@@ -505,15 +518,9 @@ impl Ingestor {
                             let mut units = Vec::new();
                             let mut row = first;
                             for b in reader {
-                                let b = b.map_err(|e| fmt(&e))?;
-                                let len = b.num_rows() as u64;
-                                units.push(Unit {
-                                    batch: b,
-                                    rows: UnitRows::From(row),
-                                    pre_rejections: Vec::new(),
-                                    rows_read: len,
-                                });
-                                row += len;
+                                let unit = Unit::numbered_from(b.map_err(|e| fmt(&e))?, row);
+                                row += unit.rows_read;
+                                units.push(unit);
                             }
                             Ok(units)
                         })
@@ -626,14 +633,9 @@ impl Ingestor {
                 // Decoders behind the iterator may panic on malformed bytes: contained.
                 match crate::error::guard_decode(name, format, || Ok(iter.next()))? {
                     Some(Ok(b)) => {
-                        let len = b.num_rows() as u64;
-                        units.push(Unit {
-                            batch: b,
-                            rows: UnitRows::From(row),
-                            pre_rejections: Vec::new(),
-                            rows_read: len,
-                        });
-                        row += len;
+                        let unit = Unit::numbered_from(b, row);
+                        row += unit.rows_read;
+                        units.push(unit);
                     }
                     Some(Err(e)) => {
                         return Err(Error::Format {
