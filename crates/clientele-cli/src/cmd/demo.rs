@@ -1,10 +1,8 @@
 //! `clientele demo`: the main job on bundled data, no arguments needed.
 
-use std::sync::Arc;
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt64Type};
-use arrow_array::{Array, RecordBatch, UInt32Array};
+use arrow_array::{RecordBatch, UInt32Array};
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
@@ -23,17 +21,19 @@ pub struct DemoArgs {
     customers: u64,
 }
 
-fn col<'a>(b: &'a RecordBatch, name: &str) -> &'a Arc<dyn Array> {
-    static EMPTY: std::sync::OnceLock<Arc<dyn Array>> = std::sync::OnceLock::new();
-    b.column_by_name(name)
-        .unwrap_or_else(|| EMPTY.get_or_init(|| Arc::new(arrow_array::Float64Array::from(Vec::<f64>::new()))))
-}
-
+/// A Float64 column's values (nulls as 0), or nothing when the column is absent.
 fn floats(b: &RecordBatch, name: &str) -> Vec<f64> {
-    col(b, name)
-        .as_primitive_opt::<Float64Type>()
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<Float64Type>())
         .map(|a| a.iter().map(|v| v.unwrap_or(0.0)).collect())
         .unwrap_or_default()
+}
+
+/// The sum of a UInt64 column (0 when absent).
+fn sum_u64(b: &RecordBatch, name: &str) -> u64 {
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+        .map_or(0, |a| a.values().iter().sum())
 }
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
@@ -127,10 +127,7 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     )?;
     let x = floats(&s, "frequency");
     let xh = floats(&s, "frequency_holdout");
-    let complaints: u64 = col(&s, "count_complaint")
-        .as_primitive_opt::<UInt64Type>()
-        .map(|a| a.values().iter().sum())
-        .unwrap_or(0);
+    let complaints = sum_u64(&s, "count_complaint");
     println!(
         "\n   summary (weekly periods, calibration to 2025-06-30, holdout to 2025-12-31): {} buyers, {} repeat buyers,",
         s.num_rows(),
