@@ -10,9 +10,9 @@ use std::time::Duration;
 use clientele::chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, IngestOptions, Ingestor};
+use clientele::kernels::summary::{Period, SummaryParams, summarize};
 use clientele::schema::Role;
 use clientele::store::EventStore;
-use clientele::summary::{Period, SummaryParams, summarize};
 use clientele_benches::{events_file, saved_store, store};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 

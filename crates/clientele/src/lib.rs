@@ -9,13 +9,13 @@
 //!    row, column and reason ([`ingest::IngestReport`]).
 //! 2. **Store** ([`store::EventStore`]): the accepted events in Arrow columns, ordered by
 //!    customer and time, saved once and opened many times.
-//! 3. **Kernels** ([`summary::summarize`], ...): parallel passes over each customer's
+//! 3. **Kernels** ([`kernels::summary::summarize`], ...): parallel passes over each customer's
 //!    contiguous events, returning Arrow record batches ([`io`] writes them out).
 //!
 //! Every parameter that changes a result is explicit: dates such as the calibration end,
 //! periods and time units, and the thread pool ([`exec::Parallelism`]). Results do not depend
 //! on input order or thread count. Per-customer aggregates are mergeable partial states
-//! ([`summary::SummaryAccumulator`]), so partitions computed apart merge to the same answer.
+//! ([`kernels::summary::SummaryAccumulator`]), so partitions computed apart merge to the same answer.
 //!
 //! # Example
 //!
@@ -23,7 +23,7 @@
 //! # fn main() -> Result<(), clientele::Error> {
 //! use clientele::exec::Parallelism;
 //! use clientele::ingest::{IngestOptions, Ingestor};
-//! use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
+//! use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 //! use clientele::chrono::NaiveDate;
 //!
 //! let csv = "customer_id,event_time,event_type,amount\n\
@@ -51,9 +51,9 @@ pub mod error;
 pub mod exec;
 pub mod ingest;
 pub mod io;
+pub mod kernels;
 pub mod schema;
 pub mod store;
-pub mod summary;
 pub mod synth;
 pub mod time;
 

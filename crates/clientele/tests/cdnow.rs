@@ -6,7 +6,7 @@
 mod common;
 
 use clientele::exec::Parallelism;
-use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use common::*;
 
 fn params() -> SummaryParams {

@@ -11,8 +11,8 @@ use arrow_array::{DictionaryArray, Float64Array, Int64Array, RecordBatch, String
 use clientele::Error;
 use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, IngestOptions, Ingestor, KeyType, RejectReason};
+use clientele::kernels::summary::{SummaryAccumulator, SummaryParams, summarize};
 use clientele::store::{CustomerKeys, EventStore, StoreFormat};
-use clientele::summary::{SummaryAccumulator, SummaryParams, summarize};
 use common::*;
 
 fn keyed(keys: &[&str]) -> RecordBatch {

@@ -4,7 +4,7 @@
 mod common;
 
 use clientele::exec::Parallelism;
-use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use common::*;
 
 fn run(rows: &[(&str, &str, &str, Option<f64>)], params: SummaryParams) -> arrow_array::RecordBatch {

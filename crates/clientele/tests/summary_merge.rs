@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use clientele::exec::Parallelism;
 use clientele::ingest::IngestOptions;
-use clientele::summary::{Period, SummaryAccumulator, SummaryParams, TimeUnit, summarize};
+use clientele::kernels::summary::{Period, SummaryAccumulator, SummaryParams, TimeUnit, summarize};
 use common::*;
 use proptest::prelude::*;
 

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use clientele::chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, IngestOptions, Ingestor};
+use clientele::kernels::summary::{Period, SummaryParams, summarize};
 use clientele::store::StoreFormat;
-use clientele::summary::{Period, SummaryParams, summarize};
 
 struct Args {
     events: Option<PathBuf>,

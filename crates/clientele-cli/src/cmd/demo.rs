@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
 use clientele::ingest::{IngestOptions, Ingestor};
-use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::synth::GenerateParams;
 
 /// The CDNOW sample, bundled (see testdata/cdnow/README.md for its provenance).

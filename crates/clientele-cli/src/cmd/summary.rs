@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::schema::Role;
-use clientele::summary::{Period, SummaryParams, TimeUnit, summarize};
 
 use crate::input::{SourceArgs, load};
 

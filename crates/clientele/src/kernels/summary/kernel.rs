@@ -14,7 +14,7 @@ use crate::store::EventStore;
 /// count, and chunks are concatenated in order, so the output is the same for any pool.
 const CHUNK: usize = 8192;
 
-/// Summarizes every customer of `store` (see [`crate::summary`] for the columns).
+/// Summarizes every customer of `store` (see [`crate::kernels::summary`] for the columns).
 ///
 /// # Errors
 /// Only on an internal Arrow error while assembling the output.
@@ -27,7 +27,7 @@ const CHUNK: usize = 8192;
 /// use chrono::NaiveDate;
 /// use clientele::exec::Parallelism;
 /// use clientele::ingest::{IngestOptions, Ingestor};
-/// use clientele::summary::{SummaryParams, summarize};
+/// use clientele::kernels::summary::{SummaryParams, summarize};
 ///
 /// let batch = RecordBatch::try_from_iter([
 ///     ("customer_id", Arc::new(StringArray::from(vec!["c1", "c1", "c2"])) as _),
