@@ -8,5 +8,7 @@
 //! | kernel | what |
 //! |---|---|
 //! | [`summary`] | `lifetimes`-compatible frequency, recency, T, monetary value, holdout; first/last events; counts by type |
+//! | [`rfm`] | recency, frequency, monetary per customer and their scores (`orders` convention, NTILE scoring) |
 
+pub mod rfm;
 pub mod summary;

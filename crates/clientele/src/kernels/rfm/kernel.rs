@@ -1,0 +1,165 @@
+//! The RFM pass over an [`EventStore`].
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, UInt8Array};
+use arrow_schema::{DataType, Field, Schema};
+use rayon::prelude::*;
+
+use super::ntile::ntile_scores;
+use super::params::{RfmConfig, Scoring};
+use crate::error::Result;
+use crate::exec::Parallelism;
+use crate::kernels::summary::to_units;
+use crate::store::EventStore;
+use crate::time::MICROS_PER_DAY;
+
+/// Customers per parallel task (boundaries independent of the thread count).
+const CHUNK: usize = 8192;
+
+/// One customer's RFM aggregate.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    customer: u32,
+    recency_days: i64,
+    frequency: i64,
+    cents: i64,
+    t_days: i64,
+}
+
+/// Nano-units to cents, rounded half away from zero.
+fn cents(units: i128) -> i64 {
+    let q = units / 10_000_000;
+    let r = units % 10_000_000;
+    let q = if r >= 5_000_000 {
+        q + 1
+    } else if r <= -5_000_000 {
+        q - 1
+    } else {
+        q
+    };
+    i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN })
+}
+
+/// RFM (`orders` convention) of every customer with a purchase before `as_of`, scored.
+/// Rows are in customer-key order.
+///
+/// # Errors
+/// Only on an internal Arrow error while assembling the output.
+///
+/// # Example
+/// ```
+/// # fn main() -> Result<(), clientele::Error> {
+/// use clientele::chrono::NaiveDate;
+/// use clientele::exec::Parallelism;
+/// use clientele::ingest::{IngestOptions, Ingestor};
+/// use clientele::kernels::rfm::{RfmParams, rfm};
+/// let csv = "customer_id,event_time,amount\n1,2024-01-01,10\n1,2024-01-20,5.5\n2,2024-01-30,100\n";
+/// let mut ing = Ingestor::new(&IngestOptions::default())?;
+/// ing.read_csv_reader(csv.as_bytes(), "events.csv", &Default::default())?;
+/// let (store, _) = ing.finish()?;
+/// let as_of = NaiveDate::from_ymd_opt(2024, 2, 1).unwrap();
+/// let table = rfm(&store, &RfmParams::new(as_of).bins(2).validate()?, &Parallelism::current())?;
+/// println!("{}", clientele::io::format_table(&table, 10));
+/// assert_eq!(table.num_rows(), 2);
+/// # Ok(()) }
+/// ```
+pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<RecordBatch> {
+    let cols = store.columns();
+    let times = cols.time.values();
+    let types = cols.event_type.keys().values();
+    // Store invariant: null amounts hold 0.0, so raw values suffice.
+    let amounts: Option<&[f64]> = cols.amount.as_ref().map(|a| &a.values()[..]);
+    let purchase = store.purchase_code();
+    let offsets = store.offsets();
+    let as_of = cfg.as_of_micros;
+    let n = store.num_customers();
+    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
+    let rows: Vec<Row> = par.install(|| {
+        chunks
+            .par_iter()
+            .flat_map_iter(|&(lo, hi)| {
+                (lo..hi).filter_map(move |c| {
+                    let (a, b) = (offsets[c], offsets[c + 1]);
+                    let t = &times[a..b];
+                    let end = t.partition_point(|&x| x < as_of);
+                    let purchase = purchase?;
+                    let (mut count, mut units, mut first, mut last) = (0i64, 0i128, i64::MAX, i64::MIN);
+                    for i in a..a + end {
+                        if types[i] == purchase {
+                            count += 1;
+                            units += to_units(amounts.map_or(0.0, |v| v[i]));
+                            first = first.min(times[i]);
+                            last = last.max(times[i]);
+                        }
+                    }
+                    (count > 0).then(|| Row {
+                        customer: c as u32,
+                        recency_days: (as_of - last).div_euclid(MICROS_PER_DAY),
+                        frequency: count,
+                        cents: cents(units),
+                        t_days: (as_of - first).div_euclid(MICROS_PER_DAY),
+                    })
+                })
+            })
+            .collect()
+    });
+    let bins = cfg.params.bins;
+    let col = |f: fn(&Row) -> i64| -> Vec<i64> { rows.iter().map(f).collect() };
+    let (recency, frequency, money, t_days) = (
+        col(|r| r.recency_days),
+        col(|r| r.frequency),
+        col(|r| r.cents),
+        col(|r| r.t_days),
+    );
+    let (r_score, f_score, m_score) = match cfg.params.scoring {
+        Scoring::Ntile => (
+            ntile_scores(&recency, true, bins),
+            ntile_scores(&frequency, false, bins),
+            ntile_scores(&money, false, bins),
+        ),
+    };
+    let code: Vec<i32> = (0..rows.len())
+        .map(|i| 100 * i32::from(r_score[i]) + 10 * i32::from(f_score[i]) + i32::from(m_score[i]))
+        .collect();
+    let index = arrow_array::UInt32Array::from(rows.iter().map(|r| r.customer).collect::<Vec<_>>());
+    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
+        Field::new("recency_days", DataType::Int64, false),
+        Field::new("frequency", DataType::Int64, false),
+        Field::new("monetary", DataType::Float64, false),
+        Field::new("t_days", DataType::Int64, false),
+        Field::new("r_score", DataType::UInt8, false),
+        Field::new("f_score", DataType::UInt8, false),
+        Field::new("m_score", DataType::UInt8, false),
+        Field::new("rfm_code", DataType::Int32, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        keys,
+        Arc::new(Int64Array::from(recency)),
+        Arc::new(Int64Array::from(frequency)),
+        Arc::new(Float64Array::from(
+            money.iter().map(|&c| c as f64 / 100.0).collect::<Vec<_>>(),
+        )),
+        Arc::new(Int64Array::from(t_days)),
+        Arc::new(UInt8Array::from(r_score)),
+        Arc::new(UInt8Array::from(f_score)),
+        Arc::new(UInt8Array::from(m_score)),
+        Arc::new(Int32Array::from(code)),
+    ];
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cents;
+
+    #[test]
+    fn cents_round_half_away_from_zero() {
+        assert_eq!(cents(12_345_000_000), 1235); // 12.345 -> 12.35
+        assert_eq!(cents(-12_345_000_000), -1235);
+        assert_eq!(cents(12_344_999_999), 1234);
+        assert_eq!(cents(0), 0);
+    }
+}

@@ -1,0 +1,91 @@
+//! RFM parameters: unchecked [`RfmParams`] validated into an [`RfmConfig`].
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::time::{MICROS_PER_DAY, date_to_days};
+
+/// How R, F and M are graded into scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scoring {
+    /// SQL `NTILE(bins)`: customers in order (recency descending so the most recent get the
+    /// top score; frequency and monetary ascending), ties broken by customer key ascending,
+    /// cut into `bins` groups whose sizes differ by at most one (the first groups are the
+    /// larger ones). Equal values can get different scores; the order decides.
+    #[default]
+    Ntile,
+}
+
+/// Unchecked RFM parameters (`orders` convention).
+///
+/// Only purchases strictly before `as_of` (midnight UTC) count. Per customer:
+/// `frequency` = number of purchase events; `monetary` = sum of their amounts rounded to
+/// cents (null amounts count as 0); `recency_days` = whole days from the last purchase to
+/// `as_of` (floor); `t_days` likewise from the first purchase. Customers without a purchase
+/// before `as_of` are not listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RfmParams {
+    /// The analysis date: events strictly before its midnight (UTC) count. No default.
+    pub as_of: NaiveDate,
+    /// The number of score bins (default 5).
+    #[serde(default = "default_bins")]
+    pub bins: u32,
+    /// The scoring method (default `ntile`).
+    #[serde(default)]
+    pub scoring: Scoring,
+}
+
+fn default_bins() -> u32 {
+    5
+}
+
+impl RfmParams {
+    /// Parameters for `as_of` with 5 bins and NTILE scoring.
+    pub fn new(as_of: NaiveDate) -> Self {
+        RfmParams {
+            as_of,
+            bins: default_bins(),
+            scoring: Scoring::Ntile,
+        }
+    }
+
+    /// Sets the number of bins.
+    pub fn bins(mut self, bins: u32) -> Self {
+        self.bins = bins;
+        self
+    }
+
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`bins`) unless 1 ≤ bins ≤ 9 (scores are one digit of
+    /// `rfm_code`).
+    pub fn validate(&self) -> Result<RfmConfig> {
+        if !(1..=9).contains(&self.bins) {
+            return Err(Error::param(
+                "bins",
+                format!("must be between 1 and 9, got {}", self.bins),
+            ));
+        }
+        Ok(RfmConfig {
+            params: self.clone(),
+            as_of_micros: date_to_days(self.as_of) * MICROS_PER_DAY,
+        })
+    }
+}
+
+/// Validated RFM parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RfmConfig {
+    pub(crate) params: RfmParams,
+    pub(crate) as_of_micros: i64,
+}
+
+impl RfmConfig {
+    /// The parameters this configuration was validated from.
+    pub fn params(&self) -> &RfmParams {
+        &self.params
+    }
+}

@@ -1,0 +1,124 @@
+//! The RFM kernel (`orders` convention, NTILE scoring): row for row equal to DuckDB's
+//! `NTILE(5) OVER (ORDER BY ...)` on a generated event log, and hand-checkable edge cases.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod common;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type, UInt8Type};
+use arrow_array::{Array, RecordBatch};
+use clientele::exec::Parallelism;
+use clientele::ingest::{CsvOptions, IngestOptions, Ingestor};
+use clientele::kernels::rfm::{RfmParams, rfm};
+use common::*;
+
+fn ints(b: &RecordBatch, name: &str) -> Vec<i64> {
+    let c = b.column_by_name(name).unwrap();
+    match c.data_type() {
+        arrow_schema::DataType::Int64 => c.as_primitive::<Int64Type>().values().to_vec(),
+        arrow_schema::DataType::Int32 => c
+            .as_primitive::<Int32Type>()
+            .values()
+            .iter()
+            .map(|&v| i64::from(v))
+            .collect(),
+        arrow_schema::DataType::UInt8 => c
+            .as_primitive::<UInt8Type>()
+            .values()
+            .iter()
+            .map(|&v| i64::from(v))
+            .collect(),
+        other => panic!("{name}: {other}"),
+    }
+}
+
+#[test]
+fn equals_duckdb_ntile_row_for_row() {
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_parquet(testdata("rfm/events.parquet")).unwrap();
+    let (store, _) = ing.finish().unwrap();
+    let cfg = RfmParams::new(date(2025, 7, 1)).validate().unwrap();
+    let ours = rfm(&store, &cfg, &Parallelism::threads(2).unwrap()).unwrap();
+    // DuckDB's answer, read with our own CSV reader into typed columns.
+    let text = std::fs::read_to_string(testdata("rfm/duckdb_rfm.csv")).unwrap();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for line in text.lines().skip(1) {
+        rows.push(line.split(',').map(str::to_string).collect());
+    }
+    assert_eq!(ours.num_rows(), rows.len());
+    let col = |i: usize| -> Vec<i64> { rows.iter().map(|r| r[i].parse().unwrap()).collect() };
+    assert_eq!(ints(&ours, "customer_id"), col(0));
+    assert_eq!(ints(&ours, "recency_days"), col(1));
+    assert_eq!(ints(&ours, "frequency"), col(2));
+    let money: Vec<i64> = rows
+        .iter()
+        .map(|r| (r[3].parse::<f64>().unwrap() * 100.0).round() as i64)
+        .collect();
+    let ours_money: Vec<i64> = f64s(&ours, "monetary")
+        .iter()
+        .map(|m| (m * 100.0).round() as i64)
+        .collect();
+    assert_eq!(ours_money, money);
+    assert_eq!(ints(&ours, "t_days"), col(4));
+    assert_eq!(ints(&ours, "r_score"), col(5));
+    assert_eq!(ints(&ours, "f_score"), col(6));
+    assert_eq!(ints(&ours, "m_score"), col(7));
+    let code: Vec<i64> = (0..rows.len())
+        .map(|i| 100 * col(5)[i] + 10 * col(6)[i] + col(7)[i])
+        .collect();
+    assert_eq!(ints(&ours, "rfm_code"), code);
+    // Whatever the thread count.
+    assert_eq!(rfm(&store, &cfg, &Parallelism::threads(1).unwrap()).unwrap(), ours);
+}
+
+fn rfm_of(csv: &str, as_of: (i32, u32, u32), bins: u32) -> RecordBatch {
+    let mut ing = Ingestor::new(&IngestOptions::default().allow_refunds(true)).unwrap();
+    ing.read_csv_reader(csv.as_bytes(), "t.csv", &CsvOptions::default())
+        .unwrap();
+    let (store, _) = ing.finish().unwrap();
+    let cfg = RfmParams::new(date(as_of.0, as_of.1, as_of.2))
+        .bins(bins)
+        .validate()
+        .unwrap();
+    rfm(&store, &cfg, &Parallelism::current()).unwrap()
+}
+
+#[test]
+fn hand_checked_values_ties_and_windows() {
+    let csv = "customer_id,event_time,event_type,amount\n\
+               1,2024-01-01 10:00:00,purchase,10.004\n\
+               1,2024-01-10 23:59:59,purchase,10.004\n\
+               2,2024-01-10,purchase,5\n\
+               2,2024-01-05,web_visit,\n\
+               3,2024-01-31 00:00:00,purchase,99\n\
+               4,2024-02-01,purchase,1\n";
+    // As of 2024-02-01: customer 3's purchase counts (strictly before midnight of the 1st),
+    // customer 4's does not.
+    let t = rfm_of(csv, (2024, 2, 1), 3);
+    assert_eq!(ints(&t, "customer_id"), [1, 2, 3]);
+    // 2024-01-10 23:59:59 to 2024-02-01: 21 days and 1 second -> floor 21.
+    assert_eq!(ints(&t, "recency_days"), [21, 22, 1]);
+    assert_eq!(ints(&t, "t_days"), [30, 22, 1]);
+    assert_eq!(ints(&t, "frequency"), [2, 1, 1]);
+    // 10.004 + 10.004 = 20.008 -> 20.01 (the sum is rounded, not each amount).
+    assert_eq!(f64s(&t, "monetary"), [20.01, 5.0, 99.0]);
+    // Recency descending: 2 (22 days), 1 (21), 3 (1) -> scores 1, 2, 3.
+    assert_eq!(ints(&t, "r_score"), [2, 1, 3]);
+    // Frequency ties (customers 2 and 3 both 1) are broken by customer id: 2 < 3 < 1.
+    assert_eq!(ints(&t, "f_score"), [3, 1, 2]);
+    assert_eq!(ints(&t, "m_score"), [2, 1, 3]);
+    assert_eq!(ints(&t, "rfm_code"), [232, 111, 323]);
+}
+
+#[test]
+fn fewer_customers_than_bins_and_empty_input() {
+    let csv = "customer_id,event_time\n7,2024-01-01\n8,2024-01-02\n";
+    let t = rfm_of(csv, (2024, 3, 1), 5);
+    assert_eq!(ints(&t, "r_score"), [1, 2]);
+    assert_eq!(ints(&t, "f_score"), [1, 2]);
+    let t = rfm_of("customer_id,event_time\n", (2024, 3, 1), 5);
+    assert_eq!(t.num_rows(), 0);
+    assert_eq!(t.column_by_name("rfm_code").unwrap().len(), 0);
+    let e = RfmParams::new(date(2024, 3, 1)).bins(0).validate().unwrap_err();
+    assert!(matches!(e, clientele::Error::InvalidParameter { field: "bins", .. }));
+}
