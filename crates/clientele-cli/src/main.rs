@@ -25,6 +25,8 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Per-customer summary (lifetimes-compatible frequency, recency, T, monetary_value, holdout).
     Summary(cmd::summary::SummaryArgs),
+    /// Recency, frequency, monetary value and their scores per customer.
+    Rfm(cmd::rfm::RfmArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -45,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Command::Generate(a) => cmd::generate::run(a, &par),
         Command::Ingest(a) => cmd::ingest::run(a, &par),
         Command::Summary(a) => cmd::summary::run(a, &par),
+        Command::Rfm(a) => cmd::rfm::run(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

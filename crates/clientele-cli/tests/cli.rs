@@ -268,3 +268,39 @@ fn errors_are_clear() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter `period`"));
 }
+
+#[test]
+fn rfm_command_matches_duckdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rfm.csv");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rfm");
+    let events = root.join("events.parquet");
+    ok(&[
+        "rfm",
+        "--input",
+        events.to_str().unwrap(),
+        "--as-of",
+        "2025-07-01",
+        "--bins",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let ours = std::fs::read_to_string(&out).unwrap();
+    let golden = std::fs::read_to_string(root.join("duckdb_rfm.csv")).unwrap();
+    assert!(ours.starts_with("customer_id,recency_days,frequency,monetary,t_days,r_score,f_score,m_score,rfm_code\n"));
+    let (ours, golden): (Vec<&str>, Vec<&str>) = (ours.lines().skip(1).collect(), golden.lines().skip(1).collect());
+    assert_eq!(ours.len(), golden.len());
+    for (a, b) in ours.iter().zip(&golden) {
+        let a: Vec<f64> = a.split(',').map(|v| v.parse().unwrap()).collect();
+        let b: Vec<f64> = b.split(',').map(|v| v.parse().unwrap()).collect();
+        assert_eq!(&a[..8], &b[..], "{a:?} vs {b:?}");
+        assert_eq!(a[8], 100.0 * a[5] + 10.0 * a[6] + a[7]);
+    }
+    // Without --out: the score distribution.
+    let printed = ok(&["rfm", "--input", events.to_str().unwrap(), "--as-of", "2025-07-01"]);
+    assert!(
+        printed.contains("recency                 300      300      300      300      300"),
+        "{printed}"
+    );
+}
