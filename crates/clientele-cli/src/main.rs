@@ -31,7 +31,21 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
 }
 
+/// Output piped into a reader that stops early (`clientele ... | head`) ends the process
+/// quietly with the conventional SIGPIPE status, instead of a panic about printing to stdout.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let broken_pipe = info.payload_as_str().is_some_and(|m| m.contains("Broken pipe"));
+        if broken_pipe {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> std::process::ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let par = match cli.threads {
         Some(n) => match Parallelism::threads(n) {

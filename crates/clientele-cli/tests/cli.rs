@@ -304,3 +304,51 @@ fn rfm_command_matches_duckdb() {
         "{printed}"
     );
 }
+
+#[test]
+fn rfm_quantile_and_breaks_scoring() {
+    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rfm/events.parquet");
+    let ev = events.to_str().unwrap();
+    let q = ok(&["rfm", "--input", ev, "--as-of", "2025-07-01", "--scoring", "quantile"]);
+    assert!(q.contains("(quantile scoring)"), "{q}");
+    let b = ok(&[
+        "rfm",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--scoring",
+        "breaks",
+        "--recency-breaks",
+        "30,90,180,365",
+        "--frequency-breaks",
+        "2,3,5,8",
+        "--monetary-breaks",
+        "50,100,250,500",
+    ]);
+    // Every customer gets exactly one score per axis: each row of counts sums to 1,500.
+    for axis in ["recency", "frequency", "monetary"] {
+        let line = b.lines().find(|l| l.trim_start().starts_with(axis)).unwrap();
+        let total: u64 = line.split_whitespace().skip(1).map(|n| n.parse::<u64>().unwrap()).sum();
+        assert_eq!(total, 1_500, "{line}");
+    }
+    let out = run(&["rfm", "--input", ev, "--as-of", "2025-07-01", "--scoring", "breaks"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--recency-breaks"));
+    let out = run(&[
+        "rfm",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--scoring",
+        "breaks",
+        "--recency-breaks",
+        "9,1",
+        "--frequency-breaks",
+        "1",
+        "--monetary-breaks",
+        "1",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter `breaks`"));
+}

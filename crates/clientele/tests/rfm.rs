@@ -122,3 +122,61 @@ fn fewer_customers_than_bins_and_empty_input() {
     let e = RfmParams::new(date(2024, 3, 1)).bins(0).validate().unwrap_err();
     assert!(matches!(e, clientele::Error::InvalidParameter { field: "bins", .. }));
 }
+
+const THREE: &str = "customer_id,event_time,event_type,amount\n\
+                     1,2024-01-01 10:00:00,purchase,10.004\n\
+                     1,2024-01-10 23:59:59,purchase,10.004\n\
+                     2,2024-01-10,purchase,5\n\
+                     3,2024-01-31 00:00:00,purchase,99\n";
+
+fn rfm_with(csv: &str, scoring: clientele::kernels::rfm::Scoring, bins: u32) -> RecordBatch {
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_csv_reader(csv.as_bytes(), "t.csv", &CsvOptions::default())
+        .unwrap();
+    let (store, _) = ing.finish().unwrap();
+    let cfg = RfmParams::new(date(2024, 2, 1))
+        .bins(bins)
+        .scoring(scoring)
+        .validate()
+        .unwrap();
+    rfm(&store, &cfg, &Parallelism::current()).unwrap()
+}
+
+#[test]
+fn quantile_scoring_follows_r_rfm() {
+    // recency [21, 22, 1], frequency [2, 1, 1], monetary [20.01, 5, 99] (as above).
+    // Two bins: thresholds are the type-7 medians plus one: recency 21 + 1 = 22 -> bins
+    // [1, 2, 1], reversed -> [2, 1, 2]; frequency 1 + 1 = 2 -> [2, 1, 1]; monetary
+    // 20.01 + 1 = 21.01 -> [1, 1, 2].
+    let t = rfm_with(THREE, clientele::kernels::rfm::Scoring::Quantile, 2);
+    assert_eq!(ints(&t, "r_score"), [2, 1, 2]);
+    assert_eq!(ints(&t, "f_score"), [2, 1, 1]);
+    assert_eq!(ints(&t, "m_score"), [1, 1, 2]);
+    assert_eq!(ints(&t, "rfm_code"), [221, 111, 212]);
+}
+
+#[test]
+fn custom_breaks() {
+    use clientele::kernels::rfm::Scoring;
+    let breaks = Scoring::Breaks {
+        recency: vec![7.0, 30.0],
+        frequency: vec![2.0],
+        monetary: vec![10.0, 50.0],
+    };
+    // recency 21 and 22 fall in [7, 30) -> bin 2 of 3 -> score 2; 1 -> bin 1 -> score 3.
+    // frequency 2 -> bin 2; 1 -> bin 1. monetary 20.01 -> 2, 5 -> 1, 99 -> 3.
+    let t = rfm_with(THREE, breaks, 5);
+    assert_eq!(ints(&t, "r_score"), [2, 2, 3]);
+    assert_eq!(ints(&t, "f_score"), [2, 1, 1]);
+    assert_eq!(ints(&t, "m_score"), [2, 1, 3]);
+    let bad = Scoring::Breaks {
+        recency: vec![30.0, 7.0],
+        frequency: vec![],
+        monetary: vec![],
+    };
+    let e = RfmParams::new(date(2024, 2, 1)).scoring(bad).validate().unwrap_err();
+    assert!(
+        matches!(e, clientele::Error::InvalidParameter { field: "breaks", .. }),
+        "{e}"
+    );
+}

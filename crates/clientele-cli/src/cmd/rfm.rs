@@ -8,7 +8,7 @@ use arrow_array::types::UInt8Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{RfmParams, rfm};
+use clientele::kernels::rfm::{RfmParams, Scoring, rfm};
 use clientele::schema::Role;
 
 use crate::input::{SourceArgs, load};
@@ -24,9 +24,29 @@ pub struct RfmArgs {
     /// RFM convention: orders (count of purchases, cents-rounded sum, whole days).
     #[arg(long, value_name = "MODE", default_value = "orders", value_parser = ["orders"])]
     mode: String,
-    /// Scoring method: ntile (SQL NTILE semantics, ties broken by customer id).
-    #[arg(long, value_name = "METHOD", default_value = "ntile", value_parser = ["ntile"])]
+    /// Scoring: ntile (SQL NTILE, ties broken by customer id), quantile (R rfm thresholds:
+    /// type-7 quantiles + 1, bins [lo, hi)), or breaks (the --*-breaks cut points).
+    #[arg(long, value_name = "METHOD", default_value = "ntile", value_parser = ["ntile", "quantile", "breaks"])]
     scoring: String,
+    /// Recency cut points in days for --scoring breaks, comma separated.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        value_delimiter = ',',
+        required_if_eq("scoring", "breaks")
+    )]
+    recency_breaks: Vec<f64>,
+    /// Frequency cut points for --scoring breaks, comma separated.
+    #[arg(long, value_name = "N", value_delimiter = ',', required_if_eq("scoring", "breaks"))]
+    frequency_breaks: Vec<f64>,
+    /// Monetary cut points for --scoring breaks, comma separated.
+    #[arg(
+        long,
+        value_name = "AMOUNT",
+        value_delimiter = ',',
+        required_if_eq("scoring", "breaks")
+    )]
+    monetary_breaks: Vec<f64>,
     /// Number of score bins (1-9).
     #[arg(long, value_name = "N", default_value_t = 5)]
     bins: u32,
@@ -54,7 +74,16 @@ fn distribution(t: &RecordBatch, name: &str, bins: u32) -> String {
 }
 
 pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
-    let cfg = RfmParams::new(a.as_of).bins(a.bins).validate()?;
+    let scoring = match a.scoring.as_str() {
+        "quantile" => Scoring::Quantile,
+        "breaks" => Scoring::Breaks {
+            recency: a.recency_breaks.clone(),
+            frequency: a.frequency_breaks.clone(),
+            monetary: a.monetary_breaks.clone(),
+        },
+        _ => Scoring::Ntile,
+    };
+    let cfg = RfmParams::new(a.as_of).bins(a.bins).scoring(scoring).validate()?;
     // RFM needs event types and amounts besides the required columns.
     let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
     let started = std::time::Instant::now();
@@ -71,22 +100,24 @@ pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Err
             );
         }
         None => {
+            // Breaks can give up to 9 scores per axis; the other methods give `bins`.
+            let shown = if a.scoring == "breaks" { 9 } else { a.bins };
             println!(
-                "{} customers with purchases before {} (NTILE, {} bins)",
+                "{} customers with purchases before {} ({} scoring)",
                 table.num_rows(),
                 a.as_of,
-                a.bins
+                a.scoring
             );
             println!(
                 "customers per score:{}",
-                (1..=a.bins).map(|s| format!("{s:>9}")).collect::<String>()
+                (1..=shown).map(|s| format!("{s:>9}")).collect::<String>()
             );
             for (label, col) in [
                 ("recency", "r_score"),
                 ("frequency", "f_score"),
                 ("monetary", "m_score"),
             ] {
-                println!("  {label:<18}{}", distribution(&table, col, a.bins));
+                println!("  {label:<18}{}", distribution(&table, col, shown));
             }
             println!("\nfirst rows:\n{}", clientele::io::format_table(&table, 10));
         }

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::ntile::ntile_scores;
 use super::params::{RfmConfig, Scoring};
+use super::thresholds::{rfm_quantile_thresholds, threshold_scores};
 use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
@@ -112,11 +113,29 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
         col(|r| r.cents),
         col(|r| r.t_days),
     );
-    let (r_score, f_score, m_score) = match cfg.params.scoring {
+    let as_f64 = |v: &[i64], scale: f64| -> Vec<f64> { v.iter().map(|&x| x as f64 / scale).collect() };
+    let (r_score, f_score, m_score) = match &cfg.params.scoring {
         Scoring::Ntile => (
             ntile_scores(&recency, true, bins),
             ntile_scores(&frequency, false, bins),
             ntile_scores(&money, false, bins),
+        ),
+        Scoring::Quantile => {
+            let (r, f, m) = (as_f64(&recency, 1.0), as_f64(&frequency, 1.0), as_f64(&money, 100.0));
+            (
+                threshold_scores(&r, &rfm_quantile_thresholds(&r, bins), true),
+                threshold_scores(&f, &rfm_quantile_thresholds(&f, bins), false),
+                threshold_scores(&m, &rfm_quantile_thresholds(&m, bins), false),
+            )
+        }
+        Scoring::Breaks {
+            recency: rb,
+            frequency: fb,
+            monetary: mb,
+        } => (
+            threshold_scores(&as_f64(&recency, 1.0), rb, true),
+            threshold_scores(&as_f64(&frequency, 1.0), fb, false),
+            threshold_scores(&as_f64(&money, 100.0), mb, false),
         ),
     };
     let code: Vec<i32> = (0..rows.len())

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
 /// How R, F and M are graded into scores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scoring {
     /// SQL `NTILE(bins)`: customers in order (recency descending so the most recent get the
@@ -16,6 +16,19 @@ pub enum Scoring {
     /// larger ones). Equal values can get different scores; the order decides.
     #[default]
     Ntile,
+    /// R `rfm` semantics: thresholds are the type-7 quantiles at `k / bins` plus one, bins
+    /// `[lo, hi)`; equal values share a score (see [`super::thresholds`]).
+    Quantile,
+    /// Custom cut points per axis (non-decreasing, at most 8 each): a value's bin is one plus
+    /// the number of cut points at or below it. Recency scores are reversed.
+    Breaks {
+        /// Cut points of recency in days.
+        recency: Vec<f64>,
+        /// Cut points of frequency.
+        frequency: Vec<f64>,
+        /// Cut points of monetary value.
+        monetary: Vec<f64>,
+    },
 }
 
 /// Unchecked RFM parameters (`orders` convention).
@@ -25,7 +38,7 @@ pub enum Scoring {
 /// cents (null amounts count as 0); `recency_days` = whole days from the last purchase to
 /// `as_of` (floor); `t_days` likewise from the first purchase. Customers without a purchase
 /// before `as_of` are not listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RfmParams {
     /// The analysis date: events strictly before its midnight (UTC) count. No default.
     pub as_of: NaiveDate,
@@ -51,6 +64,12 @@ impl RfmParams {
         }
     }
 
+    /// Sets the scoring method.
+    pub fn scoring(mut self, scoring: Scoring) -> Self {
+        self.scoring = scoring;
+        self
+    }
+
     /// Sets the number of bins.
     pub fn bins(mut self, bins: u32) -> Self {
         self.bins = bins;
@@ -60,14 +79,36 @@ impl RfmParams {
     /// Checks the parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`bins`) unless 1 ≤ bins ≤ 9 (scores are one digit of
-    /// `rfm_code`).
+    /// [`Error::InvalidParameter`]: `bins` unless 1 ≤ bins ≤ 9 (scores are one digit of
+    /// `rfm_code`); `breaks` for more than 8 cut points on an axis, or cut points that are not
+    /// finite and non-decreasing.
     pub fn validate(&self) -> Result<RfmConfig> {
         if !(1..=9).contains(&self.bins) {
             return Err(Error::param(
                 "bins",
                 format!("must be between 1 and 9, got {}", self.bins),
             ));
+        }
+        if let Scoring::Breaks {
+            recency,
+            frequency,
+            monetary,
+        } = &self.scoring
+        {
+            for (axis, points) in [("recency", recency), ("frequency", frequency), ("monetary", monetary)] {
+                if points.len() > 8 {
+                    return Err(Error::param(
+                        "breaks",
+                        format!("{axis}: at most 8 cut points (9 scores), got {}", points.len()),
+                    ));
+                }
+                if points.iter().any(|p| !p.is_finite()) || points.windows(2).any(|w| w[0] > w[1]) {
+                    return Err(Error::param(
+                        "breaks",
+                        format!("{axis}: cut points must be finite and non-decreasing, got {points:?}"),
+                    ));
+                }
+            }
         }
         Ok(RfmConfig {
             params: self.clone(),
@@ -77,7 +118,7 @@ impl RfmParams {
 }
 
 /// Validated RFM parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RfmConfig {
     pub(crate) params: RfmParams,
     pub(crate) as_of_micros: i64,
