@@ -288,21 +288,59 @@ fn rfm_command_matches_duckdb() {
     ]);
     let ours = std::fs::read_to_string(&out).unwrap();
     let golden = std::fs::read_to_string(root.join("duckdb_rfm.csv")).unwrap();
-    assert!(ours.starts_with("customer_id,recency_days,frequency,monetary,t_days,r_score,f_score,m_score,rfm_code\n"));
+    assert!(
+        ours.starts_with(
+            "customer_id,recency_days,frequency,monetary,t_days,r_score,f_score,m_score,rfm_code,segment\n"
+        )
+    );
     let (ours, golden): (Vec<&str>, Vec<&str>) = (ours.lines().skip(1).collect(), golden.lines().skip(1).collect());
     assert_eq!(ours.len(), golden.len());
     for (a, b) in ours.iter().zip(&golden) {
-        let a: Vec<f64> = a.split(',').map(|v| v.parse().unwrap()).collect();
+        let a: Vec<f64> = a.split(',').take(9).map(|v| v.parse().unwrap()).collect();
         let b: Vec<f64> = b.split(',').map(|v| v.parse().unwrap()).collect();
         assert_eq!(&a[..8], &b[..], "{a:?} vs {b:?}");
         assert_eq!(a[8], 100.0 * a[5] + 10.0 * a[6] + a[7]);
     }
-    // Without --out: the score distribution.
+    // Without --out: the score distribution and the segment table.
     let printed = ok(&["rfm", "--input", events.to_str().unwrap(), "--as-of", "2025-07-01"]);
     assert!(
         printed.contains("recency                 300      300      300      300      300"),
         "{printed}"
     );
+    assert!(printed.contains("Champions"), "{printed}");
+    // A custom segment file; a bad one names the rule and field.
+    let rules = dir.path().join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"{"name": "two", "default": "rest", "rules": [{"segment": "best", "codes": ["555"]}]}"#,
+    )
+    .unwrap();
+    let printed = ok(&[
+        "rfm",
+        "--input",
+        events.to_str().unwrap(),
+        "--as-of",
+        "2025-07-01",
+        "--segments",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("best") && printed.contains("rest"), "{printed}");
+    std::fs::write(
+        &rules,
+        r#"{"name": "two", "default": "rest", "rules": [{"segment": "best", "recency": [5, 1]}]}"#,
+    )
+    .unwrap();
+    let out = run(&[
+        "rfm",
+        "--input",
+        events.to_str().unwrap(),
+        "--as-of",
+        "2025-07-01",
+        "--segments",
+        rules.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("segment rule 1 (\"best\"), field `recency`"), "{err}");
 }
 
 #[test]

@@ -78,6 +78,18 @@ pub enum Error {
         /// Why it is invalid.
         message: String,
     },
+    /// A segment rule is invalid (rules are numbered from 1).
+    #[error("segment rule {rule} ({segment:?}), field `{field}`: {message}")]
+    InvalidSegmentRule {
+        /// The rule's 1-based position in the map.
+        rule: usize,
+        /// The rule's segment name.
+        segment: String,
+        /// The field at fault.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A saved store is inconsistent (its manifest and its columns disagree, or its order is broken).
     #[error("store {path}: {message}")]
     CorruptStore {

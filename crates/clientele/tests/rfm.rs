@@ -108,6 +108,45 @@ fn hand_checked_values_ties_and_windows() {
     assert_eq!(ints(&t, "f_score"), [3, 1, 2]);
     assert_eq!(ints(&t, "m_score"), [2, 1, 3]);
     assert_eq!(ints(&t, "rfm_code"), [232, 111, 323]);
+    // The default map (R rfm preset), first match wins: (2,3,2) fails Loyal Customers on M and
+    // lands in Need Attention; (1,1,1) is Lost; (3,2,3) is Potential Loyalist.
+    assert_eq!(strs(&t, "segment"), ["Need Attention", "Lost", "Potential Loyalist"]);
+}
+
+#[test]
+fn segment_summary_adds_up() {
+    use clientele::kernels::rfm::{SegmentMap, segment_summary};
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_parquet(testdata("rfm/events.parquet")).unwrap();
+    let (store, _) = ing.finish().unwrap();
+    for preset in SegmentMap::PRESETS {
+        let map = SegmentMap::preset(preset).unwrap();
+        let bins = if preset == "pymc-quartiles" { 4 } else { 5 };
+        let cfg = RfmParams::new(date(2025, 7, 1))
+            .bins(bins)
+            .segments(map.clone())
+            .validate()
+            .unwrap();
+        let table = rfm(&store, &cfg, &Parallelism::current()).unwrap();
+        let s = segment_summary(&table, &map).unwrap();
+        assert_eq!(u64s(&s, "customers").iter().sum::<u64>(), 1_500, "{preset}");
+        assert!((f64s(&s, "share").iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!((f64s(&s, "revenue_share").iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        let revenue: f64 = f64s(&table, "monetary").iter().sum();
+        assert!((f64s(&s, "revenue").iter().sum::<f64>() - revenue).abs() < 1e-6);
+        // Segments in the map's order, the default last.
+        let names = strs(&s, "segment");
+        let order: Vec<usize> = names
+            .iter()
+            .map(|n| {
+                map.rules
+                    .iter()
+                    .position(|r| &r.segment == n)
+                    .unwrap_or(map.rules.len())
+            })
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{preset}: {names:?}");
+    }
 }
 
 #[test]

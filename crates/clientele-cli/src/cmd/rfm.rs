@@ -8,7 +8,7 @@ use arrow_array::types::UInt8Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{RfmParams, Scoring, rfm};
+use clientele::kernels::rfm::{RfmParams, Scoring, SegmentMap, rfm, segment_summary};
 use clientele::schema::Role;
 
 use crate::input::{SourceArgs, load};
@@ -50,6 +50,9 @@ pub struct RfmArgs {
     /// Number of score bins (1-9).
     #[arg(long, value_name = "N", default_value_t = 5)]
     bins: u32,
+    /// Segment map: a preset (rfm, rf-regex, pymc-quartiles) or a JSON rule file.
+    #[arg(long, value_name = "PRESET|FILE", default_value = "rfm")]
+    segments: String,
     /// Output file: .parquet, .csv, .json or .arrow (default: score distribution on stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -83,7 +86,18 @@ pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Err
         },
         _ => Scoring::Ntile,
     };
-    let cfg = RfmParams::new(a.as_of).bins(a.bins).scoring(scoring).validate()?;
+    let segments = if SegmentMap::PRESETS.contains(&a.segments.as_str()) {
+        SegmentMap::preset(&a.segments)?
+    } else {
+        let path = std::path::Path::new(&a.segments);
+        let text = std::fs::read_to_string(path).map_err(|e| clientele::Error::io(path, e))?;
+        SegmentMap::from_json(&text)?
+    };
+    let cfg = RfmParams::new(a.as_of)
+        .bins(a.bins)
+        .scoring(scoring)
+        .segments(segments.clone())
+        .validate()?;
     // RFM needs event types and amounts besides the required columns.
     let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
     let started = std::time::Instant::now();
@@ -119,7 +133,11 @@ pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Err
             ] {
                 println!("  {label:<18}{}", distribution(&table, col, shown));
             }
-            println!("\nfirst rows:\n{}", clientele::io::format_table(&table, 10));
+            println!(
+                "\nsegments ({}):\n{}",
+                segments.name,
+                clientele::io::format_table(&segment_summary(&table, &segments)?, 50)
+            );
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, UInt8Array};
+use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
 
@@ -141,6 +141,10 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
     let code: Vec<i32> = (0..rows.len())
         .map(|i| 100 * i32::from(r_score[i]) + 10 * i32::from(f_score[i]) + i32::from(m_score[i]))
         .collect();
+    let map = &cfg.params.segments;
+    let segments: StringArray = (0..rows.len())
+        .map(|i| Some(map.segment(r_score[i], f_score[i], m_score[i])))
+        .collect();
     let index = arrow_array::UInt32Array::from(rows.iter().map(|r| r.customer).collect::<Vec<_>>());
     let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
     let schema = Arc::new(Schema::new(vec![
@@ -153,6 +157,7 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
         Field::new("f_score", DataType::UInt8, false),
         Field::new("m_score", DataType::UInt8, false),
         Field::new("rfm_code", DataType::Int32, false),
+        Field::new("segment", DataType::Utf8, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         keys,
@@ -166,6 +171,7 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
         Arc::new(UInt8Array::from(f_score)),
         Arc::new(UInt8Array::from(m_score)),
         Arc::new(Int32Array::from(code)),
+        Arc::new(segments),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
 }

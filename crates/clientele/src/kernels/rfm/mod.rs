@@ -4,16 +4,22 @@
 //! [`RfmParams`]) with three scorings ([`Scoring`]): `ntile`, equal row for row to DuckDB's
 //! `NTILE(n) OVER (ORDER BY ...)` (checked against a golden file DuckDB produced, in
 //! `tests/rfm.rs`); `quantile`, R `rfm`'s thresholds ([`thresholds`]); and `breaks`, custom
-//! cut points. Segment presets and the `btyd` convention are later work.
+//! cut points. The `btyd` convention, value tiers and the full segment report are later work.
 //!
 //! Output columns: `customer_id`, `recency_days`, `frequency`, `monetary`, `t_days`,
-//! `r_score`, `f_score`, `m_score`, `rfm_code` (`100 r + 10 f + m`).
+//! `r_score`, `f_score`, `m_score`, `rfm_code` (`100 r + 10 f + m`), `segment` (from a
+//! [`SegmentMap`]: a preset or custom rules, first match wins). [`segment_summary`] groups the
+//! table by segment.
 
 mod kernel;
 mod ntile;
 mod params;
+mod segments;
+mod summary;
 pub mod thresholds;
 
 pub use kernel::rfm;
 pub use ntile::{ntile, ntile_scores};
 pub use params::{RfmConfig, RfmParams, Scoring};
+pub use segments::{SegmentMap, SegmentRule};
+pub use summary::segment_summary;

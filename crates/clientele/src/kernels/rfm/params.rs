@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::segments::SegmentMap;
 use crate::error::{Error, Result};
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
@@ -48,6 +49,18 @@ pub struct RfmParams {
     /// The scoring method (default `ntile`).
     #[serde(default)]
     pub scoring: Scoring,
+    /// The segment map (default: the `rfm` preset, see [`SegmentMap::preset`]).
+    #[serde(default = "default_segments")]
+    pub segments: SegmentMap,
+}
+
+fn default_segments() -> SegmentMap {
+    // The preset exists by construction; an empty map is the (unreachable) fallback.
+    SegmentMap::preset("rfm").unwrap_or(SegmentMap {
+        name: "none".into(),
+        default: "Others".into(),
+        rules: Vec::new(),
+    })
 }
 
 fn default_bins() -> u32 {
@@ -61,12 +74,19 @@ impl RfmParams {
             as_of,
             bins: default_bins(),
             scoring: Scoring::Ntile,
+            segments: default_segments(),
         }
     }
 
     /// Sets the scoring method.
     pub fn scoring(mut self, scoring: Scoring) -> Self {
         self.scoring = scoring;
+        self
+    }
+
+    /// Sets the segment map.
+    pub fn segments(mut self, segments: SegmentMap) -> Self {
+        self.segments = segments;
         self
     }
 
@@ -81,7 +101,7 @@ impl RfmParams {
     /// # Errors
     /// [`Error::InvalidParameter`]: `bins` unless 1 ≤ bins ≤ 9 (scores are one digit of
     /// `rfm_code`); `breaks` for more than 8 cut points on an axis, or cut points that are not
-    /// finite and non-decreasing.
+    /// finite and non-decreasing; [`Error::InvalidSegmentRule`] from the segment map.
     pub fn validate(&self) -> Result<RfmConfig> {
         if !(1..=9).contains(&self.bins) {
             return Err(Error::param(
@@ -110,6 +130,7 @@ impl RfmParams {
                 }
             }
         }
+        self.segments.validate()?;
         Ok(RfmConfig {
             params: self.clone(),
             as_of_micros: date_to_days(self.as_of) * MICROS_PER_DAY,
