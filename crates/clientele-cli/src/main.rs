@@ -27,6 +27,8 @@ enum Command {
     Summary(cmd::summary::SummaryArgs),
     /// Recency, frequency, monetary value and their scores per customer.
     Rfm(cmd::rfm::RfmArgs),
+    /// Value tiers: the Pareto top group or revenue deciles.
+    Segment(cmd::segment::SegmentArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -62,6 +64,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(a) => cmd::ingest::run(a, &par),
         Command::Summary(a) => cmd::summary::run(a, &par),
         Command::Rfm(a) => cmd::rfm::run(a, &par),
+        Command::Segment(a) => cmd::segment::run(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

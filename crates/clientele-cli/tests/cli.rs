@@ -390,3 +390,54 @@ fn rfm_quantile_and_breaks_scoring() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter `breaks`"));
 }
+
+#[test]
+fn segment_tiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rfm/events.parquet");
+    let ev = events.to_str().unwrap();
+    let printed = ok(&[
+        "segment",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--tiers",
+        "pareto",
+        "--top-share",
+        "0.2",
+    ]);
+    assert!(printed.contains("top                 300"), "{printed}");
+    assert!(printed.contains("rest               1200"), "{printed}");
+    let out = dir.path().join("tiers.json");
+    ok(&[
+        "segment",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--tiers",
+        "deciles",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1_500);
+    assert_eq!(rows[0]["tier"], "decile_1");
+    assert_eq!(rows[0]["revenue_rank"], 1);
+    assert_eq!(rows[1_499]["tier"], "decile_10");
+    assert!((rows[1_499]["cumulative_revenue_share"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let bad = run(&[
+        "segment",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--tiers",
+        "pareto",
+        "--top-share",
+        "1.5",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid parameter `top_share`"));
+}

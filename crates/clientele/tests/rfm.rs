@@ -219,3 +219,42 @@ fn custom_breaks() {
         "{e}"
     );
 }
+
+#[test]
+fn value_tiers_pareto_and_deciles() {
+    use clientele::kernels::rfm::{Tiers, value_tiers};
+    use std::sync::Arc;
+    let table = RecordBatch::try_from_iter([
+        (
+            "customer_id",
+            Arc::new(arrow_array::Int64Array::from(vec![1, 2, 3, 4, 5])) as _,
+        ),
+        (
+            "monetary",
+            Arc::new(arrow_array::Float64Array::from(vec![10.0, 50.0, 50.0, 5.0, 100.0])) as _,
+        ),
+    ])
+    .unwrap();
+    // Revenue descending, ties by key: 5 (100), 2 (50), 3 (50), 1 (10), 4 (5); total 215.
+    let t = value_tiers(&table, Tiers::Pareto { top_share: 0.2 }).unwrap();
+    assert_eq!(ints(&t, "customer_id"), [5, 2, 3, 1, 4]);
+    assert_eq!(strs(&t, "tier"), ["top", "rest", "rest", "rest", "rest"]);
+    let cum = f64s(&t, "cumulative_revenue_share");
+    let expected = [100.0 / 215.0, 150.0 / 215.0, 200.0 / 215.0, 210.0 / 215.0, 1.0];
+    assert!(cum.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12), "{cum:?}");
+    // A share of 0.5 of 5 customers rounds up to 3.
+    let t = value_tiers(&table, Tiers::Pareto { top_share: 0.5 }).unwrap();
+    assert_eq!(strs(&t, "tier"), ["top", "top", "top", "rest", "rest"]);
+    // Deciles of 5 customers: NTILE(10) puts one customer in each of the first five.
+    let t = value_tiers(&table, Tiers::Deciles).unwrap();
+    assert_eq!(
+        strs(&t, "tier"),
+        ["decile_1", "decile_2", "decile_3", "decile_4", "decile_5"]
+    );
+    assert_eq!(value_tiers(&table.slice(0, 0), Tiers::Deciles).unwrap().num_rows(), 0);
+    let e = value_tiers(&table, Tiers::Pareto { top_share: 0.0 }).unwrap_err();
+    assert!(matches!(
+        e,
+        clientele::Error::InvalidParameter { field: "top_share", .. }
+    ));
+}

@@ -4,4 +4,5 @@ pub mod demo;
 pub mod generate;
 pub mod ingest;
 pub mod rfm;
+pub mod segment;
 pub mod summary;
