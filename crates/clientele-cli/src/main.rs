@@ -27,7 +27,7 @@ enum Command {
     Summary(cmd::summary::SummaryArgs),
     /// Recency, frequency, monetary value and their scores per customer.
     Rfm(cmd::rfm::RfmArgs),
-    /// Value tiers: the Pareto top group or revenue deciles.
+    /// Value tiers (Pareto top group, revenue deciles) or behavioural clusters (k-means).
     Segment(cmd::segment::SegmentArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),

@@ -441,3 +441,74 @@ fn segment_tiers() {
     ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid parameter `top_share`"));
 }
+
+#[test]
+fn segment_kmeans_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rfm/events.parquet");
+    let ev = events.to_str().unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    ok(&[
+        "segment",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--kmeans",
+        "5",
+        "--seed",
+        "9",
+        "--log",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    ok(&[
+        "--threads",
+        "1",
+        "segment",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--kmeans",
+        "5",
+        "--seed",
+        "9",
+        "--log",
+        "--out",
+        b.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(text, std::fs::read_to_string(&b).unwrap());
+    assert!(text.starts_with("customer_id,cluster,recency_days,frequency,monetary\n"));
+    assert_eq!(text.lines().count(), 1_501);
+    let printed = ok(&[
+        "segment",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--kmeans",
+        "3",
+        "--features",
+        "frequency,monetary",
+    ]);
+    let sizes: u64 = printed
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(sizes, 1_500, "{printed}");
+    let bad = run(&[
+        "segment",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--kmeans",
+        "3",
+        "--features",
+        "nope",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no feature column `nope`"));
+}

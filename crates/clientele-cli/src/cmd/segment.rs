@@ -1,4 +1,5 @@
-//! `clientele segment`: value tiers (Pareto top group or revenue deciles).
+//! `clientele segment`: value tiers (Pareto top group or revenue deciles) or behavioural
+//! clusters (k-means on RFM features).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,6 +9,11 @@ use arrow_array::types::Float64Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Field, Schema};
+use clientele::kernels::kmeans::{KMeansParams, fit as kmeans_fit};
 use clientele::kernels::rfm::{RfmParams, Tiers, rfm, value_tiers};
 use clientele::schema::Role;
 
@@ -15,6 +21,7 @@ use crate::input::{SourceArgs, load};
 
 /// Arguments of `clientele segment`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("method").required(true).args(["tiers", "kmeans"])))]
 pub struct SegmentArgs {
     #[command(flatten)]
     source: SourceArgs,
@@ -23,7 +30,24 @@ pub struct SegmentArgs {
     as_of: NaiveDate,
     /// Value tiers: pareto (top share of customers by revenue) or deciles.
     #[arg(long, value_name = "METHOD", value_parser = ["pareto", "deciles"])]
-    tiers: String,
+    tiers: Option<String>,
+    /// Behavioural clusters: k-means with K clusters on the --features of the RFM table.
+    #[arg(long, value_name = "K")]
+    kmeans: Option<usize>,
+    /// Features for --kmeans (columns of the RFM table), comma separated.
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        default_value = "recency_days,frequency,monetary"
+    )]
+    features: Vec<String>,
+    /// Seed for --kmeans.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Apply ln(1 + x) to the features before standardizing (--kmeans).
+    #[arg(long)]
+    log: bool,
     /// Share of customers in the Pareto top tier, in (0, 1].
     #[arg(long, value_name = "SHARE", default_value_t = 0.2)]
     top_share: f64,
@@ -33,14 +57,17 @@ pub struct SegmentArgs {
 }
 
 pub fn run(a: &SegmentArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
-    let tiers = if a.tiers == "deciles" {
-        Tiers::Deciles
-    } else {
-        Tiers::Pareto { top_share: a.top_share }
-    };
     let cfg = RfmParams::new(a.as_of).validate()?;
     let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
-    let table = value_tiers(&rfm(&store, &cfg, par)?, tiers)?;
+    let rfm_table = rfm(&store, &cfg, par)?;
+    if let Some(k) = a.kmeans {
+        return kmeans(a, k, &rfm_table, par);
+    }
+    let tiers = match a.tiers.as_deref() {
+        Some("deciles") => Tiers::Deciles,
+        _ => Tiers::Pareto { top_share: a.top_share },
+    };
+    let table = value_tiers(&rfm_table, tiers)?;
     if let Some(path) = &a.out {
         clientele::io::write_batch(&table, path)?;
         eprintln!("{} customers tiered -> {}", table.num_rows(), path.display());
@@ -74,7 +101,7 @@ pub fn run(a: &SegmentArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
         "{} customers with purchases before {}, {} tiers",
         table.num_rows(),
         a.as_of,
-        a.tiers
+        a.tiers.as_deref().unwrap_or_default()
     );
     println!(
         "{:<12} {:>10} {:>16} {:>14}",
@@ -85,6 +112,73 @@ pub fn run(a: &SegmentArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
         println!(
             "{n:<12} {c:>10} {r:>16.2} {:>14.4}",
             if total > 0.0 { r / total } else { 0.0 }
+        );
+    }
+    Ok(())
+}
+
+/// The numeric column `name` of `t` as f64.
+fn feature(t: &RecordBatch, name: &str) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let c = t.column_by_name(name).ok_or_else(|| {
+        format!("no feature column `{name}` (RFM columns: recency_days, frequency, monetary, t_days)")
+    })?;
+    let c = arrow_cast::cast(c, &arrow_schema::DataType::Float64)?;
+    Ok(c.as_primitive::<Float64Type>()
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect())
+}
+
+fn kmeans(a: &SegmentArgs, k: usize, t: &RecordBatch, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
+    let columns = a
+        .features
+        .iter()
+        .map(|f| feature(t, f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let params = KMeansParams::default().k(k).seed(a.seed).log(a.log);
+    let started = std::time::Instant::now();
+    let fit = kmeans_fit(&columns, &params.validate()?, par)?;
+    let took = started.elapsed();
+    let labels: ArrayRef = Arc::new(UInt32Array::from(fit.labels.clone()));
+    let mut fields = vec![
+        Field::new("customer_id", t.schema().field(0).data_type().clone(), false),
+        Field::new("cluster", DataType::UInt32, false),
+    ];
+    let mut cols: Vec<ArrayRef> = vec![t.column(0).clone(), labels];
+    for (name, col) in a.features.iter().zip(&columns) {
+        fields.push(Field::new(name, DataType::Float64, false));
+        cols.push(Arc::new(Float64Array::from(col.clone())));
+    }
+    let table = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+    if let Some(path) = &a.out {
+        clientele::io::write_batch(&table, path)?;
+        eprintln!(
+            "{} customers clustered in {:.3} s -> {}",
+            table.num_rows(),
+            took.as_secs_f64(),
+            path.display()
+        );
+        return Ok(());
+    }
+    println!(
+        "k-means: k={k}, features {}, inertia {:.4}, {} iterations{}, silhouette {}, {:.3} s",
+        a.features.join(","),
+        fit.inertia,
+        fit.iterations,
+        if fit.converged { "" } else { " (not converged)" },
+        fit.silhouette.map_or("n/a".into(), |s| format!("{s:.4}")),
+        took.as_secs_f64()
+    );
+    println!(
+        "{:<8} {:>10} {}",
+        "cluster",
+        "customers",
+        a.features.iter().map(|f| format!("{f:>16}")).collect::<String>()
+    );
+    for (c, (size, centre)) in fit.sizes.iter().zip(&fit.centroids_original).enumerate() {
+        println!(
+            "{c:<8} {size:>10} {}",
+            centre.iter().map(|v| format!("{v:>16.2}")).collect::<String>()
         );
     }
     Ok(())

@@ -8,7 +8,9 @@
 //! | kernel | what |
 //! |---|---|
 //! | [`summary`] | `lifetimes`-compatible frequency, recency, T, monetary value, holdout; first/last events; counts by type |
-//! | [`rfm`] | recency, frequency, monetary per customer and their scores (`orders` convention, NTILE scoring) |
+//! | [`rfm`] | recency, frequency, monetary per customer, scores, segments and value tiers |
+//! | [`kmeans`] | behavioural clustering of customer-level features (seeded, deterministic k-means) |
 
+pub mod kmeans;
 pub mod rfm;
 pub mod summary;

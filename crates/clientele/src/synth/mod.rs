@@ -138,7 +138,7 @@
 //! intermediate buffers plus the Arrow output.
 
 mod behaviour;
-mod rng;
+pub(crate) mod rng;
 
 use std::sync::Arc;
 

@@ -1,0 +1,132 @@
+//! k-means: recovers separated clusters, is deterministic for a seed whatever the thread
+//! count, reports the inertia it computes, and suggests k by the elbow.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use clientele::exec::Parallelism;
+use clientele::kernels::kmeans::{KMeansParams, choose_k, fit};
+
+/// Three blobs in 2-D around (0, 0), (10, 0) and (0, 10), 4,000 points each, with a small
+/// deterministic jitter.
+fn blobs() -> Vec<Vec<f64>> {
+    let centres = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)];
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for i in 0..12_000usize {
+        let (cx, cy) = centres[i % 3];
+        let a = (i as f64 * 0.618_033_988_75).fract() - 0.5;
+        let b = (i as f64 * 0.754_877_666_25).fract() - 0.5;
+        xs.push(cx + a);
+        ys.push(cy + b);
+    }
+    vec![xs, ys]
+}
+
+#[test]
+fn recovers_separated_clusters() {
+    let x = blobs();
+    let f = fit(
+        &x,
+        &KMeansParams::default().k(3).seed(7).validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap();
+    let mut sizes = f.sizes.clone();
+    sizes.sort();
+    assert_eq!(sizes, [4_000, 4_000, 4_000]);
+    // Points generated from the same centre share a label.
+    for i in 3..12_000 {
+        assert_eq!(f.labels[i], f.labels[i % 3]);
+    }
+    assert!(f.converged);
+    assert!(f.silhouette.unwrap() > 0.85, "{:?}", f.silhouette);
+    // Centroids in original units are the blob centres.
+    let mut c: Vec<(i64, i64)> = f
+        .centroids_original
+        .iter()
+        .map(|c| (c[0].round() as i64, c[1].round() as i64))
+        .collect();
+    c.sort();
+    assert_eq!(c, [(0, 0), (0, 10), (10, 0)]);
+}
+
+#[test]
+fn same_seed_same_result_whatever_the_thread_count() {
+    let mut x = blobs();
+    // Make the problem less trivial: a fourth, overlapping feature.
+    x.push((0..12_000).map(|i| ((i * 7919) % 101) as f64).collect());
+    // A silhouette sample smaller than the data exercises the seeded sampling too.
+    let cfg = KMeansParams {
+        silhouette_sample: 400,
+        ..KMeansParams::default().k(8).seed(42)
+    }
+    .validate()
+    .unwrap();
+    let one = fit(&x, &cfg, &Parallelism::threads(1).unwrap()).unwrap();
+    let three = fit(&x, &cfg, &Parallelism::threads(3).unwrap()).unwrap();
+    assert_eq!(one, three);
+    let other = fit(
+        &x,
+        &KMeansParams::default().k(8).seed(43).validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap();
+    assert_eq!(other.labels.len(), one.labels.len());
+}
+
+#[test]
+fn inertia_is_the_sum_of_squared_distances_in_standardized_units() {
+    let x = blobs();
+    let f = fit(
+        &x,
+        &KMeansParams::default().k(4).seed(1).validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap();
+    let mut sse = 0.0;
+    for i in 0..12_000 {
+        let c = &f.centroids[f.labels[i] as usize];
+        for (j, col) in x.iter().enumerate() {
+            let (m, s) = f.scaling[j];
+            sse += ((col[i] - m) / s - c[j]).powi(2);
+        }
+    }
+    assert!((sse - f.inertia).abs() <= 1e-9 * sse.max(1.0), "{sse} vs {}", f.inertia);
+}
+
+#[test]
+fn elbow_suggests_three_for_three_blobs() {
+    let (curve, k) = choose_k(
+        &blobs(),
+        1..=8,
+        &KMeansParams::default().seed(3),
+        &Parallelism::current(),
+    )
+    .unwrap();
+    assert_eq!(curve.len(), 8);
+    assert!(curve.windows(2).all(|w| w[1].1 <= w[0].1 * 1.0001), "{curve:?}");
+    assert_eq!(k, 3, "{curve:?}");
+}
+
+#[test]
+fn invalid_input_is_an_error() {
+    use clientele::Error;
+    assert!(matches!(
+        KMeansParams::default().k(0).validate(),
+        Err(Error::InvalidParameter { field: "k", .. })
+    ));
+    let small = vec![vec![1.0, 2.0]];
+    let e = fit(
+        &small,
+        &KMeansParams::default().k(3).validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { field: "k", .. }));
+    let bad = vec![vec![1.0, f64::NAN, 3.0]];
+    let e = fit(
+        &bad,
+        &KMeansParams::default().k(1).validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { field: "features", .. }));
+}
