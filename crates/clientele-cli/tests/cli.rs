@@ -22,6 +22,14 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The generated RFM test events (testdata/rfm/events.parquet), as a string argument.
+fn rfm_events() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/rfm/events.parquet")
+        .display()
+        .to_string()
+}
+
 fn cdnow() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/cdnow/CDNOW_sample.txt")
 }
@@ -345,8 +353,8 @@ fn rfm_command_matches_duckdb() {
 
 #[test]
 fn rfm_quantile_and_breaks_scoring() {
-    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rfm/events.parquet");
-    let ev = events.to_str().unwrap();
+    let events = rfm_events();
+    let ev = events.as_str();
     let q = ok(&["rfm", "--input", ev, "--as-of", "2025-07-01", "--scoring", "quantile"]);
     assert!(q.contains("(quantile scoring)"), "{q}");
     let b = ok(&[
@@ -394,8 +402,8 @@ fn rfm_quantile_and_breaks_scoring() {
 #[test]
 fn segment_tiers() {
     let dir = tempfile::tempdir().unwrap();
-    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rfm/events.parquet");
-    let ev = events.to_str().unwrap();
+    let events = rfm_events();
+    let ev = events.as_str();
     let printed = ok(&[
         "segment",
         "--input",
@@ -445,8 +453,8 @@ fn segment_tiers() {
 #[test]
 fn segment_kmeans_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
-    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rfm/events.parquet");
-    let ev = events.to_str().unwrap();
+    let events = rfm_events();
+    let ev = events.as_str();
     let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
     ok(&[
         "segment",
