@@ -48,7 +48,13 @@ def python_in_venv():
     exe = os.path.join(VENV, "bin", "python")
     if not os.path.exists(exe):
         venv.create(VENV, with_pip=True)
+    # The venv is shared with the other compare scripts: install the pin if not recorded yet.
+    marker = os.path.join(VENV, "clientele-pins.txt")
+    have = set(open(marker).read().split()) if os.path.exists(marker) else set()
+    if DUCKDB not in have:
         subprocess.run([exe, "-m", "pip", "install", "-q", DUCKDB], check=True)
+        with open(marker, "w") as f:
+            f.write("\n".join(sorted(have | {DUCKDB})))
     return exe
 
 
