@@ -144,7 +144,7 @@ pub fn ingest_files(
     par: &Parallelism,
     base: Option<&EventStore>,
     roles: Option<&[Role]>,
-) -> clientele::Result<(EventStore, IngestReport)> {
+) -> clientele::Result<(EventStore, IngestReport, Phases)> {
     let mut opts = mapping.ingest_options(strict);
     if let Some(r) = roles {
         opts = opts.only(r);
@@ -162,38 +162,24 @@ pub fn ingest_files(
     }
     bar.finish_and_clear();
     let read = started.elapsed();
-    let out = ing.finish()?;
-    log::phase("read and validate", read);
-    log::phase("order into store", started.elapsed() - read);
-    Ok(out)
+    let (store, report) = ing.finish()?;
+    let phases = vec![
+        ("read and validate", read),
+        ("order into store", started.elapsed() - read),
+    ];
+    Ok((store, report, phases))
 }
 
-/// Phase timings, printed by commands that report them.
-pub mod log {
-    use std::sync::Mutex;
-    use std::time::Duration;
+/// Phase timings, for commands that report them.
+pub type Phases = Vec<(&'static str, std::time::Duration)>;
 
-    static PHASES: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
-
-    /// Records how long a phase took.
-    pub fn phase(name: &'static str, took: Duration) {
-        if let Ok(mut p) = PHASES.lock() {
-            p.push((name, took));
-        }
-    }
-
-    /// The recorded phases as `name 1.23 s, ...`.
-    pub fn summary() -> String {
-        PHASES
-            .lock()
-            .map(|p| {
-                p.iter()
-                    .map(|(n, d)| format!("{n} {:.2} s", d.as_secs_f64()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    }
+/// Phases as `name 1.23 s, ...`.
+pub fn format_phases(phases: &Phases) -> String {
+    phases
+        .iter()
+        .map(|(n, d)| format!("{n} {:.2} s", d.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Opens `--store` or ingests `--input` (bad rows are reported on stderr and skipped),
@@ -202,7 +188,7 @@ pub fn load(src: &SourceArgs, par: &Parallelism, roles: &[Role]) -> clientele::R
     if let Some(dir) = &src.store {
         return EventStore::open(dir);
     }
-    let (store, report) = ingest_files(&src.input, &src.mapping, false, par, None, Some(roles))?;
+    let (store, report, _) = ingest_files(&src.input, &src.mapping, false, par, None, Some(roles))?;
     if report.rows_rejected > 0 {
         eprintln!(
             "warning: {} of {} rows rejected ({}); run `clientele ingest --report FILE.json` for the list",

@@ -40,7 +40,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     } else {
         None
     };
-    let (store, report) = ingest_files(&a.input, &a.mapping, a.strict, par, base.as_ref(), None)?;
+    let (store, report, mut phases) = ingest_files(&a.input, &a.mapping, a.strict, par, base.as_ref(), None)?;
     let format = if a.store_format == "parquet" {
         StoreFormat::Parquet
     } else {
@@ -48,7 +48,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     };
     let saving = std::time::Instant::now();
     store.save(&a.store, format)?;
-    crate::input::log::phase("save", saving.elapsed());
+    phases.push(("save", saving.elapsed()));
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, text + "\n").map_err(|e| clientele::Error::io(path, e))?;
@@ -63,7 +63,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
         store.num_events(),
         started.elapsed().as_secs_f64()
     );
-    println!("  phases: {}", crate::input::log::summary());
+    println!("  phases: {}", crate::input::format_phases(&phases));
     for (reason, n) in &report.rejected_by_reason {
         println!("  rejected {n:>10}  {}  ({reason})", reason.as_str());
     }

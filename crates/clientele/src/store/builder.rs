@@ -386,7 +386,6 @@ impl StoreBuilder {
         // 4. gather
         let cols = StoreColumns::gather(
             &perm,
-            &offsets,
             &time,
             (&event_type, types),
             amount.as_deref(),

@@ -106,7 +106,6 @@ impl StoreColumns {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn gather(
         perm: &[u32],
-        _offsets: &[usize],
         time: &[i64],
         event_type: (&[u32], Vec<String>),
         amount: Option<&[f64]>,
