@@ -52,6 +52,7 @@ pub mod exec;
 pub mod ingest;
 pub mod io;
 pub mod kernels;
+pub mod models;
 pub mod schema;
 pub mod store;
 pub mod synth;
