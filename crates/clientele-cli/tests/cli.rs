@@ -356,7 +356,79 @@ fn rfm_quantile_and_breaks_scoring() {
     let events = rfm_events();
     let ev = events.as_str();
     let q = ok(&["rfm", "--input", ev, "--as-of", "2025-07-01", "--scoring", "quantile"]);
-    assert!(q.contains("(quantile scoring)"), "{q}");
+    assert!(q.contains("(orders mode, quantile scoring)"), "{q}");
+    // btyd mode with weekly periods and a TOML rule file.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "name = \"repeaters\"\ndefault = \"one-off\"\n[[rules]]\nsegment = \"frequent\"\nfrequency = [4, 5]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("btyd.json");
+    let printed = ok(&[
+        "rfm",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--mode",
+        "btyd",
+        "--period",
+        "week",
+        "--segments",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("(btyd mode, ntile scoring)"), "{printed}");
+    assert!(printed.contains("frequent") && printed.contains("one-off"), "{printed}");
+    ok(&[
+        "rfm",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--mode",
+        "btyd",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1_500);
+    let orders_out = dir.path().join("orders.json");
+    ok(&[
+        "rfm",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--out",
+        orders_out.to_str().unwrap(),
+    ]);
+    let orders: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&orders_out).unwrap()).unwrap();
+    // Same customers; btyd frequency counts repeat purchase days, so it is below the orders
+    // count, and recency agrees (the generated purchases are not at midnight).
+    for (b, o) in rows.iter().zip(orders.as_array().unwrap()) {
+        assert_eq!(b["customer_id"], o["customer_id"]);
+        assert!(b["frequency"].as_i64().unwrap() < o["frequency"].as_i64().unwrap());
+        assert_eq!(b["recency_days"], o["recency_days"]);
+    }
+    std::fs::write(
+        &rules,
+        "name = \"r\"\ndefault = \"d\"\n[[rules]]\nsegment = \"x\"\nfrequncy = [1, 2]\n",
+    )
+    .unwrap();
+    let bad = run(&[
+        "rfm",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--segments",
+        rules.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("toml:") && err.contains("frequncy"), "{err}");
     let b = ok(&[
         "rfm",
         "--input",

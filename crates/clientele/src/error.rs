@@ -113,6 +113,12 @@ pub enum Error {
     /// A JSON document (report, manifest) could not be encoded or decoded.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// A TOML document (a rule file) could not be decoded.
+    #[error("toml: {message}")]
+    Toml {
+        /// The parser's message, with the line and column of the fault.
+        message: String,
+    },
     /// A thread pool could not be built.
     #[error("thread pool: {0}")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),

@@ -258,3 +258,63 @@ fn value_tiers_pareto_and_deciles() {
         clientele::Error::InvalidParameter { field: "top_share", .. }
     ));
 }
+
+fn rfm_btyd(csv: &str, period: clientele::kernels::summary::Period) -> RecordBatch {
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_csv_reader(csv.as_bytes(), "t.csv", &CsvOptions::default())
+        .unwrap();
+    let (store, _) = ing.finish().unwrap();
+    let cfg = RfmParams::new(date(2024, 1, 11))
+        .mode(clientele::kernels::rfm::RfmMode::Btyd { period })
+        .bins(3)
+        .validate()
+        .unwrap();
+    let t = rfm(&store, &cfg, &Parallelism::current()).unwrap();
+    assert_eq!(rfm(&store, &cfg, &Parallelism::threads(1).unwrap()).unwrap(), t);
+    t
+}
+
+const BTYD: &str = "customer_id,event_time,event_type,amount\n\
+                    1,2024-01-01 10:00:00,purchase,10\n\
+                    1,2024-01-01 15:00:00,purchase,5\n\
+                    1,2024-01-05 09:00:00,purchase,20\n\
+                    1,2024-01-10 12:00:00,purchase,30\n\
+                    2,2024-01-08 08:00:00,purchase,7\n\
+                    3,2024-01-02 08:00:00,purchase,4\n\
+                    3,2024-01-11 08:00:00,purchase,400\n";
+
+#[test]
+fn btyd_mode_daily_periods_by_hand() {
+    use clientele::kernels::summary::Period;
+    let t = rfm_btyd(BTYD, Period::Day);
+    assert_eq!(ints(&t, "customer_id"), [1, 2, 3]);
+    // Customer 1: days 01-01 (10 + 5 merged), 01-05, 01-10; calibration ends 01-10 (the day
+    // before as_of): x = 2, t_x = 9, T = 9, m̄ = (20 + 30) / 2.
+    // Customer 2: one day, x = 0, T = 2, m̄ = 0. Customer 3: the purchase on as_of is out.
+    assert_eq!(ints(&t, "frequency"), [2, 0, 0]);
+    assert_eq!(f64s(&t, "monetary"), [25.0, 0.0, 0.0]);
+    assert_eq!(ints(&t, "t_days"), [9, 2, 8]);
+    assert_eq!(ints(&t, "recency_days"), [0, 2, 8]);
+    // NTILE(3): recency descending 3 (8), 2 (2), 1 (0); frequency ascending with ties by id:
+    // 2, 3, 1; monetary likewise.
+    assert_eq!(ints(&t, "r_score"), [3, 2, 1]);
+    assert_eq!(ints(&t, "f_score"), [3, 1, 2]);
+    assert_eq!(ints(&t, "m_score"), [3, 1, 2]);
+    // For non-midnight purchases, daily btyd recency and T equal the orders values.
+    let orders = rfm_of(BTYD, (2024, 1, 11), 3);
+    assert_eq!(ints(&orders, "recency_days"), ints(&t, "recency_days"));
+    assert_eq!(ints(&orders, "t_days"), ints(&t, "t_days"));
+    assert_eq!(ints(&orders, "frequency"), [4, 1, 1]);
+}
+
+#[test]
+fn btyd_mode_weekly_periods_by_hand() {
+    use clientele::kernels::summary::Period;
+    // 2024-01-01 is a Monday: weeks start 01-01 and 01-08.
+    let t = rfm_btyd(BTYD, Period::Week);
+    // Customer 1: week 1 (01-01, 01-05: 35), week 2 (01-10: 30): x = 1, m̄ = 30, T = t_x = 7 days.
+    assert_eq!(ints(&t, "frequency"), [1, 0, 0]);
+    assert_eq!(f64s(&t, "monetary"), [30.0, 0.0, 0.0]);
+    assert_eq!(ints(&t, "t_days"), [7, 0, 7]);
+    assert_eq!(ints(&t, "recency_days"), [0, 0, 7]);
+}

@@ -8,7 +8,8 @@ use arrow_array::types::UInt8Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{RfmParams, Scoring, SegmentMap, rfm, segment_summary};
+use clientele::kernels::rfm::{RfmMode, RfmParams, Scoring, SegmentMap, rfm, segment_summary};
+use clientele::kernels::summary::Period;
 use clientele::schema::Role;
 
 use crate::input::{SourceArgs, load};
@@ -21,9 +22,14 @@ pub struct RfmArgs {
     /// Analysis date: purchases strictly before its midnight (UTC) count.
     #[arg(long, value_name = "DATE")]
     as_of: NaiveDate,
-    /// RFM convention: orders (count of purchases, cents-rounded sum, whole days).
-    #[arg(long, value_name = "MODE", default_value = "orders", value_parser = ["orders"])]
+    /// RFM convention: orders (count of purchase events, cents-rounded total, whole days) or
+    /// btyd (lifetimes style: purchases merged per --period, frequency = repeat periods,
+    /// monetary = mean spend per repeat period, calibration ending the day before --as-of).
+    #[arg(long, value_name = "MODE", default_value = "orders", value_parser = ["orders", "btyd"])]
     mode: String,
+    /// Purchase period of --mode btyd: day, week, month or Nd.
+    #[arg(long, value_name = "PERIOD", default_value = "day")]
+    period: String,
     /// Scoring: ntile (SQL NTILE, ties broken by customer id), quantile (R rfm thresholds:
     /// type-7 quantiles + 1, bins [lo, hi)), or breaks (the --*-breaks cut points).
     #[arg(long, value_name = "METHOD", default_value = "ntile", value_parser = ["ntile", "quantile", "breaks"])]
@@ -50,7 +56,7 @@ pub struct RfmArgs {
     /// Number of score bins (1-9).
     #[arg(long, value_name = "N", default_value_t = 5)]
     bins: u32,
-    /// Segment map: a preset (rfm, rf-regex, pymc-quartiles) or a JSON rule file.
+    /// Segment map: a preset (rfm, rf-regex, pymc-quartiles) or a rule file (.toml, else JSON).
     #[arg(long, value_name = "PRESET|FILE", default_value = "rfm")]
     segments: String,
     /// Output file: .parquet, .csv, .json or .arrow (default: score distribution on stdout).
@@ -86,14 +92,15 @@ pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Err
         },
         _ => Scoring::Ntile,
     };
-    let segments = if SegmentMap::PRESETS.contains(&a.segments.as_str()) {
-        SegmentMap::preset(&a.segments)?
-    } else {
-        let path = std::path::Path::new(&a.segments);
-        let text = std::fs::read_to_string(path).map_err(|e| clientele::Error::io(path, e))?;
-        SegmentMap::from_json(&text)?
+    let segments = SegmentMap::preset_or_file(&a.segments)?;
+    let mode = match a.mode.as_str() {
+        "btyd" => RfmMode::Btyd {
+            period: Period::parse(&a.period)?,
+        },
+        _ => RfmMode::Orders,
     };
     let cfg = RfmParams::new(a.as_of)
+        .mode(mode)
         .bins(a.bins)
         .scoring(scoring)
         .segments(segments.clone())
@@ -117,9 +124,10 @@ pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Err
             // Breaks can give up to 9 scores per axis; the other methods give `bins`.
             let shown = if a.scoring == "breaks" { 9 } else { a.bins };
             println!(
-                "{} customers with purchases before {} ({} scoring)",
+                "{} customers with purchases before {} ({} mode, {} scoring)",
                 table.num_rows(),
                 a.as_of,
+                a.mode,
                 a.scoring
             );
             println!(

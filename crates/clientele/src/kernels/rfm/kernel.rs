@@ -6,12 +6,15 @@ use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, S
 use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+
 use super::ntile::ntile_scores;
-use super::params::{RfmConfig, Scoring};
+use super::params::{RfmConfig, RfmMode, Scoring};
 use super::thresholds::{rfm_quantile_thresholds, threshold_scores};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::Parallelism;
-use crate::kernels::summary::to_units;
+use crate::kernels::summary::{Period, SummaryParams, TimeUnit, summarize, to_units};
 use crate::store::EventStore;
 use crate::time::MICROS_PER_DAY;
 
@@ -42,8 +45,8 @@ fn cents(units: i128) -> i64 {
     i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN })
 }
 
-/// RFM (`orders` convention) of every customer with a purchase before `as_of`, scored.
-/// Rows are in customer-key order.
+/// RFM of every customer with a purchase before `as_of`, in the convention of
+/// [`RfmParams::mode`](super::RfmParams), scored. Rows are in customer-key order.
 ///
 /// # Errors
 /// Only on an internal Arrow error while assembling the output.
@@ -66,6 +69,24 @@ fn cents(units: i128) -> i64 {
 /// # Ok(()) }
 /// ```
 pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<RecordBatch> {
+    let axes = match cfg.params.mode {
+        RfmMode::Orders => orders_axes(store, cfg, par)?,
+        RfmMode::Btyd { period } => btyd_axes(store, cfg, period, par)?,
+    };
+    score(axes, cfg)
+}
+
+/// The unscored columns of an RFM table; money in cents.
+struct Axes {
+    keys: ArrayRef,
+    recency: Vec<i64>,
+    frequency: Vec<i64>,
+    money: Vec<i64>,
+    t_days: Vec<i64>,
+}
+
+/// The `orders` convention: one pass over each customer's events before `as_of`.
+fn orders_axes(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Axes> {
     let cols = store.columns();
     let times = cols.time.values();
     let types = cols.event_type.keys().values();
@@ -105,14 +126,64 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
             })
             .collect()
     });
-    let bins = cfg.params.bins;
+    let index = arrow_array::UInt32Array::from(rows.iter().map(|r| r.customer).collect::<Vec<_>>());
+    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
     let col = |f: fn(&Row) -> i64| -> Vec<i64> { rows.iter().map(f).collect() };
-    let (recency, frequency, money, t_days) = (
-        col(|r| r.recency_days),
-        col(|r| r.frequency),
-        col(|r| r.cents),
-        col(|r| r.t_days),
+    Ok(Axes {
+        keys,
+        recency: col(|r| r.recency_days),
+        frequency: col(|r| r.frequency),
+        money: col(|r| r.cents),
+        t_days: col(|r| r.t_days),
+    })
+}
+
+/// The `btyd` convention: the customer summary (calibration ending the day before `as_of`,
+/// time in days) read as R, F and M.
+fn btyd_axes(store: &EventStore, cfg: &RfmConfig, period: Period, par: &Parallelism) -> Result<Axes> {
+    let calibration_end = cfg.params.as_of - chrono::Days::new(1);
+    let params = SummaryParams::new(calibration_end)
+        .period(period)
+        .time_unit(TimeUnit::Day);
+    let summary = summarize(store, &params.validate()?, par)?;
+    let f64s = |name: &str| -> Result<&[f64]> {
+        summary
+            .column_by_name(name)
+            .and_then(|c| c.as_primitive_opt::<Float64Type>())
+            .map(|a| &a.values()[..])
+            .ok_or_else(|| Error::param("summary", format!("no Float64 `{name}` column")))
+    };
+    let (x, tx, t, m) = (
+        f64s("frequency")?,
+        f64s("recency")?,
+        f64s("T")?,
+        f64s("monetary_value")?,
     );
+    let keys = summary
+        .column_by_name(crate::schema::CUSTOMER_ID)
+        .cloned()
+        .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
+    // Whole days by construction (TimeUnit::Day measures between period starts).
+    Ok(Axes {
+        keys,
+        recency: t.iter().zip(tx).map(|(t, tx)| (t - tx).round() as i64).collect(),
+        frequency: x.iter().map(|&v| v.round() as i64).collect(),
+        money: m.iter().map(|&v| (v * 100.0).round() as i64).collect(),
+        t_days: t.iter().map(|&v| v.round() as i64).collect(),
+    })
+}
+
+/// Scores the axes and assembles the output table.
+fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
+    let Axes {
+        keys,
+        recency,
+        frequency,
+        money,
+        t_days,
+    } = axes;
+    let rows = recency.len();
+    let bins = cfg.params.bins;
     let as_f64 = |v: &[i64], scale: f64| -> Vec<f64> { v.iter().map(|&x| x as f64 / scale).collect() };
     let (r_score, f_score, m_score) = match &cfg.params.scoring {
         Scoring::Ntile => (
@@ -138,15 +209,13 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
             threshold_scores(&as_f64(&money, 100.0), mb, false),
         ),
     };
-    let code: Vec<i32> = (0..rows.len())
+    let code: Vec<i32> = (0..rows)
         .map(|i| 100 * i32::from(r_score[i]) + 10 * i32::from(f_score[i]) + i32::from(m_score[i]))
         .collect();
     let map = &cfg.params.segments;
-    let segments: StringArray = (0..rows.len())
+    let segments: StringArray = (0..rows)
         .map(|i| Some(map.segment(r_score[i], f_score[i], m_score[i])))
         .collect();
-    let index = arrow_array::UInt32Array::from(rows.iter().map(|r| r.customer).collect::<Vec<_>>());
-    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
     let schema = Arc::new(Schema::new(vec![
         Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
         Field::new("recency_days", DataType::Int64, false),

@@ -1,11 +1,10 @@
 //! RFM: recency, frequency and monetary value per customer, graded into scores.
 //!
-//! Today this module implements the `orders` convention (SQL / R `rfm` style, see
-//! [`RfmParams`]) with three scorings ([`Scoring`]): `ntile`, equal row for row to DuckDB's
+//! Two conventions ([`RfmMode`], defined in [`RfmParams`]): `orders` (SQL / R `rfm` style)
+//! and `btyd` (`lifetimes` style, from the customer summary), each with three scorings ([`Scoring`]): `ntile`, equal row for row to DuckDB's
 //! `NTILE(n) OVER (ORDER BY ...)` (checked against a golden file DuckDB produced, in
 //! `tests/rfm.rs`); `quantile`, R `rfm`'s thresholds ([`thresholds`]); and `breaks`, custom
 //! cut points. [`value_tiers`] ranks customers by revenue into a Pareto top group or deciles.
-//! The `btyd` convention and the full segment report are later work.
 //!
 //! Output columns: `customer_id`, `recency_days`, `frequency`, `monetary`, `t_days`,
 //! `r_score`, `f_score`, `m_score`, `rfm_code` (`100 r + 10 f + m`), `segment` (from a
@@ -22,7 +21,7 @@ mod tiers;
 
 pub use kernel::rfm;
 pub use ntile::{ntile, ntile_scores};
-pub use params::{RfmConfig, RfmParams, Scoring};
+pub use params::{RfmConfig, RfmMode, RfmParams, Scoring};
 pub use segments::{SegmentMap, SegmentRule};
 pub use summary::segment_summary;
 pub use tiers::{Tiers, value_tiers};

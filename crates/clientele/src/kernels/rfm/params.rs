@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::segments::SegmentMap;
 use crate::error::{Error, Result};
+use crate::kernels::summary::Period;
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
 /// How R, F and M are graded into scores.
@@ -32,17 +33,47 @@ pub enum Scoring {
     },
 }
 
-/// Unchecked RFM parameters (`orders` convention).
+/// Which definition of R, F and M (see [`RfmParams`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum RfmMode {
+    /// SQL / R `rfm` style: every purchase event counts, monetary is the total spend.
+    #[default]
+    Orders,
+    /// `lifetimes` / BTYD style: purchases merged into periods, frequency is the number of
+    /// repeat periods and monetary the mean spend per repeat period.
+    Btyd {
+        /// The purchase period (default: day).
+        #[serde(default)]
+        period: Period,
+    },
+}
+
+/// Unchecked RFM parameters.
 ///
-/// Only purchases strictly before `as_of` (midnight UTC) count. Per customer:
-/// `frequency` = number of purchase events; `monetary` = sum of their amounts rounded to
-/// cents (null amounts count as 0); `recency_days` = whole days from the last purchase to
-/// `as_of` (floor); `t_days` likewise from the first purchase. Customers without a purchase
-/// before `as_of` are not listed.
+/// Only purchases strictly before `as_of` (midnight UTC) count, in both modes. Customers
+/// without a purchase before `as_of` are not listed.
+///
+/// **`orders` mode** (the default): per customer, `frequency` = number of purchase events;
+/// `monetary` = sum of their amounts rounded to cents (null amounts count as 0);
+/// `recency_days` = whole days from the last purchase to `as_of` (floor); `t_days` likewise
+/// from the first purchase.
+///
+/// **`btyd` mode** (the [`summary`](crate::kernels::summary) kernel's `lifetimes`
+/// convention with the calibration ending the day before `as_of`, inclusive, which is
+/// `lifetimes`' `observation_period_end = as_of − 1 day`): purchases in the same period merge
+/// into one; `frequency` = x, the number of repeat periods; `monetary` = m̄, the mean spend per
+/// repeat period rounded to cents (0 when x = 0); `t_days` = T and `recency_days` = T − t_x, the
+/// days from the last purchase period to the calibration end (days between period starts).
+/// For purchases that are not at midnight, `recency_days` and `t_days` with daily periods equal
+/// the `orders` values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RfmParams {
     /// The analysis date: events strictly before its midnight (UTC) count. No default.
     pub as_of: NaiveDate,
+    /// The R/F/M definition (default `orders`).
+    #[serde(default)]
+    pub mode: RfmMode,
     /// The number of score bins (default 5).
     #[serde(default = "default_bins")]
     pub bins: u32,
@@ -72,10 +103,17 @@ impl RfmParams {
     pub fn new(as_of: NaiveDate) -> Self {
         RfmParams {
             as_of,
+            mode: RfmMode::Orders,
             bins: default_bins(),
             scoring: Scoring::Ntile,
             segments: default_segments(),
         }
+    }
+
+    /// Sets the R/F/M definition.
+    pub fn mode(mut self, mode: RfmMode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// Sets the scoring method.

@@ -149,6 +149,62 @@ impl SegmentMap {
         Ok(map)
     }
 
+    /// Parses a map from TOML and validates it. The TOML form has the same fields as the JSON
+    /// form, with the rules as an array of tables:
+    ///
+    /// ```toml
+    /// name = "mine"
+    /// default = "rest"
+    ///
+    /// [[rules]]
+    /// segment = "VIP"
+    /// codes = ["555", "554"]
+    ///
+    /// [[rules]]
+    /// segment = "recent"
+    /// recency = [4, 5]
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Toml`] for malformed TOML or unknown fields (the message gives the line);
+    /// [`Error::InvalidSegmentRule`] from [`validate`](Self::validate).
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use clientele::kernels::rfm::SegmentMap;
+    /// let map = SegmentMap::from_toml("name = \"m\"\ndefault = \"rest\"\n[[rules]]\nsegment = \"VIP\"\ncodes = [\"555\"]\n")?;
+    /// assert_eq!(map.segment(5, 5, 5), "VIP");
+    /// assert_eq!(map.segment(1, 5, 5), "rest");
+    /// # Ok(()) }
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let map: SegmentMap = toml::from_str(text).map_err(|e| Error::Toml {
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        map.validate()?;
+        Ok(map)
+    }
+
+    /// A preset by name, or else a rule file: TOML when the path ends in `.toml`, JSON
+    /// otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; the errors of [`from_toml`](Self::from_toml)
+    /// and [`from_json`](Self::from_json).
+    pub fn preset_or_file(name_or_path: &str) -> Result<Self> {
+        if Self::PRESETS.contains(&name_or_path) {
+            return Self::preset(name_or_path);
+        }
+        let path = std::path::Path::new(name_or_path);
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+            Self::from_toml(&text)
+        } else {
+            Self::from_json(&text)
+        }
+    }
+
     /// Checks every rule: a non-empty name; at least one condition; ranges with
     /// `1 <= low <= high <= 9`; codes of three digits 1–9.
     ///
@@ -279,5 +335,42 @@ mod tests {
         );
         let typo = r#"{"name": "m", "default": "d", "rules": [{"segment": "c", "recncy": [1, 2]}]}"#;
         assert!(matches!(SegmentMap::from_json(typo).unwrap_err(), Error::Json(_)));
+    }
+
+    #[test]
+    fn toml_maps_equal_their_json_form_and_are_validated() {
+        let toml = "name = \"mine\"\ndefault = \"rest\"\n\n[[rules]]\nsegment = \"VIP\"\ncodes = [\"555\", \"554\"]\n\n\
+                    [[rules]]\nsegment = \"recent\"\nrecency = [4, 5]\n";
+        let json = r#"{"name": "mine", "default": "rest", "rules": [
+            {"segment": "VIP", "codes": ["555", "554"]},
+            {"segment": "recent", "recency": [4, 5]}]}"#;
+        assert_eq!(
+            SegmentMap::from_toml(toml).unwrap(),
+            SegmentMap::from_json(json).unwrap()
+        );
+        let bad = "name = \"m\"\ndefault = \"d\"\n[[rules]]\nsegment = \"a\"\nrecency = [1, 2]\n\
+                   [[rules]]\nsegment = \"b\"\nmonetary = [0, 3]\n";
+        match SegmentMap::from_toml(bad).unwrap_err() {
+            Error::InvalidSegmentRule {
+                rule, segment, field, ..
+            } => assert_eq!((rule, segment.as_str(), field.as_str()), (2, "b", "monetary")),
+            other => panic!("{other}"),
+        }
+        let typo = "name = \"m\"\ndefault = \"d\"\n[[rules]]\nsegment = \"c\"\nrecncy = [1, 2]\n";
+        match SegmentMap::from_toml(typo).unwrap_err() {
+            Error::Toml { message } => assert!(message.contains("recncy"), "{message}"),
+            other => panic!("{other}"),
+        }
+        // Round trip of every preset through TOML text is not needed: presets are code.
+        let path = std::env::temp_dir().join(format!("clientele-seg-{}.toml", std::process::id()));
+        std::fs::write(&path, toml).unwrap();
+        let from_file = SegmentMap::preset_or_file(path.to_str().unwrap()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(from_file.name, "mine");
+        assert_eq!(SegmentMap::preset_or_file("rf-regex").unwrap().name, "rf-regex");
+        assert!(matches!(
+            SegmentMap::preset_or_file("/nonexistent/rules.toml").unwrap_err(),
+            Error::Io { .. }
+        ));
     }
 }
