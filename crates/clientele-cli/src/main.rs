@@ -29,6 +29,8 @@ enum Command {
     Rfm(cmd::rfm::RfmArgs),
     /// Value tiers (Pareto top group, revenue deciles) or behavioural clusters (k-means).
     Segment(cmd::segment::SegmentArgs),
+    /// Reports over the store (`report segments`: the segment report).
+    Report(cmd::report::ReportArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -65,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Summary(a) => cmd::summary::run(a, &par),
         Command::Rfm(a) => cmd::rfm::run(a, &par),
         Command::Segment(a) => cmd::segment::run(a, &par),
+        Command::Report(a) => cmd::report::run(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

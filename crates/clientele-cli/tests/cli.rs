@@ -472,6 +472,72 @@ fn rfm_quantile_and_breaks_scoring() {
 }
 
 #[test]
+fn report_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = rfm_events();
+    let ev = events.as_str();
+    let printed = ok(&["report", "segments", "--input", ev, "--as-of", "2025-07-01"]);
+    for column in [
+        "customers",
+        "revenue_share",
+        "orders",
+        "mean_recency_days",
+        "avg_satisfaction",
+        "complaint_rate",
+        "campaign_response_rate",
+        "dominant_channel",
+    ] {
+        assert!(printed.contains(column), "{column}: {printed}");
+    }
+    assert!(printed.lines().nth(3).unwrap().starts_with("Champions"), "{printed}");
+    let out = dir.path().join("deciles.json");
+    ok(&[
+        "report",
+        "segments",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--by",
+        "deciles",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows[0]["segment"], "decile_1");
+    assert_eq!(
+        rows.iter().map(|r| r["customers"].as_u64().unwrap()).sum::<u64>(),
+        1_500
+    );
+    let share: f64 = rows.iter().map(|r| r["revenue_share"].as_f64().unwrap()).sum();
+    assert!((share - 1.0).abs() < 1e-9);
+    // Deciles by revenue: mean monetary falls from the first decile to the last.
+    let m: Vec<f64> = rows.iter().map(|r| r["mean_monetary"].as_f64().unwrap()).collect();
+    assert!(m.windows(2).all(|w| w[0] >= w[1]), "{m:?}");
+    // The report's orders equal the RFM table's purchase counts.
+    let rfm_out = dir.path().join("rfm.json");
+    ok(&[
+        "rfm",
+        "--input",
+        ev,
+        "--as-of",
+        "2025-07-01",
+        "--out",
+        rfm_out.to_str().unwrap(),
+    ]);
+    let rfm: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&rfm_out).unwrap()).unwrap();
+    let orders: i64 = rfm
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["frequency"].as_i64().unwrap())
+        .sum();
+    assert_eq!(rows.iter().map(|r| r["orders"].as_i64().unwrap()).sum::<i64>(), orders);
+}
+
+#[test]
 fn segment_tiers() {
     let dir = tempfile::tempdir().unwrap();
     let events = rfm_events();

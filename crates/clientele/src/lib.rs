@@ -53,6 +53,7 @@ pub mod ingest;
 pub mod io;
 pub mod kernels;
 pub mod models;
+pub mod report;
 pub mod schema;
 pub mod store;
 pub mod synth;

@@ -142,14 +142,23 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     // RFM (orders convention, NTILE quintiles) and the R rfm segment map.
     let rfm_params = clientele::kernels::rfm::RfmParams::new(date(2026, 1, 1)?).validate()?;
     let table = clientele::kernels::rfm::rfm(&store, &rfm_params, par)?;
-    let segments = clientele::kernels::rfm::segment_summary(&table, &rfm_params.params().segments)?;
-    println!("\n   RFM as of 2026-01-01 (NTILE quintiles, R rfm segment map):");
+    let order = rfm_params
+        .params()
+        .segments
+        .rules
+        .iter()
+        .map(|r| r.segment.clone())
+        .collect();
+    let report_params = clientele::report::SegmentReportParams::new(date(2026, 1, 1)?).segment_order(order);
+    let segments = clientele::report::segment_report(&store, &table, &report_params.validate()?, par)?;
+    println!("\n   RFM segments as of 2026-01-01 (NTILE quintiles, R rfm segment map):");
     for line in clientele::io::format_table(&segments, 20).lines() {
         println!("   {line}");
     }
     println!("\n   Next: `clientele generate --customers 100000 --out events.parquet`,");
     println!("   `clientele ingest --input events.parquet --store store/`,");
     println!("   `clientele summary --store store/ --calibration-end 2025-06-30 --period week --out summary.parquet`,");
-    println!("   `clientele rfm --store store/ --as-of 2026-01-01 --segments rf-regex`.");
+    println!("   `clientele rfm --store store/ --as-of 2026-01-01 --segments rf-regex`,");
+    println!("   `clientele report segments --store store/ --as-of 2026-01-01 --by deciles`.");
     Ok(())
 }

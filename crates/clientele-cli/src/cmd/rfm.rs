@@ -8,32 +8,31 @@ use arrow_array::types::UInt8Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{RfmMode, RfmParams, Scoring, SegmentMap, rfm, segment_summary};
+use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap, rfm};
 use clientele::kernels::summary::Period;
+use clientele::report::{SegmentReportParams, segment_report};
 use clientele::schema::Role;
 
 use crate::input::{SourceArgs, load};
 
-/// Arguments of `clientele rfm`.
+/// The flags that define an RFM table (shared by `rfm` and `report segments`).
 #[derive(Debug, Args)]
-pub struct RfmArgs {
-    #[command(flatten)]
-    source: SourceArgs,
+pub struct RfmOptions {
     /// Analysis date: purchases strictly before its midnight (UTC) count.
     #[arg(long, value_name = "DATE")]
-    as_of: NaiveDate,
+    pub as_of: NaiveDate,
     /// RFM convention: orders (count of purchase events, cents-rounded total, whole days) or
     /// btyd (lifetimes style: purchases merged per --period, frequency = repeat periods,
     /// monetary = mean spend per repeat period, calibration ending the day before --as-of).
     #[arg(long, value_name = "MODE", default_value = "orders", value_parser = ["orders", "btyd"])]
-    mode: String,
+    pub mode: String,
     /// Purchase period of --mode btyd: day, week, month or Nd.
     #[arg(long, value_name = "PERIOD", default_value = "day")]
-    period: String,
+    pub period: String,
     /// Scoring: ntile (SQL NTILE, ties broken by customer id), quantile (R rfm thresholds:
     /// type-7 quantiles + 1, bins [lo, hi)), or breaks (the --*-breaks cut points).
     #[arg(long, value_name = "METHOD", default_value = "ntile", value_parser = ["ntile", "quantile", "breaks"])]
-    scoring: String,
+    pub scoring: String,
     /// Recency cut points in days for --scoring breaks, comma separated.
     #[arg(
         long,
@@ -41,10 +40,10 @@ pub struct RfmArgs {
         value_delimiter = ',',
         required_if_eq("scoring", "breaks")
     )]
-    recency_breaks: Vec<f64>,
+    pub recency_breaks: Vec<f64>,
     /// Frequency cut points for --scoring breaks, comma separated.
     #[arg(long, value_name = "N", value_delimiter = ',', required_if_eq("scoring", "breaks"))]
-    frequency_breaks: Vec<f64>,
+    pub frequency_breaks: Vec<f64>,
     /// Monetary cut points for --scoring breaks, comma separated.
     #[arg(
         long,
@@ -52,14 +51,51 @@ pub struct RfmArgs {
         value_delimiter = ',',
         required_if_eq("scoring", "breaks")
     )]
-    monetary_breaks: Vec<f64>,
+    pub monetary_breaks: Vec<f64>,
     /// Number of score bins (1-9).
     #[arg(long, value_name = "N", default_value_t = 5)]
-    bins: u32,
+    pub bins: u32,
     /// Segment map: a preset (rfm, rf-regex, pymc-quartiles) or a rule file (.toml, else JSON).
     #[arg(long, value_name = "PRESET|FILE", default_value = "rfm")]
-    segments: String,
-    /// Output file: .parquet, .csv, .json or .arrow (default: score distribution on stdout).
+    pub segments: String,
+}
+
+impl RfmOptions {
+    /// The validated RFM configuration these flags describe.
+    pub fn config(&self) -> clientele::Result<RfmConfig> {
+        let scoring = match self.scoring.as_str() {
+            "quantile" => Scoring::Quantile,
+            "breaks" => Scoring::Breaks {
+                recency: self.recency_breaks.clone(),
+                frequency: self.frequency_breaks.clone(),
+                monetary: self.monetary_breaks.clone(),
+            },
+            _ => Scoring::Ntile,
+        };
+        let mode = match self.mode.as_str() {
+            "btyd" => RfmMode::Btyd {
+                period: Period::parse(&self.period)?,
+            },
+            _ => RfmMode::Orders,
+        };
+        RfmParams::new(self.as_of)
+            .mode(mode)
+            .bins(self.bins)
+            .scoring(scoring)
+            .segments(SegmentMap::preset_or_file(&self.segments)?)
+            .validate()
+    }
+}
+
+/// Arguments of `clientele rfm`.
+#[derive(Debug, Args)]
+pub struct RfmArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    #[command(flatten)]
+    rfm: RfmOptions,
+    /// Output file: .parquet, .csv, .json or .arrow (default: score distribution and the
+    /// segment report on stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
@@ -82,35 +118,22 @@ fn distribution(t: &RecordBatch, name: &str, bins: u32) -> String {
         .join("")
 }
 
-pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
-    let scoring = match a.scoring.as_str() {
-        "quantile" => Scoring::Quantile,
-        "breaks" => Scoring::Breaks {
-            recency: a.recency_breaks.clone(),
-            frequency: a.frequency_breaks.clone(),
-            monetary: a.monetary_breaks.clone(),
-        },
-        _ => Scoring::Ntile,
+pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
+    let a = &args.rfm;
+    let cfg = a.config()?;
+    let segments = &cfg.params().segments;
+    // RFM needs event types and amounts besides the required columns; the printed segment
+    // report also reads channels and scores.
+    let roles: &[Role] = if args.out.is_some() {
+        &[Role::EventType, Role::Amount]
+    } else {
+        &[Role::EventType, Role::Amount, Role::Channel, Role::Score]
     };
-    let segments = SegmentMap::preset_or_file(&a.segments)?;
-    let mode = match a.mode.as_str() {
-        "btyd" => RfmMode::Btyd {
-            period: Period::parse(&a.period)?,
-        },
-        _ => RfmMode::Orders,
-    };
-    let cfg = RfmParams::new(a.as_of)
-        .mode(mode)
-        .bins(a.bins)
-        .scoring(scoring)
-        .segments(segments.clone())
-        .validate()?;
-    // RFM needs event types and amounts besides the required columns.
-    let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
+    let store = load(&args.source, par, roles)?;
     let started = std::time::Instant::now();
     let table = rfm(&store, &cfg, par)?;
     let took = started.elapsed();
-    match &a.out {
+    match &args.out {
         Some(path) => {
             clientele::io::write_batch(&table, path)?;
             eprintln!(
@@ -141,10 +164,18 @@ pub fn run(a: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Err
             ] {
                 println!("  {label:<18}{}", distribution(&table, col, shown));
             }
+            let report = segment_report(
+                &store,
+                &table,
+                &SegmentReportParams::new(a.as_of)
+                    .segment_order(segments.rules.iter().map(|r| r.segment.clone()).collect())
+                    .validate()?,
+                par,
+            )?;
             println!(
                 "\nsegments ({}):\n{}",
                 segments.name,
-                clientele::io::format_table(&segment_summary(&table, &segments)?, 50)
+                clientele::io::format_table(&report, 50)
             );
         }
     }
