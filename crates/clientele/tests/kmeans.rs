@@ -130,3 +130,48 @@ fn invalid_input_is_an_error() {
     .unwrap_err();
     assert!(matches!(e, Error::InvalidParameter { field: "features", .. }));
 }
+
+#[test]
+fn explicit_initial_centroids_by_hand() {
+    // Points 0, 1, 10, 11 (no standardization), started from centroids 0 and 1:
+    // iteration 1 puts 1, 10, 11 together (centroid 22/3), iteration 2 moves 1 back
+    // (centroids 0.5 and 10.5), iteration 3 changes nothing. Inertia 4 × 0.25.
+    let x = vec![vec![0.0, 1.0, 10.0, 11.0]];
+    let params = KMeansParams {
+        standardize: false,
+        silhouette_sample: 0,
+        ..KMeansParams::default().k(2).tol(0.0).init(vec![vec![0.0], vec![1.0]])
+    };
+    let f = fit(&x, &params.validate().unwrap(), &Parallelism::current()).unwrap();
+    assert_eq!(f.centroids, [vec![0.5], vec![10.5]]);
+    assert_eq!(f.labels, [0, 0, 1, 1]);
+    assert_eq!(f.inertia, 1.0);
+    assert_eq!(f.iterations, 3);
+    assert!(f.converged);
+    // The iteration cap stops it after the first update.
+    let capped = KMeansParams {
+        standardize: false,
+        ..params.clone().max_iter(1)
+    };
+    let f = fit(&x, &capped.validate().unwrap(), &Parallelism::current()).unwrap();
+    assert!(!f.converged);
+    assert!((f.centroids[1][0] - 22.0 / 3.0).abs() < 1e-12);
+    // Validation names the field.
+    let err = KMeansParams::default()
+        .k(3)
+        .init(vec![vec![0.0]; 2])
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("`init`"), "{err}");
+    let err = fit(
+        &x,
+        &KMeansParams::default()
+            .k(2)
+            .init(vec![vec![0.0, 1.0], vec![1.0, 0.0]])
+            .validate()
+            .unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("there are 1 features"), "{err}");
+}

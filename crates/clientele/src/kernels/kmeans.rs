@@ -9,7 +9,8 @@
 //! - initialisation is k-means++ (one candidate per step) from a seeded generator;
 //! - Lloyd iterations assign points and recompute centroids in parallel over fixed chunks of
 //!   4,096 rows whose partial sums are combined in chunk order, so results are identical
-//!   for any thread count;
+//!   for any thread count; the features are kept column-major and the nearest-centroid search
+//!   runs one centroid at a time over blocks of 256 points, branch-free, so it vectorizes;
 //! - an empty cluster takes the point farthest from its centroid;
 //! - convergence when the squared centroid shift is at most `tol` × the mean feature variance
 //!   (scikit-learn's convention), or after `max_iter` iterations; the best of `n_init` runs
@@ -27,10 +28,8 @@ use crate::synth::rng::Rng;
 
 const CHUNK: usize = 4096;
 
-/// Row-major standardized features and the (mean, sd) of each feature.
-type Prepared = (Vec<f64>, Vec<(f64, f64)>);
-/// One chunk's per-cluster sums, counts, and its point farthest from its centroid.
-type ChunkSums = (Vec<f64>, Vec<u64>, (usize, f64));
+/// Column-major standardized features and the (mean, sd) of each feature.
+type Prepared = (Vec<Vec<f64>>, Vec<(f64, f64)>);
 /// One Lloyd run: labels, centroids, inertia, iterations, converged.
 type Run = (Vec<u32>, Vec<f64>, f64, usize, bool);
 
@@ -54,6 +53,12 @@ pub struct KMeansParams {
     pub standardize: bool,
     /// Rows sampled for the silhouette score (default 10,000; 0 skips it).
     pub silhouette_sample: usize,
+    /// Initial centroids (default none: k-means++). `k` rows of one value per feature, in the
+    /// transformed space the algorithm works in (after the optional log and the
+    /// standardization). When set, one Lloyd run starts from them and `n_init` is ignored: this
+    /// is how results are compared with another implementation from the same start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<Vec<Vec<f64>>>,
 }
 
 impl Default for KMeansParams {
@@ -67,6 +72,7 @@ impl Default for KMeansParams {
             log: false,
             standardize: true,
             silhouette_sample: 10_000,
+            init: None,
         }
     }
 }
@@ -92,6 +98,26 @@ impl KMeansParams {
         self.log = yes;
         self
     }
+    /// Sets the iteration cap.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.max_iter = n;
+        self
+    }
+    /// Sets the convergence tolerance.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+    /// Sets the silhouette sample size (0 skips it).
+    pub fn silhouette_sample(mut self, n: usize) -> Self {
+        self.silhouette_sample = n;
+        self
+    }
+    /// Sets the initial centroids (see [`init`](Self::init)).
+    pub fn init(mut self, centroids: Vec<Vec<f64>>) -> Self {
+        self.init = Some(centroids);
+        self
+    }
 
     /// Checks the parameters.
     ///
@@ -113,6 +139,21 @@ impl KMeansParams {
                 "tol",
                 format!("must be finite and non-negative, got {}", self.tol),
             ));
+        }
+        if let Some(init) = &self.init {
+            if init.len() != self.k {
+                return Err(Error::param(
+                    "init",
+                    format!("{} initial centroids for k = {}", init.len(), self.k),
+                ));
+            }
+            let d = init.first().map_or(0, Vec::len);
+            if d == 0 || init.iter().any(|c| c.len() != d || c.iter().any(|v| !v.is_finite())) {
+                return Err(Error::param(
+                    "init",
+                    "initial centroids must all have the same, non-zero number of finite values",
+                ));
+            }
         }
         Ok(KMeansConfig { params: self.clone() })
     }
@@ -158,19 +199,7 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// Index and squared distance of the centroid nearest to `p`.
-fn nearest(p: &[f64], centroids: &[f64], d: usize) -> (usize, f64) {
-    let mut best = (0, f64::INFINITY);
-    for (c, cen) in centroids.chunks_exact(d).enumerate() {
-        let dd = dist2(p, cen);
-        if dd < best.1 {
-            best = (c, dd);
-        }
-    }
-    best
-}
-
-/// Prepares row-major features: optional log, then standardization.
+/// Prepares column-major features: optional log, then standardization.
 fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<Prepared> {
     let d = columns.len();
     let n = columns.first().map_or(0, Vec::len);
@@ -204,13 +233,19 @@ fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<Prepared> {
         scaling.push((mean, sd));
         cols.push(v.into_iter().map(|x| (x - mean) / sd).collect());
     }
+    Ok((cols, scaling))
+}
+
+/// The same features row-major (for k-means++ seeding and the silhouette sample).
+fn row_major(cols: &[Vec<f64>], n: usize) -> Vec<f64> {
+    let d = cols.len();
     let mut rows = vec![0.0; n * d];
     for (j, col) in cols.iter().enumerate() {
         for (i, x) in col.iter().enumerate() {
             rows[i * d + j] = *x;
         }
     }
-    Ok((rows, scaling))
+    rows
 }
 
 /// k-means++ seeding.
@@ -243,82 +278,236 @@ fn seed_centroids(x: &[f64], n: usize, d: usize, k: usize, rng: &mut Rng) -> Vec
     centroids
 }
 
-/// One Lloyd run from `centroids`: (labels, centroids, inertia, iterations, converged).
-fn lloyd(x: &[f64], n: usize, d: usize, k: usize, mut centroids: Vec<f64>, max_iter: usize, tol: f64) -> Run {
-    let mut labels = vec![0u32; n];
-    for it in 1..=max_iter {
-        // Assign and accumulate per fixed chunk; combine in chunk order.
-        let parts: Vec<ChunkSums> = labels
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(ci, lab)| {
-                let mut sums = vec![0.0; k * d];
-                let mut counts = vec![0u64; k];
-                let mut far = (0usize, -1.0f64);
-                for (o, l) in lab.iter_mut().enumerate() {
-                    let i = ci * CHUNK + o;
-                    let p = &x[i * d..i * d + d];
-                    let (c, dd) = nearest(p, &centroids, d);
-                    *l = c as u32;
-                    counts[c] += 1;
-                    for (s, v) in sums[c * d..c * d + d].iter_mut().zip(p) {
+/// Points per distance block: a block's columns, distances and labels stay in L1.
+const BLOCK: usize = 256;
+
+/// Nearest centroid of every point `lo..hi` of the column-major `cols`: the labels into
+/// `best_c` and the squared distances into `best_d` (both `hi - lo` long). Ties go to the
+/// lower centroid index. Feature counts 1 to 4 run a kernel specialized for that count (one
+/// fused pass per centroid over a block of points, branch-free, vectorized); more features run
+/// the general loop. Both compute each distance as `((0 + e₀²) + e₁²) + ...`, so they agree
+/// to the bit.
+fn nearest_block(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], best_c: &mut [u32], best_d: &mut [f64]) {
+    match cols {
+        [a] => nearest_fixed::<1>([&a[lo..hi]], centroids, best_c, best_d),
+        [a, b] => nearest_fixed::<2>([&a[lo..hi], &b[lo..hi]], centroids, best_c, best_d),
+        [a, b, c] => nearest_fixed::<3>([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, best_c, best_d),
+        [a, b, c, e] => nearest_fixed::<4>(
+            [&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]],
+            centroids,
+            best_c,
+            best_d,
+        ),
+        _ => nearest_general(cols, lo, hi, centroids, best_c, best_d),
+    }
+}
+
+/// Keeps `t` and `label` where `t < best` (bit-mask select: no branch, so loops vectorize).
+#[inline(always)]
+fn select(t: f64, c: u64, best: &mut f64, label: &mut f64) {
+    let mask = u64::from(t < *best).wrapping_neg();
+    *best = f64::from_bits((t.to_bits() & mask) | (best.to_bits() & !mask));
+    *label = f64::from_bits((c & mask) | (label.to_bits() & !mask));
+}
+
+/// [`nearest_block`] for exactly `D` features (`xs` are the block's columns, equal lengths).
+fn nearest_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], best_c: &mut [u32], best_d: &mut [f64]) {
+    let n = best_c.len().min(best_d.len());
+    // Labels as f64 inside the block, so that the select works on lanes of one width.
+    let mut label = [0.0f64; BLOCK];
+    let mut start = 0;
+    while start < n {
+        let m = (n - start).min(BLOCK);
+        let mut block = [&[][..]; D];
+        for (b, x) in block.iter_mut().zip(&xs) {
+            *b = x.get(start..start + m).unwrap_or_default();
+        }
+        if block.iter().any(|b| b.len() != m) {
+            return;
+        }
+        let bd = &mut best_d[start..start + m];
+        let lab = &mut label[..m];
+        bd.fill(f64::INFINITY);
+        lab.fill(0.0);
+        for (c, cen) in centroids.chunks_exact(D).enumerate() {
+            let mut cj = [0.0; D];
+            cj.copy_from_slice(cen);
+            let c = (c as f64).to_bits();
+            for i in 0..m {
+                let mut t = 0.0;
+                for j in 0..D {
+                    let e = block[j][i] - cj[j];
+                    t += e * e;
+                }
+                select(t, c, &mut bd[i], &mut lab[i]);
+            }
+        }
+        for (out, &l) in best_c[start..start + m].iter_mut().zip(lab.iter()) {
+            *out = l as u32;
+        }
+        start += m;
+    }
+}
+
+/// [`nearest_block`] for any number of features.
+fn nearest_general(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], best_c: &mut [u32], best_d: &mut [f64]) {
+    let d = cols.len();
+    let mut dist = [0.0f64; BLOCK];
+    let mut label = [0.0f64; BLOCK];
+    let mut start = lo;
+    while start < hi {
+        let end = (start + BLOCK).min(hi);
+        let m = end - start;
+        let bd = &mut best_d[start - lo..end - lo];
+        let lab = &mut label[..m];
+        bd.fill(f64::INFINITY);
+        lab.fill(0.0);
+        for (c, cen) in centroids.chunks_exact(d).enumerate() {
+            let dist = &mut dist[..m];
+            dist.fill(0.0);
+            for (col, &cj) in cols.iter().zip(cen) {
+                for (t, &v) in dist.iter_mut().zip(&col[start..end]) {
+                    let e = v - cj;
+                    *t += e * e;
+                }
+            }
+            let c = (c as f64).to_bits();
+            for ((l, best), &t) in lab.iter_mut().zip(bd.iter_mut()).zip(dist.iter()) {
+                select(t, c, best, l);
+            }
+        }
+        for (out, &l) in best_c[start - lo..end - lo].iter_mut().zip(lab.iter()) {
+            *out = l as u32;
+        }
+        start = end;
+    }
+}
+
+/// Per-cluster sums and counts of the points `lo..lo + labels.len()`, added in point order
+/// into four interleaved accumulator sets (point `i` into set `i % 4`) so that runs of points
+/// of the same cluster do not wait on one another; the sets are then added in a fixed order.
+fn accumulate(cols: &[Vec<f64>], lo: usize, labels: &[u32], k: usize) -> (Vec<f64>, Vec<u64>) {
+    let hi = lo + labels.len();
+    let mut sums = match cols {
+        [a] => accumulate_fixed::<1>([&a[lo..hi]], labels, k),
+        [a, b] => accumulate_fixed::<2>([&a[lo..hi], &b[lo..hi]], labels, k),
+        [a, b, c] => accumulate_fixed::<3>([&a[lo..hi], &b[lo..hi], &c[lo..hi]], labels, k),
+        [a, b, c, e] => accumulate_fixed::<4>([&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]], labels, k),
+        _ => {
+            let d = cols.len();
+            let mut sums = vec![0.0; 4 * k * d];
+            for (j, col) in cols.iter().enumerate() {
+                for (i, (&l, &v)) in labels.iter().zip(&col[lo..hi]).enumerate() {
+                    if let Some(s) = sums.get_mut(((i & 3) * k + l as usize) * d + j) {
                         *s += v;
                     }
-                    if dd > far.1 {
-                        far = (i, dd);
-                    }
                 }
-                (sums, counts, far)
+            }
+            sums
+        }
+    };
+    let kd = k * cols.len();
+    let (first, rest) = sums.split_at_mut(kd);
+    for set in rest.chunks_exact(kd) {
+        first.iter_mut().zip(set).for_each(|(a, b)| *a += b);
+    }
+    sums.truncate(kd);
+    let mut counts = vec![0u64; k];
+    for &l in labels {
+        if let Some(n) = counts.get_mut(l as usize) {
+            *n += 1;
+        }
+    }
+    (sums, counts)
+}
+
+/// The four accumulator sets of [`accumulate`] for exactly `D` features.
+fn accumulate_fixed<const D: usize>(xs: [&[f64]; D], labels: &[u32], k: usize) -> Vec<f64> {
+    let mut sums = vec![0.0; 4 * k * D];
+    if xs.iter().any(|x| x.len() != labels.len()) {
+        return sums;
+    }
+    for (i, &l) in labels.iter().enumerate() {
+        let base = ((i & 3) * k + l as usize) * D;
+        if let Some(s) = sums.get_mut(base..base + D) {
+            for j in 0..D {
+                s[j] += xs[j][i];
+            }
+        }
+    }
+    sums
+}
+
+/// One Lloyd run from `centroids`: (labels, centroids, inertia, iterations, converged).
+/// `cols` are the features column-major. Work is split into fixed chunks whose partial sums
+/// are combined in chunk order, so the result does not depend on the thread count.
+fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_iter: usize, tol: f64) -> Run {
+    let d = cols.len();
+    let mut labels = vec![0u32; n];
+    let mut dists = vec![0.0f64; n];
+    for it in 1..=max_iter {
+        let parts: Vec<(Vec<f64>, Vec<u64>)> = labels
+            .par_chunks_mut(CHUNK)
+            .zip(dists.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(ci, (lab, dd))| {
+                let lo = ci * CHUNK;
+                nearest_block(cols, lo, lo + lab.len(), &centroids, lab, dd);
+                accumulate(cols, lo, lab, k)
             })
             .collect();
         let mut sums = vec![0.0; k * d];
         let mut counts = vec![0u64; k];
-        let mut far = (0usize, -1.0f64);
-        for (s, c, f) in parts {
+        for (s, c) in parts {
             sums.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
             counts.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
-            if f.1 > far.1 {
-                far = f;
-            }
         }
+        // An empty cluster takes the point farthest from its centroid (the first such point).
+        let far = if counts.contains(&0) {
+            dists
+                .iter()
+                .enumerate()
+                .fold(
+                    (0usize, f64::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                )
+                .0
+        } else {
+            0
+        };
         let mut next = vec![0.0; k * d];
         for c in 0..k {
-            if counts[c] == 0 {
-                // Empty cluster: the point farthest from its centroid.
-                next[c * d..c * d + d].copy_from_slice(&x[far.0 * d..far.0 * d + d]);
-            } else {
-                for j in 0..d {
-                    next[c * d + j] = sums[c * d + j] / counts[c] as f64;
-                }
+            for j in 0..d {
+                next[c * d + j] = if counts[c] == 0 {
+                    cols[j][far]
+                } else {
+                    sums[c * d + j] / counts[c] as f64
+                };
             }
         }
         let shift: f64 = dist2(&next, &centroids);
         centroids = next;
         if shift <= tol {
             // Final assignment to the converged centroids.
-            let (lab, sse) = assign(x, n, d, &centroids);
+            let (lab, sse) = assign(cols, n, &centroids);
             return (lab, centroids, sse, it, true);
         }
     }
-    let (lab, sse) = assign(x, n, d, &centroids);
+    let (lab, sse) = assign(cols, n, &centroids);
     (lab, centroids, sse, max_iter, false)
 }
 
 /// Labels and inertia for fixed centroids (chunked, deterministic).
-fn assign(x: &[f64], n: usize, d: usize, centroids: &[f64]) -> (Vec<u32>, f64) {
+fn assign(cols: &[Vec<f64>], n: usize, centroids: &[f64]) -> (Vec<u32>, f64) {
     let mut labels = vec![0u32; n];
     let sse: Vec<f64> = labels
         .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(ci, lab)| {
-            let mut e = 0.0;
-            for (o, l) in lab.iter_mut().enumerate() {
-                let i = ci * CHUNK + o;
-                let (c, dd) = nearest(&x[i * d..i * d + d], centroids, d);
-                *l = c as u32;
-                e += dd;
-            }
-            e
+            let lo = ci * CHUNK;
+            let mut dd = vec![0.0; lab.len()];
+            nearest_block(cols, lo, lo + lab.len(), centroids, lab, &mut dd);
+            dd.iter().sum::<f64>()
         })
         .collect();
     (labels, sse.iter().sum())
@@ -408,22 +597,39 @@ pub fn fit(columns: &[Vec<f64>], cfg: &KMeansConfig, par: &Parallelism) -> Resul
     if p.k > n {
         return Err(Error::param("k", format!("{} clusters for {n} rows", p.k)));
     }
-    let (x, scaling) = prepare(columns, p)?;
+    if let Some(init) = &p.init
+        && init.first().map_or(0, Vec::len) != d
+    {
+        return Err(Error::param(
+            "init",
+            format!(
+                "initial centroids have {} values, there are {d} features",
+                init.first().map_or(0, Vec::len)
+            ),
+        ));
+    }
+    let (cols, scaling) = prepare(columns, p)?;
     let mean_var = {
         let mut v = 0.0;
-        for j in 0..d {
-            let m = (0..n).map(|i| x[i * d + j]).sum::<f64>() / n as f64;
-            v += (0..n).map(|i| (x[i * d + j] - m).powi(2)).sum::<f64>() / n as f64;
+        for col in &cols {
+            let m = col.iter().sum::<f64>() / n as f64;
+            v += col.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
         }
         v / d as f64
     };
+    // Row-major copy only when seeding or the silhouette needs it.
+    let needs_rows = p.init.is_none() || p.silhouette_sample > 0;
+    let x = if needs_rows { row_major(&cols, n) } else { Vec::new() };
     let tol = p.tol * mean_var;
     let best = par.install(|| {
+        if let Some(init) = &p.init {
+            return Some(lloyd(&cols, n, p.k, init.concat(), p.max_iter, tol));
+        }
         let mut best: Option<Run> = None;
         for run in 0..p.n_init {
             let mut rng = Rng::for_stream(p.seed, run as u64);
             let init = seed_centroids(&x, n, d, p.k, &mut rng);
-            let r = lloyd(&x, n, d, p.k, init, p.max_iter, tol);
+            let r = lloyd(&cols, n, p.k, init, p.max_iter, tol);
             if best.as_ref().is_none_or(|b| r.2 < b.2) {
                 best = Some(r);
             }
