@@ -33,7 +33,8 @@ pub struct BgNbdParams {
     pub penalizer: f64,
     /// BFGS iteration cap (default 500).
     pub max_iterations: usize,
-    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) (default 1e-9).
+    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
+    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
     pub tolerance: f64,
     /// Starting values (r, α, a, b), α in the data's time unit; default (1, max T / 10, 1, 1).
     pub initial: Option<[f64; 4]>,

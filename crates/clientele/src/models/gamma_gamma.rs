@@ -25,7 +25,8 @@ pub struct GammaGammaParams {
     pub penalizer: f64,
     /// BFGS iteration cap (default 500).
     pub max_iterations: usize,
-    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) (default 1e-9).
+    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
+    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
     pub tolerance: f64,
     /// Starting values (p, q, γ); default (1, 2, weighted mean of m̄).
     pub initial: Option<[f64; 3]>,

@@ -40,7 +40,8 @@ pub(crate) fn numeric_gradient(f: impl Fn(&[f64]) -> f64, theta: &[f64], grad: &
 pub(crate) struct OptimSettings {
     /// Iteration cap.
     pub max_iterations: usize,
-    /// Converged when ‖∇f‖∞ ≤ `gtol` · max(1, |f|).
+    /// Converged when ‖∇f‖∞ ≤ `gtol` · max(1, |f|), or when f cannot be decreased any more at
+    /// rounding level and ‖∇f‖∞ ≤ √`gtol` · max(1, |f|).
     pub gtol: f64,
 }
 
@@ -73,16 +74,22 @@ pub(crate) fn minimize(obj: &dyn Objective, theta0: &[f64], settings: OptimSetti
     let mut evaluations = 1;
     let result = |x: Vec<f64>, f: f64, g: &[f64], it: usize, ev: usize, msg: &str| {
         let gn = inf_norm(g);
-        let converged = f.is_finite() && gn.is_finite() && gn <= settings.gtol * f.abs().max(1.0);
+        let fscale = f.abs().max(1.0);
+        let strict = f.is_finite() && gn.is_finite() && gn <= settings.gtol * fscale;
+        // stopped because f is flat to rounding: accept when the gradient is within √gtol
+        let stalled = msg.starts_with("no further") || msg.starts_with("line search");
+        let flat = stalled && f.is_finite() && gn <= settings.gtol.sqrt() * fscale && it > 0;
         OptimResult {
             theta: x,
             value: f,
             gradient_norm: gn,
             iterations: it,
             evaluations: ev,
-            converged,
-            message: if converged {
+            converged: strict || flat,
+            message: if strict {
                 "gradient tolerance reached".into()
+            } else if flat {
+                format!("{msg} (objective flat to rounding; gradient within √tolerance)")
             } else {
                 msg.to_string()
             },
