@@ -121,6 +121,18 @@ impl PurchaseModel for BgNbd {
     }
 }
 
+impl PurchaseModel for super::pareto_nbd::ParetoNbd {
+    fn name(&self) -> &'static str {
+        "Pareto/NBD"
+    }
+    fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::pareto_nbd::ParetoNbd::conditional_expected_purchases(self, t, x, t_x, t_cal)
+    }
+    fn discounted_expected_residual_transactions(&self, delta: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::pareto_nbd::ParetoNbd::discounted_expected_residual_transactions(self, delta, x, t_x, t_cal)
+    }
+}
+
 /// The discounted expected number of purchases of one customer under `discounting` (CLV with
 /// E[M] = 1).
 ///

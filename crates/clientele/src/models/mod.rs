@@ -4,6 +4,7 @@
 //! | model | type | paper | input |
 //! |---|---|---|---|
 //! | BG/NBD | [`BgNbd`] | Fader, Hardie & Lee (2005), *Counting your customers the easy way*, Marketing Science 24(2) | [`RfmData`] |
+//! | Pareto/NBD | [`ParetoNbd`] | Schmittlein, Morrison & Colombo (1987); Fader, Hardie & Lee (2005) | [`RfmData`] |
 //! | Gamma-Gamma | [`GammaGamma`] | Fader & Hardie (2013), *The Gamma-Gamma model of monetary value* | [`SpendData`] |
 //! | CLV | [`clv`] | lifetimes' discrete monthly sum; continuous discounting (DERT) | a purchase model + a spend model |
 //!
@@ -47,12 +48,14 @@ pub mod clv;
 pub mod data;
 pub mod gamma_gamma;
 pub(crate) mod optim;
+pub mod pareto_nbd;
 pub mod special;
 
 pub use bgnbd::{BgNbd, BgNbdConfig, BgNbdParams};
 pub use data::{RfmData, SpendData};
 pub use gamma_gamma::{GammaGamma, GammaGammaConfig, GammaGammaParams};
 pub use optim::FitDiagnostics;
+pub use pareto_nbd::{ParetoNbd, ParetoNbdConfig, ParetoNbdParams};
 
 /// Rows per chunk of a parallel likelihood sum (fixed, so sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
