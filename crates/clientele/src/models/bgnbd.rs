@@ -324,7 +324,7 @@ impl BgNbd {
 
     /// (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))], the
     /// conditional expectation before the P(alive) factor (with T = 0, x = 0: E[X(t)]).
-    fn expectation_core(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
+    pub(crate) fn expectation_core(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
         if !(t.is_finite() && t >= 0.0) {
             return Err(Error::param("t", format!("must be finite and non-negative, got {t}")));
         }

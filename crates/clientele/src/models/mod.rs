@@ -5,6 +5,7 @@
 //! |---|---|---|---|
 //! | BG/NBD | [`BgNbd`] | Fader, Hardie & Lee (2005), *Counting your customers the easy way*, Marketing Science 24(2) | [`RfmData`] |
 //! | Pareto/NBD | [`ParetoNbd`] | Schmittlein, Morrison & Colombo (1987); Fader, Hardie & Lee (2005) | [`RfmData`] |
+//! | MBG/NBD | [`MbgNbd`] | Batislam, Denizel & Filiztekin (2007), IJRM 24(3) | [`RfmData`] |
 //! | Gamma-Gamma | [`GammaGamma`] | Fader & Hardie (2013), *The Gamma-Gamma model of monetary value* | [`SpendData`] |
 //! | CLV | [`clv`] | lifetimes' discrete monthly sum; continuous discounting (DERT) | a purchase model + a spend model |
 //!
@@ -47,6 +48,7 @@ pub mod bgnbd;
 pub mod clv;
 pub mod data;
 pub mod gamma_gamma;
+pub mod mbgnbd;
 pub(crate) mod optim;
 pub mod pareto_nbd;
 pub mod special;
@@ -54,6 +56,7 @@ pub mod special;
 pub use bgnbd::{BgNbd, BgNbdConfig, BgNbdParams};
 pub use data::{RfmData, SpendData};
 pub use gamma_gamma::{GammaGamma, GammaGammaConfig, GammaGammaParams};
+pub use mbgnbd::{MbgNbd, MbgNbdConfig, MbgNbdParams};
 pub use optim::FitDiagnostics;
 pub use pareto_nbd::{ParetoNbd, ParetoNbdConfig, ParetoNbdParams};
 
