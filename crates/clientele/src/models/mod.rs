@@ -6,6 +6,7 @@
 //! | BG/NBD | [`BgNbd`] | Fader, Hardie & Lee (2005), *Counting your customers the easy way*, Marketing Science 24(2) | [`RfmData`] |
 //! | Pareto/NBD | [`ParetoNbd`] | Schmittlein, Morrison & Colombo (1987); Fader, Hardie & Lee (2005) | [`RfmData`] |
 //! | MBG/NBD | [`MbgNbd`] | Batislam, Denizel & Filiztekin (2007), IJRM 24(3) | [`RfmData`] |
+//! | BG/BB | [`BgBb`] | Fader, Hardie & Shang (2010), Marketing Science 29(6) | [`BgBbData`] |
 //! | Gamma-Gamma | [`GammaGamma`] | Fader & Hardie (2013), *The Gamma-Gamma model of monetary value* | [`SpendData`] |
 //! | CLV | [`clv`] | lifetimes' discrete monthly sum; continuous discounting (DERT) | a purchase model + a spend model |
 //!
@@ -44,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod bgbb;
 pub mod bgnbd;
 pub mod clv;
 pub mod data;
@@ -53,6 +55,7 @@ pub(crate) mod optim;
 pub mod pareto_nbd;
 pub mod special;
 
+pub use bgbb::{BgBb, BgBbConfig, BgBbData, BgBbParams};
 pub use bgnbd::{BgNbd, BgNbdConfig, BgNbdParams};
 pub use data::{RfmData, SpendData};
 pub use gamma_gamma::{GammaGamma, GammaGammaConfig, GammaGammaParams};
