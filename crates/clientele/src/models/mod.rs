@@ -7,6 +7,7 @@
 //! | Pareto/NBD | [`ParetoNbd`] | Schmittlein, Morrison & Colombo (1987); Fader, Hardie & Lee (2005) | [`RfmData`] |
 //! | MBG/NBD | [`MbgNbd`] | Batislam, Denizel & Filiztekin (2007), IJRM 24(3) | [`RfmData`] |
 //! | BG/BB | [`BgBb`] | Fader, Hardie & Shang (2010), Marketing Science 29(6) | [`BgBbData`] |
+//! | sBG (contractual) | [`Sbg`] | Fader & Hardie (2007), J. Interactive Marketing 21(1) | [`SbgData`] |
 //! | Gamma-Gamma | [`GammaGamma`] | Fader & Hardie (2013), *The Gamma-Gamma model of monetary value* | [`SpendData`] |
 //! | CLV | [`clv`] | lifetimes' discrete monthly sum; continuous discounting (DERT) | a purchase model + a spend model |
 //!
@@ -53,6 +54,7 @@ pub mod gamma_gamma;
 pub mod mbgnbd;
 pub(crate) mod optim;
 pub mod pareto_nbd;
+pub mod sbg;
 pub mod special;
 
 pub use bgbb::{BgBb, BgBbConfig, BgBbData, BgBbParams};
@@ -62,6 +64,7 @@ pub use gamma_gamma::{GammaGamma, GammaGammaConfig, GammaGammaParams};
 pub use mbgnbd::{MbgNbd, MbgNbdConfig, MbgNbdParams};
 pub use optim::FitDiagnostics;
 pub use pareto_nbd::{ParetoNbd, ParetoNbdConfig, ParetoNbdParams};
+pub use sbg::{Sbg, SbgConfig, SbgData, SbgParams};
 
 /// Rows per chunk of a parallel likelihood sum (fixed, so sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
