@@ -10,6 +10,7 @@ use arrow_array::RecordBatch;
 use clientele::exec::Parallelism;
 use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::models::clv::{Discounting, discounted_purchases};
+use clientele::models::evaluation::{cumulative_expected_purchases, holdout_comparison};
 use clientele::models::{ParetoNbd, ParetoNbdParams, RfmData};
 use common::*;
 use proptest::prelude::*;
@@ -106,16 +107,45 @@ fn cumulative_tracking_weeks_20_to_25() {
     let t = f64s(cdnow_summary(), "T");
     let t_max = t.iter().cloned().fold(0.0, f64::max);
     let want = [1308.856, 1385.275, 1459.923, 1532.906, 1604.32, 1674.253];
-    for (k, w) in want.iter().enumerate() {
-        let week = 20.0 + k as f64;
-        let got: f64 = t
-            .iter()
-            .map(|ti| t_max - ti)
-            .filter(|b| *b < week)
-            .map(|b| m.expected_purchases(week - b).unwrap())
-            .sum();
-        assert!((got - w).abs() <= 0.5, "week {week}: {got} vs {w}");
+    let first: Vec<f64> = t.iter().map(|ti| t_max - ti).collect();
+    let times: Vec<f64> = (20..=25).map(f64::from).collect();
+    let track = cumulative_expected_purchases(m, &first, &times).unwrap();
+    for (p, w) in track.iter().zip(want) {
+        assert!(
+            (p.cumulative - w).abs() <= 0.5,
+            "week {}: {} vs {w}",
+            p.time,
+            p.cumulative
+        );
     }
+    // incremental = differences; by hand for week 21
+    let week21: f64 = first
+        .iter()
+        .filter(|b| **b < 21.0)
+        .map(|b| m.expected_purchases(21.0 - b).unwrap())
+        .sum();
+    assert!((track[1].cumulative - week21).abs() < 1e-9);
+    assert!((track[1].incremental - (track[1].cumulative - track[0].cumulative)).abs() < 1e-12);
+}
+
+#[test]
+fn holdout_comparison_on_cdnow() {
+    let s = cdnow_summary();
+    let (x, tx, t) = (f64s(s, "frequency"), f64s(s, "recency"), f64s(s, "T"));
+    let (xh, dh) = (f64s(s, "frequency_holdout"), f64s(s, "duration_holdout"));
+    let r = holdout_comparison(fitted(), &x, &tx, &t, &dh, &xh).unwrap();
+    assert_eq!(r.actual_total, 1882.0);
+    let by_hand: f64 = (0..x.len())
+        .map(|i| {
+            fitted()
+                .conditional_expected_purchases(39.0, x[i], tx[i], t[i])
+                .unwrap()
+        })
+        .sum();
+    assert!((r.expected_total - by_hand).abs() < 1e-6);
+    assert!((r.bias - (by_hand - 1882.0) / 2357.0).abs() < 1e-12);
+    assert!(r.correlation > 0.5 && r.correlation <= 1.0, "corr {}", r.correlation);
+    assert!(r.mean_absolute_error > 0.0 && r.root_mean_squared_error >= r.mean_absolute_error);
 }
 
 #[test]

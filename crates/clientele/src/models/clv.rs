@@ -96,6 +96,12 @@ pub trait PurchaseModel: Sync {
     /// The model's own errors (see its documentation).
     fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64>;
 
+    /// E[X(t)] of a new customer.
+    ///
+    /// # Errors
+    /// The model's own errors (see its documentation).
+    fn expected_purchases(&self, t: f64) -> Result<f64>;
+
     /// DERT(δ | x, t_x, T), discounted expected residual transactions at continuous rate δ.
     ///
     /// # Errors
@@ -119,6 +125,9 @@ impl PurchaseModel for BgNbd {
     fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         BgNbd::conditional_expected_purchases(self, t, x, t_x, t_cal)
     }
+    fn expected_purchases(&self, t: f64) -> Result<f64> {
+        BgNbd::expected_purchases(self, t)
+    }
 }
 
 impl PurchaseModel for super::pareto_nbd::ParetoNbd {
@@ -127,6 +136,9 @@ impl PurchaseModel for super::pareto_nbd::ParetoNbd {
     }
     fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         super::pareto_nbd::ParetoNbd::conditional_expected_purchases(self, t, x, t_x, t_cal)
+    }
+    fn expected_purchases(&self, t: f64) -> Result<f64> {
+        super::pareto_nbd::ParetoNbd::expected_purchases(self, t)
     }
     fn discounted_expected_residual_transactions(&self, delta: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         super::pareto_nbd::ParetoNbd::discounted_expected_residual_transactions(self, delta, x, t_x, t_cal)

@@ -344,4 +344,7 @@ impl super::clv::PurchaseModel for MbgNbd {
     fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         MbgNbd::conditional_expected_purchases(self, t, x, t_x, t_cal)
     }
+    fn expected_purchases(&self, t: f64) -> Result<f64> {
+        MbgNbd::expected_purchases(self, t)
+    }
 }
