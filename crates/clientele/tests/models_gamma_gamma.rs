@@ -36,13 +36,14 @@ fn fitted() -> &'static GammaGamma {
 #[test]
 fn cdnow_fit_matches_published_estimates() {
     let d = SpendData::from_summary(cdnow_summary()).unwrap();
-    assert_eq!((d.len(), d.skipped()), (946, 2357 - 946));
+    assert_eq!((d.customers(), d.skipped()), (946.0, 2357 - 946));
+    assert!(d.len() < 946, "equal (x, m̄) rows merge: {} rows", d.len()); // e.g. x = 1, m̄ = 11.77 twice
     let m = fitted();
     assert!((m.p - 6.25).abs() < 5e-3, "p {}", m.p);
     assert!((m.q - 3.74).abs() < 5e-3, "q {}", m.q);
     assert!((m.gamma - 15.44).abs() < 5e-3, "gamma {}", m.gamma);
     let diag = m.diagnostics.as_ref().unwrap();
-    assert!(diag.converged && diag.rows == 946);
+    assert!(diag.converged && diag.customers == 946.0 && diag.rows == d.len());
     assert!(
         (diag.log_likelihood - (-4055.9177)).abs() < 1e-3,
         "ll {}",
@@ -116,6 +117,11 @@ fn invalid_spend_rows_are_rejected_or_skipped() {
     assert!(SpendData::from_slices(&[0.0, 0.0], &[0.0, 5.0], None).is_err()); // nobody left
     let d = SpendData::from_slices(&[0.0, 3.0], &[-5.0, 5.0], None).unwrap(); // x = 0 rows are skipped
     assert_eq!((d.len(), d.skipped()), (1, 1));
+    // input order does not matter
+    let a = SpendData::from_slices(&[1.0, 2.0, 1.0], &[3.0, 4.0, 3.0], Some(&[0.5, 1.0, 2.0])).unwrap();
+    let b = SpendData::from_slices(&[1.0, 1.0, 2.0], &[3.0, 3.0, 4.0], Some(&[2.0, 0.5, 1.0])).unwrap();
+    assert_eq!(a, b);
+    assert_eq!((a.len(), a.customers()), (2, 3.5));
     assert!(
         GammaGamma::new(1.0, 0.5, 1.0)
             .unwrap()

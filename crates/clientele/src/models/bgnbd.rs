@@ -152,6 +152,9 @@ impl Objective for Likelihood<'_> {
             })
             .collect();
         let want_grad = grad.is_some();
+        // ln(α+T), 1/(α+T) per distinct T, and the same for t_x
+        let lt: Vec<(f64, f64)> = d.distinct_t.iter().map(|&t| ((al + t).ln(), 1.0 / (al + t))).collect();
+        let ltx: Vec<(f64, f64)> = d.distinct_tx.iter().map(|&t| ((al + t).ln(), 1.0 / (al + t))).collect();
         let n = d.len();
         let chunks: Vec<[f64; 5]> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
@@ -162,21 +165,28 @@ impl Objective for Likelihood<'_> {
                     let w = d.weight[i];
                     let t = &xt[d.x_index[i] as usize];
                     let rx = r + x;
-                    let ln_at = (al + d.t_cal[i]).ln();
+                    let (ln_at, inv_at) = lt[d.t_index[i] as usize];
                     let l1 = -rx * ln_at;
-                    let (ll, w2, ln_atx) = if x > 0.0 {
-                        let ln_atx = (al + d.t_x[i]).ln();
+                    let (ll, w2, ln_atx, inv_atx) = if x > 0.0 {
+                        let (ln_atx, inv_atx) = ltx[d.tx_index[i] as usize];
                         let l2 = t.ln_odds0 - rx * ln_atx;
-                        let lse = log_add_exp(l1, l2);
-                        (lse, (l2 - lse).exp(), ln_atx)
+                        // ln(e^l1 + e^l2) and the weight of the second term, with one exp and one ln_1p
+                        let dd = l2 - l1;
+                        if dd <= 0.0 {
+                            let u = dd.exp();
+                            (l1 + u.ln_1p(), u / (1.0 + u), ln_atx, inv_atx)
+                        } else {
+                            let v = (-dd).exp();
+                            (l2 + v.ln_1p(), 1.0 / (1.0 + v), ln_atx, inv_atx)
+                        }
                     } else {
-                        (l1, 0.0, 0.0)
+                        (l1, 0.0, 0.0, 0.0)
                     };
                     acc[0] += w * (t.c0 + ll);
                     if want_grad {
                         let w1 = 1.0 - w2;
                         acc[1] += w * (t.dr - w1 * ln_at - w2 * ln_atx);
-                        acc[2] += w * (r / al - w1 * rx / (al + d.t_cal[i]) - w2 * rx / (al + d.t_x[i]));
+                        acc[2] += w * (r / al - rx * (w1 * inv_at + w2 * inv_atx));
                         acc[3] += w * (t.da + w2 / a);
                         acc[4] += w * (t.db - w2 * t.inv_bx1);
                     }
@@ -446,11 +456,7 @@ impl BgNbd {
         t_x: &[f64],
         t_cal: &[f64],
     ) -> Result<Vec<f64>> {
-        check_lengths(x, t_x, t_cal)?;
-        (0..x.len())
-            .into_par_iter()
-            .map(|i| self.conditional_expected_purchases(t, x[i], t_x[i], t_cal[i]))
-            .collect()
+        super::clv::conditional_batch(self, t, x, t_x, t_cal)
     }
 
     /// The model as versioned JSON (`"model":"bgnbd"`, parameters `r`, `alpha`, `a`, `b`).

@@ -85,16 +85,28 @@ impl Discounting {
     }
 }
 
-/// A purchase model usable for CLV.
+/// A purchase model usable for CLV, holdout evaluation and tracking.
+///
+/// The three continuous-time models factor the conditional expectation as
+/// E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) · E[Y(t) | alive, x, T], where the second factor does
+/// not depend on t_x. Batch predictions and CLV use this: the second factor is computed once per
+/// distinct (x, T), which real summaries have far fewer of than customers.
 pub trait PurchaseModel: Sync {
     /// The model's name, for error messages.
     fn name(&self) -> &'static str;
 
-    /// E[Y(t) | x, t_x, T].
+    /// P(alive | x, t_x, T).
     ///
     /// # Errors
     /// The model's own errors (see its documentation).
-    fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64>;
+    fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64>;
+
+    /// E[Y(t) | alive at T, x, T], the expected purchases in the next t time units of a customer
+    /// known to be alive.
+    ///
+    /// # Errors
+    /// The model's own errors (see its documentation).
+    fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64>;
 
     /// E[X(t)] of a new customer.
     ///
@@ -102,12 +114,13 @@ pub trait PurchaseModel: Sync {
     /// The model's own errors (see its documentation).
     fn expected_purchases(&self, t: f64) -> Result<f64>;
 
-    /// DERT(δ | x, t_x, T), discounted expected residual transactions at continuous rate δ.
+    /// DERT(δ) of a customer known to be alive at T (see
+    /// [`PurchaseModel::discounted_expected_residual_transactions`]).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] (field `discounting`) for models without a DERT (the default).
-    fn discounted_expected_residual_transactions(&self, delta: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
-        let _ = (delta, x, t_x, t_cal);
+    fn discounted_residual_transactions_if_alive(&self, delta: f64, x: f64, t_cal: f64) -> Result<f64> {
+        let _ = (delta, x, t_cal);
         Err(Error::param(
             "discounting",
             format!(
@@ -116,33 +129,73 @@ pub trait PurchaseModel: Sync {
             ),
         ))
     }
+
+    /// E[Y(t) | x, t_x, T] = P(alive) · E[Y(t) | alive].
+    ///
+    /// # Errors
+    /// The model's own errors (see its documentation).
+    fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        Ok(self.probability_alive(x, t_x, t_cal)? * self.expected_purchases_if_alive(t, x, t_cal)?)
+    }
+
+    /// DERT(δ | x, t_x, T), discounted expected residual transactions at continuous rate δ per
+    /// time unit over an infinite horizon.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (field `discounting`) for models without a DERT.
+    fn discounted_expected_residual_transactions(&self, delta: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        let d = self.discounted_residual_transactions_if_alive(delta, x, t_cal)?;
+        Ok(self.probability_alive(x, t_x, t_cal)? * d)
+    }
 }
 
 impl PurchaseModel for BgNbd {
     fn name(&self) -> &'static str {
         "BG/NBD"
     }
-    fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
-        BgNbd::conditional_expected_purchases(self, t, x, t_x, t_cal)
+    fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        Ok(self.p_alive(x, t_x, t_cal))
+    }
+    fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
+        self.expectation_core(t, x, t_cal)
     }
     fn expected_purchases(&self, t: f64) -> Result<f64> {
         BgNbd::expected_purchases(self, t)
     }
 }
 
-impl PurchaseModel for super::pareto_nbd::ParetoNbd {
-    fn name(&self) -> &'static str {
-        "Pareto/NBD"
-    }
-    fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
-        super::pareto_nbd::ParetoNbd::conditional_expected_purchases(self, t, x, t_x, t_cal)
-    }
-    fn expected_purchases(&self, t: f64) -> Result<f64> {
-        super::pareto_nbd::ParetoNbd::expected_purchases(self, t)
-    }
-    fn discounted_expected_residual_transactions(&self, delta: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
-        super::pareto_nbd::ParetoNbd::discounted_expected_residual_transactions(self, delta, x, t_x, t_cal)
-    }
+/// Distinct (x, T) keys of many customers, and each customer's key index.
+pub(crate) fn xt_keys(x: &[f64], t_cal: &[f64]) -> (Vec<(f64, f64)>, Vec<u32>) {
+    let cmp = |a: &(f64, f64), b: &(f64, f64)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1));
+    let mut keys: Vec<(f64, f64)> = x.iter().zip(t_cal).map(|(a, b)| (*a, *b)).collect();
+    keys.par_sort_unstable_by(cmp);
+    keys.dedup_by(|a, b| cmp(a, b).is_eq());
+    let idx = x
+        .par_iter()
+        .zip(t_cal)
+        .map(|(a, b)| keys.binary_search_by(|k| cmp(k, &(*a, *b))).unwrap_or(0) as u32)
+        .collect();
+    (keys, idx)
+}
+
+/// E[Y(t) | x, t_x, T] of many customers, with E[Y(t) | alive] computed once per distinct (x, T).
+pub(crate) fn conditional_batch(
+    model: &impl PurchaseModel,
+    t: f64,
+    x: &[f64],
+    t_x: &[f64],
+    t_cal: &[f64],
+) -> Result<Vec<f64>> {
+    check_lengths(x, t_x, t_cal)?;
+    let (keys, idx) = xt_keys(x, t_cal);
+    let alive: Vec<f64> = keys
+        .par_iter()
+        .map(|&(xx, tt)| model.expected_purchases_if_alive(t, xx, tt))
+        .collect::<Result<_>>()?;
+    (0..x.len())
+        .into_par_iter()
+        .map(|i| Ok(model.probability_alive(x[i], t_x[i], t_cal[i])? * alive[idx[i] as usize]))
+        .collect()
 }
 
 /// The discounted expected number of purchases of one customer under `discounting` (CLV with
@@ -169,6 +222,11 @@ fn discounted_unchecked(
     t_cal: f64,
     discounting: &Discounting,
 ) -> Result<f64> {
+    Ok(model.probability_alive(x, t_x, t_cal)? * discounted_if_alive(model, x, t_cal, discounting)?)
+}
+
+/// The discounted expected purchases of a customer known to be alive at T.
+fn discounted_if_alive(model: &impl PurchaseModel, x: f64, t_cal: f64, discounting: &Discounting) -> Result<f64> {
     match *discounting {
         Discounting::DiscreteMonthly {
             months,
@@ -177,15 +235,17 @@ fn discounted_unchecked(
         } => {
             let mut total = 0.0;
             let mut prev = 0.0;
+            let mut factor = 1.0;
             for m in 1..=months {
-                let e = model.conditional_expected_purchases(f64::from(m) * time_units_per_month, x, t_x, t_cal)?;
-                total += (e - prev) / (1.0 + monthly_rate).powi(m as i32);
+                let e = model.expected_purchases_if_alive(f64::from(m) * time_units_per_month, x, t_cal)?;
+                factor /= 1.0 + monthly_rate;
+                total += (e - prev) * factor;
                 prev = e;
             }
             Ok(total)
         }
         Discounting::Continuous { rate_per_time_unit } => {
-            model.discounted_expected_residual_transactions(rate_per_time_unit, x, t_x, t_cal)
+            model.discounted_residual_transactions_if_alive(rate_per_time_unit, x, t_cal)
         }
     }
 }
@@ -244,10 +304,16 @@ pub fn customer_lifetime_value(
             "monetary_value (and cost) must have one value per customer",
         ));
     }
+    // the discounted sum for a customer known to be alive depends on (x, T) only: once per key
+    let (keys, idx) = xt_keys(x, t_cal);
+    let per_key: Vec<f64> = keys
+        .par_iter()
+        .map(|&(xx, tt)| discounted_if_alive(model, xx, tt, discounting))
+        .collect::<Result<_>>()?;
     let rows: Vec<(f64, f64)> = (0..x.len())
         .into_par_iter()
         .map(|i| {
-            let dp = discounted_unchecked(model, x[i], t_x[i], t_cal[i], discounting)?;
+            let dp = model.probability_alive(x[i], t_x[i], t_cal[i])? * per_key[idx[i] as usize];
             let em = spend.conditional_expected_average_spend(x[i], monetary_value[i])?;
             Ok((dp, em))
         })

@@ -14,12 +14,11 @@
 //!
 //! [`summarize`]: crate::kernels::summary::summarize
 
-use std::collections::HashMap;
-
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_schema::DataType;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -35,6 +34,12 @@ pub struct RfmData {
     /// index of each row's x in `distinct_x`
     pub(crate) x_index: Vec<u32>,
     pub(crate) distinct_x: Vec<f64>,
+    /// index of each row's T / scale in `distinct_t`
+    pub(crate) t_index: Vec<u32>,
+    pub(crate) distinct_t: Vec<f64>,
+    /// index of each row's t_x / scale in `distinct_tx`
+    pub(crate) tx_index: Vec<u32>,
+    pub(crate) distinct_tx: Vec<f64>,
     pub(crate) scale: f64,
     customers: f64,
     input_rows: usize,
@@ -146,32 +151,26 @@ impl RfmData {
         if max_t <= 0.0 {
             return Err(Error::param("frequency", "no customer with a positive weight"));
         }
-        let mut rows: Vec<(f64, f64, f64, f64)> = if compress {
-            let mut map: HashMap<(u64, u64, u64), usize> = HashMap::with_capacity(1024);
-            let mut rows: Vec<(f64, f64, f64, f64)> = Vec::new();
-            for i in 0..n {
-                let w = w_at(i);
-                if w == 0.0 {
-                    continue;
-                }
-                // +0.0 normalises a −0.0 recency
-                let key = (frequency[i].to_bits(), (recency[i] + 0.0).to_bits(), t[i].to_bits());
-                match map.get(&key) {
-                    Some(&k) => rows[k].3 += w,
-                    None => {
-                        map.insert(key, rows.len());
-                        rows.push((frequency[i], recency[i] + 0.0, t[i], w));
-                    }
+        // +0.0 normalises a −0.0 recency
+        let mut rows: Vec<(f64, f64, f64, f64)> = (0..n)
+            .filter(|&i| w_at(i) > 0.0)
+            .map(|i| (frequency[i], recency[i] + 0.0, t[i], w_at(i)))
+            .collect();
+        let key = |a: &(f64, f64, f64, f64), b: &(f64, f64, f64, f64)| {
+            a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
+        };
+        // sorting by the weight too makes the merged weights independent of the input order
+        rows.par_sort_unstable_by(|a, b| key(a, b).then(a.3.total_cmp(&b.3)));
+        if compress {
+            let mut merged: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(rows.len() / 2 + 1);
+            for r in rows {
+                match merged.last_mut() {
+                    Some(last) if key(last, &r).is_eq() => last.3 += r.3,
+                    _ => merged.push(r),
                 }
             }
-            rows
-        } else {
-            (0..n)
-                .filter(|&i| w_at(i) > 0.0)
-                .map(|i| (frequency[i], recency[i], t[i], w_at(i)))
-                .collect()
-        };
-        rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+            rows = merged;
+        }
         let mut d = RfmData {
             x: Vec::with_capacity(rows.len()),
             t_x: Vec::with_capacity(rows.len()),
@@ -179,11 +178,28 @@ impl RfmData {
             weight: Vec::with_capacity(rows.len()),
             x_index: Vec::with_capacity(rows.len()),
             distinct_x: Vec::new(),
+            t_index: Vec::new(),
+            distinct_t: Vec::new(),
+            tx_index: Vec::new(),
+            distinct_tx: Vec::new(),
             scale: max_t,
             customers: 0.0,
             input_rows: n,
             sum_wx: 0.0,
         };
+        let distinct = |v: &mut Vec<f64>| {
+            v.par_sort_unstable_by(f64::total_cmp);
+            v.dedup();
+        };
+        let mut dt: Vec<f64> = rows.iter().map(|r| r.2 / max_t).collect();
+        let mut dtx: Vec<f64> = rows.iter().map(|r| r.1 / max_t).collect();
+        distinct(&mut dt);
+        distinct(&mut dtx);
+        let find = |v: &[f64], x: f64| v.binary_search_by(|p| p.total_cmp(&x)).unwrap_or(0) as u32;
+        d.t_index = rows.par_iter().map(|r| find(&dt, r.2 / max_t)).collect();
+        d.tx_index = rows.par_iter().map(|r| find(&dtx, r.1 / max_t)).collect();
+        d.distinct_t = dt;
+        d.distinct_tx = dtx;
         for (x, tx, t, w) in rows {
             if d.distinct_x.last() != Some(&x) {
                 d.distinct_x.push(x);
@@ -350,11 +366,23 @@ impl SpendData {
             ));
         }
         // sort by (x, m̄) so that sums do not depend on the input order; index the distinct x
-        let mut order: Vec<usize> = (0..d.x.len()).collect();
-        order.sort_by(|&i, &j| d.x[i].total_cmp(&d.x[j]).then(d.m[i].total_cmp(&d.m[j])));
-        d.x = order.iter().map(|&i| d.x[i]).collect();
-        d.m = order.iter().map(|&i| d.m[i]).collect();
-        d.weight = order.iter().map(|&i| d.weight[i]).collect();
+        // equal (x, m̄) rows are merged into one weighted row (weights summed in sorted order)
+        let mut rows: Vec<(f64, f64, f64)> = (0..d.x.len()).map(|i| (d.x[i], d.m[i], d.weight[i])).collect();
+        rows.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+        let (mut xs, mut ms, mut ws): (Vec<f64>, Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new(), Vec::new());
+        for (x, m, w) in rows {
+            match (xs.last(), ms.last(), ws.last_mut()) {
+                (Some(&lx), Some(&lm), Some(lw)) if lx == x && lm == m => *lw += w,
+                _ => {
+                    xs.push(x);
+                    ms.push(m);
+                    ws.push(w);
+                }
+            }
+        }
+        d.x = xs;
+        d.m = ms;
+        d.weight = ws;
         d.ln_m = d.m.iter().map(|m| m.ln()).collect();
         for &x in &d.x {
             if d.distinct_x.last() != Some(&x) {
@@ -375,7 +403,7 @@ impl SpendData {
         Self::from_slices(&x, &m, None)
     }
 
-    /// The number of repeat-customer rows kept.
+    /// The number of distinct (x, m̄) rows kept (customers with the same x and m̄ share a weighted row).
     pub fn len(&self) -> usize {
         self.x.len()
     }

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bgnbd::{BgNbd, check_lengths};
+use super::bgnbd::BgNbd;
 use super::data::RfmData;
 use super::optim::{Objective, numeric_gradient};
 use super::special::{ln_1p_exp, ln_beta, ln_gamma, log_add_exp};
@@ -300,11 +300,7 @@ impl MbgNbd {
         t_x: &[f64],
         t_cal: &[f64],
     ) -> Result<Vec<f64>> {
-        check_lengths(x, t_x, t_cal)?;
-        (0..x.len())
-            .into_par_iter()
-            .map(|i| self.conditional_expected_purchases(t, x[i], t_x[i], t_cal[i]))
-            .collect()
+        super::clv::conditional_batch(self, t, x, t_x, t_cal)
     }
 
     /// The model as versioned JSON (`"model":"mbgnbd"`, parameters `r`, `alpha`, `a`, `b`).
@@ -341,8 +337,11 @@ impl super::clv::PurchaseModel for MbgNbd {
     fn name(&self) -> &'static str {
         "MBG/NBD"
     }
-    fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
-        MbgNbd::conditional_expected_purchases(self, t, x, t_x, t_cal)
+    fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        Ok(self.p_alive(x, t_x, t_cal))
+    }
+    fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
+        self.shifted().expectation_core(t, x, t_cal)
     }
     fn expected_purchases(&self, t: f64) -> Result<f64> {
         MbgNbd::expected_purchases(self, t)

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::bgnbd::check_lengths;
+use super::clv::{PurchaseModel, conditional_batch};
 use super::data::RfmData;
 use super::optim::{Objective, numeric_gradient};
 use super::special::{ln_gamma, ln_hyp2f1, log_add_exp};
@@ -320,8 +321,11 @@ impl ParetoNbd {
     /// ```
     pub fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         check_t(t)?;
-        let pa = self.p_alive(x, t_x, t_cal)?;
-        Ok(pa * (self.r + x) / (self.alpha + t_cal) * (self.beta + t_cal) * self.survival_integral(t, t_cal))
+        Ok(self.p_alive(x, t_x, t_cal)? * self.expected_if_alive(t, x, t_cal))
+    }
+
+    fn expected_if_alive(&self, t: f64, x: f64, t_cal: f64) -> f64 {
+        (self.r + x) / (self.alpha + t_cal) * (self.beta + t_cal) * self.survival_integral(t, t_cal)
     }
 
     /// E[1/(μ+δ)] for μ ~ Gamma(s, B): B·U(1, 2−s, δB), Tricomi's U by its continued fraction
@@ -433,11 +437,7 @@ impl ParetoNbd {
         t_x: &[f64],
         t_cal: &[f64],
     ) -> Result<Vec<f64>> {
-        check_lengths(x, t_x, t_cal)?;
-        (0..x.len())
-            .into_par_iter()
-            .map(|i| self.conditional_expected_purchases(t, x[i], t_x[i], t_cal[i]))
-            .collect()
+        conditional_batch(self, t, x, t_x, t_cal)
     }
 
     /// The model as versioned JSON (`"model":"pareto_nbd"`, parameters `r`, `alpha`, `s`, `beta`).
@@ -486,5 +486,25 @@ fn check_delta(delta: f64) -> Result<()> {
             "rate_per_time_unit",
             format!("must be positive and finite, got {delta}"),
         ))
+    }
+}
+
+impl PurchaseModel for ParetoNbd {
+    fn name(&self) -> &'static str {
+        "Pareto/NBD"
+    }
+    fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        self.p_alive(x, t_x, t_cal)
+    }
+    fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
+        check_t(t)?;
+        Ok(self.expected_if_alive(t, x, t_cal))
+    }
+    fn expected_purchases(&self, t: f64) -> Result<f64> {
+        ParetoNbd::expected_purchases(self, t)
+    }
+    fn discounted_residual_transactions_if_alive(&self, delta: f64, x: f64, t_cal: f64) -> Result<f64> {
+        check_delta(delta)?;
+        Ok((self.r + x) / (self.alpha + t_cal) * self.mean_inverse_rate(delta, self.beta + t_cal)?)
     }
 }
