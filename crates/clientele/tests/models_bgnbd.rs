@@ -282,6 +282,19 @@ fn invalid_input_is_an_error_naming_the_row() {
     let e = BgNbdParams::new().tolerance(0.0).validate().unwrap_err();
     assert!(matches!(e, Error::InvalidParameter { field: "tolerance", .. }));
     assert!(fitted().expected_purchases(-1.0).is_err());
+    // predictions check the history instead of returning garbage
+    assert!(fitted().conditional_expected_purchases(10.0, -1.0, 0.0, 5.0).is_err());
+    assert!(fitted().conditional_expected_purchases(10.0, 2.0, 6.0, 5.0).is_err());
+    assert!(
+        fitted()
+            .conditional_expected_purchases(10.0, 2.0, 1.0, f64::NAN)
+            .is_err()
+    );
+    assert!(
+        fitted()
+            .conditional_expected_purchases_batch(10.0, &[1.0, -3.0], &[1.0, 0.0], &[2.0, 2.0])
+            .is_err()
+    );
 }
 
 #[test]

@@ -2,11 +2,17 @@
 //! computation from the purchase model's own conditional expectations, and the guard rails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use clientele::Error;
+use clientele::exec::Parallelism;
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::models::clv::{
     DAYS_PER_MONTH, Discounting, WEEKS_PER_MONTH, customer_lifetime_value, discounted_purchases,
 };
 use clientele::models::{BgNbd, GammaGamma};
+use clientele::models::{BgNbdParams, GammaGammaParams, RfmData, SpendData};
+use common::*;
 
 fn models() -> (BgNbd, GammaGamma) {
     // Published CDNOW estimates: FHL 2005 (weeks) and Fader & Hardie 2013.
@@ -138,4 +144,56 @@ fn conventions_and_inputs_are_checked() {
     // the convention is serialisable with its name
     let json = serde_json::to_string(&ok).unwrap();
     assert!(json.contains("\"convention\":\"discrete_monthly\""), "{json}");
+}
+
+#[test]
+fn lifetimes_readme_example() {
+    // The `lifetimes` 0.11.3 README quickstart: BG/NBD and Gamma-Gamma fitted on the weekly CDNOW
+    // summary, then `customer_lifetime_value(..., time=12, discount_rate=0.01)` with that
+    // function's default `freq="D"`, i.e. 30 model time units (here: weeks) per "month". The
+    // README lists customers 1, 2, 3, 6, 7 of its summary = master ids 4, 21, 50, 111, 112.
+    let (store, _) = cdnow_store();
+    let p = SummaryParams::new(date(1997, 9, 30))
+        .observation_end(date(1998, 6, 30))
+        .period(Period::Day)
+        .time_unit(TimeUnit::Week);
+    let s = summarize(&store, &p.validate().unwrap(), &Parallelism::current()).unwrap();
+    let bg = BgNbdParams::new()
+        .validate()
+        .unwrap()
+        .fit(&RfmData::from_summary(&s).unwrap())
+        .unwrap();
+    let gg = GammaGammaParams::new()
+        .validate()
+        .unwrap()
+        .fit(&SpendData::from_summary(&s).unwrap())
+        .unwrap();
+    let (x, tx, t, m) = (
+        f64s(&s, "frequency"),
+        f64s(&s, "recency"),
+        f64s(&s, "T"),
+        f64s(&s, "monetary_value"),
+    );
+    let ids = i64s(&s, "customer_id");
+    let d = Discounting::DiscreteMonthly {
+        months: 12,
+        monthly_rate: 0.01,
+        time_units_per_month: DAYS_PER_MONTH,
+    };
+    let out = customer_lifetime_value(&bg, &gg, &x, &tx, &t, &m, &d, None).unwrap();
+    for (id, want) in [
+        (4, 140.096218),
+        (21, 18.943466),
+        (50, 38.180575),
+        (111, 1003.868107),
+        (112, 28.109683),
+    ] {
+        let i = ids.iter().position(|v| *v == id).unwrap();
+        // rtol 1e-3: lifetimes' Gamma-Gamma estimates differ from the maximum in the 4th digit
+        assert!(
+            (out.gross[i] - want).abs() <= 1e-3 * want,
+            "id {id}: {} vs {want}",
+            out.gross[i]
+        );
+    }
 }

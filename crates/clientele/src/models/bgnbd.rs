@@ -338,6 +338,7 @@ impl BgNbd {
         if !(t.is_finite() && t >= 0.0) {
             return Err(Error::param("t", format!("must be finite and non-negative, got {t}")));
         }
+        super::data::check_history(x, 0.0, t_cal)?;
         if t == 0.0 {
             return Ok(0.0);
         }
@@ -383,7 +384,8 @@ impl BgNbd {
     /// history (x, t_x, T) (FHL 2005 eq. 10).
     ///
     /// # Errors
-    /// As [`BgNbd::expected_purchases`].
+    /// As [`BgNbd::expected_purchases`]; [`Error::InvalidParameter`] for a history outside
+    /// x ≥ 0, 0 ≤ t_x ≤ T.
     ///
     /// # Example
     /// ```
@@ -396,6 +398,7 @@ impl BgNbd {
     /// # Ok(()) }
     /// ```
     pub fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::data::check_history(x, t_x, t_cal)?;
         Ok(self.expectation_core(t, x, t_cal)? * self.p_alive(x, t_x, t_cal))
     }
 

@@ -154,6 +154,7 @@ impl PurchaseModel for BgNbd {
         "BG/NBD"
     }
     fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::data::check_history(x, t_x, t_cal)?;
         Ok(self.p_alive(x, t_x, t_cal))
     }
     fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {

@@ -440,3 +440,26 @@ impl SpendData {
         sxy / (sxx * syy).sqrt()
     }
 }
+
+/// Checks one customer history passed to a prediction: x ≥ 0, T ≥ 0, 0 ≤ t_x ≤ T, all finite.
+pub(crate) fn check_history(x: f64, t_x: f64, t_cal: f64) -> Result<()> {
+    if !(x.is_finite() && x >= 0.0) {
+        return Err(Error::param(
+            "frequency",
+            format!("must be finite and non-negative, got {x}"),
+        ));
+    }
+    if !(t_cal.is_finite() && t_cal >= 0.0) {
+        return Err(Error::param(
+            "T",
+            format!("must be finite and non-negative, got {t_cal}"),
+        ));
+    }
+    if !(t_x.is_finite() && (0.0..=t_cal).contains(&t_x)) {
+        return Err(Error::param(
+            "recency",
+            format!("must be in [0, T = {t_cal}], got {t_x}"),
+        ));
+    }
+    Ok(())
+}

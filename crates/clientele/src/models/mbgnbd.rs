@@ -285,6 +285,7 @@ impl MbgNbd {
     /// # Errors
     /// As [`MbgNbd::expected_purchases`].
     pub fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::data::check_history(x, t_x, t_cal)?;
         Ok(self.shifted().expectation_core(t, x, t_cal)? * self.p_alive(x, t_x, t_cal))
     }
 
@@ -338,6 +339,7 @@ impl super::clv::PurchaseModel for MbgNbd {
         "MBG/NBD"
     }
     fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::data::check_history(x, t_x, t_cal)?;
         Ok(self.p_alive(x, t_x, t_cal))
     }
     fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {

@@ -282,8 +282,10 @@ impl ParetoNbd {
     /// P(alive | x, t_x, T), computed in log space (values like 1e−96 are returned as such).
     ///
     /// # Errors
-    /// As [`ParetoNbd::log_likelihood_customer`].
+    /// [`Error::InvalidParameter`] for a history outside x ≥ 0, 0 ≤ t_x ≤ T; as
+    /// [`ParetoNbd::log_likelihood_customer`].
     pub fn p_alive(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
+        super::data::check_history(x, t_x, t)?;
         let (l1, l2) = ln_terms(self.r, self.alpha, self.s, self.beta, x, t_x, t)?;
         Ok((l1 - log_add_exp(l1, l2)).exp())
     }
@@ -498,6 +500,7 @@ impl PurchaseModel for ParetoNbd {
     }
     fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
         check_t(t)?;
+        super::data::check_history(x, 0.0, t_cal)?;
         Ok(self.expected_if_alive(t, x, t_cal))
     }
     fn expected_purchases(&self, t: f64) -> Result<f64> {
@@ -505,6 +508,7 @@ impl PurchaseModel for ParetoNbd {
     }
     fn discounted_residual_transactions_if_alive(&self, delta: f64, x: f64, t_cal: f64) -> Result<f64> {
         check_delta(delta)?;
+        super::data::check_history(x, 0.0, t_cal)?;
         Ok((self.r + x) / (self.alpha + t_cal) * self.mean_inverse_rate(delta, self.beta + t_cal)?)
     }
 }

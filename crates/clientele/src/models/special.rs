@@ -83,7 +83,11 @@ pub(crate) fn scaled_series(
     for n in 0..SERIES_MAX_TERMS {
         let q = ratio(n as f64);
         if !q.is_finite() {
-            break;
+            return Err(Error::NoConvergence {
+                routine,
+                iterations: n,
+                message: format!("{} (a term ratio is not finite)", describe()),
+            });
         }
         term *= q;
         if term == 0.0 {
