@@ -122,6 +122,36 @@ pub enum Error {
     /// A thread pool could not be built.
     #[error("thread pool: {0}")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
+    /// A row of model input (a customer summary) is invalid for the model.
+    #[error("model input row {row}, column `{column}`: {reason} (value {value})")]
+    InvalidModelData {
+        /// The column at fault (`frequency`, `recency`, `T`, `monetary_value`, `weight`, ...).
+        column: &'static str,
+        /// The 0-based row in the input slices or batch.
+        row: usize,
+        /// The offending value.
+        value: f64,
+        /// Why the value is invalid.
+        reason: &'static str,
+    },
+    /// A numerical routine (a series, a quadrature) did not converge within its iteration cap.
+    #[error("{routine}: no convergence after {iterations} iterations ({message})")]
+    NoConvergence {
+        /// The routine, e.g. `hyp2f1`.
+        routine: &'static str,
+        /// Iterations done.
+        iterations: usize,
+        /// Details (the arguments).
+        message: String,
+    },
+    /// A model fit did not reach a maximum of the likelihood; the diagnostics say how far it got.
+    #[error("{model} fit failed: {diagnostics}")]
+    FitFailed {
+        /// The model (`bgnbd`, `pareto_nbd`, ...).
+        model: &'static str,
+        /// Where the optimizer stopped.
+        diagnostics: Box<crate::models::FitDiagnostics>,
+    },
 }
 
 impl Error {

@@ -1,2 +1,227 @@
 //! Lifetime-value models: probabilistic "buy till you die" purchase models and the
 //! Gamma-Gamma spend model, fitted by maximum likelihood on customer summaries.
+//!
+//! | model | type | paper | input |
+//! |---|---|---|---|
+//! | BG/NBD | [`BgNbd`] | Fader, Hardie & Lee (2005), *Counting your customers the easy way*, Marketing Science 24(2) | [`RfmData`] |
+//! | Pareto/NBD | [`ParetoNbd`] | Schmittlein, Morrison & Colombo (1987); Fader, Hardie & Lee (2005) | [`RfmData`] |
+//! | MBG/NBD | [`MbgNbd`] | Batislam, Denizel & Filiztekin (2007), IJRM 24(3) | [`RfmData`] |
+//! | BG/BB | [`BgBb`] | Fader, Hardie & Shang (2010), Marketing Science 29(6) | [`BgBbData`] |
+//! | sBG (contractual) | [`Sbg`] | Fader & Hardie (2007), J. Interactive Marketing 21(1) | [`SbgData`] |
+//! | Gamma-Gamma | [`GammaGamma`] | Fader & Hardie (2013), *The Gamma-Gamma model of monetary value* | [`SpendData`] |
+//! | holdout evaluation, tracking | [`evaluation`] | | a purchase model + holdout columns |
+//! | CLV | [`clv`] | lifetimes' discrete monthly sum; continuous discounting (DERT) | a purchase model + a spend model |
+//!
+//! Every model follows the same pattern: an unchecked `*Params` (serde, builder methods) is
+//! validated into a `*Config` whose `fit` returns the fitted model, a plain value type with its
+//! parameters, its [`FitDiagnostics`] (log-likelihood, iterations, gradient norm, standard
+//! errors) and its predictions. A fitted model is saved and loaded as versioned JSON:
+//! `{"format":"clientele-model","version":1,"model":"bgnbd","params":{...},"diagnostics":{...}}`.
+//!
+//! **Time unit.** Models have no time unit of their own: α (and β) and every `t` are in the unit
+//! of the summary they were fitted on (weeks in the CDNOW analyses). **Threads.** Fits and batch
+//! predictions run on the current rayon pool (wrap calls in
+//! [`Parallelism::install`](crate::exec::Parallelism::install) to choose it); results do not
+//! depend on the number of threads (sums run over fixed chunks in a fixed order).
+//! **Determinism.** No randomness, clock or environment variable is involved.
+//!
+//! # Example
+//! ```
+//! # fn main() -> Result<(), clientele::Error> {
+//! use clientele::models::{BgNbdParams, RfmData};
+//! // (x, t_x, T) of six customers, in weeks
+//! let d = RfmData::from_slices(
+//!     &[0.0, 1.0, 4.0, 0.0, 2.0, 7.0],
+//!     &[0.0, 10.0, 30.0, 0.0, 5.0, 35.5],
+//!     &[39.0, 38.0, 39.0, 27.0, 30.0, 36.0],
+//!     None,
+//! )?;
+//! let model = BgNbdParams::new().penalizer(0.01).validate()?.fit(&d)?;
+//! let e = model.conditional_expected_purchases(52.0, 4.0, 30.0, 39.0)?;
+//! assert!(e > 0.0 && model.p_alive(4.0, 30.0, 39.0) <= 1.0);
+//! # Ok(()) }
+//! ```
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub mod bgbb;
+pub mod bgnbd;
+pub mod clv;
+pub mod data;
+pub mod evaluation;
+pub mod gamma_gamma;
+pub mod mbgnbd;
+pub(crate) mod optim;
+pub mod pareto_nbd;
+pub mod sbg;
+pub mod special;
+
+pub use bgbb::{BgBb, BgBbConfig, BgBbData, BgBbParams};
+pub use bgnbd::{BgNbd, BgNbdConfig, BgNbdParams};
+pub use data::{RfmData, SpendData};
+pub use gamma_gamma::{GammaGamma, GammaGammaConfig, GammaGammaParams};
+pub use mbgnbd::{MbgNbd, MbgNbdConfig, MbgNbdParams};
+pub use optim::FitDiagnostics;
+pub use pareto_nbd::{ParetoNbd, ParetoNbdConfig, ParetoNbdParams};
+pub use sbg::{Sbg, SbgConfig, SbgData, SbgParams};
+
+/// Rows per chunk of a parallel likelihood sum (fixed, so sums do not depend on the thread count).
+pub(crate) const CHUNK: usize = 4096;
+
+/// Options shared by every fit; validated into [`FitOptions`] by each model's `validate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FitOptions {
+    pub penalizer: f64,
+    pub max_iterations: usize,
+    pub tolerance: f64,
+}
+
+pub(crate) fn validate_options(
+    penalizer: f64,
+    max_iterations: usize,
+    tolerance: f64,
+    initial: Option<&[f64]>,
+) -> Result<FitOptions> {
+    if !penalizer.is_finite() || penalizer < 0.0 {
+        return Err(Error::param(
+            "penalizer",
+            format!("must be finite and non-negative, got {penalizer}"),
+        ));
+    }
+    if max_iterations == 0 {
+        return Err(Error::param("max_iterations", "must be at least 1"));
+    }
+    if !tolerance.is_finite() || tolerance <= 0.0 {
+        return Err(Error::param(
+            "tolerance",
+            format!("must be positive and finite, got {tolerance}"),
+        ));
+    }
+    if let Some(init) = initial
+        && init.iter().any(|v| !v.is_finite() || *v <= 0.0)
+    {
+        return Err(Error::param(
+            "initial",
+            format!("every value must be positive and finite, got {init:?}"),
+        ));
+    }
+    Ok(FitOptions {
+        penalizer,
+        max_iterations,
+        tolerance,
+    })
+}
+
+/// Checks that named model parameters are positive and finite.
+pub(crate) fn check_positive(values: &[(&'static str, f64)]) -> Result<()> {
+    for &(name, v) in values {
+        if !v.is_finite() || v <= 0.0 {
+            return Err(Error::param(name, format!("must be positive and finite, got {v}")));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the minimiser (with one restart from where it stopped) and builds the diagnostics;
+/// a fit that does not converge is an [`Error::FitFailed`].
+pub(crate) fn run_fit(
+    model: &'static str,
+    obj: &dyn optim::Objective,
+    theta0: &[f64],
+    opts: FitOptions,
+    customers: f64,
+    rows: usize,
+) -> Result<(Vec<f64>, FitDiagnostics)> {
+    let settings = optim::OptimSettings {
+        max_iterations: opts.max_iterations,
+        gtol: opts.tolerance,
+    };
+    let mut res = optim::minimize(obj, theta0, settings);
+    let (mut iterations, mut evaluations) = (res.iterations, res.evaluations);
+    if !res.converged && res.value.is_finite() {
+        let again = optim::minimize(obj, &res.theta.clone(), settings);
+        iterations += again.iterations;
+        evaluations += again.evaluations;
+        if again.value.is_finite() && again.value <= res.value {
+            res = again;
+        }
+    }
+    let standard_errors = if res.converged {
+        optim::standard_errors(obj, &res.theta)
+    } else {
+        vec![None; theta0.len()]
+    };
+    let diag = FitDiagnostics {
+        log_likelihood: -res.value,
+        iterations,
+        evaluations,
+        gradient_norm: res.gradient_norm,
+        converged: res.converged,
+        message: res.message,
+        customers,
+        rows,
+        penalizer: opts.penalizer,
+        standard_errors,
+    };
+    if !diag.converged {
+        return Err(Error::FitFailed {
+            model,
+            diagnostics: Box::new(diag),
+        });
+    }
+    Ok((res.theta, diag))
+}
+
+/// The format tag of saved models.
+pub const MODEL_FORMAT: &str = "clientele-model";
+/// The version of the saved-model JSON layout.
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<P> {
+    format: String,
+    version: u32,
+    model: String,
+    params: P,
+    #[serde(default)]
+    diagnostics: Option<FitDiagnostics>,
+}
+
+pub(crate) fn to_json<P: Serialize>(model: &str, params: P, diagnostics: Option<&FitDiagnostics>) -> Result<String> {
+    Ok(serde_json::to_string_pretty(&Envelope {
+        format: MODEL_FORMAT.into(),
+        version: MODEL_FORMAT_VERSION,
+        model: model.into(),
+        params,
+        diagnostics: diagnostics.cloned(),
+    })?)
+}
+
+pub(crate) fn from_json<P: DeserializeOwned>(model: &str, json: &str) -> Result<(P, Option<FitDiagnostics>)> {
+    let bad = |message: String| Error::Format {
+        source_name: "model JSON".into(),
+        format: MODEL_FORMAT,
+        message,
+    };
+    let env: Envelope<serde_json::Value> = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    if env.format != MODEL_FORMAT {
+        return Err(bad(format!("format is {:?}, expected {MODEL_FORMAT:?}", env.format)));
+    }
+    if env.version != MODEL_FORMAT_VERSION {
+        return Err(bad(format!(
+            "version {} is not supported (this build reads version {MODEL_FORMAT_VERSION})",
+            env.version
+        )));
+    }
+    if env.model != model {
+        return Err(bad(format!(
+            "the file holds a {:?} model, expected {model:?}",
+            env.model
+        )));
+    }
+    let params = serde_json::from_value(env.params).map_err(|e| bad(format!("params: {e}")))?;
+    Ok((params, env.diagnostics))
+}

@@ -1,0 +1,426 @@
+//! The BG/BB model of discrete-time non-contractual purchasing (Fader, Hardie & Shang 2010,
+//! "Customer-base analysis in a discrete-time noncontractual setting", Marketing Science 29(6)).
+//!
+//! At each of n transaction opportunities an alive customer buys with probability
+//! p ~ Beta(α, β), and before each opportunity after the first she may drop out for good with
+//! probability θ ~ Beta(γ, δ). A history is (x, t_x, n): x purchases, the last at opportunity t_x
+//! (0 if none), out of n opportunities. Only ln B is needed; rows are weighted by pattern counts.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::optim::{Objective, numeric_gradient};
+use super::special::{digamma, ln_beta, ln_gamma, log_sum_exp};
+use super::{FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use crate::error::{Error, Result};
+
+/// Distinct (x, t_x, n) histories with weights (pattern counts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BgBbData {
+    x: Vec<f64>,
+    t_x: Vec<f64>,
+    n: Vec<f64>,
+    weight: Vec<f64>,
+    customers: f64,
+}
+
+impl BgBbData {
+    /// Validates and groups histories: `frequency` x, `recency` t_x (the opportunity of the last
+    /// purchase, 0 if none) and `periods` n, all non-negative integers with x ≤ t_x ≤ n, n ≥ 1,
+    /// and t_x = 0 exactly when x = 0; `weights` (default 1) count customers per row.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for slices of different lengths or no customer;
+    /// [`Error::InvalidModelData`] for the first invalid row.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use clientele::models::BgBbData;
+    /// let d = BgBbData::from_slices(&[0.0, 2.0, 2.0], &[0.0, 4.0, 4.0], &[6.0, 6.0, 6.0], Some(&[3464.0, 155.0, 1.0]))?;
+    /// assert_eq!((d.len(), d.customers()), (2, 3620.0));
+    /// # Ok(()) }
+    /// ```
+    pub fn from_slices(frequency: &[f64], recency: &[f64], periods: &[f64], weights: Option<&[f64]>) -> Result<Self> {
+        let len = frequency.len();
+        if recency.len() != len || periods.len() != len || weights.is_some_and(|w| w.len() != len) {
+            return Err(Error::param(
+                "recency",
+                "frequency, recency, periods (and weights) must have the same length",
+            ));
+        }
+        let bad = |column, row, value, reason| Error::InvalidModelData {
+            column,
+            row,
+            value,
+            reason,
+        };
+        let is_count = |v: f64| v.is_finite() && v >= 0.0 && v.fract() == 0.0;
+        let mut groups: BTreeMap<(u64, u64, u64), f64> = BTreeMap::new();
+        for i in 0..len {
+            let (x, tx, n) = (frequency[i], recency[i], periods[i]);
+            let w = weights.map_or(1.0, |w| w[i]);
+            if !is_count(n) || n < 1.0 {
+                return Err(bad("periods", i, n, "must be a positive integer"));
+            }
+            if !is_count(x) || x > n {
+                return Err(bad("frequency", i, x, "must be an integer in [0, periods]"));
+            }
+            if !is_count(tx) || tx > n || tx < x || (x == 0.0) != (tx == 0.0) {
+                return Err(bad(
+                    "recency",
+                    i,
+                    tx,
+                    "must be an integer in [frequency, periods], and 0 exactly when frequency is 0",
+                ));
+            }
+            if !w.is_finite() || w < 0.0 {
+                return Err(bad("weight", i, w, "must be non-negative and finite"));
+            }
+            if w > 0.0 {
+                *groups.entry((x as u64, tx as u64, n as u64)).or_insert(0.0) += w;
+            }
+        }
+        if groups.is_empty() {
+            return Err(Error::param("weights", "no customer with a positive weight"));
+        }
+        let mut d = BgBbData {
+            x: Vec::new(),
+            t_x: Vec::new(),
+            n: Vec::new(),
+            weight: Vec::new(),
+            customers: 0.0,
+        };
+        for ((x, tx, n), w) in groups {
+            d.x.push(x as f64);
+            d.t_x.push(tx as f64);
+            d.n.push(n as f64);
+            d.weight.push(w);
+            d.customers += w;
+        }
+        Ok(d)
+    }
+
+    /// The number of distinct histories.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// Whether there is no history (never true for a successfully built value).
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// The number of customers (the sum of the weights).
+    pub fn customers(&self) -> f64 {
+        self.customers
+    }
+
+    /// The histories as (x, t_x, n, weight).
+    pub fn rows(&self) -> impl Iterator<Item = (f64, f64, f64, f64)> + '_ {
+        (0..self.len()).map(|i| (self.x[i], self.t_x[i], self.n[i], self.weight[i]))
+    }
+}
+
+/// Unchecked BG/BB fit settings (serde, builder); [`BgBbParams::validate`] makes a [`BgBbConfig`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BgBbParams {
+    /// L2 penalty coefficient c: the fit minimises −ℓ/N + c·(α² + β² + γ² + δ²), with N the
+    /// number of customers (the `lifetimes` convention).
+    /// Default 0 (maximum likelihood).
+    pub penalizer: f64,
+    /// BFGS iteration cap (default 500).
+    pub max_iterations: usize,
+    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
+    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
+    pub tolerance: f64,
+    /// Starting values (α, β, γ, δ); default (1, 1, 1, 1).
+    pub initial: Option<[f64; 4]>,
+}
+
+impl Default for BgBbParams {
+    fn default() -> Self {
+        BgBbParams {
+            penalizer: 0.0,
+            max_iterations: 500,
+            tolerance: 1e-9,
+            initial: None,
+        }
+    }
+}
+
+impl BgBbParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets [`BgBbParams::penalizer`].
+    pub fn penalizer(mut self, c: f64) -> Self {
+        self.penalizer = c;
+        self
+    }
+    /// Sets [`BgBbParams::max_iterations`].
+    pub fn max_iterations(mut self, n: usize) -> Self {
+        self.max_iterations = n;
+        self
+    }
+    /// Sets [`BgBbParams::tolerance`].
+    pub fn tolerance(mut self, t: f64) -> Self {
+        self.tolerance = t;
+        self
+    }
+    /// Sets [`BgBbParams::initial`].
+    pub fn initial(mut self, alpha: f64, beta: f64, gamma: f64, delta: f64) -> Self {
+        self.initial = Some([alpha, beta, gamma, delta]);
+        self
+    }
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] naming the first invalid field (`penalizer` negative or not
+    /// finite, `max_iterations` 0, `tolerance` not positive, `initial` not all positive).
+    pub fn validate(&self) -> Result<BgBbConfig> {
+        let opts = validate_options(
+            self.penalizer,
+            self.max_iterations,
+            self.tolerance,
+            self.initial.as_ref().map(|v| &v[..]),
+        )?;
+        Ok(BgBbConfig {
+            opts,
+            initial: self.initial,
+        })
+    }
+}
+
+/// Validated BG/BB fit settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BgBbConfig {
+    opts: FitOptions,
+    initial: Option<[f64; 4]>,
+}
+
+/// ln L(α, β, γ, δ | x, t_x, n) (FHS 2010 eq. 5), as a log-sum-exp over its n − t_x + 1 terms.
+fn ln_lik(p: [f64; 4], x: f64, t_x: f64, n: f64) -> f64 {
+    let [al, be, ga, de] = p;
+    let (lb_ab, lb_gd) = (ln_beta(al, be), ln_beta(ga, de));
+    let mut terms = Vec::with_capacity((n - t_x) as usize + 1);
+    terms.push(ln_beta(al + x, be + n - x) - lb_ab + ln_beta(ga, de + n) - lb_gd);
+    let mut i = 0.0;
+    while i < n - t_x {
+        terms.push(ln_beta(al + x, be + t_x - x + i) - lb_ab + ln_beta(ga + 1.0, de + t_x + i) - lb_gd);
+        i += 1.0;
+    }
+    log_sum_exp(&terms)
+}
+
+struct Likelihood<'a> {
+    data: &'a BgBbData,
+    penalizer: f64,
+}
+
+impl Likelihood<'_> {
+    fn value(&self, theta: &[f64]) -> f64 {
+        let p = [theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp()];
+        if !p.iter().all(|v| v.is_finite() && *v > 0.0) {
+            return f64::NAN;
+        }
+        let d = self.data;
+        let ll: f64 = (0..d.len())
+            .map(|i| d.weight[i] * ln_lik(p, d.x[i], d.t_x[i], d.n[i]))
+            .sum();
+        -ll + self.penalizer * d.customers * p.iter().map(|v| v * v).sum::<f64>()
+    }
+}
+
+impl Objective for Likelihood<'_> {
+    fn dim(&self) -> usize {
+        4
+    }
+
+    fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        if let Some(g) = grad {
+            numeric_gradient(|t| self.value(t), theta, g);
+        }
+        self.value(theta)
+    }
+}
+
+/// A fitted (or given) BG/BB model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BgBb {
+    /// First shape of the beta distribution of purchase probabilities p.
+    pub alpha: f64,
+    /// Second shape of the beta distribution of purchase probabilities p.
+    pub beta: f64,
+    /// First shape of the beta distribution of dropout probabilities θ.
+    pub gamma: f64,
+    /// Second shape of the beta distribution of dropout probabilities θ.
+    pub delta: f64,
+    /// How the fit went; `None` for a model built from given parameters.
+    #[serde(skip)]
+    pub diagnostics: Option<FitDiagnostics>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    delta: f64,
+}
+
+impl BgBbConfig {
+    /// Fits the model by maximum likelihood on weighted histories.
+    ///
+    /// # Errors
+    /// [`Error::FitFailed`] (with the diagnostics) when the optimiser does not converge.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use clientele::models::{BgBbData, BgBbParams};
+    /// let d = BgBbData::from_slices(&[0.0, 1.0, 3.0, 6.0], &[0.0, 2.0, 5.0, 6.0], &[6.0; 4], Some(&[50.0, 20.0, 15.0, 10.0]))?;
+    /// let m = BgBbParams::new().validate()?.fit(&d)?;
+    /// assert!(m.p_alive(6.0, 6.0, 6.0) > m.p_alive(1.0, 2.0, 6.0));
+    /// # Ok(()) }
+    /// ```
+    pub fn fit(&self, data: &BgBbData) -> Result<BgBb> {
+        let init = self.initial.unwrap_or([1.0; 4]);
+        let theta0 = init.map(f64::ln);
+        let obj = Likelihood {
+            data,
+            penalizer: self.opts.penalizer,
+        };
+        let (theta, mut diag) = run_fit("bgbb", &obj, &theta0, self.opts, data.customers(), data.len())?;
+        let m = BgBb {
+            alpha: theta[0].exp(),
+            beta: theta[1].exp(),
+            gamma: theta[2].exp(),
+            delta: theta[3].exp(),
+            diagnostics: None,
+        };
+        diag.log_likelihood = m.log_likelihood(data);
+        Ok(BgBb {
+            diagnostics: Some(diag),
+            ..m
+        })
+    }
+}
+
+impl BgBb {
+    /// A model with given parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when a parameter is not positive and finite.
+    pub fn new(alpha: f64, beta: f64, gamma: f64, delta: f64) -> Result<Self> {
+        check_positive(&[("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta)])?;
+        Ok(BgBb {
+            alpha,
+            beta,
+            gamma,
+            delta,
+            diagnostics: None,
+        })
+    }
+
+    fn params(&self) -> [f64; 4] {
+        [self.alpha, self.beta, self.gamma, self.delta]
+    }
+
+    /// The log-likelihood of one history (x, t_x, n).
+    pub fn log_likelihood_customer(&self, x: f64, t_x: f64, n: f64) -> f64 {
+        ln_lik(self.params(), x, t_x, n)
+    }
+
+    /// The total (weighted) log-likelihood of `data`.
+    pub fn log_likelihood(&self, data: &BgBbData) -> f64 {
+        let obj = Likelihood { data, penalizer: 0.0 };
+        -obj.value(&self.params().map(f64::ln))
+    }
+
+    /// P(alive at opportunity n + 1 | x, t_x, n) (FHS 2010 eq. 11).
+    pub fn p_alive(&self, x: f64, t_x: f64, n: f64) -> f64 {
+        let [al, be, ga, de] = self.params();
+        let num = ln_beta(al + x, be + n - x) - ln_beta(al, be) + ln_beta(ga, de + n + 1.0) - ln_beta(ga, de);
+        (num - ln_lik(self.params(), x, t_x, n)).exp().min(1.0)
+    }
+
+    /// δ/(γ−1) · Γ(γ+δ)/Γ(1+δ) · [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)], with its limit at γ = 1.
+    fn survival_sum(&self, n: f64, n_star: f64) -> f64 {
+        let (ga, de) = (self.gamma, self.delta);
+        let g = |m: f64| ln_gamma(1.0 + de + m) - ln_gamma(ga + de + m);
+        let lead = de.ln() + ln_gamma(ga + de) - ln_gamma(1.0 + de) + g(n);
+        let d = g(n + n_star) - g(n);
+        let e = ga - 1.0;
+        let ratio = if e == 0.0 {
+            digamma(1.0 + de + n + n_star) - digamma(1.0 + de + n)
+        } else {
+            -d.exp_m1() / e
+        };
+        lead.exp() * ratio
+    }
+
+    /// E[X(n)], the expected purchases in the first n opportunities of a new customer (FHS 2010 eq. 7).
+    pub fn expected_purchases(&self, n: f64) -> f64 {
+        self.alpha / (self.alpha + self.beta) * self.survival_sum(0.0, n)
+    }
+
+    /// E[X(n, n + n*) | x, t_x, n], the expected purchases in the next n* opportunities
+    /// (FHS 2010 eq. 13).
+    pub fn conditional_expected_purchases(&self, n_star: f64, x: f64, t_x: f64, n: f64) -> f64 {
+        let [al, be, _, _] = self.params();
+        let lead = ln_beta(al + x + 1.0, be + n - x) - ln_beta(al, be) - ln_lik(self.params(), x, t_x, n);
+        lead.exp() * self.survival_sum(n, n_star)
+    }
+
+    /// [`BgBb::conditional_expected_purchases`] of many histories, in parallel.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when the slices differ in length.
+    pub fn conditional_expected_purchases_batch(
+        &self,
+        n_star: f64,
+        x: &[f64],
+        t_x: &[f64],
+        n: &[f64],
+    ) -> Result<Vec<f64>> {
+        super::bgnbd::check_lengths(x, t_x, n)?;
+        Ok((0..x.len())
+            .into_par_iter()
+            .map(|i| self.conditional_expected_purchases(n_star, x[i], t_x[i], n[i]))
+            .collect())
+    }
+
+    /// The model as versioned JSON (`"model":"bgbb"`, parameters `alpha`, `beta`, `gamma`, `delta`).
+    ///
+    /// # Errors
+    /// [`Error::Json`] if encoding fails.
+    pub fn to_json(&self) -> Result<String> {
+        to_json(
+            "bgbb",
+            Saved {
+                alpha: self.alpha,
+                beta: self.beta,
+                gamma: self.gamma,
+                delta: self.delta,
+            },
+            self.diagnostics.as_ref(),
+        )
+    }
+
+    /// Reads a model written by [`BgBb::to_json`].
+    ///
+    /// # Errors
+    /// [`Error::Format`] for another format, version or model; [`Error::InvalidParameter`] for
+    /// parameters that are not positive.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let (p, diag): (Saved, _) = from_json("bgbb", json)?;
+        let mut m = BgBb::new(p.alpha, p.beta, p.gamma, p.delta)?;
+        m.diagnostics = diag;
+        Ok(m)
+    }
+}

@@ -1,0 +1,351 @@
+//! The MBG/NBD purchase model (Batislam, Denizel & Filiztekin 2007, "Empirical validation and
+//! comparison of models for customer base analysis", International Journal of Research in
+//! Marketing 24(3)).
+//!
+//! Like the BG/NBD (Poisson purchases with λ ~ Gamma(r, α), dropout probability p ~ Beta(a, b)
+//! after each purchase) except that the customer can also drop out right after the first
+//! purchase, at time 0: a one-time buyer's P(alive) is below 1 and falls with T.
+//!
+//! Given λ and p, a history (x, t_x, T) has likelihood (1−p)^(x+1) λˣ e^(−λT) + p(1−p)ˣ λˣ e^(−λ t_x);
+//! integrating over the two mixing distributions gives the closed form used here, in log space.
+//! The conditional expectation is the BG/NBD one with b replaced by b + 1 (the beta posterior of a
+//! customer alive after x + 1 survival opportunities), computed by the same Euler-transformed series.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::bgnbd::BgNbd;
+use super::data::RfmData;
+use super::optim::{Objective, numeric_gradient};
+use super::special::{ln_1p_exp, ln_beta, ln_gamma, log_add_exp};
+use super::{CHUNK, FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use crate::error::Result;
+
+/// Unchecked MBG/NBD fit settings (serde, builder); [`MbgNbdParams::validate`] makes a [`MbgNbdConfig`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MbgNbdParams {
+    /// L2 penalty coefficient c: the fit minimises −ℓ/N + c·(r² + α̃² + a² + b²), with N the
+    /// number of customers and α̃ = α / max T the rescaled α (the `lifetimes` convention).
+    /// Default 0 (maximum likelihood).
+    pub penalizer: f64,
+    /// BFGS iteration cap (default 500).
+    pub max_iterations: usize,
+    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
+    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
+    pub tolerance: f64,
+    /// Starting values (r, α, a, b), α in the data's time unit; default (1, max T / 10, 1, 1).
+    pub initial: Option<[f64; 4]>,
+}
+
+impl Default for MbgNbdParams {
+    fn default() -> Self {
+        MbgNbdParams {
+            penalizer: 0.0,
+            max_iterations: 500,
+            tolerance: 1e-9,
+            initial: None,
+        }
+    }
+}
+
+impl MbgNbdParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets [`MbgNbdParams::penalizer`].
+    pub fn penalizer(mut self, c: f64) -> Self {
+        self.penalizer = c;
+        self
+    }
+    /// Sets [`MbgNbdParams::max_iterations`].
+    pub fn max_iterations(mut self, n: usize) -> Self {
+        self.max_iterations = n;
+        self
+    }
+    /// Sets [`MbgNbdParams::tolerance`].
+    pub fn tolerance(mut self, t: f64) -> Self {
+        self.tolerance = t;
+        self
+    }
+    /// Sets [`MbgNbdParams::initial`].
+    pub fn initial(mut self, r: f64, alpha: f64, a: f64, b: f64) -> Self {
+        self.initial = Some([r, alpha, a, b]);
+        self
+    }
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] naming the first invalid field (`penalizer` negative or not
+    /// finite, `max_iterations` 0, `tolerance` not positive, `initial` not all positive).
+    pub fn validate(&self) -> Result<MbgNbdConfig> {
+        let opts = validate_options(
+            self.penalizer,
+            self.max_iterations,
+            self.tolerance,
+            self.initial.as_ref().map(|v| &v[..]),
+        )?;
+        Ok(MbgNbdConfig {
+            opts,
+            initial: self.initial,
+        })
+    }
+}
+
+/// Validated MBG/NBD fit settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MbgNbdConfig {
+    opts: FitOptions,
+    initial: Option<[f64; 4]>,
+}
+
+fn ln_terms(r: f64, al: f64, a: f64, b: f64, x: f64, t_x: f64, t: f64) -> (f64, f64) {
+    let l1 = ln_beta(a, b + x + 1.0) - (r + x) * (al + t).ln();
+    let l2 = ln_beta(a + 1.0, b + x) - (r + x) * (al + t_x).ln();
+    (l1, l2)
+}
+
+struct Likelihood<'a> {
+    data: &'a RfmData,
+    penalizer: f64,
+}
+
+impl Likelihood<'_> {
+    fn value(&self, theta: &[f64]) -> f64 {
+        let (r, al, a, b) = (theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp());
+        if ![r, al, a, b].iter().all(|v| v.is_finite() && *v > 0.0) {
+            return f64::NAN;
+        }
+        let d = self.data;
+        let head = r * al.ln() - ln_gamma(r) - ln_beta(a, b);
+        let xt: Vec<(f64, f64, f64)> = d
+            .distinct_x
+            .iter()
+            .map(|&x| (ln_gamma(r + x) + head, ln_beta(a, b + x + 1.0), ln_beta(a + 1.0, b + x)))
+            .collect();
+        let n = d.len();
+        let parts: Vec<f64> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut acc = 0.0;
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    let (c0, b1, b2) = xt[d.x_index[i] as usize];
+                    let rx = r + d.x[i];
+                    let l1 = b1 - rx * (al + d.t_cal[i]).ln();
+                    let l2 = b2 - rx * (al + d.t_x[i]).ln();
+                    acc += d.weight[i] * (c0 + log_add_exp(l1, l2));
+                }
+                acc
+            })
+            .collect();
+        let ll: f64 = parts.iter().sum();
+        -ll + self.penalizer * d.customers() * (r * r + al * al + a * a + b * b)
+    }
+}
+
+impl Objective for Likelihood<'_> {
+    fn dim(&self) -> usize {
+        4
+    }
+
+    fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        if let Some(g) = grad {
+            numeric_gradient(|t| self.value(t), theta, g);
+        }
+        self.value(theta)
+    }
+}
+
+/// A fitted (or given) MBG/NBD model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MbgNbd {
+    /// Shape of the gamma distribution of purchase rates.
+    pub r: f64,
+    /// Scale of the gamma distribution of purchase rates, in the data's time unit.
+    pub alpha: f64,
+    /// First shape of the beta distribution of dropout probabilities.
+    pub a: f64,
+    /// Second shape of the beta distribution of dropout probabilities.
+    pub b: f64,
+    /// How the fit went; `None` for a model built from given parameters.
+    #[serde(skip)]
+    pub diagnostics: Option<FitDiagnostics>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+}
+
+impl MbgNbdConfig {
+    /// Fits the model by maximum likelihood on `data` (BFGS with a central-difference gradient).
+    ///
+    /// # Errors
+    /// [`crate::Error::FitFailed`] (with the diagnostics) when the optimiser does not converge.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use clientele::models::{MbgNbdParams, RfmData};
+    /// let d = RfmData::from_slices(&[0.0, 1.0, 3.0, 0.0], &[0.0, 9.0, 20.0, 0.0], &[30.0, 28.0, 30.0, 12.0], None)?;
+    /// let m = MbgNbdParams::new().penalizer(0.1).validate()?.fit(&d)?;
+    /// assert!(m.p_alive(0.0, 0.0, 30.0) < 1.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn fit(&self, data: &RfmData) -> Result<MbgNbd> {
+        let sc = data.scale();
+        let init = self.initial.unwrap_or([1.0, sc / 10.0, 1.0, 1.0]);
+        let theta0 = [init[0].ln(), (init[1] / sc).ln(), init[2].ln(), init[3].ln()];
+        let obj = Likelihood {
+            data,
+            penalizer: self.opts.penalizer,
+        };
+        let (theta, mut diag) = run_fit("mbgnbd", &obj, &theta0, self.opts, data.customers(), data.len())?;
+        let m = MbgNbd {
+            r: theta[0].exp(),
+            alpha: theta[1].exp() * sc,
+            a: theta[2].exp(),
+            b: theta[3].exp(),
+            diagnostics: None,
+        };
+        diag.log_likelihood = m.log_likelihood(data);
+        if let Some(se) = diag.standard_errors.get_mut(1) {
+            *se = se.map(|v| v * sc);
+        }
+        Ok(MbgNbd {
+            diagnostics: Some(diag),
+            ..m
+        })
+    }
+}
+
+impl MbgNbd {
+    /// A model with given parameters.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] when a parameter is not positive and finite.
+    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self> {
+        check_positive(&[("r", r), ("alpha", alpha), ("a", a), ("b", b)])?;
+        Ok(MbgNbd {
+            r,
+            alpha,
+            a,
+            b,
+            diagnostics: None,
+        })
+    }
+
+    /// The log-likelihood of one customer's (x, t_x, T).
+    pub fn log_likelihood_customer(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        let (r, al, a, b) = (self.r, self.alpha, self.a, self.b);
+        let (l1, l2) = ln_terms(r, al, a, b, x, t_x, t);
+        ln_gamma(r + x) - ln_gamma(r) + r * al.ln() - ln_beta(a, b) + log_add_exp(l1, l2)
+    }
+
+    /// The total (weighted) log-likelihood of `data`, in the data's time unit.
+    pub fn log_likelihood(&self, data: &RfmData) -> f64 {
+        let obj = Likelihood { data, penalizer: 0.0 };
+        let sc = data.scale();
+        -obj.value(&[self.r.ln(), (self.alpha / sc).ln(), self.a.ln(), self.b.ln()]) - data.sum_wx * sc.ln()
+    }
+
+    /// P(alive | x, t_x, T) = 1 / (1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x)), in log space; below 1 for
+    /// one-time buyers too.
+    pub fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        let (l1, l2) = ln_terms(self.r, self.alpha, self.a, self.b, x, t_x, t);
+        (-ln_1p_exp(l2 - l1)).exp()
+    }
+
+    fn shifted(&self) -> BgNbd {
+        BgNbd {
+            r: self.r,
+            alpha: self.alpha,
+            a: self.a,
+            b: self.b + 1.0,
+            diagnostics: None,
+        }
+    }
+
+    /// E[X(t)] = b/(a−1) · [1 − (α/(α+t))^r ₂F₁(r, b+1; a+b; t/(α+t))] for a new customer.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] for a negative or non-finite t; [`crate::Error::NoConvergence`] for
+    /// an extremely long horizon.
+    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
+        Ok(self.b / (self.a + self.b) * self.shifted().expectation_core(t, 0.0, 0.0)?)
+    }
+
+    /// E[Y(t) | x, t_x, T] = P(alive) · (a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x)
+    /// ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))].
+    ///
+    /// # Errors
+    /// As [`MbgNbd::expected_purchases`].
+    pub fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::data::check_history(x, t_x, t_cal)?;
+        Ok(self.shifted().expectation_core(t, x, t_cal)? * self.p_alive(x, t_x, t_cal))
+    }
+
+    /// E[Y(t) | x, t_x, T] of many customers, in parallel.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] when the slices differ in length; as
+    /// [`MbgNbd::conditional_expected_purchases`].
+    pub fn conditional_expected_purchases_batch(
+        &self,
+        t: f64,
+        x: &[f64],
+        t_x: &[f64],
+        t_cal: &[f64],
+    ) -> Result<Vec<f64>> {
+        super::clv::conditional_batch(self, t, x, t_x, t_cal)
+    }
+
+    /// The model as versioned JSON (`"model":"mbgnbd"`, parameters `r`, `alpha`, `a`, `b`).
+    ///
+    /// # Errors
+    /// [`crate::Error::Json`] if encoding fails.
+    pub fn to_json(&self) -> Result<String> {
+        to_json(
+            "mbgnbd",
+            Saved {
+                r: self.r,
+                alpha: self.alpha,
+                a: self.a,
+                b: self.b,
+            },
+            self.diagnostics.as_ref(),
+        )
+    }
+
+    /// Reads a model written by [`MbgNbd::to_json`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Format`] for another format, version or model; [`crate::Error::InvalidParameter`] for
+    /// parameters that are not positive.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let (p, diag): (Saved, _) = from_json("mbgnbd", json)?;
+        let mut m = MbgNbd::new(p.r, p.alpha, p.a, p.b)?;
+        m.diagnostics = diag;
+        Ok(m)
+    }
+}
+
+impl super::clv::PurchaseModel for MbgNbd {
+    fn name(&self) -> &'static str {
+        "MBG/NBD"
+    }
+    fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        super::data::check_history(x, t_x, t_cal)?;
+        Ok(self.p_alive(x, t_x, t_cal))
+    }
+    fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
+        self.shifted().expectation_core(t, x, t_cal)
+    }
+    fn expected_purchases(&self, t: f64) -> Result<f64> {
+        MbgNbd::expected_purchases(self, t)
+    }
+}
