@@ -361,3 +361,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // more rows than one chunk, so that the likelihood really runs in parallel
+    let s = cdnow_summary();
+    let (x, tx, t) = (f64s(s, "frequency"), f64s(s, "recency"), f64s(s, "T"));
+    let rep = |v: &[f64]| v.iter().cycle().take(v.len() * 5).copied().collect::<Vec<_>>();
+    let d = RfmData::from_slices_uncompressed(&rep(&x), &rep(&tx), &rep(&t), None).unwrap();
+    let fit = |threads| {
+        Parallelism::threads(threads)
+            .unwrap()
+            .install(|| BgNbdParams::new().validate().unwrap().fit(&d).unwrap())
+    };
+    let (one, two) = (fit(1), fit(2));
+    assert_eq!((one.r, one.alpha, one.a, one.b), (two.r, two.alpha, two.a, two.b));
+    assert_eq!(one.diagnostics, two.diagnostics);
+    // five copies of every customer: same estimates as the original data
+    let m = fitted();
+    assert!((one.r - m.r).abs() < 1e-6 * m.r && (one.b - m.b).abs() < 1e-6 * m.b);
+}

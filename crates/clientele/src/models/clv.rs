@@ -4,16 +4,16 @@
 //! names the one it applies ([`Discounting`]):
 //!
 //! - [`Discounting::DiscreteMonthly`] — the `lifetimes` / `pymc-marketing` convention:
-//!   CLV = Σ_{m=1..H} (E[Y(m·k)] − E[Y((m−1)·k)]) · E[M] / (1 + d)^m, with E[Y(t)] the purchase
+//!   CLV = Σ_{m=1..H} (E[Y(m·k)] − E[Y((m−1)·k)]) · E\[M\] / (1 + d)^m, with E[Y(t)] the purchase
 //!   model's conditional expectation, k the model time units per month
 //!   ([`WEEKS_PER_MONTH`] = 4.345, [`DAYS_PER_MONTH`] = 30, 1 for months), d the monthly
 //!   discount rate, H the horizon in months. Purchases in month m are discounted as if they all
 //!   happened at its end.
-//! - [`Discounting::Continuous`] — the `CLVTools` / `BTYD` convention: CLV = DERT(δ) · E[M], the
+//! - [`Discounting::Continuous`] — the `CLVTools` / `BTYD` convention: CLV = DERT(δ) · E\[M\], the
 //!   discounted expected residual transactions with continuous rate δ per model time unit over an
 //!   infinite horizon (15 % a year is δ ≈ 0.0027 per week). Only models with a DERT support it.
 //!
-//! E[M] is the spend model's conditional expected average spend; for one-time buyers (x = 0)
+//! E\[M\] is the spend model's conditional expected average spend; for one-time buyers (x = 0)
 //! it is the population mean, as in `lifetimes`.
 
 use rayon::prelude::*;
@@ -165,16 +165,40 @@ impl PurchaseModel for BgNbd {
     }
 }
 
-/// Distinct (x, T) keys of many customers, and each customer's key index.
+/// A fast multiplicative hasher for (x, T) bit patterns (keys come from trusted f64 bits; no
+/// collision resistance is needed).
+#[derive(Default)]
+struct PairHasher(u64);
+
+impl std::hash::Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Distinct (x, T) keys of many customers (in first-seen order), and each customer's key index.
 pub(crate) fn xt_keys(x: &[f64], t_cal: &[f64]) -> (Vec<(f64, f64)>, Vec<u32>) {
-    let cmp = |a: &(f64, f64), b: &(f64, f64)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1));
-    let mut keys: Vec<(f64, f64)> = x.iter().zip(t_cal).map(|(a, b)| (*a, *b)).collect();
-    keys.par_sort_unstable_by(cmp);
-    keys.dedup_by(|a, b| cmp(a, b).is_eq());
+    use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
+    let mut map: HashMap<(u64, u64), u32, BuildHasherDefault<PairHasher>> = HashMap::default();
+    let mut keys = Vec::new();
     let idx = x
-        .par_iter()
+        .iter()
         .zip(t_cal)
-        .map(|(a, b)| keys.binary_search_by(|k| cmp(k, &(*a, *b))).unwrap_or(0) as u32)
+        .map(|(a, b)| {
+            *map.entry((a.to_bits(), b.to_bits())).or_insert_with(|| {
+                keys.push((*a, *b));
+                (keys.len() - 1) as u32
+            })
+        })
         .collect();
     (keys, idx)
 }
@@ -200,7 +224,7 @@ pub(crate) fn conditional_batch(
 }
 
 /// The discounted expected number of purchases of one customer under `discounting` (CLV with
-/// E[M] = 1).
+/// E\[M\] = 1).
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for invalid discounting settings or a model without DERT under
@@ -254,11 +278,11 @@ fn discounted_if_alive(model: &impl PurchaseModel, x: f64, t_cal: f64, discounti
 /// Per-customer CLV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClvOutput {
-    /// Discounted expected purchases (CLV with E[M] = 1).
+    /// Discounted expected purchases (CLV with E\[M\] = 1).
     pub discounted_purchases: Vec<f64>,
     /// E[M | x, m̄].
     pub expected_spend: Vec<f64>,
-    /// Gross CLV = discounted purchases × E[M].
+    /// Gross CLV = discounted purchases × E\[M\].
     pub gross: Vec<f64>,
     /// Net CLV = gross − cost per customer, when costs were given.
     pub net: Option<Vec<f64>>,

@@ -388,7 +388,7 @@ impl ParetoNbd {
     /// discount rate δ per time unit (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 2 form):
     /// P(alive) · (r+x)/(α+T) · (β+T)^s δ^(s−1) U(s, s; δ(β+T)), computed as
     /// P(alive) · (r+x)/(α+T) · (β+T) · U(1, 2−s; δ(β+T)) (Kummer's transformation) with U by
-    /// a continued fraction. CLV in the `CLVTools` / `BTYD` convention is DERT × E[M].
+    /// a continued fraction. CLV in the `CLVTools` / `BTYD` convention is DERT × E\[M\].
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for δ ≤ 0 or not finite; as [`ParetoNbd::p_alive`].
