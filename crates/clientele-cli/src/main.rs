@@ -29,6 +29,12 @@ enum Command {
     Rfm(cmd::rfm::RfmArgs),
     /// Value tiers (Pareto top group, revenue deciles) or behavioural clusters (k-means).
     Segment(cmd::segment::SegmentArgs),
+    /// Fit a lifetime-value model (bgnbd, mbgnbd, pnbd, bgbb, gg) and save it as JSON.
+    Fit(cmd::models::FitArgs),
+    /// Score a customer summary with a saved model (P(alive), expected purchases or spend).
+    Predict(cmd::models::PredictArgs),
+    /// Customer lifetime value from events in one command (purchase model + Gamma-Gamma).
+    Clv(cmd::models::ClvArgs),
     /// Reports over the store (`report segments`: the segment report).
     Report(cmd::report::ReportArgs),
     /// Run the main job on bundled data and print a short report.
@@ -67,6 +73,9 @@ fn main() -> std::process::ExitCode {
         Command::Summary(a) => cmd::summary::run(a, &par),
         Command::Rfm(a) => cmd::rfm::run(a, &par),
         Command::Segment(a) => cmd::segment::run(a, &par),
+        Command::Fit(a) => cmd::models::fit(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Predict(a) => cmd::models::predict(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Clv(a) => cmd::models::clv(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Report(a) => cmd::report::run(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };

@@ -658,3 +658,104 @@ fn segment_kmeans_is_deterministic() {
     ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no feature column `nope`"));
 }
+
+/// The CDNOW flags plus the published weekly calibration.
+fn cdnow_model_args<'a>(cdnow: &'a str, command: &'a str) -> Vec<&'a str> {
+    let mut args = vec![command, "--input", cdnow];
+    args.extend(CDNOW_FLAGS);
+    args.extend(["--calibration-end", "1997-09-30", "--time-unit", "week"]);
+    args
+}
+
+#[test]
+fn fit_predict_and_clv_reproduce_the_published_cdnow_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cdnow = cdnow();
+    let cd = cdnow.to_str().unwrap();
+    // BG/NBD (Fader, Hardie & Lee 2005): r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.4.
+    let model = dir.path().join("bgnbd.json");
+    let mut args = cdnow_model_args(cd, "fit");
+    args.extend(["--model", "bgnbd", "--out", model.to_str().unwrap()]);
+    let printed = ok(&args);
+    assert!(printed.contains("log-likelihood -9582.429"), "{printed}");
+    let saved = json(&model);
+    assert_eq!(saved["model"], "bgnbd");
+    for (name, published) in [("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)] {
+        let v = saved["params"][name].as_f64().unwrap();
+        assert!((v - published).abs() < 5e-4, "{name} {v}");
+    }
+    // Gamma-Gamma on the 946 repeat buyers (Fader & Hardie 2013): p 6.25, q 3.74, gamma 15.44.
+    let mut args = cdnow_model_args(cd, "fit");
+    args.extend(["--model", "gg"]);
+    let printed = ok(&args);
+    assert!(
+        printed.contains("946 repeat customers") && printed.contains("log-likelihood -4055.9177"),
+        "{printed}"
+    );
+    // predict from a summary file: E[Y(39) | x = 2, t_x = 30.43, T = 38.86] = 1.226 for customer 4.
+    let summary = dir.path().join("summary.csv");
+    let mut args = cdnow_model_args(cd, "summary");
+    args.extend(["--out", summary.to_str().unwrap()]);
+    ok(&args);
+    let scored = dir.path().join("scored.json");
+    ok(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+        "--horizon",
+        "39",
+        "--out",
+        scored.to_str().unwrap(),
+    ]);
+    let rows = json(&scored);
+    let first = &rows.as_array().unwrap()[0];
+    assert_eq!(first["customer_id"], 4);
+    assert!(
+        (first["expected_purchases"].as_f64().unwrap() - 1.226).abs() < 1e-3,
+        "{first}"
+    );
+    // clv: the table and both fitted models.
+    let (out, models) = (dir.path().join("clv.csv"), dir.path().join("models.json"));
+    let mut args = cdnow_model_args(cd, "clv");
+    args.extend([
+        "--horizon-months",
+        "12",
+        "--discount-monthly",
+        "0.01",
+        "--out",
+        out.to_str().unwrap(),
+        "--model-out",
+        models.to_str().unwrap(),
+    ]);
+    ok(&args);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with(
+            "customer_id,frequency,recency,T,monetary_value,p_alive,expected_purchases,expected_spend,clv\n"
+        )
+    );
+    assert_eq!(text.lines().count(), 2_358);
+    let m = json(&models);
+    assert_eq!(m["discounting"]["convention"], "discrete_monthly");
+    assert!((m["purchase"]["params"]["r"].as_f64().unwrap() - 0.243).abs() < 5e-4);
+    assert!((m["spend"]["params"]["q"].as_f64().unwrap() - 3.74).abs() < 5e-3);
+    // Continuous discounting needs a model with a DERT: BG/NBD is refused with a clear error.
+    let mut args = cdnow_model_args(cd, "clv");
+    args.extend(["--discount-continuous", "0.0027"]);
+    let bad = run(&args);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("no DERT"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let mut args = cdnow_model_args(cd, "clv");
+    args.extend(["--model", "pnbd", "--discount-continuous", "0.0027"]);
+    let printed = ok(&args);
+    assert!(
+        printed.contains("Pareto/NBD") && printed.contains("Continuous"),
+        "{printed}"
+    );
+}

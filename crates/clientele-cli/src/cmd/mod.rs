@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod generate;
 pub mod ingest;
+pub mod models;
 pub mod report;
 pub mod rfm;
 pub mod segment;

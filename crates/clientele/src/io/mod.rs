@@ -1,7 +1,10 @@
-//! Writing result tables: Parquet, CSV, JSON, Arrow IPC, and plain-text tables for terminals.
+//! Writing result tables (Parquet, CSV, JSON, Arrow IPC, and plain-text tables for terminals)
+//! and reading them back.
 
+mod read;
 mod table;
 mod write;
 
+pub use read::read_table;
 pub use table::format_table;
 pub use write::{OutputFormat, write_batch, write_batches};
