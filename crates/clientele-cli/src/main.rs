@@ -35,6 +35,8 @@ enum Command {
     Predict(cmd::models::PredictArgs),
     /// Customer lifetime value from events in one command (purchase model + Gamma-Gamma).
     Clv(cmd::models::ClvArgs),
+    /// Contractual retention: fit the shifted-beta-geometric model to cohort survival.
+    Retention(cmd::retention::RetentionArgs),
     /// Reports over the store (`report segments`: the segment report).
     Report(cmd::report::ReportArgs),
     /// Run the main job on bundled data and print a short report.
@@ -76,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Fit(a) => cmd::models::fit(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Predict(a) => cmd::models::predict(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Clv(a) => cmd::models::clv(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Retention(a) => cmd::retention::run(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Report(a) => cmd::report::run(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };

@@ -759,3 +759,46 @@ fn fit_predict_and_clv_reproduce_the_published_cdnow_numbers() {
         "{printed}"
     );
 }
+
+#[test]
+fn retention_reproduces_fader_hardie_2007() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("sbg.json");
+    // The "regular" cohort, years 0-7 (Fader & Hardie 2007): alpha 0.704, beta 1.182.
+    let printed = ok(&[
+        "retention",
+        "--survivors",
+        "1000,631,468,382,326,289,262,241",
+        "--horizon",
+        "12",
+        "--margin",
+        "100",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("alpha 0.704") && printed.contains("beta  1.182"), "{printed}");
+    assert!(printed.contains("(projected)") && printed.contains("subscription CLV"), "{printed}");
+    let saved = json(&model);
+    assert_eq!(saved["model"], "sbg");
+    assert!((saved["params"]["alpha"].as_f64().unwrap() - 0.704).abs() < 1e-3);
+    // The same cohort as per-customer churn periods: 369 left in year 1, 163 in year 2, ...
+    let counts = [1000, 631, 468, 382, 326, 289, 262, 241];
+    let mut csv = String::from("customer,churn_period\n");
+    let mut id = 0;
+    for t in 1..counts.len() {
+        for _ in 0..counts[t - 1] - counts[t] {
+            id += 1;
+            csv.push_str(&format!("{id},{t}\n"));
+        }
+    }
+    for _ in 0..counts[7] {
+        id += 1;
+        csv.push_str(&format!("{id},\n"));
+    }
+    let input = dir.path().join("churn.csv");
+    std::fs::write(&input, csv).unwrap();
+    let printed = ok(&["retention", "--input", input.to_str().unwrap(), "--periods", "7"]);
+    assert!(printed.contains("alpha 0.704") && printed.contains("beta  1.182"), "{printed}");
+    let bad = run(&["retention", "--survivors", "1000"]);
+    assert!(!bad.status.success());
+}

@@ -5,6 +5,7 @@ pub mod generate;
 pub mod ingest;
 pub mod models;
 pub mod report;
+pub mod retention;
 pub mod rfm;
 pub mod segment;
 pub mod summary;
