@@ -776,8 +776,14 @@ fn retention_reproduces_fader_hardie_2007() {
         "--out",
         model.to_str().unwrap(),
     ]);
-    assert!(printed.contains("alpha 0.704") && printed.contains("beta  1.182"), "{printed}");
-    assert!(printed.contains("(projected)") && printed.contains("subscription CLV"), "{printed}");
+    assert!(
+        printed.contains("alpha 0.704") && printed.contains("beta  1.182"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("(projected)") && printed.contains("subscription CLV"),
+        "{printed}"
+    );
     let saved = json(&model);
     assert_eq!(saved["model"], "sbg");
     assert!((saved["params"]["alpha"].as_f64().unwrap() - 0.704).abs() < 1e-3);
@@ -798,7 +804,10 @@ fn retention_reproduces_fader_hardie_2007() {
     let input = dir.path().join("churn.csv");
     std::fs::write(&input, csv).unwrap();
     let printed = ok(&["retention", "--input", input.to_str().unwrap(), "--periods", "7"]);
-    assert!(printed.contains("alpha 0.704") && printed.contains("beta  1.182"), "{printed}");
+    assert!(
+        printed.contains("alpha 0.704") && printed.contains("beta  1.182"),
+        "{printed}"
+    );
     let bad = run(&["retention", "--survivors", "1000"]);
     assert!(!bad.status.success());
 }

@@ -318,3 +318,96 @@ fn btyd_mode_weekly_periods_by_hand() {
     assert_eq!(ints(&t, "t_days"), [7, 0, 7]);
     assert_eq!(ints(&t, "recency_days"), [0, 0, 7]);
 }
+
+#[test]
+fn streaming_parquet_path_equals_the_store_path() {
+    use clientele::kernels::rfm::{Scoring, rfm_parquet};
+    let events = testdata("rfm/events.parquet");
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_parquet(&events).unwrap();
+    let (store, report) = ing.finish().unwrap();
+    assert_eq!(report.rows_rejected, 0);
+    for scoring in [Scoring::Ntile, Scoring::Quantile] {
+        let cfg = RfmParams::new(date(2025, 7, 1)).scoring(scoring).validate().unwrap();
+        let from_store = rfm(&store, &cfg, &Parallelism::current()).unwrap();
+        for threads in [1, 3] {
+            let streamed = rfm_parquet(
+                &events,
+                &cfg,
+                &IngestOptions::default(),
+                &Parallelism::threads(threads).unwrap(),
+            )
+            .unwrap()
+            .expect("in scope");
+            assert_eq!(streamed, from_store);
+        }
+    }
+    // Out of scope: btyd mode, and string keys by request.
+    let btyd = RfmParams::new(date(2025, 7, 1))
+        .mode(clientele::kernels::rfm::RfmMode::Btyd {
+            period: clientele::kernels::summary::Period::Day,
+        })
+        .validate()
+        .unwrap();
+    assert!(
+        rfm_parquet(&events, &btyd, &IngestOptions::default(), &Parallelism::current())
+            .unwrap()
+            .is_none()
+    );
+    let cfg = RfmParams::new(date(2025, 7, 1)).validate().unwrap();
+    let strings = IngestOptions::default().key_type(clientele::ingest::KeyType::String);
+    assert!(
+        rfm_parquet(&events, &cfg, &strings, &Parallelism::current())
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn streaming_parquet_path_refuses_files_with_rows_ingestion_rejects() {
+    use clientele::kernels::rfm::rfm_parquet;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |amounts: Vec<Option<f64>>| {
+        let n = amounts.len();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "customer_id",
+                Arc::new(arrow_array::Int64Array::from((1..=n as i64).collect::<Vec<_>>())) as _,
+            ),
+            (
+                "event_time",
+                Arc::new(
+                    arrow_array::TimestampMicrosecondArray::from(vec![1_700_000_000_000_000i64; n])
+                        .with_timezone("UTC"),
+                ) as _,
+            ),
+            (
+                "event_type",
+                Arc::new(arrow_array::StringArray::from(vec!["purchase"; n])) as _,
+            ),
+            ("amount", Arc::new(arrow_array::Float64Array::from(amounts)) as _),
+        ])
+        .unwrap();
+        let path = dir.path().join(format!("e{n}.parquet"));
+        clientele::io::write_batch(&batch, &path).unwrap();
+        path
+    };
+    let cfg = RfmParams::new(date(2024, 1, 1)).bins(2).validate().unwrap();
+    let par = Parallelism::current();
+    let ok = write(vec![Some(10.0), None, Some(5.5)]);
+    let t = rfm_parquet(&ok, &cfg, &IngestOptions::default(), &par)
+        .unwrap()
+        .unwrap();
+    assert_eq!(f64s(&t, "monetary"), [10.0, 0.0, 5.5]);
+    // A negative purchase is a rejected row in ingestion: the streaming path steps aside.
+    let bad = write(vec![Some(10.0), Some(-1.0), Some(5.5), Some(1.0)]);
+    assert!(
+        rfm_parquet(&bad, &cfg, &IngestOptions::default(), &par)
+            .unwrap()
+            .is_none()
+    );
+    // ... unless refunds are allowed, as in ingestion.
+    let refunds = IngestOptions::default().allow_refunds(true);
+    assert!(rfm_parquet(&bad, &cfg, &refunds, &par).unwrap().is_some());
+}

@@ -46,7 +46,9 @@ pub struct RetentionArgs {
 
 fn churn_periods(path: &PathBuf) -> CliResult<Vec<Option<u32>>> {
     let t = clientele::io::read_table(path)?;
-    let c = t.column_by_name("churn_period").ok_or("the table has no `churn_period` column")?;
+    let c = t
+        .column_by_name("churn_period")
+        .ok_or("the table has no `churn_period` column")?;
     let c = arrow_cast::cast(c, &DataType::Float64)?;
     let c = c.as_primitive::<Float64Type>();
     (0..c.len())
@@ -87,14 +89,21 @@ pub fn run(a: &RetentionArgs, par: &Parallelism) -> CliResult<()> {
     }
     let horizon = a.horizon.unwrap_or(n + 5).max(n);
     let cohort = m.project(1.0, horizon);
-    println!("\n  period  survival  retention rate{}", if a.survivors.is_empty() { "" } else { "  actual" });
+    println!(
+        "\n  period  survival  retention rate{}",
+        if a.survivors.is_empty() { "" } else { "  actual" }
+    );
     for (t, s) in cohort.iter().enumerate() {
         let actual = a
             .survivors
             .get(t)
             .zip(a.survivors.first())
             .map_or(String::new(), |(v, c0)| format!("  {:>6.4}", v / c0));
-        let rate = if t == 0 { "".to_string() } else { format!("{:.4}", m.retention_rate(t as u32)) };
+        let rate = if t == 0 {
+            "".to_string()
+        } else {
+            format!("{:.4}", m.retention_rate(t as u32))
+        };
         let mark = if t as u32 > n { " (projected)" } else { "" };
         println!("  {t:>6}  {s:>8.4}  {rate:>14}{actual}{mark}");
     }

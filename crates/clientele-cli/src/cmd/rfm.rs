@@ -8,7 +8,7 @@ use arrow_array::types::UInt8Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap, rfm};
+use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap, rfm, rfm_parquet};
 use clientele::kernels::summary::Period;
 use clientele::report::{SegmentReportParams, segment_report};
 use clientele::schema::Role;
@@ -129,6 +129,25 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     } else {
         &[Role::EventType, Role::Amount, Role::Channel, Role::Score]
     };
+    // One Parquet file to an output file: the streaming path, when the file is in its scope.
+    if let (Some(path), [input]) = (&args.out, args.source.input.as_slice())
+        && args.source.store.is_none()
+        && input
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+    {
+        let started = std::time::Instant::now();
+        if let Some(table) = rfm_parquet(input, &cfg, &args.source.mapping.ingest_options(false), par)? {
+            clientele::io::write_batch(&table, path)?;
+            eprintln!(
+                "{} customers scored in {:.3} s (streamed from Parquet) -> {}",
+                table.num_rows(),
+                started.elapsed().as_secs_f64(),
+                path.display()
+            );
+            return Ok(());
+        }
+    }
     let store = load(&args.source, par, roles)?;
     let started = std::time::Instant::now();
     let table = rfm(&store, &cfg, par)?;

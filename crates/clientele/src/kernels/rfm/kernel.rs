@@ -32,7 +32,7 @@ struct Row {
 }
 
 /// Nano-units to cents, rounded half away from zero.
-fn cents(units: i128) -> i64 {
+pub(super) fn cents(units: i128) -> i64 {
     let q = units / 10_000_000;
     let r = units % 10_000_000;
     let q = if r >= 5_000_000 {
@@ -77,12 +77,12 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
 }
 
 /// The unscored columns of an RFM table; money in cents.
-struct Axes {
-    keys: ArrayRef,
-    recency: Vec<i64>,
-    frequency: Vec<i64>,
-    money: Vec<i64>,
-    t_days: Vec<i64>,
+pub(super) struct Axes {
+    pub(super) keys: ArrayRef,
+    pub(super) recency: Vec<i64>,
+    pub(super) frequency: Vec<i64>,
+    pub(super) money: Vec<i64>,
+    pub(super) t_days: Vec<i64>,
 }
 
 /// The `orders` convention: one pass over each customer's events before `as_of`.
@@ -174,7 +174,7 @@ fn btyd_axes(store: &EventStore, cfg: &RfmConfig, period: Period, par: &Parallel
 }
 
 /// Scores the axes and assembles the output table.
-fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
+pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
     let Axes {
         keys,
         recency,
