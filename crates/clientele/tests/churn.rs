@@ -62,7 +62,7 @@ fn to_csv(features: &RecordBatch, labels: &RecordBatch) -> String {
     let mut out = format!("{},churned\n", names.join(","));
     let ids = features.column(0).as_primitive::<Int64Type>();
     let y = label_values(labels).unwrap();
-    for i in 0..features.num_rows() {
+    for (i, label) in y.iter().enumerate() {
         out.push_str(&ids.value(i).to_string());
         for c in 1..features.num_columns() {
             out.push_str(&format!(
@@ -70,7 +70,7 @@ fn to_csv(features: &RecordBatch, labels: &RecordBatch) -> String {
                 features.column(c).as_primitive::<Float64Type>().value(i)
             ));
         }
-        out.push_str(&format!(",{}\n", y[i]));
+        out.push_str(&format!(",{label}\n"));
     }
     out
 }
@@ -251,7 +251,7 @@ fn saved_model_scores_new_data_with_the_training_scaling() {
     // The evaluation runs and the model beats chance.
     let e = evaluate(
         &label_values(&l).unwrap(),
-        &all.column(1).as_primitive::<Float64Type>().values().to_vec(),
+        all.column(1).as_primitive::<Float64Type>().values(),
     )
     .unwrap();
     assert!(e.roc_auc > 0.6 && e.top_decile.lift > 1.0, "{e:?}");
