@@ -244,6 +244,18 @@ fn saved_model_scores_new_data_with_the_training_scaling() {
     let some = loaded.score(&x.slice(100, 10)).unwrap();
     assert_eq!(some, all.slice(100, 10));
     assert!(ChurnModel::from_json(&json.replace("churn_logistic", "bgnbd")).is_err());
+    // New data from a store without `web` events: the missing channel share counts as 0.
+    let web = x.schema().index_of("channel_share_web").unwrap();
+    let mut cols = x.columns().to_vec();
+    let mut fields: Vec<_> = x.schema().fields().iter().cloned().collect();
+    cols.remove(web);
+    fields.remove(web);
+    let no_web = RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), cols).unwrap();
+    let mut zero_web = x.columns().to_vec();
+    zero_web[web] = Arc::new(Float64Array::from(vec![0.0; x.num_rows()]));
+    let zero_web = RecordBatch::try_new(x.schema(), zero_web).unwrap();
+    assert_eq!(loaded.predict(&no_web).unwrap(), loaded.predict(&zero_web).unwrap());
+    assert!(loaded.predict(&x.project(&[0, 1]).unwrap()).is_err());
     // Importance: every feature once, largest |coefficient| first.
     let imp = model.feature_importance();
     assert_eq!(imp.len(), model.coefficients.len());

@@ -52,6 +52,9 @@ use crate::time::{MICROS_PER_DAY, date_to_days};
 /// The default of [`FeatureParams::no_complaint_days`]: ten years.
 pub const DEFAULT_NO_COMPLAINT_DAYS: f64 = 3650.0;
 
+/// The prefix of the channel-share columns.
+pub const CHANNEL_SHARE: &str = "channel_share_";
+
 /// The fixed feature columns, in output order (channel shares and extra columns follow).
 pub const BASE_FEATURES: [&str; 13] = [
     "recency_days",
@@ -316,7 +319,7 @@ pub fn churn_features(
     });
     let keys = key_column(store, &ids)?;
     let mut names: Vec<String> = BASE_FEATURES.iter().map(|s| s.to_string()).collect();
-    names.extend(channel_names.iter().map(|c| format!("channel_share_{c}")));
+    names.extend(channel_names.iter().map(|c| format!("{CHANNEL_SHARE}{c}")));
     let mut columns: Vec<Vec<f64>> = (0..width).map(|j| rows.iter().map(|r| r[j]).collect()).collect();
     if let Some(extra) = extra {
         for (name, values) in join_extra(store, &ids, extra)? {
@@ -468,17 +471,23 @@ impl Scaling {
         Ok(s)
     }
 
-    /// The standardized features, row-major (`rows × names.len()`), columns found by name.
+    /// The standardized features, row-major (`rows × names.len()`), columns found by name
+    /// (other columns are ignored). A missing `channel_share_<name>` column counts as 0 (new
+    /// data whose store has no event in that channel).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`features`) for a missing, non-Float64, null or non-finite
-    /// feature column.
+    /// [`Error::InvalidParameter`] (`features`) for a missing (other than a channel share),
+    /// non-Float64, null or non-finite feature column.
     pub fn transform(&self, features: &RecordBatch) -> Result<Vec<f64>> {
         let d = self.names.len();
         let n = features.num_rows();
         let mut x = vec![0.0; n * d];
         for (j, name) in self.names.iter().enumerate() {
-            let v = float_column(features, name)?;
+            let v = if name.starts_with(CHANNEL_SHARE) && features.column_by_name(name).is_none() {
+                vec![0.0; n]
+            } else {
+                float_column(features, name)?
+            };
             for (i, &value) in v.iter().enumerate() {
                 x[i * d + j] = (value - self.means[j]) / self.sds[j];
             }
