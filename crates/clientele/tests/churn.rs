@@ -234,11 +234,20 @@ fn saved_model_scores_new_data_with_the_training_scaling() {
     let store = store_of(events());
     let par = Parallelism::current();
     let (x, l) = (features(&store, &par), labels(&store, &par));
-    let model = ChurnModelParams::new().validate().unwrap().fit(&x, &l).unwrap();
+    let fp = FeatureParams::new(date(2025, 7, 1));
+    let model = ChurnModelParams::new()
+        .validate()
+        .unwrap()
+        .fit(&x, &l)
+        .unwrap()
+        .with_feature_params(&fp);
     let json = model.to_json().unwrap();
     assert!(json.contains("\"format\": \"clientele-model\"") && json.contains("\"model\": \"churn_logistic\""));
     let loaded = ChurnModel::from_json(&json).unwrap();
     assert_eq!(loaded, model);
+    // Features recomputed from the store with the saved parameters score identically.
+    let again = churn_features(&store, &loaded.feature_config(date(2025, 7, 1)).unwrap(), None, &par).unwrap();
+    assert_eq!(loaded.score(&again).unwrap(), model.score(&x).unwrap());
     // Scoring 10 rows alone gives the same probabilities as scoring them among all rows.
     let all = model.score(&x).unwrap();
     let some = loaded.score(&x.slice(100, 10)).unwrap();

@@ -24,7 +24,9 @@ use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::features::Scaling;
+use chrono::NaiveDate;
+
+use super::features::{FeatureConfig, FeatureParams, Scaling};
 use super::labels::label_values;
 use crate::error::{Error, Result};
 
@@ -194,6 +196,11 @@ pub struct ChurnModel {
     pub class_weights: [f64; 2],
     /// How the fit went.
     pub diagnostics: LogisticDiagnostics,
+    /// The feature parameters of the training features (event types, `no_complaint_days`),
+    /// when recorded with [`with_feature_params`](Self::with_feature_params), so that new data
+    /// is featurized the same way ([`feature_config`](Self::feature_config)).
+    #[serde(default)]
+    pub feature_params: Option<FeatureParams>,
 }
 
 /// Numerically stable log(1 + e^z).
@@ -447,6 +454,7 @@ impl ChurnModelConfig {
                 rows: n,
                 positives,
             },
+            feature_params: None,
         })
     }
 }
@@ -460,6 +468,43 @@ fn no_convergence(iterations: usize, gradient_norm: f64) -> Error {
 }
 
 impl ChurnModel {
+    /// Records the parameters the training features were computed with (saved with the model).
+    pub fn with_feature_params(mut self, params: &FeatureParams) -> Self {
+        self.feature_params = Some(params.clone());
+        self
+    }
+
+    /// The feature configuration for scoring at a new `cutoff`: the recorded feature
+    /// parameters (the defaults when none were recorded) with `cutoff` in place of the
+    /// training cutoff.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when the recorded parameters are invalid.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use std::sync::Arc;
+    /// use clientele::arrow_array::{Float64Array, RecordBatch, UInt8Array};
+    /// use clientele::chrono::NaiveDate;
+    /// use clientele::churn::{ChurnModelParams, FeatureParams};
+    /// let x = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![0.0, 1.0, 2.0, 3.0])) as _)])?;
+    /// let y = RecordBatch::try_from_iter([("churned", Arc::new(UInt8Array::from(vec![0, 1, 0, 1])) as _)])?;
+    /// let train = FeatureParams::new(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()).no_complaint_days(999.0);
+    /// let model = ChurnModelParams::new().validate()?.fit(&x, &y)?.with_feature_params(&train);
+    /// let cfg = model.feature_config(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap())?;
+    /// assert_eq!(cfg.params().no_complaint_days, 999.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn feature_config(&self, cutoff: NaiveDate) -> Result<FeatureConfig> {
+        let mut p = self
+            .feature_params
+            .clone()
+            .unwrap_or_else(|| FeatureParams::new(cutoff));
+        p.cutoff = cutoff;
+        p.validate()
+    }
+
     /// Churn probabilities of the rows of `features` (computed like the training features; the
     /// columns are found by name and scaled with the training scaling).
     ///
