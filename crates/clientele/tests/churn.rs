@@ -253,6 +253,11 @@ fn saved_model_scores_new_data_with_the_training_scaling() {
     let some = loaded.score(&x.slice(100, 10)).unwrap();
     assert_eq!(some, all.slice(100, 10));
     assert!(ChurnModel::from_json(&json.replace("churn_logistic", "bgnbd")).is_err());
+    let mut bad = model.clone();
+    bad.scaling.sds[3] = 0.0;
+    assert!(ChurnModel::from_json(&bad.to_json().unwrap()).is_err());
+    bad.coefficients.pop();
+    assert!(ChurnModel::from_json(&bad.to_json().unwrap()).is_err());
     // New data from a store without `web` events: the missing channel share counts as 0.
     let web = x.schema().index_of("channel_share_web").unwrap();
     let mut cols = x.columns().to_vec();

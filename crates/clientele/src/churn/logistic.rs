@@ -576,7 +576,8 @@ impl ChurnModel {
     ///
     /// # Errors
     /// [`Error::Format`] for another format, version or model, or malformed JSON;
-    /// [`Error::InvalidModelData`] when the coefficients do not match the features.
+    /// [`Error::InvalidModelData`] when the coefficients do not match the features, a value is
+    /// not finite or a standard deviation is not positive.
     pub fn from_json(json: &str) -> Result<ChurnModel> {
         let (m, _): (ChurnModel, _) = crate::models::from_json(MODEL_NAME, json)?;
         let d = m.scaling.names.len();
@@ -586,6 +587,29 @@ impl ChurnModel {
                 row: 0,
                 value: m.coefficients.len() as f64,
                 reason: "the number of coefficients, means and sds must equal the number of features",
+            });
+        }
+        let values = m.coefficients.iter().chain(&m.scaling.means).chain([&m.intercept]);
+        if let Some((row, &v)) = values.enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::InvalidModelData {
+                column: "coefficients",
+                row,
+                value: v,
+                reason: "coefficients, intercept and means must be finite",
+            });
+        }
+        if let Some((row, &v)) = m
+            .scaling
+            .sds
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && **v > 0.0))
+        {
+            return Err(Error::InvalidModelData {
+                column: "sds",
+                row,
+                value: v,
+                reason: "standard deviations must be positive and finite",
             });
         }
         Ok(m)
