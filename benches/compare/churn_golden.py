@@ -6,8 +6,8 @@
 Reads testdata/churn/features.csv (per-customer churn features and labels computed by
 Clientele from `clientele generate --customers 3000 --seed 7`, cutoff 2025-07-01, horizon 90
 days; written by `cargo test -p clientele --test churn -- --ignored write_features_csv`, which
---regenerate-features runs first), standardizes every feature column (mean, population standard
-deviation, 1 in place of 0 — Clientele's `Scaling`), and fits scikit-learn
+--regenerate-features runs first), standardizes every feature column (mean, population
+standard deviation, 1 in place of 0, as Clientele's `Scaling`), and fits scikit-learn
 `LogisticRegression(C=1.0, penalty="l2", solver="lbfgs", tol=1e-10, max_iter=10000)`, once
 unweighted and once with `class_weight="balanced"`. Writes the coefficients, intercept, ROC
 AUC, average precision, Brier score and the predicted probabilities of each fit to
