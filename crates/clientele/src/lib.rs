@@ -47,6 +47,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod churn;
 pub mod error;
 pub mod exec;
 pub mod ingest;
