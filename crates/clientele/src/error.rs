@@ -113,6 +113,14 @@ pub enum Error {
     /// A JSON document (report, manifest) could not be encoded or decoded.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// A trigger rule is invalid (named by `rule`: its name, or `#n` for an unnamed one).
+    #[error("trigger rule {rule:?}: {message}")]
+    InvalidTrigger {
+        /// The rule's name.
+        rule: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A TOML document (a rule file) could not be decoded.
     #[error("toml: {message}")]
     Toml {

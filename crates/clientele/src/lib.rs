@@ -59,6 +59,7 @@ pub mod schema;
 pub mod store;
 pub mod synth;
 pub mod time;
+pub mod triggers;
 
 pub use error::{Error, Result};
 
