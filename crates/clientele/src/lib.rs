@@ -58,6 +58,7 @@ pub mod schema;
 pub mod store;
 pub mod synth;
 pub mod time;
+pub mod views;
 
 pub use error::{Error, Result};
 

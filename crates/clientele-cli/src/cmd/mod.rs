@@ -8,3 +8,4 @@ pub mod report;
 pub mod rfm;
 pub mod segment;
 pub mod summary;
+pub mod views;
