@@ -308,9 +308,14 @@ pub fn attribution(store: &EventStore, cfg: &AttributionConfig, par: &Parallelis
                         // Truncated shares, the remainder to the largest weight (ties: latest).
                         let mut given = 0i128;
                         let mut top = 0;
-                        for (j, (&wj, &k)) in w.iter().zip(ks).enumerate() {
+                        for (j, &wj) in w.iter().enumerate() {
                             if wj >= w.get(top).copied().unwrap_or(0.0) {
                                 top = j;
+                            }
+                        }
+                        for (&wj, &k) in w.iter().zip(ks) {
+                            if wj <= 0.0 {
+                                continue; // first/last: the other touches get no row
                             }
                             let share = (units as f64 * wj) as i128;
                             given += share;
