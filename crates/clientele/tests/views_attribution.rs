@@ -114,7 +114,13 @@ fn zero_lookback_keeps_only_same_instant_touches_and_bad_half_life_is_rejected()
             .validate()
             .unwrap_err();
         assert!(
-            matches!(err, clientele::Error::InvalidParameter { field: "half_life_days", .. }),
+            matches!(
+                err,
+                clientele::Error::InvalidParameter {
+                    field: "half_life_days",
+                    ..
+                }
+            ),
             "{err}"
         );
     }

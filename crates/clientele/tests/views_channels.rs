@@ -116,11 +116,16 @@ fn cost_table_replaces_the_cost_column() {
 fn no_cost_means_null_shares_and_bad_costs_are_rejected() {
     let csv = "customer_id,event_time,event_type,channel\n1,2024-01-01,web_visit,web\n";
     let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
-    ing.read_csv_reader(csv.as_bytes(), "e.csv", &CsvOptions::default()).unwrap();
+    ing.read_csv_reader(csv.as_bytes(), "e.csv", &CsvOptions::default())
+        .unwrap();
     let store = ing.finish().unwrap().0;
-    let t = channels(&store, &ChannelParams::new().validate().unwrap(), &Parallelism::current())
-        .unwrap()
-        .channels;
+    let t = channels(
+        &store,
+        &ChannelParams::new().validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap()
+    .channels;
     assert_eq!(f64s(&t, "cost"), [0.0]);
     assert_eq!(null_count(&t, "cost_share"), 1);
     assert_eq!(null_count(&t, "mismatch"), 1);
@@ -128,7 +133,13 @@ fn no_cost_means_null_shares_and_bad_costs_are_rejected() {
         let costs = BTreeMap::from([("web".to_string(), bad)]);
         let err = ChannelParams::new().channel_costs(costs).validate().unwrap_err();
         assert!(
-            matches!(err, clientele::Error::InvalidParameter { field: "channel_costs", .. }),
+            matches!(
+                err,
+                clientele::Error::InvalidParameter {
+                    field: "channel_costs",
+                    ..
+                }
+            ),
             "{err}"
         );
     }

@@ -35,7 +35,10 @@ fn summary_and_trend_by_hand() {
     let store = store();
     let cfg = SatisfactionParams::new().validate().unwrap();
     let v = satisfaction(&store, None, &cfg, &Parallelism::current()).unwrap();
-    assert_eq!(v, satisfaction(&store, None, &cfg, &Parallelism::threads(1).unwrap()).unwrap());
+    assert_eq!(
+        v,
+        satisfaction(&store, None, &cfg, &Parallelism::threads(1).unwrap()).unwrap()
+    );
     let s = &v.summary;
     assert_eq!(
         strs(s, "dimension"),
@@ -70,7 +73,10 @@ fn distribution_by_hand() {
     let share = f64s(d, "share");
     assert_eq!(overall.iter().map(|&i| score[i]).collect::<Vec<_>>(), [1, 2, 4, 5]);
     assert_eq!(overall.iter().map(|&i| count[i]).collect::<Vec<_>>(), [1, 1, 2, 1]);
-    assert_eq!(overall.iter().map(|&i| share[i]).collect::<Vec<_>>(), [0.2, 0.2, 0.4, 0.2]);
+    assert_eq!(
+        overall.iter().map(|&i| share[i]).collect::<Vec<_>>(),
+        [0.2, 0.2, 0.4, 0.2]
+    );
     // Every group's counts add up to its responses: 4 + 2 + 2 + 2 + 2 + 1 = 14 rows' worth.
     assert_eq!(count.iter().sum::<u64>(), 5 + 2 + 2 + 2 + 2 + 1);
 }

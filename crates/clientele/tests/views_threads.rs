@@ -35,15 +35,25 @@ fn one_thread_and_three_agree() {
     assert!(c.num_rows() > 0);
     assert_eq!(c, cohorts(&store, &cfg, &three).unwrap());
     let cfg = CohortParams::new(as_of).by(Grain::Week).validate().unwrap();
-    assert_eq!(cohorts(&store, &cfg, &one).unwrap(), cohorts(&store, &cfg, &three).unwrap());
+    assert_eq!(
+        cohorts(&store, &cfg, &one).unwrap(),
+        cohorts(&store, &cfg, &three).unwrap()
+    );
 
     let cfg = ChannelParams::new().validate().unwrap();
     let ch = channels(&store, &cfg, &one).unwrap();
     assert!(ch.preferred.num_rows() > 10_000);
     assert_eq!(ch, channels(&store, &cfg, &three).unwrap());
     let costs = BTreeMap::from([("web".to_string(), 10.0), ("email".to_string(), 5.0)]);
-    let cfg = ChannelParams::new().channel_costs(costs).as_of(as_of).validate().unwrap();
-    assert_eq!(channels(&store, &cfg, &one).unwrap(), channels(&store, &cfg, &three).unwrap());
+    let cfg = ChannelParams::new()
+        .channel_costs(costs)
+        .as_of(as_of)
+        .validate()
+        .unwrap();
+    assert_eq!(
+        channels(&store, &cfg, &one).unwrap(),
+        channels(&store, &cfg, &three).unwrap()
+    );
 
     for model in [
         AttributionModel::First,
@@ -57,7 +67,10 @@ fn one_thread_and_three_agree() {
         // Conservation on generated data: the rows add up to the total purchase revenue.
         let total: f64 = f64s(&ch.channels, "revenue").iter().sum();
         let attributed: f64 = f64s(&a, "attributed_revenue").iter().sum();
-        assert!((attributed - total).abs() < 1e-6 * total.max(1.0), "{attributed} vs {total}");
+        assert!(
+            (attributed - total).abs() < 1e-6 * total.max(1.0),
+            "{attributed} vs {total}"
+        );
     }
 
     let cfg = SatisfactionParams::new().validate().unwrap();
