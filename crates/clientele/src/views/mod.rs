@@ -1,6 +1,6 @@
 //! CRM views: cohort retention, channel mix, multi-touch attribution and satisfaction.
 //!
-//! Each view is a free function over an [`EventStore`](crate::store::EventStore) with unchecked
+//! Each view is a free function over an [`EventStore`] with unchecked
 //! `*Params` (serde, builder methods) validated into a `*Config`. Views run in parallel over
 //! customers in fixed chunks of customers, and combine the chunk results in chunk order, so
 //! their output does not depend on the thread count. Money is summed as exact integers
@@ -8,10 +8,10 @@
 //!
 //! | view | function | output |
 //! |---|---|---|
-//! | [`cohorts`] | [`cohorts::cohorts`] | acquisition cohort × period since acquisition: customers, active customers, retention, revenue, revenue retention, cumulative revenue per customer, repeat-purchase rate |
-//! | [`channels`] | [`channels::channels`] | per channel: reach, events, purchases, revenue, engagement share, cost, cost share, mismatch; per customer: preferred channel by engagement and by purchases |
-//! | [`attribution`] | [`attribution::attribution`] | purchase revenue attributed to the touches before it (first, last, linear, time-decay), per channel and campaign, plus `(unattributed)` |
-//! | [`satisfaction`] | [`satisfaction::satisfaction`] | survey scores: mean and count overall, per channel, per period and per segment; distribution per integer score |
+//! | [`cohorts`](mod@cohorts) | [`cohorts()`](fn@cohorts::cohorts) | acquisition cohort × period since acquisition: customers, active customers, retention, revenue, revenue retention, cumulative revenue per customer, repeat-purchase rate |
+//! | [`channels`](mod@channels) | [`channels()`](fn@channels::channels) | per channel: reach, events, purchases, revenue, engagement share, cost, cost share, mismatch; per customer: preferred channel by engagement and by purchases |
+//! | [`attribution`](mod@attribution) | [`attribution()`](fn@attribution::attribution) | purchase revenue attributed to the touches before it (first, last, linear, time-decay), per channel and campaign, plus `(unattributed)` |
+//! | [`satisfaction`](mod@satisfaction) | [`satisfaction()`](fn@satisfaction::satisfaction) | survey scores: mean and count overall, per channel, per period and per segment; distribution per integer score |
 
 pub mod attribution;
 pub mod channels;
