@@ -78,3 +78,21 @@ fn one_thread_and_three_agree() {
     assert!(u64s(&s.summary, "responses")[0] > 0);
     assert_eq!(s, satisfaction(&store, None, &cfg, &three).unwrap());
 }
+
+#[test]
+fn params_deserialize_with_documented_defaults() {
+    let c: CohortParams = serde_json::from_str(r#"{"as_of": "2024-03-01"}"#).unwrap();
+    assert_eq!(c, CohortParams::new(date(2024, 3, 1)));
+    let c: CohortParams = serde_json::from_str(r#"{"as_of": "2024-03-01", "by": "week"}"#).unwrap();
+    assert_eq!(c.by, Grain::Week);
+    let ch: ChannelParams = serde_json::from_str(r#"{"channel_costs": {"web": 2.5}}"#).unwrap();
+    assert_eq!(ch.channel_costs.unwrap()["web"], 2.5);
+    let a: AttributionParams = serde_json::from_str(r#"{"model": "decay"}"#).unwrap();
+    assert_eq!(a, AttributionParams::new(AttributionModel::Decay));
+    assert_eq!((a.lookback_days, a.half_life_days, a.by_campaign), (30, 7.0, true));
+    let s: SatisfactionParams = serde_json::from_str("{}").unwrap();
+    assert_eq!(s, SatisfactionParams::new());
+    assert_eq!(s.survey_type.as_deref(), Some("survey"));
+    let s: SatisfactionParams = serde_json::from_str(r#"{"survey_type": null}"#).unwrap();
+    assert_eq!(s.survey_type, None);
+}
