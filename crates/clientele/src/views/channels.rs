@@ -159,15 +159,16 @@ impl Acc {
     }
 }
 
-/// The first index of the largest positive count (ties: the lowest index = name order).
-fn argmax(counts: &[u64]) -> Option<(usize, u64)> {
-    counts
+/// Among the `touched` channels, the one with the largest positive count (ties: the lowest
+/// code, which is the first in name order).
+fn argmax(counts: &[u64], touched: &[usize]) -> Option<(usize, u64)> {
+    touched
         .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .fold(None, |b, (i, &n)| match b {
-            Some((_, bn)) if bn >= n => b,
-            _ => Some((i, n)),
+        .filter_map(|&k| counts.get(k).map(|&n| (k, n)))
+        .filter(|(_, n)| *n > 0)
+        .fold(None, |b, (k, n)| match b {
+            Some((bk, bn)) if bn > n || (bn == n && bk < k) => b,
+            _ => Some((k, n)),
         })
 }
 
@@ -222,11 +223,17 @@ pub fn channels(store: &EventStore, cfg: &ChannelConfig, par: &Parallelism) -> R
                     return (acc, rows);
                 };
                 let keys = ch.keys();
+                // The channels the current customer touched (so the per-customer work does not
+                // grow with the number of channels).
+                let mut touched: Vec<usize> = Vec::new();
                 for c in lo..hi {
                     let (start, end) = (offsets[c], offsets[c + 1]);
                     let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    ev.iter_mut().for_each(|x| *x = 0);
-                    pu.iter_mut().for_each(|x| *x = 0);
+                    for &k in &touched {
+                        ev[k] = 0;
+                        pu[k] = 0;
+                    }
+                    touched.clear();
                     for i in start..end {
                         if !keys.is_valid(i) {
                             continue;
@@ -235,6 +242,9 @@ pub fn channels(store: &EventStore, cfg: &ChannelConfig, par: &Parallelism) -> R
                         let (Some(e), Some(p)) = (ev.get_mut(k), pu.get_mut(k)) else {
                             continue;
                         };
+                        if *e == 0 {
+                            touched.push(k);
+                        }
                         *e += 1;
                         if Some(types[i]) == purchase {
                             *p += 1;
@@ -249,13 +259,13 @@ pub fn channels(store: &EventStore, cfg: &ChannelConfig, par: &Parallelism) -> R
                             *u += to_units(cst.value(i));
                         }
                     }
-                    for k in 0..nch {
-                        acc.reached[k] += u64::from(ev[k] > 0);
+                    for &k in &touched {
+                        acc.reached[k] += 1;
                         acc.events[k] += ev[k];
                         acc.purchases[k] += pu[k];
                     }
-                    if let Some((e, ne)) = argmax(&ev) {
-                        let (p, np) = argmax(&pu).map_or((None, 0), |(p, n)| (Some(p as u32), n));
+                    if let Some((e, ne)) = argmax(&ev, &touched) {
+                        let (p, np) = argmax(&pu, &touched).map_or((None, 0), |(p, n)| (Some(p as u32), n));
                         rows.push((c as u32, e as u32, ne, p, np));
                     }
                 }
