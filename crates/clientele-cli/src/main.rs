@@ -39,6 +39,14 @@ enum Command {
     Retention(cmd::retention::RetentionArgs),
     /// Reports over the store (`report segments`: the segment report).
     Report(cmd::report::ReportArgs),
+    /// Acquisition cohorts: retention and revenue by month or week since the first purchase.
+    Cohorts(cmd::views::CohortsArgs),
+    /// Per channel: reach, events, purchases, revenue, engagement vs cost; preferred channels.
+    Channels(cmd::views::ChannelsArgs),
+    /// Multi-touch attribution of purchase revenue to channels and campaigns.
+    Attribution(cmd::views::AttributionArgs),
+    /// Survey scores: mean, count and distribution per channel, period and segment.
+    Satisfaction(cmd::views::SatisfactionArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -80,6 +88,10 @@ fn main() -> std::process::ExitCode {
         Command::Clv(a) => cmd::models::clv(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Retention(a) => cmd::retention::run(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Report(a) => cmd::report::run(a, &par),
+        Command::Cohorts(a) => cmd::views::run_cohorts(a, &par),
+        Command::Channels(a) => cmd::views::run_channels(a, &par),
+        Command::Attribution(a) => cmd::views::run_attribution(a, &par),
+        Command::Satisfaction(a) => cmd::views::run_satisfaction(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

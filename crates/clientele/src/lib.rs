@@ -60,6 +60,7 @@ pub mod store;
 pub mod synth;
 pub mod time;
 pub mod triggers;
+pub mod views;
 
 pub use error::{Error, Result};
 

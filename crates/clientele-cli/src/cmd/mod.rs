@@ -9,3 +9,4 @@ pub mod retention;
 pub mod rfm;
 pub mod segment;
 pub mod summary;
+pub mod views;

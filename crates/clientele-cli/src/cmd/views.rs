@@ -1,0 +1,286 @@
+//! `clientele cohorts | channels | attribution | satisfaction`: CRM views over the store.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, UInt32Type, UInt64Type};
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use chrono::NaiveDate;
+use clap::Args;
+use clientele::exec::Parallelism;
+use clientele::schema::Role;
+use clientele::views::{
+    AttributionModel, AttributionParams, ChannelParams, CohortParams, Grain, SatisfactionParams, attribution, channels,
+    cohorts, satisfaction,
+};
+
+use crate::input::{SourceArgs, load};
+
+type CmdResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Periods shown in the printed retention matrix.
+const MATRIX_PERIODS: usize = 24;
+
+/// Arguments of `clientele cohorts`.
+#[derive(Debug, Args)]
+pub struct CohortsArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Only events strictly before this date's midnight (UTC) count.
+    #[arg(long, value_name = "DATE")]
+    as_of: NaiveDate,
+    /// Cohort and period grain: month or week.
+    #[arg(long, value_name = "GRAIN", default_value = "month", value_parser = ["month", "week"])]
+    by: String,
+    /// Output file (long format, one row per cohort and period): .parquet, .csv, .json or
+    /// .arrow (default: a retention matrix on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Arguments of `clientele channels`.
+#[derive(Debug, Args)]
+pub struct ChannelsArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// A channel's cost, replacing the cost column: CHANNEL=AMOUNT (repeatable).
+    #[arg(long = "channel-cost", value_name = "CHANNEL=AMOUNT")]
+    channel_cost: Vec<String>,
+    /// Write each customer's preferred channels to this file.
+    #[arg(long, value_name = "FILE")]
+    preferred_out: Option<PathBuf>,
+    /// Output file for the per-channel table (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Arguments of `clientele attribution`.
+#[derive(Debug, Args)]
+pub struct AttributionArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Attribution model.
+    #[arg(long, value_name = "MODEL", default_value = "linear", value_parser = ["first", "last", "linear", "decay"])]
+    model: String,
+    /// Days before a purchase in which touches count.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    lookback_days: u32,
+    /// Half-life of the decay model, in days.
+    #[arg(long, value_name = "H", default_value_t = 7.0)]
+    half_life_days: f64,
+    /// Attribute to channels only, not to campaigns within them.
+    #[arg(long)]
+    no_campaigns: bool,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Output file (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Arguments of `clientele satisfaction`.
+#[derive(Debug, Args)]
+pub struct SatisfactionArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The event type whose score is a survey answer; `any` uses every scored event.
+    #[arg(long, value_name = "TYPE", default_value = "survey")]
+    survey_type: String,
+    /// Trend grain: month or week.
+    #[arg(long, value_name = "GRAIN", default_value = "month", value_parser = ["month", "week"])]
+    by: String,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// A customer table (with `customer_id` and a segment column) for per-segment rows.
+    #[arg(long, value_name = "FILE")]
+    segments: Option<PathBuf>,
+    /// The segment column of --segments.
+    #[arg(long, value_name = "COL", default_value = "segment")]
+    segment_column: String,
+    /// Write the score distribution (counts per integer score) to this file.
+    #[arg(long, value_name = "FILE")]
+    distribution_out: Option<PathBuf>,
+    /// Output file for the summary (default: tables on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+fn write(batch: &RecordBatch, path: &PathBuf, what: &str) -> CmdResult {
+    clientele::io::write_batch(batch, path)?;
+    eprintln!("{} {what} rows -> {}", batch.num_rows(), path.display());
+    Ok(())
+}
+
+/// The retention matrix: one row per cohort, one column per period (retention in percent).
+fn retention_matrix(long: &RecordBatch) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+    let col = |n: &str| long.column_by_name(n).ok_or_else(|| format!("no `{n}` column"));
+    let cohort = col("cohort")?.as_primitive_opt::<Date32Type>().ok_or("cohort")?.clone();
+    let period = col("period")?.as_primitive_opt::<UInt32Type>().ok_or("period")?.clone();
+    let size = col("customers")?
+        .as_primitive_opt::<UInt64Type>()
+        .ok_or("customers")?
+        .clone();
+    let ret = col("retention")?
+        .as_primitive_opt::<Float64Type>()
+        .ok_or("retention")?
+        .clone();
+    let mut rows: BTreeMap<i32, (u64, Vec<String>)> = BTreeMap::new();
+    let mut width = 0;
+    for i in 0..long.num_rows() {
+        let p = period.value(i) as usize;
+        if p >= MATRIX_PERIODS {
+            continue;
+        }
+        width = width.max(p + 1);
+        let e = rows.entry(cohort.value(i)).or_insert((size.value(i), Vec::new()));
+        e.1.push(format!("{:.1}%", 100.0 * ret.value(i)));
+    }
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("epoch")?;
+    let mut fields = vec![
+        Field::new("cohort", DataType::Utf8, false),
+        Field::new("customers", DataType::UInt64, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(
+            rows.keys()
+                .map(|&d| (epoch + chrono::Duration::days(i64::from(d))).to_string())
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(arrow_array::UInt64Array::from(
+            rows.values().map(|r| r.0).collect::<Vec<_>>(),
+        )),
+    ];
+    for p in 0..width {
+        fields.push(Field::new(p.to_string(), DataType::Utf8, true));
+        columns.push(Arc::new(
+            rows.values().map(|r| r.1.get(p).cloned()).collect::<StringArray>(),
+        ));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+pub fn run_cohorts(a: &CohortsArgs, par: &Parallelism) -> CmdResult {
+    let cfg = CohortParams::new(a.as_of).by(Grain::parse(&a.by)?).validate()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
+    let long = cohorts(&store, &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&long, path, "cohort cell"),
+        None => {
+            let matrix = retention_matrix(&long)?;
+            println!(
+                "retention by {} since acquisition, purchases before {} ({} cohorts; first {MATRIX_PERIODS} periods)",
+                a.by,
+                a.as_of,
+                matrix.num_rows()
+            );
+            println!("{}", clientele::io::format_table(&matrix, 1000));
+            Ok(())
+        }
+    }
+}
+
+fn parse_costs(specs: &[String]) -> Result<BTreeMap<String, f64>, Box<dyn std::error::Error>> {
+    let mut costs = BTreeMap::new();
+    for s in specs {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--channel-cost {s:?}: expected CHANNEL=AMOUNT"))?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("--channel-cost {s:?}: {v:?} is not a number"))?;
+        costs.insert(k.trim().to_string(), v);
+    }
+    Ok(costs)
+}
+
+pub fn run_channels(a: &ChannelsArgs, par: &Parallelism) -> CmdResult {
+    let mut params = ChannelParams::new();
+    params.as_of = a.as_of;
+    if !a.channel_cost.is_empty() {
+        params = params.channel_costs(parse_costs(&a.channel_cost)?);
+    }
+    let cfg = params.validate()?;
+    let store = load(
+        &a.source,
+        par,
+        &[Role::EventType, Role::Amount, Role::Channel, Role::Cost],
+    )?;
+    let views = channels(&store, &cfg, par)?;
+    if let Some(path) = &a.preferred_out {
+        write(&views.preferred, path, "preferred-channel")?;
+    }
+    match &a.out {
+        Some(path) => write(&views.channels, path, "channel"),
+        None => {
+            println!("{}", clientele::io::format_table(&views.channels, 100));
+            Ok(())
+        }
+    }
+}
+
+pub fn run_attribution(a: &AttributionArgs, par: &Parallelism) -> CmdResult {
+    let mut params = AttributionParams::new(AttributionModel::parse(&a.model)?)
+        .lookback_days(a.lookback_days)
+        .half_life_days(a.half_life_days)
+        .by_campaign(!a.no_campaigns);
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let store = load(
+        &a.source,
+        par,
+        &[Role::EventType, Role::Amount, Role::Channel, Role::CampaignId],
+    )?;
+    let table = attribution(&store, &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&table, path, "attribution"),
+        None => {
+            let total: f64 = table
+                .column_by_name("attributed_revenue")
+                .and_then(|c| c.as_primitive_opt::<Float64Type>())
+                .map_or(0.0, |c| c.values().iter().sum());
+            println!(
+                "{} attribution, {}-day lookback: {:.2} of revenue in {} rows",
+                a.model,
+                a.lookback_days,
+                total,
+                table.num_rows()
+            );
+            println!("{}", clientele::io::format_table(&table, 100));
+            Ok(())
+        }
+    }
+}
+
+pub fn run_satisfaction(a: &SatisfactionArgs, par: &Parallelism) -> CmdResult {
+    let mut params = SatisfactionParams::new()
+        .survey_type((a.survey_type != "any").then(|| a.survey_type.clone()))
+        .by(Grain::parse(&a.by)?)
+        .segment_column(&a.segment_column);
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let table = a.segments.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Channel, Role::Score])?;
+    let views = satisfaction(&store, table.as_ref(), &cfg, par)?;
+    if let Some(path) = &a.distribution_out {
+        write(&views.distribution, path, "distribution")?;
+    }
+    match &a.out {
+        Some(path) => write(&views.summary, path, "satisfaction"),
+        None => {
+            println!("{}", clientele::io::format_table(&views.summary, 200));
+            if a.distribution_out.is_none() {
+                println!("{}", clientele::io::format_table(&views.distribution, 200));
+            }
+            Ok(())
+        }
+    }
+}

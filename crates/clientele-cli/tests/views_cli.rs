@@ -1,0 +1,199 @@
+//! The CRM view commands (`cohorts`, `channels`, `attribution`, `satisfaction`), run as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_clientele"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "clientele {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+// Customer 1: January cohort; email/A touch Jan 1, purchases 90 (web, Jan 5) and 30 (store, Feb 3).
+// Customer 2: January cohort; purchase 50 (store, Jan 20), survey 4 on phone.
+// Customer 3: no purchase; survey 2 on web.
+const EVENTS: &str = "customer_id,event_time,event_type,amount,channel,campaign_id,score,cost\n\
+    1,2024-01-01,email_open,,email,A,,0.10\n\
+    1,2024-01-05,purchase,90,web,,,\n\
+    1,2024-02-03,purchase,30,store,,,\n\
+    2,2024-01-20,purchase,50,store,,,\n\
+    2,2024-01-21,survey,,phone,,4,\n\
+    3,2024-02-02,survey,,web,,2,\n";
+
+fn fixture(dir: &Path) -> String {
+    let p = dir.join("events.csv");
+    std::fs::write(&p, EVENTS).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn cohorts_prints_a_retention_matrix_and_writes_long_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = ok(&["cohorts", "--input", &input, "--as-of", "2024-03-01"]);
+    // One January cohort of 2: both buy in January, customer 1 again in February.
+    assert!(out.contains("2024-01-01          2  100.0%  50.0%"), "{out}");
+    let file = dir.path().join("cohorts.json");
+    ok(&[
+        "cohorts",
+        "--input",
+        &input,
+        "--as-of",
+        "2024-03-01",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["revenue"], 140.0);
+    assert_eq!(rows[1]["active_customers"], 1);
+    assert_eq!(rows[1]["cumulative_revenue_per_customer"], 85.0);
+    assert_eq!(rows[1]["repeat_purchase_rate"], 0.5);
+    // Weekly cohorts: customer 1 (week of Jan 1) and customer 2 (week of Jan 15) apart.
+    let out = ok(&["cohorts", "--input", &input, "--as-of", "2024-01-22", "--by", "week"]);
+    assert!(out.contains("2 cohorts"), "{out}");
+}
+
+#[test]
+fn channels_with_a_cost_table_and_preferred_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let (out, pref) = (dir.path().join("ch.json"), dir.path().join("pref.json"));
+    ok(&[
+        "channels",
+        "--input",
+        &input,
+        "--channel-cost",
+        "web=3",
+        "--channel-cost",
+        "email=1",
+        "--preferred-out",
+        pref.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let ch = json(&out);
+    let ch = ch.as_array().unwrap();
+    let names: Vec<&str> = ch.iter().map(|r| r["channel"].as_str().unwrap()).collect();
+    assert_eq!(names, ["email", "phone", "store", "web"]);
+    // Costs 1 + 3: email 0.25, web 0.75; web has 2 of 6 events: mismatch 1/3 - 3/4.
+    assert_eq!(ch[0]["cost_share"], 0.25);
+    assert_eq!(ch[3]["cost_share"], 0.75);
+    assert_eq!(ch[3]["mismatch"], 2.0 / 6.0 - 0.75);
+    assert_eq!(ch[2]["revenue"], 80.0);
+    let p = json(&pref);
+    let p = p.as_array().unwrap();
+    // Customer 1: one event each on email, web, store: email (name order).
+    assert_eq!(p[0]["preferred_by_engagement"], "email");
+    assert_eq!(p[0]["preferred_by_purchases"], "store");
+    assert!(p[2]["preferred_by_purchases"].is_null());
+    // A malformed cost is an error with the flag named.
+    let bad = run(&["channels", "--input", &input, "--channel-cost", "web"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--channel-cost"));
+    let bad = run(&["channels", "--input", &input, "--channel-cost", "web=-2"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("channel_costs"));
+}
+
+#[test]
+fn attribution_models_conserve_revenue() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    for model in ["first", "last", "linear", "decay"] {
+        let out = ok(&[
+            "attribution",
+            "--input",
+            &input,
+            "--model",
+            model,
+            "--lookback-days",
+            "10",
+        ]);
+        // Every model: 170 in all; the 90 purchase goes to email/A, the others are unattributed.
+        assert!(out.contains("170.00 of revenue"), "{model}: {out}");
+        assert!(out.contains("(unattributed)"), "{out}");
+    }
+    let file = dir.path().join("attr.json");
+    ok(&[
+        "attribution",
+        "--input",
+        &input,
+        "--model",
+        "decay",
+        "--half-life-days",
+        "3",
+        "--no-campaigns",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows[0]["channel"], "email");
+    assert!(rows[0]["campaign_id"].is_null());
+    assert_eq!(rows[0]["attributed_revenue"], 90.0);
+    assert_eq!(rows[1]["attributed_revenue"], 80.0);
+    let bad = run(&[
+        "attribution",
+        "--input",
+        &input,
+        "--model",
+        "decay",
+        "--half-life-days",
+        "0",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("half_life_days"));
+}
+
+#[test]
+fn satisfaction_per_channel_period_and_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = ok(&["satisfaction", "--input", &input]);
+    // Scores 4 (phone, Jan) and 2 (web, Feb): mean 3.
+    assert!(out.contains("overall    all                 2           3"), "{out}");
+    assert!(out.contains("period     2024-02-01          1           2"), "{out}");
+    let seg = dir.path().join("segments.csv");
+    std::fs::write(&seg, "customer_id,tier\n2,gold\n3,basic\n").unwrap();
+    let (sum, dist) = (dir.path().join("sat.json"), dir.path().join("dist.json"));
+    ok(&[
+        "satisfaction",
+        "--input",
+        &input,
+        "--segments",
+        seg.to_str().unwrap(),
+        "--segment-column",
+        "tier",
+        "--distribution-out",
+        dist.to_str().unwrap(),
+        "--out",
+        sum.to_str().unwrap(),
+    ]);
+    let rows = json(&sum);
+    let rows = rows.as_array().unwrap();
+    let last = &rows[rows.len() - 1];
+    assert_eq!(last["dimension"], "segment");
+    assert_eq!(last["group"], "gold");
+    assert_eq!(last["mean_score"], 4.0);
+    let d = json(&dist);
+    assert_eq!(d.as_array().unwrap()[0]["score"], 2);
+}

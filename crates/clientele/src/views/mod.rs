@@ -1,0 +1,170 @@
+//! CRM views: cohort retention, channel mix, multi-touch attribution and satisfaction.
+//!
+//! Each view is a free function over an [`EventStore`] with unchecked
+//! `*Params` (serde, builder methods) validated into a `*Config`. Views run in parallel over
+//! customers in fixed chunks of customers, and combine the chunk results in chunk order, so
+//! their output does not depend on the thread count. Money is summed as exact integers
+//! (nano-units, as in [`summarize`](crate::kernels::summary::summarize)).
+//!
+//! | view | function | output |
+//! |---|---|---|
+//! | [`cohorts`](mod@cohorts) | [`cohorts()`](fn@cohorts::cohorts) | acquisition cohort × period since acquisition: customers, active customers, retention, revenue, revenue retention, cumulative revenue per customer, repeat-purchase rate |
+//! | [`channels`](mod@channels) | [`channels()`](fn@channels::channels) | per channel: reach, events, purchases, revenue, engagement share, cost, cost share, mismatch; per customer: preferred channel by engagement and by purchases |
+//! | [`attribution`](mod@attribution) | [`attribution()`](fn@attribution::attribution) | purchase revenue attributed to the touches before it (first, last, linear, time-decay), per channel and campaign, plus `(unattributed)` |
+//! | [`satisfaction`](mod@satisfaction) | [`satisfaction()`](fn@satisfaction::satisfaction) | survey scores: mean and count overall, per channel, per period and per segment; distribution per integer score |
+
+pub mod attribution;
+pub mod channels;
+pub mod cohorts;
+pub mod satisfaction;
+
+pub use attribution::{AttributionConfig, AttributionModel, AttributionParams, attribution};
+pub use channels::{ChannelConfig, ChannelParams, ChannelViews, channels};
+pub use cohorts::{CohortConfig, CohortParams, cohorts};
+pub use satisfaction::{SatisfactionConfig, SatisfactionParams, SatisfactionViews, satisfaction};
+
+use std::collections::HashMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::kernels::summary::Period;
+use crate::store::{EventStore, KeyRef};
+
+/// Customers per parallel task (boundaries independent of the thread count).
+pub(crate) const CHUNK: usize = 8192;
+
+/// The calendar grain of cohorts and trends (UTC calendar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grain {
+    /// Calendar months.
+    #[default]
+    Month,
+    /// Calendar weeks, Monday to Sunday.
+    Week,
+}
+
+impl Grain {
+    /// Parses `month` or `week`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`by`).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "month" | "m" => Ok(Grain::Month),
+            "week" | "w" => Ok(Grain::Week),
+            _ => Err(Error::param("by", format!("expected month or week, got {s:?}"))),
+        }
+    }
+
+    fn period(self) -> Period {
+        match self {
+            Grain::Month => Period::Month,
+            Grain::Week => Period::Week,
+        }
+    }
+
+    /// The index of the period containing `day` (days since 1970-01-01).
+    pub(crate) fn index(self, day: i64) -> i64 {
+        self.period().index(day)
+    }
+
+    /// The first day of period `index`.
+    pub(crate) fn start_day(self, index: i64) -> i64 {
+        self.period().start_day(index)
+    }
+}
+
+impl std::fmt::Display for Grain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Grain::Month => "month",
+            Grain::Week => "week",
+        })
+    }
+}
+
+/// `[lo, hi)` customer ranges of [`CHUNK`] customers.
+pub(crate) fn chunks(n: usize) -> Vec<(usize, usize)> {
+    (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect()
+}
+
+/// The dictionary code of event type `name`, if any event has it.
+pub(crate) fn type_code(store: &EventStore, name: &str) -> Option<i32> {
+    store
+        .event_types()
+        .iter()
+        .position(|t| t == name)
+        .and_then(|i| i32::try_from(i).ok())
+}
+
+/// Nano-units to cents, rounded half away from zero.
+pub(crate) fn round_cents(units: i128) -> i128 {
+    let (q, r) = (units / 10_000_000, units % 10_000_000);
+    if r >= 5_000_000 {
+        q + 1
+    } else if r <= -5_000_000 {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// Nano-units to a currency amount rounded to cents.
+pub(crate) fn money(units: i128) -> f64 {
+    round_cents(units) as f64 / 100.0
+}
+
+/// A day count as an Arrow `Date32` value (saturating; event days always fit).
+pub(crate) fn date32(day: i64) -> i32 {
+    i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
+}
+
+/// The segment of every store customer from a table with `customer_id` and `column`: the
+/// segment names in name order, and per customer its segment (`u32::MAX`: not in the table).
+pub(crate) fn segments_of(store: &EventStore, table: &RecordBatch, column: &str) -> Result<(Vec<String>, Vec<u32>)> {
+    let col = table
+        .column_by_name(column)
+        .ok_or_else(|| Error::param("segment_column", format!("the table has no `{column}` column")))?;
+    let text = arrow_cast::cast(col, &DataType::Utf8)
+        .map_err(|e| Error::param("segment_column", format!("`{column}` cannot be read as text: {e}")))?;
+    let text = text
+        .as_string_opt::<i32>()
+        .ok_or_else(|| Error::param("segment_column", "not a text column"))?;
+    let ids = table
+        .column_by_name(crate::schema::CUSTOMER_ID)
+        .ok_or_else(|| Error::param("table", "no `customer_id` column"))?;
+    let mut names: Vec<String> = (0..text.len())
+        .filter(|&i| text.is_valid(i))
+        .map(|i| text.value(i).to_string())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as u32)).collect();
+    let mut seg_of_customer = vec![u32::MAX; store.num_customers()];
+    for i in 0..table.num_rows() {
+        if text.is_null(i) {
+            return Err(Error::param("table", format!("row {}: the segment is null", i + 1)));
+        }
+        let s = index.get(text.value(i)).copied().unwrap_or(u32::MAX);
+        let key = if let Some(a) = ids.as_primitive_opt::<Int64Type>() {
+            KeyRef::Int(a.value(i))
+        } else if let Some(a) = ids.as_string_opt::<i32>() {
+            KeyRef::Str(a.value(i))
+        } else {
+            return Err(Error::param("table", "`customer_id` must be Int64 or Utf8"));
+        };
+        let c = store
+            .customer_index(key)
+            .ok_or_else(|| Error::param("table", format!("customer {key} is not in the store")))?;
+        if let Some(slot) = seg_of_customer.get_mut(c as usize) {
+            *slot = s;
+        }
+    }
+    Ok((names, seg_of_customer))
+}
