@@ -35,6 +35,10 @@ enum Command {
     Predict(cmd::models::PredictArgs),
     /// Customer lifetime value from events in one command (purchase model + Gamma-Gamma).
     Clv(cmd::models::ClvArgs),
+    /// Supervised churn scores: train, score or evaluate an L2 logistic regression.
+    Churn(cmd::churn::ChurnArgs),
+    /// Fire rule-based triggers (TOML/JSON rules over customer-level columns).
+    Triggers(cmd::churn::TriggersArgs),
     /// Contractual retention: fit the shifted-beta-geometric model to cohort survival.
     Retention(cmd::retention::RetentionArgs),
     /// Reports over the store (`report segments`: the segment report).
@@ -86,6 +90,8 @@ fn main() -> std::process::ExitCode {
         Command::Fit(a) => cmd::models::fit(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Predict(a) => cmd::models::predict(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Clv(a) => cmd::models::clv(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Churn(a) => cmd::churn::run(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Triggers(a) => cmd::churn::triggers(a).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Retention(a) => cmd::retention::run(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Report(a) => cmd::report::run(a, &par),
         Command::Cohorts(a) => cmd::views::run_cohorts(a, &par),

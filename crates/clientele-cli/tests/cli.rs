@@ -811,3 +811,109 @@ fn retention_reproduces_fader_hardie_2007() {
     let bad = run(&["retention", "--survivors", "1000"]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn churn_train_score_evaluate_and_triggers() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = rfm_events();
+    let ev = events.as_str();
+    let model = dir.path().join("churn.json");
+    let printed = ok(&[
+        "churn",
+        "train",
+        "--input",
+        ev,
+        "--cutoff",
+        "2025-07-01",
+        "--horizon-days",
+        "90",
+        "--balanced",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.contains("feature importance") && printed.contains("recency_days"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("ROC AUC") && printed.contains("top decile"),
+        "{printed}"
+    );
+    assert_eq!(json(&model)["model"], "churn_logistic");
+    let evaluated = ok(&[
+        "churn",
+        "evaluate",
+        "--input",
+        ev,
+        "--model",
+        model.to_str().unwrap(),
+        "--cutoff",
+        "2025-09-01",
+    ]);
+    assert!(
+        evaluated.contains("held-out evaluation") && evaluated.contains("calibration"),
+        "{evaluated}"
+    );
+    let scores = dir.path().join("scores.csv");
+    ok(&[
+        "churn",
+        "score",
+        "--input",
+        ev,
+        "--model",
+        model.to_str().unwrap(),
+        "--as-of",
+        "2025-12-01",
+        "--out",
+        scores.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&scores).unwrap();
+    assert!(text.starts_with("customer_id,churn_probability\n"), "{text}");
+    let probabilities: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(!probabilities.is_empty() && probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
+    // Triggers over the scores: every customer at or above 0.5 fires "at-risk" exactly once.
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\nname = \"at-risk\"\nwhen = \"churn_probability >= 0.5\"\naction = \"call\"\n",
+    )
+    .unwrap();
+    let fired = dir.path().join("fired.json");
+    ok(&[
+        "triggers",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--table",
+        scores.to_str().unwrap(),
+        "--out",
+        fired.to_str().unwrap(),
+    ]);
+    let fired = json(&fired);
+    let expected = probabilities.iter().filter(|p| **p >= 0.5).count();
+    assert_eq!(fired.as_array().unwrap().len(), expected);
+    if expected > 0 {
+        assert_eq!(fired[0]["action"], "call");
+    }
+    // An unknown column is refused with the rule's name.
+    std::fs::write(
+        &rules,
+        "[[rules]]\nname = \"typo\"\nwhen = \"churn_prob >= 0.5\"\naction = \"call\"\n",
+    )
+    .unwrap();
+    let bad = run(&[
+        "triggers",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--table",
+        scores.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("trigger rule \"typo\"") && err.contains("unknown column `churn_prob`"),
+        "{err}"
+    );
+}

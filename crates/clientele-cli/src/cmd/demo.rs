@@ -1,5 +1,6 @@
 //! `clientele demo`: the main job on bundled data, no arguments needed.
 
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt64Type};
 use arrow_array::{RecordBatch, UInt32Array};
@@ -193,10 +194,99 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     for line in clientele::io::format_table(&segments, 20).lines() {
         println!("   {line}");
     }
+    // Satisfaction by segment (the regular report).
+    let sat_params = clientele::views::satisfaction::SatisfactionParams::new();
+    let sat = clientele::views::satisfaction::satisfaction(&store, Some(&table), &sat_params.validate()?, par)?;
+    let seg_rows: Vec<u32> = {
+        let dims = sat
+            .summary
+            .column_by_name("dimension")
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or("no dimension column")?;
+        (0..dims.len() as u32)
+            .filter(|&i| dims.value(i as usize) == "segment")
+            .collect()
+    };
+    let by_segment = arrow_select::take::take_record_batch(&sat.summary, &UInt32Array::from(seg_rows))?;
+    println!("\n   average satisfaction (survey scores) by RFM segment:");
+    for line in clientele::io::format_table(&by_segment, 20).lines() {
+        println!("   {line}");
+    }
+    // Churn: a logistic regression trained on the second half of 2025's outcome, scored as of
+    // 2026-01-01; and the triggers that fire on the scored, segmented customers.
+    let cutoff = date(2025, 7, 1)?;
+    let fp = clientele::churn::FeatureParams::new(cutoff);
+    let features = clientele::churn::churn_features(&store, &fp.validate()?, None, par)?;
+    let labels = clientele::churn::churn_labels(
+        &store,
+        &clientele::churn::LabelParams::new(cutoff).horizon_days(90).validate()?,
+        par,
+    )?;
+    let model = par
+        .install(|| {
+            clientele::churn::ChurnModelParams::new()
+                .validate()?
+                .fit(&features, &labels)
+        })?
+        .with_feature_params(&fp);
+    let now = clientele::churn::churn_features(&store, &model.feature_config(date(2026, 1, 1)?)?, None, par)?;
+    let scores = model.score(&now)?;
+    let top: Vec<(String, f64)> = model.feature_importance().into_iter().take(3).collect();
+    println!(
+        "\n   churn model (features before 2025-07-01, churn = no purchase in 90 days): strongest features {}",
+        top.iter()
+            .map(|(n, c)| format!("{n} {c:+.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // The scores and the RFM table cover the same customers (purchasers before 2026-01-01), in
+    // customer order: put the segment and the monetary value beside each probability.
+    if scores.column(0) != table.column(0) {
+        return Err("churn scores and the RFM table cover different customers".into());
+    }
+    let joined = RecordBatch::try_from_iter([
+        ("customer_id", scores.column(0).clone()),
+        ("churn_probability", scores.column(1).clone()),
+        ("segment", table.column_by_name("segment").ok_or("no segment")?.clone()),
+        (
+            "monetary",
+            table.column_by_name("monetary").ok_or("no monetary")?.clone(),
+        ),
+    ])?;
+    let p = floats(&joined, "churn_probability");
+    let mut order: Vec<u32> = (0..p.len() as u32).collect();
+    order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+    order.truncate(5);
+    let risky = arrow_select::take::take_record_batch(&joined, &UInt32Array::from(order))?;
+    println!("   most at risk as of 2026-01-01:");
+    for line in clientele::io::format_table(&risky, 5).lines() {
+        println!("   {line}");
+    }
+    let rules = clientele::triggers::TriggerRules::from_toml(
+        "[[rules]]\nname = \"save-champions\"\nwhen = 'churn_probability > 0.6 and segment == \"Champions\"'\naction = \"personal call\"\n\n\
+         [[rules]]\nname = \"win-back\"\nwhen = \"churn_probability > 0.9 and monetary > 300\"\naction = \"win-back offer\"\n",
+    )?;
+    let fired = rules.bind(&joined.schema())?.evaluate(&joined)?;
+    let names = fired
+        .column_by_name("rule")
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or("no rule column")?;
+    let count = |r: &str| (0..names.len()).filter(|&i| names.value(i) == r).count();
+    println!(
+        "   triggers: save-champions (p > 0.6 and Champions -> personal call) fired for {}, win-back (p > 0.9 and monetary > 300 -> offer) for {}",
+        count("save-champions"),
+        count("win-back")
+    );
+    for line in clientele::io::format_table(&fired, 5).lines() {
+        println!("   {line}");
+    }
+
     println!("\n   Next: `clientele generate --customers 100000 --out events.parquet`,");
     println!("   `clientele ingest --input events.parquet --store store/`,");
     println!("   `clientele summary --store store/ --calibration-end 2025-06-30 --period week --out summary.parquet`,");
     println!("   `clientele rfm --store store/ --as-of 2026-01-01 --segments rf-regex`,");
-    println!("   `clientele report segments --store store/ --as-of 2026-01-01 --by deciles`.");
+    println!("   `clientele report segments --store store/ --as-of 2026-01-01 --by deciles`,");
+    println!("   `clientele clv --store store/ --calibration-end 2025-12-31 --period week --discount-monthly 0.01`,");
+    println!("   `clientele churn train --store store/ --cutoff 2025-07-01 --out churn.json`.");
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod churn;
 pub mod demo;
 pub mod generate;
 pub mod ingest;

@@ -139,10 +139,12 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
         } else if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' {
             let start = i;
             i += 1;
-            while chars
-                .get(i)
-                .is_some_and(|d| d.is_ascii_alphanumeric() || *d == '.' || *d == '_' || ((*d == '-' || *d == '+') && matches!(chars.get(i - 1), Some('e' | 'E'))))
-            {
+            while chars.get(i).is_some_and(|d| {
+                d.is_ascii_alphanumeric()
+                    || *d == '.'
+                    || *d == '_'
+                    || ((*d == '-' || *d == '+') && matches!(chars.get(i - 1), Some('e' | 'E')))
+            }) {
                 i += 1;
             }
             let text: String = chars[start..i].iter().filter(|d| **d != '_').collect();
@@ -221,7 +223,12 @@ impl Parser {
         self.at += 1;
         let op = match self.tokens.get(self.at).cloned() {
             Some(Token::Op(op)) => op,
-            Some(t) => return Err(format!("expected a comparison after `{column}`, found {}", describe(&t))),
+            Some(t) => {
+                return Err(format!(
+                    "expected a comparison after `{column}`, found {}",
+                    describe(&t)
+                ));
+            }
             None => return Err(format!("expected a comparison after `{column}`")),
         };
         self.at += 1;

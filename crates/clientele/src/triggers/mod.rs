@@ -165,10 +165,19 @@ fn check_types(e: &Expr, schema: &Schema, rule: &str) -> Result<()> {
         Expr::Compare { column, op, value } => {
             let field = schema.field_with_name(column).map_err(|_| {
                 let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                invalid(rule, format!("unknown column `{column}` (the table has: {})", names.join(", ")))
+                invalid(
+                    rule,
+                    format!("unknown column `{column}` (the table has: {})", names.join(", ")),
+                )
             })?;
             let k = kind(field.data_type()).ok_or_else(|| {
-                invalid(rule, format!("column `{column}` has type {}, which rules cannot compare", field.data_type()))
+                invalid(
+                    rule,
+                    format!(
+                        "column `{column}` has type {}, which rules cannot compare",
+                        field.data_type()
+                    ),
+                )
             })?;
             let ordering = !matches!(op, Op::Eq | Op::Ne);
             match (k, value) {
@@ -176,7 +185,10 @@ fn check_types(e: &Expr, schema: &Schema, rule: &str) -> Result<()> {
                 (Kind::Text, Literal::Text(_)) | (Kind::Bool, Literal::Bool(_)) if !ordering => Ok(()),
                 (Kind::Text | Kind::Bool, _) if ordering => Err(invalid(
                     rule,
-                    format!("`{column} {op} ...`: a {} column only supports == and !=", if k == Kind::Text { "text" } else { "boolean" }),
+                    format!(
+                        "`{column} {op} ...`: a {} column only supports == and !=",
+                        if k == Kind::Text { "text" } else { "boolean" }
+                    ),
                 )),
                 _ => Err(invalid(
                     rule,
@@ -214,8 +226,16 @@ pub struct BoundRules {
 fn mask(e: &Expr, table: &RecordBatch) -> Result<Vec<bool>> {
     let n = table.num_rows();
     Ok(match e {
-        Expr::And(a, b) => mask(a, table)?.iter().zip(mask(b, table)?).map(|(x, y)| *x && y).collect(),
-        Expr::Or(a, b) => mask(a, table)?.iter().zip(mask(b, table)?).map(|(x, y)| *x || y).collect(),
+        Expr::And(a, b) => mask(a, table)?
+            .iter()
+            .zip(mask(b, table)?)
+            .map(|(x, y)| *x && y)
+            .collect(),
+        Expr::Or(a, b) => mask(a, table)?
+            .iter()
+            .zip(mask(b, table)?)
+            .map(|(x, y)| *x || y)
+            .collect(),
         Expr::Not(a) => mask(a, table)?.iter().map(|x| !x).collect(),
         Expr::Compare { column, op, value } => {
             let col = table
@@ -240,10 +260,14 @@ fn mask(e: &Expr, table: &RecordBatch) -> Result<Vec<bool>> {
                 Literal::Text(s) => {
                     let c = arrow_cast::cast(col, &DataType::Utf8)?;
                     let c = c.as_string::<i32>();
-                    (0..n).map(|i| c.is_valid(i) && holds(c.value(i).cmp(s.as_str()))).collect()
+                    (0..n)
+                        .map(|i| c.is_valid(i) && holds(c.value(i).cmp(s.as_str())))
+                        .collect()
                 }
                 Literal::Bool(b) => {
-                    let c = col.as_boolean_opt().ok_or_else(|| Error::param("table", format!("`{column}` is not boolean")))?;
+                    let c = col
+                        .as_boolean_opt()
+                        .ok_or_else(|| Error::param("table", format!("`{column}` is not boolean")))?;
                     (0..n).map(|i| c.is_valid(i) && holds(c.value(i).cmp(b))).collect()
                 }
             }
@@ -295,7 +319,11 @@ impl BoundRules {
         }
         let keys = arrow_select::take::take(ids.as_ref(), &UInt32Array::from(rows), None)?;
         let schema = Arc::new(Schema::new(vec![
-            Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), ids.null_count() > 0),
+            Field::new(
+                crate::schema::CUSTOMER_ID,
+                keys.data_type().clone(),
+                ids.null_count() > 0,
+            ),
             Field::new("rule", DataType::Utf8, false),
             Field::new("action", DataType::Utf8, false),
         ]));
@@ -326,10 +354,19 @@ mod tests {
     fn customers() -> RecordBatch {
         RecordBatch::try_from_iter([
             ("customer_id", Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef),
-            ("p_alive", Arc::new(Float64Array::from(vec![Some(0.1), Some(0.9), Some(0.2), None])) as _),
-            ("clv", Arc::new(Float64Array::from(vec![900.0, 800.0, 100.0, 1000.0])) as _),
+            (
+                "p_alive",
+                Arc::new(Float64Array::from(vec![Some(0.1), Some(0.9), Some(0.2), None])) as _,
+            ),
+            (
+                "clv",
+                Arc::new(Float64Array::from(vec![900.0, 800.0, 100.0, 1000.0])) as _,
+            ),
             ("complaints", Arc::new(Int64Array::from(vec![0, 3, 2, 5])) as _),
-            ("segment", Arc::new(StringArray::from(vec!["Champions", "Champions", "Lost", "Champions"])) as _),
+            (
+                "segment",
+                Arc::new(StringArray::from(vec!["Champions", "Champions", "Lost", "Champions"])) as _,
+            ),
             ("vip", Arc::new(BooleanArray::from(vec![true, false, false, true])) as _),
         ])
         .unwrap()
@@ -355,17 +392,36 @@ action = "call"
     #[test]
     fn rules_fire_by_hand() {
         let t = customers();
-        let fired = TriggerRules::from_toml(RULES).unwrap().bind(&t.schema()).unwrap().evaluate(&t).unwrap();
-        let ids = fired.column(0).as_primitive::<arrow_array::types::Int64Type>().values().to_vec();
-        let rules: Vec<&str> = (0..fired.num_rows()).map(|i| fired.column(1).as_string::<i32>().value(i)).collect();
+        let fired = TriggerRules::from_toml(RULES)
+            .unwrap()
+            .bind(&t.schema())
+            .unwrap()
+            .evaluate(&t)
+            .unwrap();
+        let ids = fired
+            .column(0)
+            .as_primitive::<arrow_array::types::Int64Type>()
+            .values()
+            .to_vec();
+        let rules: Vec<&str> = (0..fired.num_rows())
+            .map(|i| fired.column(1).as_string::<i32>().value(i))
+            .collect();
         // 1: p 0.1 < 0.3 and clv 900 -> win-back; vip -> call.
         // 2: complaints 3, Champions -> priority; p 0.9: not (0.9 >= 0.15) false, not vip.
         // 3: clv 100 fails win-back; Lost fails priority; not (0.2 >= 0.15) false.
         // 4: p null: win-back false; complaints 5, Champions -> priority; vip -> call.
         assert_eq!(ids, [1, 1, 2, 4, 4]);
-        assert_eq!(rules, ["win-back", "vip-or-risky", "priority", "priority", "vip-or-risky"]);
+        assert_eq!(
+            rules,
+            ["win-back", "vip-or-risky", "priority", "priority", "vip-or-risky"]
+        );
         let json = r#"{"rules": [{"name": "a", "when": "clv >= 1000", "action": "x"}]}"#;
-        let fired = TriggerRules::from_json(json).unwrap().bind(&t.schema()).unwrap().evaluate(&t).unwrap();
+        let fired = TriggerRules::from_json(json)
+            .unwrap()
+            .bind(&t.schema())
+            .unwrap()
+            .evaluate(&t)
+            .unwrap();
         assert_eq!(fired.num_rows(), 1);
     }
 
@@ -386,7 +442,10 @@ action = "call"
         assert!(msg(bind("segment == 3")).contains("text column"));
         assert!(msg(bind("clv >")).contains("expected a value"));
         let dup = "[[rules]]\nname = \"a\"\nwhen = \"clv > 1\"\naction = \"x\"\n[[rules]]\nname = \"a\"\nwhen = \"clv > 2\"\naction = \"y\"\n";
-        assert!(matches!(TriggerRules::from_toml(dup).unwrap_err(), Error::InvalidTrigger { .. }));
+        assert!(matches!(
+            TriggerRules::from_toml(dup).unwrap_err(),
+            Error::InvalidTrigger { .. }
+        ));
         let typo = "[[rules]]\nname = \"a\"\nwen = \"clv > 1\"\naction = \"x\"\n";
         assert!(matches!(TriggerRules::from_toml(typo).unwrap_err(), Error::Toml { .. }));
     }

@@ -1,0 +1,255 @@
+//! `clientele churn train|score|evaluate` and `clientele triggers`.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use clientele::churn::evaluation::evaluate;
+use clientele::churn::labels::label_values;
+use clientele::churn::logistic::ClassWeight;
+use clientele::churn::{ChurnModel, ChurnModelParams, FeatureParams, LabelParams, churn_features, churn_labels};
+use clientele::exec::Parallelism;
+use clientele::schema::Role;
+use clientele::store::EventStore;
+use clientele::triggers::TriggerRules;
+
+use crate::input::{SourceArgs, load};
+
+type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Arguments of `clientele churn`.
+#[derive(Debug, Args)]
+pub struct ChurnArgs {
+    #[command(subcommand)]
+    step: Step,
+}
+
+#[derive(Debug, Subcommand)]
+enum Step {
+    /// Fit a churn model: features from events before --cutoff, label = no purchase in the
+    /// --horizon-days after it.
+    Train(TrainArgs),
+    /// Score customers with a saved model (features from events before --as-of).
+    Score(ScoreArgs),
+    /// Evaluate a saved model on a later window: features before --cutoff, labels after it.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The time split: features use events strictly before this date.
+    #[arg(long, value_name = "DATE")]
+    cutoff: NaiveDate,
+    /// Days after the cutoff without a purchase that make a churner.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    horizon_days: u32,
+    /// Inverse L2 strength C (scikit-learn's convention).
+    #[arg(long, value_name = "C", default_value_t = 1.0)]
+    c: f64,
+    /// Weight the classes inversely to their frequency (scikit-learn's "balanced").
+    #[arg(long)]
+    balanced: bool,
+    /// Where to save the model (versioned JSON).
+    #[arg(long, value_name = "MODEL.json")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ScoreArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// A model saved by `clientele churn train`.
+    #[arg(long, value_name = "MODEL.json")]
+    model: PathBuf,
+    /// Features use events strictly before this date.
+    #[arg(long, value_name = "DATE")]
+    as_of: NaiveDate,
+    /// Output file: .parquet, .csv, .json or .arrow (default: the most at-risk customers).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// A model saved by `clientele churn train`.
+    #[arg(long, value_name = "MODEL.json")]
+    model: PathBuf,
+    /// Held-out split: features before this date, labels from the --horizon-days after it.
+    #[arg(long, value_name = "DATE")]
+    cutoff: NaiveDate,
+    /// Days after the cutoff without a purchase that make a churner.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    horizon_days: u32,
+}
+
+/// Every role the features read.
+const ROLES: [Role; 5] = [
+    Role::EventType,
+    Role::Amount,
+    Role::Channel,
+    Role::Score,
+    Role::CampaignId,
+];
+
+fn load_model(path: &PathBuf) -> CliResult<ChurnModel> {
+    let text = std::fs::read_to_string(path).map_err(|e| clientele::Error::io(path, e))?;
+    Ok(ChurnModel::from_json(&text)?)
+}
+
+fn print_evaluation(labels: &[f64], scores: &[f64]) -> CliResult<()> {
+    let e = evaluate(labels, scores)?;
+    println!(
+        "  {} customers, churn rate {:.4}: ROC AUC {:.4}, PR AUC {:.4}, Brier {:.4}",
+        e.rows, e.churn_rate, e.roc_auc, e.average_precision, e.brier_score
+    );
+    println!(
+        "  top decile ({} customers): lift {:.3}, capture rate {:.4}",
+        e.top_decile.rows, e.top_decile.lift, e.top_decile.capture_rate
+    );
+    println!("  calibration (equal-count bins, lowest scores first):");
+    println!("    {:>8} {:>14} {:>13}", "rows", "mean predicted", "observed rate");
+    for b in &e.calibration {
+        println!("    {:>8} {:>14.4} {:>13.4}", b.rows, b.mean_predicted, b.observed_rate);
+    }
+    Ok(())
+}
+
+fn features_and_labels(
+    store: &EventStore,
+    features: &FeatureParams,
+    cutoff: NaiveDate,
+    horizon: u32,
+    par: &Parallelism,
+) -> CliResult<(arrow_array::RecordBatch, arrow_array::RecordBatch)> {
+    let f = churn_features(store, &features.validate()?, None, par)?;
+    let l = churn_labels(store, &LabelParams::new(cutoff).horizon_days(horizon).validate()?, par)?;
+    Ok((f, l))
+}
+
+pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
+    match &a.step {
+        Step::Train(t) => {
+            let store = load(&t.source, par, &ROLES)?;
+            let started = std::time::Instant::now();
+            let fp = FeatureParams::new(t.cutoff);
+            let (features, labels) = features_and_labels(&store, &fp, t.cutoff, t.horizon_days, par)?;
+            let mut params = ChurnModelParams::new().c(t.c);
+            if t.balanced {
+                params = params.class_weight(ClassWeight::Balanced);
+            }
+            let model = par
+                .install(|| params.validate()?.fit(&features, &labels))?
+                .with_feature_params(&fp);
+            let took = started.elapsed();
+            let d = &model.diagnostics;
+            println!(
+                "churn model: {} customers active before {}, {} churned within {} days; {} features",
+                labels.num_rows(),
+                t.cutoff,
+                d.positives,
+                t.horizon_days,
+                model.coefficients.len()
+            );
+            println!(
+                "  Newton: {} iterations, gradient norm {:.2e}, log-loss {:.5}, C {}, class weights {:?}; {:.3} s",
+                d.iterations,
+                d.gradient_norm,
+                d.log_loss,
+                t.c,
+                model.class_weights,
+                took.as_secs_f64()
+            );
+            println!("  feature importance (log-odds per standard deviation):");
+            println!("    {:<28} {:>10}", "intercept", format!("{:+.4}", model.intercept));
+            for (name, coef) in model.feature_importance() {
+                println!("    {name:<28} {coef:>+10.4}");
+            }
+            println!("  on the training window:");
+            print_evaluation(&label_values(&labels)?, &model.predict(&features)?)?;
+            if let Some(p) = &t.out {
+                std::fs::write(p, model.to_json()?).map_err(|e| clientele::Error::io(p, e))?;
+                eprintln!("model saved -> {}", p.display());
+            }
+        }
+        Step::Score(s) => {
+            let model = load_model(&s.model)?;
+            let store = load(&s.source, par, &ROLES)?;
+            let features = churn_features(&store, &model.feature_config(s.as_of)?, None, par)?;
+            let scores = model.score(&features)?;
+            match &s.out {
+                Some(path) => {
+                    clientele::io::write_batch(&scores, path)?;
+                    eprintln!("{} customers scored -> {}", scores.num_rows(), path.display());
+                }
+                None => {
+                    let p = model.predict(&features)?;
+                    let mut order: Vec<u32> = (0..p.len() as u32).collect();
+                    order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+                    order.truncate(20);
+                    let top = arrow_select::take::take_record_batch(&scores, &arrow_array::UInt32Array::from(order))?;
+                    println!("most at risk as of {}:", s.as_of);
+                    print!("{}", clientele::io::format_table(&top, 20));
+                }
+            }
+        }
+        Step::Evaluate(e) => {
+            let model = load_model(&e.model)?;
+            let store = load(&e.source, par, &ROLES)?;
+            let fp = model.feature_config(e.cutoff)?;
+            let (features, labels) = features_and_labels(&store, fp.params(), e.cutoff, e.horizon_days, par)?;
+            println!(
+                "held-out evaluation: features before {}, churn = no purchase in the next {} days",
+                e.cutoff, e.horizon_days
+            );
+            print_evaluation(&label_values(&labels)?, &model.predict(&features)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Arguments of `clientele triggers`.
+#[derive(Debug, Args)]
+pub struct TriggersArgs {
+    /// Rule file: TOML (`[[rules]]` with name, when, action) or JSON.
+    #[arg(long, value_name = "FILE")]
+    rules: PathBuf,
+    /// The customer table the rules read (any table with `customer_id`, e.g. the output of
+    /// `clientele clv`, `rfm` or `churn score`): .parquet, .csv, .json or .arrow.
+    #[arg(long, value_name = "FILE")]
+    table: PathBuf,
+    /// Output file: .parquet, .csv, .json or .arrow (default: the fired rules on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn triggers(a: &TriggersArgs) -> CliResult<()> {
+    let rules = TriggerRules::from_path(&a.rules)?;
+    let table = clientele::io::read_table(&a.table)?;
+    let fired = rules.bind(&table.schema())?.evaluate(&table)?;
+    match &a.out {
+        Some(path) => {
+            clientele::io::write_batch(&fired, path)?;
+            eprintln!(
+                "{} rules over {} customers: {} fired -> {}",
+                rules.rules.len(),
+                table.num_rows(),
+                fired.num_rows(),
+                path.display()
+            );
+        }
+        None => {
+            println!(
+                "{} rules over {} customers: {} fired",
+                rules.rules.len(),
+                table.num_rows(),
+                fired.num_rows()
+            );
+            print!("{}", clientele::io::format_table(&fired, 50));
+        }
+    }
+    Ok(())
+}
