@@ -731,12 +731,24 @@ fn fit_predict_and_clv_reproduce_the_published_cdnow_numbers() {
     ]);
     ok(&args);
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(
-        text.starts_with(
-            "customer_id,frequency,recency,T,monetary_value,p_alive,expected_purchases,expected_spend,clv\n"
-        )
-    );
+    assert!(text.starts_with(
+        "customer_id,frequency,recency,T,monetary_value,p_alive,expected_purchases,expected_spend,clv,churn_risk,risk_tier\n"
+    ));
     assert_eq!(text.lines().count(), 2_358);
+    // Churn risk = 1 - P(alive), tiered at 0.5 and 0.8 by default.
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (p_alive, risk): (f64, f64) = (f[5].parse().unwrap(), f[9].parse().unwrap());
+        assert!((risk - (1.0 - p_alive)).abs() < 1e-12, "{line}");
+        let tier = if risk < 0.5 {
+            "low"
+        } else if risk < 0.8 {
+            "medium"
+        } else {
+            "high"
+        };
+        assert_eq!(f[10], tier, "{line}");
+    }
     let m = json(&models);
     assert_eq!(m["discounting"]["convention"], "discrete_monthly");
     assert!((m["purchase"]["params"]["r"].as_f64().unwrap() - 0.243).abs() < 5e-4);

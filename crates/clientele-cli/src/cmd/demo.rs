@@ -115,6 +115,7 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
         discounting,
         None,
         0.0,
+        &clientele::churn::risk::RiskTiers::default(),
         par,
     )
     .map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use clap::Args;
+use clientele::churn::risk::{RiskTiers, churn_risk, risk_tiers};
 use clientele::exec::Parallelism;
 use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::models::clv::{DAYS_PER_MONTH, Discounting, PurchaseModel, WEEKS_PER_MONTH, customer_lifetime_value};
@@ -371,6 +372,15 @@ pub struct ClvArgs {
     /// DERT; Pareto/NBD only), e.g. 0.0027 per week for 15 % a year.
     #[arg(long, value_name = "RATE")]
     discount_continuous: Option<f64>,
+    /// Risk tier cut points on churn risk = 1 − P(alive), ascending in (0, 1).
+    #[arg(long, value_name = "CUTS", value_delimiter = ',', default_value = "0.5,0.8")]
+    risk_cuts: Vec<f64>,
+    /// Tier names, lowest risk first (one more than the cut points).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', default_value = "low,medium,high")]
+    risk_labels: Vec<String>,
+    /// Equal-count risk tiers q1..qN instead of cut points.
+    #[arg(long, value_name = "N", conflicts_with_all = ["risk_cuts", "risk_labels"])]
+    risk_quantiles: Option<u32>,
     /// Cost as a share of gross CLV (adds `net_clv` = clv × (1 − rate)).
     #[arg(long, value_name = "RATE")]
     cost_rate: Option<f64>,
@@ -391,7 +401,7 @@ type Valued = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>);
 /// The fitted models of a CLV run and the per-customer table.
 pub struct ClvRun {
     /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
-    /// expected_spend, clv` (+ `net_clv`).
+    /// expected_spend, clv` (+ `net_clv`), `churn_risk`, `risk_tier`.
     pub table: RecordBatch,
     /// The purchase model's name, parameter names and values, and diagnostics.
     pub purchase: (&'static str, Vec<(&'static str, f64)>, Option<FitDiagnostics>),
@@ -413,6 +423,7 @@ pub fn clv_table(
     discounting: Discounting,
     cost_rate: Option<f64>,
     penalizer: f64,
+    tiers: &RiskTiers,
     par: &Parallelism,
 ) -> CliResult<ClvRun> {
     let keys = summary
@@ -486,13 +497,18 @@ pub fn clv_table(
             ("expected_spend", spend_e),
             ("clv", gross),
         ];
+        let risk = churn_risk(&cols_out[4].1)?;
+        let tier = risk_tiers(&risk, tiers)?;
         if let Some(n) = net {
             cols_out.push(("net_clv", n));
         }
+        cols_out.push(("churn_risk", risk));
         for (name, v) in cols_out {
             fields.push(Field::new(name, DataType::Float64, false));
             columns.push(Arc::new(Float64Array::from(v)));
         }
+        fields.push(Field::new("risk_tier", DataType::Utf8, false));
+        columns.push(Arc::new(arrow_array::StringArray::from(tier)));
         Ok(ClvRun {
             table: RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
             purchase,
@@ -528,6 +544,13 @@ pub fn clv(a: &ClvArgs, par: &Parallelism) -> CliResult<()> {
         discounting(a, per_month)?,
         a.cost_rate,
         a.penalizer,
+        &match a.risk_quantiles {
+            Some(n) => RiskTiers::Quantiles { n },
+            None => RiskTiers::Cuts {
+                cuts: a.risk_cuts.clone(),
+                labels: a.risk_labels.clone(),
+            },
+        },
         par,
     )?;
     let (name, params, diag) = &run.purchase;

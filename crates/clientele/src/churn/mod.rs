@@ -18,6 +18,9 @@
 //! 4. **Evaluation** ([`evaluation`]): ROC AUC, average precision, lift and capture at the top
 //!    decile, Brier score and a calibration table.
 //!
+//! Without labels, [`risk`] turns a fitted BTYD model's P(alive) into a non-contractual churn
+//! risk (1 − P(alive)) and named risk tiers.
+//!
 //! Everything is deterministic: no clock, randomness or environment variable is involved, and
 //! parallel passes run over fixed chunks combined in order, so results do not depend on the
 //! thread count.
@@ -56,6 +59,7 @@ pub mod evaluation;
 pub mod features;
 pub mod labels;
 pub mod logistic;
+pub mod risk;
 
 pub use features::{FeatureConfig, FeatureParams, Scaling, churn_features};
 pub use labels::{LabelConfig, LabelParams, churn_labels, label_values};
