@@ -852,6 +852,34 @@ fn churn_train_score_evaluate_and_triggers() {
         "{printed}"
     );
     assert_eq!(json(&model)["model"], "churn_logistic");
+    // BG/NBD features join the others; a model trained with them needs them when evaluated.
+    let with_btyd = dir.path().join("churn-btyd.json");
+    let printed = ok(&[
+        "churn",
+        "train",
+        "--input",
+        ev,
+        "--cutoff",
+        "2025-07-01",
+        "--btyd",
+        "--out",
+        with_btyd.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.contains("p_alive") && printed.contains("expected_purchases"),
+        "{printed}"
+    );
+    let bad = run(&[
+        "churn",
+        "evaluate",
+        "--input",
+        ev,
+        "--model",
+        with_btyd.to_str().unwrap(),
+        "--cutoff",
+        "2025-09-01",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no `p_alive` column"));
     let evaluated = ok(&[
         "churn",
         "evaluate",

@@ -1,6 +1,13 @@
 //! `clientele churn train|score|evaluate` and `clientele triggers`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use clientele::kernels::summary::{Period, SummaryParams, summarize};
+use clientele::models::{BgNbdParams, RfmData};
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
@@ -37,6 +44,14 @@ enum Step {
 
 #[derive(Debug, Args)]
 struct TrainArgs {
+    /// Add BG/NBD features: `p_alive` and `expected_purchases` (over the next --btyd-weeks),
+    /// from a BG/NBD model fitted on the weekly summary of the history before the cutoff (give
+    /// it again when scoring or evaluating a model trained with it).
+    #[arg(long)]
+    btyd: bool,
+    /// Weeks ahead for the BG/NBD `expected_purchases` feature.
+    #[arg(long, value_name = "WEEKS", default_value_t = 13.0)]
+    btyd_weeks: f64,
     #[command(flatten)]
     source: SourceArgs,
     /// The time split: features use events strictly before this date.
@@ -58,6 +73,14 @@ struct TrainArgs {
 
 #[derive(Debug, Args)]
 struct ScoreArgs {
+    /// Add BG/NBD features: `p_alive` and `expected_purchases` (over the next --btyd-weeks),
+    /// from a BG/NBD model fitted on the weekly summary of the history before the cutoff (give
+    /// it again when scoring or evaluating a model trained with it).
+    #[arg(long)]
+    btyd: bool,
+    /// Weeks ahead for the BG/NBD `expected_purchases` feature.
+    #[arg(long, value_name = "WEEKS", default_value_t = 13.0)]
+    btyd_weeks: f64,
     #[command(flatten)]
     source: SourceArgs,
     /// A model saved by `clientele churn train`.
@@ -73,6 +96,14 @@ struct ScoreArgs {
 
 #[derive(Debug, Args)]
 struct EvaluateArgs {
+    /// Add BG/NBD features: `p_alive` and `expected_purchases` (over the next --btyd-weeks),
+    /// from a BG/NBD model fitted on the weekly summary of the history before the cutoff (give
+    /// it again when scoring or evaluating a model trained with it).
+    #[arg(long)]
+    btyd: bool,
+    /// Weeks ahead for the BG/NBD `expected_purchases` feature.
+    #[arg(long, value_name = "WEEKS", default_value_t = 13.0)]
+    btyd_weeks: f64,
     #[command(flatten)]
     source: SourceArgs,
     /// A model saved by `clientele churn train`.
@@ -118,14 +149,45 @@ fn print_evaluation(labels: &[f64], scores: &[f64]) -> CliResult<()> {
     Ok(())
 }
 
+/// BG/NBD features of the customers who bought before `cutoff`: the model is fitted on the
+/// weekly summary with the calibration ending the day before the cutoff.
+fn btyd_features(store: &EventStore, cutoff: NaiveDate, weeks: f64, par: &Parallelism) -> CliResult<RecordBatch> {
+    let end = cutoff.pred_opt().ok_or("the cutoff has no previous day")?;
+    let summary = summarize(store, &SummaryParams::new(end).period(Period::Week).validate()?, par)?;
+    let data = RfmData::from_summary(&summary)?;
+    let model = par.install(|| BgNbdParams::new().validate()?.fit(&data))?;
+    let col = |name: &str| -> CliResult<Vec<f64>> {
+        Ok(summary
+            .column_by_name(name)
+            .and_then(|c| c.as_primitive_opt::<Float64Type>())
+            .ok_or_else(|| format!("the summary has no `{name}`"))?
+            .values()
+            .to_vec())
+    };
+    let (x, tx, t) = (col("frequency")?, col("recency")?, col("T")?);
+    let p_alive = par.install(|| model.p_alive_batch(&x, &tx, &t))?;
+    let expected = par.install(|| model.conditional_expected_purchases_batch(weeks, &x, &tx, &t))?;
+    let keys = summary
+        .column_by_name("customer_id")
+        .ok_or("the summary has no customer_id")?
+        .clone();
+    Ok(RecordBatch::try_from_iter([
+        ("customer_id", keys),
+        ("p_alive", Arc::new(Float64Array::from(p_alive)) as ArrayRef),
+        ("expected_purchases", Arc::new(Float64Array::from(expected)) as ArrayRef),
+    ])?)
+}
+
 fn features_and_labels(
     store: &EventStore,
     features: &FeatureParams,
     cutoff: NaiveDate,
     horizon: u32,
+    btyd: Option<f64>,
     par: &Parallelism,
 ) -> CliResult<(arrow_array::RecordBatch, arrow_array::RecordBatch)> {
-    let f = churn_features(store, &features.validate()?, None, par)?;
+    let extra = btyd.map(|w| btyd_features(store, cutoff, w, par)).transpose()?;
+    let f = churn_features(store, &features.validate()?, extra.as_ref(), par)?;
     let l = churn_labels(store, &LabelParams::new(cutoff).horizon_days(horizon).validate()?, par)?;
     Ok((f, l))
 }
@@ -136,7 +198,8 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
             let store = load(&t.source, par, &ROLES)?;
             let started = std::time::Instant::now();
             let fp = FeatureParams::new(t.cutoff);
-            let (features, labels) = features_and_labels(&store, &fp, t.cutoff, t.horizon_days, par)?;
+            let btyd = t.btyd.then_some(t.btyd_weeks);
+            let (features, labels) = features_and_labels(&store, &fp, t.cutoff, t.horizon_days, btyd, par)?;
             let mut params = ChurnModelParams::new().c(t.c);
             if t.balanced {
                 params = params.class_weight(ClassWeight::Balanced);
@@ -178,7 +241,11 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
         Step::Score(s) => {
             let model = load_model(&s.model)?;
             let store = load(&s.source, par, &ROLES)?;
-            let features = churn_features(&store, &model.feature_config(s.as_of)?, None, par)?;
+            let extra = s
+                .btyd
+                .then(|| btyd_features(&store, s.as_of, s.btyd_weeks, par))
+                .transpose()?;
+            let features = churn_features(&store, &model.feature_config(s.as_of)?, extra.as_ref(), par)?;
             let scores = model.score(&features)?;
             match &s.out {
                 Some(path) => {
@@ -200,7 +267,8 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
             let model = load_model(&e.model)?;
             let store = load(&e.source, par, &ROLES)?;
             let fp = model.feature_config(e.cutoff)?;
-            let (features, labels) = features_and_labels(&store, fp.params(), e.cutoff, e.horizon_days, par)?;
+            let btyd = e.btyd.then_some(e.btyd_weeks);
+            let (features, labels) = features_and_labels(&store, fp.params(), e.cutoff, e.horizon_days, btyd, par)?;
             println!(
                 "held-out evaluation: features before {}, churn = no purchase in the next {} days",
                 e.cutoff, e.horizon_days
