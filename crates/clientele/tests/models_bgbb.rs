@@ -98,3 +98,21 @@ fn consistency_and_limits() {
 fn binom(n: u32, k: u32) -> f64 {
     (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
 }
+
+#[test]
+fn purchase_count_distribution_sums_to_one_and_has_the_model_mean() {
+    // FHS 2010's donation estimates.
+    let m = clientele::models::BgBb::new(1.204, 0.750, 0.657, 2.783).unwrap();
+    for n in [1u32, 2, 6, 11] {
+        let p: Vec<f64> = (0..=n + 2).map(|x| m.probability_of_purchases(n, x)).collect();
+        assert_eq!(p[n as usize + 1], 0.0);
+        let total: f64 = p.iter().sum();
+        let mean: f64 = p.iter().enumerate().map(|(x, v)| x as f64 * v).sum();
+        assert!((total - 1.0).abs() < 1e-12, "n {n}: total {total}");
+        let e = m.expected_purchases(f64::from(n));
+        assert!((mean - e).abs() < 1e-10, "n {n}: mean {mean} vs E[X(n)] {e}");
+    }
+    // One opportunity: P(X(1) = 1) = E[X(1)] = α/(α+β) · δ/(γ+δ) (alive after the first purchase).
+    let e1 = 1.204 / (1.204 + 0.750) * 2.783 / (0.657 + 2.783);
+    assert!((m.probability_of_purchases(1, 1) - e1).abs() < 1e-12);
+}

@@ -63,3 +63,21 @@ fn cdnow_fit_and_predictions() {
     let back = MbgNbd::from_json(&m.to_json().unwrap()).unwrap();
     assert!((back.b - m.b).abs() <= 1e-15 * m.b);
 }
+
+#[test]
+fn purchase_count_distribution_sums_to_one_and_has_the_model_mean() {
+    // Batislam et al.'s CDNOW estimates; any parameters would do for these identities.
+    let m = clientele::models::MbgNbd::new(0.525, 6.183, 0.891, 1.614).unwrap();
+    for t in [1.0, 13.0, 39.0, 78.0] {
+        let p: Vec<f64> = (0..2_000).map(|n| m.probability_of_purchases(t, n)).collect();
+        assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "t {t}");
+        let total: f64 = p.iter().sum();
+        let mean: f64 = p.iter().enumerate().map(|(n, v)| n as f64 * v).sum();
+        assert!((total - 1.0).abs() < 1e-10, "t {t}: total {total}");
+        let e = m.expected_purchases(t).unwrap();
+        assert!(
+            (mean - e).abs() < 1e-8 * e.max(1.0),
+            "t {t}: mean {mean} vs E[X(t)] {e}"
+        );
+    }
+}

@@ -364,6 +364,25 @@ impl BgBb {
         lead.exp() * ratio
     }
 
+    /// P(X(n) = x), the probability of exactly x purchases in the first n opportunities of a new
+    /// customer (FHS 2010 eq. 8): alive through all n opportunities, or dropping out after
+    /// opportunity i (x ≤ i < n) with x purchases among the first i. Zero for x > n.
+    pub fn probability_of_purchases(&self, n: u32, x: u32) -> f64 {
+        if x > n {
+            return 0.0;
+        }
+        let [al, be, ga, de] = self.params();
+        let (nf, xf) = (f64::from(n), f64::from(x));
+        let ln_choose = |m: f64, k: f64| ln_gamma(m + 1.0) - ln_gamma(k + 1.0) - ln_gamma(m - k + 1.0);
+        let buy = |i: f64| ln_choose(i, xf) + ln_beta(al + xf, be + i - xf) - ln_beta(al, be);
+        let mut p = (buy(nf) + ln_beta(ga, de + nf) - ln_beta(ga, de)).exp();
+        for i in x..n {
+            let i = f64::from(i);
+            p += (buy(i) + ln_beta(ga + 1.0, de + i) - ln_beta(ga, de)).exp();
+        }
+        p
+    }
+
     /// E[X(n)], the expected purchases in the first n opportunities of a new customer (FHS 2010 eq. 7).
     pub fn expected_purchases(&self, n: f64) -> f64 {
         self.alpha / (self.alpha + self.beta) * self.survival_sum(0.0, n)

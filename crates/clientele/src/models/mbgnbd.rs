@@ -279,6 +279,37 @@ impl MbgNbd {
         Ok(self.b / (self.a + self.b) * self.shifted().expectation_core(t, 0.0, 0.0)?)
     }
 
+    /// P(X(t) = n), the probability of exactly n purchases in (0, t] for a new customer. In
+    /// MBG/NBD the customer can drop out at time 0 and after each purchase: n purchases need no
+    /// dropout at the first n of those chances, and then either no (n+1)-th purchase in time or a
+    /// dropout right after the n-th, so P(X(t) = n) = B(a, b+n)/B(a, b) · NB(n) +
+    /// B(a+1, b+n)/B(a, b) · P(NB > n), with NB the negative binomial count of a customer who never
+    /// drops out (r, α/(α+t)).
+    pub fn probability_of_purchases(&self, t: f64, n: u32) -> f64 {
+        let (r, al, a, b) = (self.r, self.alpha, self.a, self.b);
+        let nf = f64::from(n);
+        let (lp, lq) = ((al / (al + t)).ln(), (t / (al + t)).ln());
+        let ln_nb = |j: f64| ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0) + r * lp + j * lq;
+        let alive = (ln_beta(a, b + nf) - ln_beta(a, b) + ln_nb(nf)).exp();
+        // P(NB > n): the upper tail summed directly when it is small, else 1 − the lower sum.
+        let mean = r * t / al;
+        let above = if nf + 1.0 > mean {
+            let (mut s, mut j) = (0.0, nf + 1.0);
+            loop {
+                let term = ln_nb(j).exp();
+                s += term;
+                j += 1.0;
+                if term <= 1e-17 * s || j > nf + 1e6 {
+                    break;
+                }
+            }
+            s
+        } else {
+            (1.0 - (0..=n).map(|j| ln_nb(f64::from(j)).exp()).sum::<f64>()).max(0.0)
+        };
+        alive + (ln_beta(a + 1.0, b + nf) - ln_beta(a, b)).exp() * above
+    }
+
     /// E[Y(t) | x, t_x, T] = P(alive) · (a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x)
     /// ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))].
     ///
