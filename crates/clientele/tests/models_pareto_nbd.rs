@@ -241,3 +241,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn purchase_count_distribution_sums_to_one_and_has_the_model_mean() {
+    // FHL 2005's CDNOW estimates.
+    let m = clientele::models::ParetoNbd::new(0.553, 10.578, 0.606, 11.669).unwrap();
+    for t in [1.0, 13.0, 39.0, 78.0] {
+        let p: Vec<f64> = (0..600).map(|n| m.probability_of_purchases(t, n).unwrap()).collect();
+        assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "t {t}");
+        let total: f64 = p.iter().sum();
+        let mean: f64 = p.iter().enumerate().map(|(n, v)| n as f64 * v).sum();
+        assert!((total - 1.0).abs() < 1e-9, "t {t}: total {total}");
+        let e = m.expected_purchases(t).unwrap();
+        assert!(
+            (mean - e).abs() < 1e-8 * e.max(1.0),
+            "t {t}: mean {mean} vs E[X(t)] {e}"
+        );
+    }
+    assert!(m.probability_of_purchases(-1.0, 0).is_err());
+    assert_eq!(m.probability_of_purchases(0.0, 0).unwrap(), 1.0);
+}
