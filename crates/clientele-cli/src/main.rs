@@ -51,6 +51,10 @@ enum Command {
     Attribution(cmd::views::AttributionArgs),
     /// Survey scores: mean, count and distribution per channel, period and segment.
     Satisfaction(cmd::views::SatisfactionArgs),
+    /// One customer's 360 card (key: value lines) and most recent events, by original key.
+    Customer(cmd::views::CustomerArgs),
+    /// The customer 360 table: one row per customer, optionally joined with a customer table.
+    Customers360(cmd::views::Customers360Args),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -98,6 +102,8 @@ fn main() -> std::process::ExitCode {
         Command::Channels(a) => cmd::views::run_channels(a, &par),
         Command::Attribution(a) => cmd::views::run_attribution(a, &par),
         Command::Satisfaction(a) => cmd::views::run_satisfaction(a, &par),
+        Command::Customer(a) => cmd::views::run_customer(a, &par),
+        Command::Customers360(a) => cmd::views::run_customers360(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

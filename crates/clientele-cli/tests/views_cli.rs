@@ -197,3 +197,57 @@ fn satisfaction_per_channel_period_and_segment() {
     let d = json(&dist);
     assert_eq!(d.as_array().unwrap()[0]["score"], 2);
 }
+
+#[test]
+fn customer_card_and_customers360_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let table = dir.path().join("clv.csv");
+    std::fs::write(&table, "customer_id,clv\n1,250.5\n").unwrap();
+    let out = ok(&[
+        "customer",
+        "1",
+        "--input",
+        &input,
+        "--recent",
+        "2",
+        "--table",
+        table.to_str().unwrap(),
+    ]);
+    // Customer 1: purchases 90 + 30, first Jan 5, last Feb 3; tenure to the store's last event
+    // (Feb 3): 29 days; the newest two events are the purchases of Feb 3 and Jan 5.
+    assert!(out.contains("revenue           : 120"), "{out}");
+    assert!(out.contains("orders            : 2"), "{out}");
+    assert!(out.contains("tenure_days       : 29"), "{out}");
+    assert!(out.contains("last_email        : 2024-01-01"), "{out}");
+    assert!(out.contains("avg_satisfaction  : -"), "{out}");
+    assert!(out.contains("clv               : 250.5"), "{out}");
+    assert!(out.contains("most recent 2 events"), "{out}");
+    let feb = out.find("2024-02-03").unwrap();
+    let jan = out.rfind("2024-01-05").unwrap();
+    assert!(feb < jan, "{out}");
+    let bad = run(&["customer", "42", "--input", &input]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("42"));
+    let file = dir.path().join("c360.json");
+    ok(&[
+        "customers360",
+        "--input",
+        &input,
+        "--table",
+        table.to_str().unwrap(),
+        "--as-of",
+        "2024-02-01",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    // Before Feb 1: customer 1 bought 90, customer 2 50 and scored 4, customer 3 nothing yet.
+    assert_eq!(rows[0]["revenue"], 90.0);
+    assert_eq!(rows[0]["clv"], 250.5);
+    assert!(rows[1]["clv"].is_null());
+    assert_eq!(rows[1]["avg_satisfaction"], 4.0);
+    assert_eq!(rows[2]["orders"], 0);
+}

@@ -1,4 +1,5 @@
-//! `clientele cohorts | channels | attribution | satisfaction`: CRM views over the store.
+//! `clientele cohorts | channels | attribution | satisfaction | customer | customers360`: CRM
+//! views over the store.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -6,15 +7,15 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, UInt32Type, UInt64Type};
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
 use clientele::schema::Role;
 use clientele::views::{
-    AttributionModel, AttributionParams, ChannelParams, CohortParams, Grain, SatisfactionParams, attribution, channels,
-    cohorts, satisfaction,
+    AttributionModel, AttributionParams, ChannelParams, CohortParams, Customer360Params, Grain, SatisfactionParams,
+    attribution, channels, cohorts, customer_lookup, customer360, satisfaction,
 };
 
 use crate::input::{SourceArgs, load};
@@ -280,6 +281,96 @@ pub fn run_satisfaction(a: &SatisfactionArgs, par: &Parallelism) -> CmdResult {
             if a.distribution_out.is_none() {
                 println!("{}", clientele::io::format_table(&views.distribution, 200));
             }
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele customer`.
+#[derive(Debug, Args)]
+pub struct CustomerArgs {
+    /// The customer's original key.
+    #[arg(value_name = "ID")]
+    id: String,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// How many of the customer's most recent events to print.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    recent: usize,
+    /// A customer table (with `customer_id`, e.g. CLV, RFM segment, churn probability) to join.
+    #[arg(long, value_name = "FILE")]
+    table: Option<PathBuf>,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+}
+
+/// Arguments of `clientele customers360`.
+#[derive(Debug, Args)]
+pub struct Customers360Args {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// A customer table (with `customer_id`, e.g. CLV, RFM segment, churn probability) to
+    /// left-join.
+    #[arg(long, value_name = "FILE")]
+    table: Option<PathBuf>,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Output file (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Every optional column: the card's recent events show them all.
+const ALL_ROLES: [Role; 7] = [
+    Role::EventType,
+    Role::Amount,
+    Role::Channel,
+    Role::Product,
+    Role::CampaignId,
+    Role::Score,
+    Role::Cost,
+];
+
+fn params_360(as_of: Option<NaiveDate>) -> Customer360Params {
+    let mut p = Customer360Params::new();
+    p.as_of = as_of;
+    p
+}
+
+pub fn run_customer(a: &CustomerArgs, par: &Parallelism) -> CmdResult {
+    let cfg = params_360(a.as_of).recent(a.recent).validate()?;
+    let table = a.table.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &ALL_ROLES)?;
+    let key = match a.id.trim().parse::<i64>() {
+        Ok(k) => clientele::store::KeyRef::Int(k),
+        Err(_) => clientele::store::KeyRef::Str(a.id.as_str()),
+    };
+    let card = customer_lookup(&store, key, table.as_ref(), &cfg)?
+        .ok_or_else(|| format!("customer {} is not in the store", a.id))?;
+    let row = &card.row;
+    let width = row.schema().fields().iter().map(|f| f.name().len()).max().unwrap_or(0);
+    for (f, col) in row.schema().fields().iter().zip(row.columns()) {
+        let text = arrow_cast::cast(col, &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let value = if text.is_valid(0) { text.value(0) } else { "-" };
+        println!("{:width$}: {value}", f.name());
+    }
+    println!("\nmost recent {} events:", card.recent.num_rows());
+    println!("{}", clientele::io::format_table(&card.recent, a.recent.max(1)));
+    Ok(())
+}
+
+pub fn run_customers360(a: &Customers360Args, par: &Parallelism) -> CmdResult {
+    let cfg = params_360(a.as_of).validate()?;
+    let table = a.table.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &ALL_ROLES)?;
+    let t = customer360(&store, table.as_ref(), &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&t, path, "customer 360"),
+        None => {
+            println!("{}", clientele::io::format_table(&t, 100));
             Ok(())
         }
     }

@@ -1,4 +1,5 @@
-//! CRM views: cohort retention, channel mix, multi-touch attribution and satisfaction.
+//! CRM views: cohort retention, channel mix, multi-touch attribution, satisfaction and the
+//! customer 360.
 //!
 //! Each view is a free function over an [`EventStore`] with unchecked
 //! `*Params` (serde, builder methods) validated into a `*Config`. Views run in parallel over
@@ -12,15 +13,18 @@
 //! | [`channels`](mod@channels) | [`channels()`](fn@channels::channels) | per channel: reach, events, purchases, revenue, engagement share, cost, cost share, mismatch; per customer: preferred channel by engagement and by purchases |
 //! | [`attribution`](mod@attribution) | [`attribution()`](fn@attribution::attribution) | purchase revenue attributed to the touches before it (first, last, linear, time-decay), per channel and campaign, plus `(unattributed)` |
 //! | [`satisfaction`](mod@satisfaction) | [`satisfaction()`](fn@satisfaction::satisfaction) | survey scores: mean and count overall, per channel, per period and per segment; distribution per integer score |
+//! | [`customer360`](mod@customer360) | [`customer360()`](fn@customer360::customer360), [`customer_lookup()`] | one row per customer: revenue, orders, purchases, tenure, products, complaints, service calls, last contact per channel, satisfaction, campaign responses, joined with a customer table; one customer's row and recent events by key |
 
 pub mod attribution;
 pub mod channels;
 pub mod cohorts;
+pub mod customer360;
 pub mod satisfaction;
 
 pub use attribution::{AttributionConfig, AttributionModel, AttributionParams, attribution};
 pub use channels::{ChannelConfig, ChannelParams, ChannelViews, channels};
 pub use cohorts::{CohortConfig, CohortParams, cohorts};
+pub use customer360::{Customer360Config, Customer360Params, CustomerCard, customer_lookup, customer360};
 pub use satisfaction::{SatisfactionConfig, SatisfactionParams, SatisfactionViews, satisfaction};
 
 use std::collections::HashMap;
