@@ -55,6 +55,8 @@ enum Command {
     Customer(cmd::views::CustomerArgs),
     /// The customer 360 table: one row per customer, optionally joined with a customer table.
     Customers360(cmd::views::Customers360Args),
+    /// Per campaign and segment: sent, responders, response rate, responder revenue, uplift vs control.
+    Campaigns(cmd::views::CampaignsArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -104,6 +106,7 @@ fn main() -> std::process::ExitCode {
         Command::Satisfaction(a) => cmd::views::run_satisfaction(a, &par),
         Command::Customer(a) => cmd::views::run_customer(a, &par),
         Command::Customers360(a) => cmd::views::run_customers360(a, &par),
+        Command::Campaigns(a) => cmd::views::run_campaigns(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

@@ -251,3 +251,53 @@ fn customer_card_and_customers360_table() {
     assert_eq!(rows[1]["avg_satisfaction"], 4.0);
     assert_eq!(rows[2]["orders"], 0);
 }
+
+#[test]
+fn campaigns_with_a_control_group_and_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("camp.csv");
+    // Treated 1, 2 (1 responds Jan 3 and buys 25 on Jan 4); control 3 (responds), 4.
+    std::fs::write(
+        &input,
+        "customer_id,event_time,event_type,amount,campaign_id\n\
+         1,2024-01-01,campaign_send,,C1\n\
+         1,2024-01-03,campaign_response,,C1\n\
+         1,2024-01-04,purchase,25,\n\
+         2,2024-01-01,campaign_send,,C1\n\
+         3,2024-01-01,campaign_send,,C1:control\n\
+         3,2024-01-02,campaign_response,,C1\n\
+         4,2024-01-01,campaign_send,,C1:control\n",
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let out = ok(&["campaigns", "--input", input]);
+    assert!(out.contains("C1"), "{out}");
+    let seg = dir.path().join("seg.csv");
+    std::fs::write(&seg, "customer_id,segment\n1,a\n2,a\n3,a\n4,b\n").unwrap();
+    let file = dir.path().join("camp.json");
+    ok(&[
+        "campaigns",
+        "--input",
+        input,
+        "--segments",
+        seg.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3); // all, a, b
+    // p1 = 1/2, p0 = 1/2: uplift 0, half-width 1.959964 * sqrt(0.125 + 0.125) = 0.979982.
+    assert!(rows[0]["segment"].is_null());
+    assert_eq!(rows[0]["response_rate"], 0.5);
+    assert_eq!(rows[0]["responder_revenue"], 25.0);
+    assert_eq!(rows[0]["uplift"], 0.0);
+    assert!((rows[0]["uplift_ci_high"].as_f64().unwrap() - 0.979_982).abs() < 1e-6);
+    // Segment b holds only control customer 4: no treated customers, no uplift.
+    assert_eq!(rows[2]["segment"], "b");
+    assert!(rows[2]["response_rate"].is_null());
+    assert!(rows[2]["uplift"].is_null());
+    let bad = run(&["campaigns", "--input", input, "--window-days", "0"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("window_days"));
+}

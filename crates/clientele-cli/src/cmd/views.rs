@@ -1,5 +1,5 @@
-//! `clientele cohorts | channels | attribution | satisfaction | customer | customers360`: CRM
-//! views over the store.
+//! `clientele cohorts | channels | attribution | satisfaction | customer | customers360 |
+//! campaigns`: CRM views over the store.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,8 +14,8 @@ use clap::Args;
 use clientele::exec::Parallelism;
 use clientele::schema::Role;
 use clientele::views::{
-    AttributionModel, AttributionParams, ChannelParams, CohortParams, Customer360Params, Grain, SatisfactionParams,
-    attribution, channels, cohorts, customer_lookup, customer360, satisfaction,
+    AttributionModel, AttributionParams, CampaignParams, ChannelParams, CohortParams, Customer360Params, Grain,
+    SatisfactionParams, attribution, campaigns, channels, cohorts, customer_lookup, customer360, satisfaction,
 };
 
 use crate::input::{SourceArgs, load};
@@ -371,6 +371,58 @@ pub fn run_customers360(a: &Customers360Args, par: &Parallelism) -> CmdResult {
         Some(path) => write(&t, path, "customer 360"),
         None => {
             println!("{}", clientele::io::format_table(&t, 100));
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele campaigns`.
+#[derive(Debug, Args)]
+pub struct CampaignsArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The send event type (a send of `ID:control` marks a held-out control customer of `ID`).
+    #[arg(long, value_name = "TYPE", default_value = "campaign_send")]
+    send_type: String,
+    /// The response event type.
+    #[arg(long, value_name = "TYPE", default_value = "campaign_response")]
+    response_type: String,
+    /// The campaign-id suffix of control sends.
+    #[arg(long, value_name = "SUFFIX", default_value = ":control")]
+    control_suffix: String,
+    /// Days after a responder's first response in which their purchases count.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    window_days: u32,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// A customer table (with `customer_id` and a segment column) for per-segment rows.
+    #[arg(long, value_name = "FILE")]
+    segments: Option<PathBuf>,
+    /// The segment column of --segments.
+    #[arg(long, value_name = "COL", default_value = "segment")]
+    segment_column: String,
+    /// Output file (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run_campaigns(a: &CampaignsArgs, par: &Parallelism) -> CmdResult {
+    let mut params = CampaignParams::new()
+        .send_type(&a.send_type)
+        .response_type(&a.response_type)
+        .control_suffix(&a.control_suffix)
+        .window_days(a.window_days)
+        .segment_column(&a.segment_column);
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let table = a.segments.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Amount, Role::CampaignId])?;
+    let t = campaigns(&store, table.as_ref(), &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&t, path, "campaign"),
+        None => {
+            println!("{}", clientele::io::format_table(&t, 200));
             Ok(())
         }
     }

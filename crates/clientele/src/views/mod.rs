@@ -1,5 +1,5 @@
-//! CRM views: cohort retention, channel mix, multi-touch attribution, satisfaction and the
-//! customer 360.
+//! CRM views: cohort retention, channel mix, multi-touch attribution, satisfaction, the
+//! customer 360 and campaign performance.
 //!
 //! Each view is a free function over an [`EventStore`] with unchecked
 //! `*Params` (serde, builder methods) validated into a `*Config`. Views run in parallel over
@@ -14,14 +14,17 @@
 //! | [`attribution`](mod@attribution) | [`attribution()`](fn@attribution::attribution) | purchase revenue attributed to the touches before it (first, last, linear, time-decay), per channel and campaign, plus `(unattributed)` |
 //! | [`satisfaction`](mod@satisfaction) | [`satisfaction()`](fn@satisfaction::satisfaction) | survey scores: mean and count overall, per channel, per period and per segment; distribution per integer score |
 //! | [`customer360`](mod@customer360) | [`customer360()`](fn@customer360::customer360), [`customer_lookup()`] | one row per customer: revenue, orders, purchases, tenure, products, complaints, service calls, last contact per channel, satisfaction, campaign responses, joined with a customer table; one customer's row and recent events by key |
+//! | [`campaigns`](mod@campaigns) | [`campaigns()`](fn@campaigns::campaigns) | per campaign and segment: sent, responders, response rate, responder revenue in a window, uplift against a `:control` group with a 95% interval |
 
 pub mod attribution;
+pub mod campaigns;
 pub mod channels;
 pub mod cohorts;
 pub mod customer360;
 pub mod satisfaction;
 
 pub use attribution::{AttributionConfig, AttributionModel, AttributionParams, attribution};
+pub use campaigns::{CampaignConfig, CampaignParams, campaigns};
 pub use channels::{ChannelConfig, ChannelParams, ChannelViews, channels};
 pub use cohorts::{CohortConfig, CohortParams, cohorts};
 pub use customer360::{Customer360Config, Customer360Params, CustomerCard, customer_lookup, customer360};
