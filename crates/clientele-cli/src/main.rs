@@ -57,6 +57,8 @@ enum Command {
     Customers360(cmd::views::Customers360Args),
     /// Per campaign and segment: sent, responders, response rate, responder revenue, uplift vs control.
     Campaigns(cmd::views::CampaignsArgs),
+    /// Product affinity (support, confidence, lift) from baskets; next-best products per customer.
+    CrossSell(cmd::views::CrossSellArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -107,6 +109,7 @@ fn main() -> std::process::ExitCode {
         Command::Customer(a) => cmd::views::run_customer(a, &par),
         Command::Customers360(a) => cmd::views::run_customers360(a, &par),
         Command::Campaigns(a) => cmd::views::run_campaigns(a, &par),
+        Command::CrossSell(a) => cmd::views::run_cross_sell(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

@@ -301,3 +301,58 @@ fn campaigns_with_a_control_group_and_segments() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("window_days"));
 }
+
+#[test]
+fn cross_sell_rules_and_next_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("baskets.csv");
+    // Baskets: 1 {bread, milk}, 2 {bread, butter}, 3 {bread}. N = 3, bread 3, milk 1, butter 1.
+    // bread→milk: conf 1/3, lift 3·1/(3·1) = 1; milk→bread: conf 1, lift 1.
+    std::fs::write(
+        &input,
+        "customer_id,event_time,event_type,amount,product\n\
+         1,2024-01-01,purchase,3,bread\n\
+         1,2024-01-01,purchase,1,milk\n\
+         2,2024-01-01,purchase,3,bread\n\
+         2,2024-01-02,purchase,2,butter\n\
+         3,2024-01-05,purchase,3,bread\n",
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let out = ok(&["cross-sell", "--input", input, "--min-support", "0.3"]);
+    assert!(out.contains("bread"), "{out}");
+    let (rules, nb) = (dir.path().join("rules.json"), dir.path().join("nb.json"));
+    ok(&[
+        "cross-sell",
+        "--input",
+        input,
+        "--min-support",
+        "0.25",
+        "--basket",
+        "day",
+        "--next-best-out",
+        nb.to_str().unwrap(),
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    // Day baskets (N = 4): 1/Jan 1 {bread, milk}, 2/Jan 1 {bread}, 2/Jan 2 {butter}, 3 {bread}:
+    // every product has support ≥ 0.25; only bread+milk occurs together (1/4, kept):
+    // bread→milk conf 1/3, lift 4·1/(3·1) = 4/3.
+    let r = json(&rules);
+    let r = r.as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["antecedent"], "bread");
+    assert_eq!(r[0]["consequent"], "milk");
+    assert_eq!(r[0]["baskets_total"], 4);
+    assert!((r[0]["lift"].as_f64().unwrap() - 4.0 / 3.0).abs() < 1e-12);
+    // Next best: 2 and 3 hold bread, not milk.
+    let n = json(&nb);
+    let n = n.as_array().unwrap();
+    assert_eq!(n.len(), 2);
+    assert_eq!(n[0]["customer_id"], 2);
+    assert_eq!(n[0]["product"], "milk");
+    assert_eq!(n[1]["rank"], 1);
+    let bad = run(&["cross-sell", "--input", input, "--min-support", "2"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("min_support"));
+}

@@ -1,5 +1,5 @@
 //! `clientele cohorts | channels | attribution | satisfaction | customer | customers360 |
-//! campaigns`: CRM views over the store.
+//! campaigns | cross-sell`: CRM views over the store.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,8 +14,9 @@ use clap::Args;
 use clientele::exec::Parallelism;
 use clientele::schema::Role;
 use clientele::views::{
-    AttributionModel, AttributionParams, CampaignParams, ChannelParams, CohortParams, Customer360Params, Grain,
-    SatisfactionParams, attribution, campaigns, channels, cohorts, customer_lookup, customer360, satisfaction,
+    AttributionModel, AttributionParams, Basket, CampaignParams, ChannelParams, CohortParams, CrossSellParams,
+    Customer360Params, Grain, SatisfactionParams, attribution, campaigns, channels, cohorts, cross_sell,
+    customer_lookup, customer360, satisfaction,
 };
 
 use crate::input::{SourceArgs, load};
@@ -423,6 +424,52 @@ pub fn run_campaigns(a: &CampaignsArgs, par: &Parallelism) -> CmdResult {
         Some(path) => write(&t, path, "campaign"),
         None => {
             println!("{}", clientele::io::format_table(&t, 200));
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele cross-sell`.
+#[derive(Debug, Args)]
+pub struct CrossSellArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Minimum support of a product and of a pair, in [0, 1].
+    #[arg(long, value_name = "S", default_value_t = 0.01)]
+    min_support: f64,
+    /// What a basket is: a customer's purchases, or a customer's purchases on one day.
+    #[arg(long, value_name = "BASKET", default_value = "customer", value_parser = ["customer", "day"])]
+    basket: String,
+    /// Next-best products per customer.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    top_k: usize,
+    /// Only purchases strictly before this date's midnight (UTC) count (default: every one).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Write each customer's next-best products to this file.
+    #[arg(long, value_name = "FILE")]
+    next_best_out: Option<PathBuf>,
+    /// Output file for the rules (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run_cross_sell(a: &CrossSellArgs, par: &Parallelism) -> CmdResult {
+    let mut params = CrossSellParams::new()
+        .min_support(a.min_support)
+        .basket(Basket::parse(&a.basket)?)
+        .top_k(a.top_k);
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Product])?;
+    let v = cross_sell(&store, &cfg, par)?;
+    if let Some(path) = &a.next_best_out {
+        write(&v.next_best, path, "next-best")?;
+    }
+    match &a.out {
+        Some(path) => write(&v.rules, path, "rule"),
+        None => {
+            println!("{}", clientele::io::format_table(&v.rules, 200));
             Ok(())
         }
     }
