@@ -59,6 +59,8 @@ enum Command {
     Campaigns(cmd::views::CampaignsArgs),
     /// Product affinity (support, confidence, lift) from baskets; next-best products per customer.
     CrossSell(cmd::views::CrossSellArgs),
+    /// Per channel of the first purchase: customers acquired, their revenue and CLV.
+    Acquisition(cmd::views::AcquisitionArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -110,6 +112,7 @@ fn main() -> std::process::ExitCode {
         Command::Customers360(a) => cmd::views::run_customers360(a, &par),
         Command::Campaigns(a) => cmd::views::run_campaigns(a, &par),
         Command::CrossSell(a) => cmd::views::run_cross_sell(a, &par),
+        Command::Acquisition(a) => cmd::views::run_acquisition(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

@@ -356,3 +356,33 @@ fn cross_sell_rules_and_next_best() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("min_support"));
 }
+
+#[test]
+fn acquisition_channels_with_clv() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = ok(&["acquisition", "--input", &input]);
+    assert!(out.contains("store"), "{out}");
+    let clv = dir.path().join("clv.csv");
+    std::fs::write(&clv, "customer_id,clv\n1,200\n2,80\n").unwrap();
+    let file = dir.path().join("acq.json");
+    ok(&[
+        "acquisition",
+        "--input",
+        &input,
+        "--clv",
+        clv.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    // First purchases: 1 on web (90 + 30 = 120), 2 in store (50); 3 never buys.
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["acquisition_channel"], "store");
+    assert_eq!(rows[0]["revenue"], 50.0);
+    assert_eq!(rows[0]["mean_clv"], 80.0);
+    assert_eq!(rows[1]["acquisition_channel"], "web");
+    assert_eq!(rows[1]["revenue_per_customer"], 120.0);
+    assert_eq!(rows[1]["total_clv"], 200.0);
+}

@@ -1,5 +1,5 @@
 //! `clientele cohorts | channels | attribution | satisfaction | customer | customers360 |
-//! campaigns | cross-sell`: CRM views over the store.
+//! campaigns | cross-sell | acquisition`: CRM views over the store.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,8 +15,8 @@ use clientele::exec::Parallelism;
 use clientele::schema::Role;
 use clientele::views::{
     AttributionModel, AttributionParams, Basket, CampaignParams, ChannelParams, CohortParams, CrossSellParams,
-    Customer360Params, Grain, SatisfactionParams, attribution, campaigns, channels, cohorts, cross_sell,
-    customer_lookup, customer360, satisfaction,
+    Customer360Params, Grain, SatisfactionParams, acquisition_channels, attribution, campaigns, channels, cohorts,
+    cross_sell, customer_lookup, customer360, satisfaction,
 };
 
 use crate::input::{SourceArgs, load};
@@ -470,6 +470,38 @@ pub fn run_cross_sell(a: &CrossSellArgs, par: &Parallelism) -> CmdResult {
         Some(path) => write(&v.rules, path, "rule"),
         None => {
             println!("{}", clientele::io::format_table(&v.rules, 200));
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele acquisition`.
+#[derive(Debug, Args)]
+pub struct AcquisitionArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// A CLV table (`customer_id`, `clv`) for the CLV of the acquired customers.
+    #[arg(long, value_name = "FILE")]
+    clv: Option<PathBuf>,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Output file (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run_acquisition(a: &AcquisitionArgs, par: &Parallelism) -> CmdResult {
+    let mut params = ChannelParams::new();
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let clv = a.clv.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Amount, Role::Channel])?;
+    let t = acquisition_channels(&store, clv.as_ref(), &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&t, path, "acquisition-channel"),
+        None => {
+            println!("{}", clientele::io::format_table(&t, 200));
             Ok(())
         }
     }
