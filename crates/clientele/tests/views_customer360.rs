@@ -209,3 +209,21 @@ fn one_thread_and_three_agree_on_several_chunks() {
         customer360(&store, None, &cfg, &Parallelism::threads(3).unwrap()).unwrap()
     );
 }
+
+#[test]
+fn a_channel_named_like_a_column_gets_a_distinct_name() {
+    let csv = "customer_id,event_time,event_type,amount,channel\n1,2024-01-05,purchase,20,purchase\n";
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_csv_reader(csv.as_bytes(), "events.csv", &CsvOptions::default())
+        .unwrap();
+    let store = ing.finish().unwrap().0;
+    let t = customer360(
+        &store,
+        None,
+        &Customer360Params::new().validate().unwrap(),
+        &Parallelism::current(),
+    )
+    .unwrap();
+    assert_eq!(dates(&t, "last_channel_purchase"), [d(1, 5)]);
+    assert_eq!(dates(&t, "last_purchase"), [d(1, 5)]);
+}

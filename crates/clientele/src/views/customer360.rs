@@ -19,7 +19,7 @@
 //! | `complaints` | UInt64 | events of `complaint_type` (default `complaint`) |
 //! | `last_complaint` | Timestamp(µs, UTC) | time of the last complaint; null without one |
 //! | `service_calls` | UInt64 | events of `service_call_type` (default `service_call`) |
-//! | `last_<channel>` | Timestamp(µs, UTC) | one column per store channel (name order): time of the customer's last event on it; null when none |
+//! | `last_<channel>` | Timestamp(µs, UTC) | one column per store channel (name order): time of the customer's last event on it; null when none (`last_channel_<channel>` for a channel named `purchase` or `complaint`) |
 //! | `avg_satisfaction` | Float64 | mean non-null `score` of events of `survey_type` (default `survey`); null without one |
 //! | `campaign_responses` | UInt64 | events of `response_type` (default `campaign_response`) |
 //!
@@ -353,7 +353,12 @@ fn build(
         u64s(|r| r.calls),
     ];
     for (k, name) in ch_names.iter().enumerate() {
-        fields.push(Field::new(format!("last_{name}"), ts_type(), true));
+        // A channel named like a 360 column (`purchase`, `complaint`) gets `last_channel_<name>`.
+        let mut col = format!("last_{name}");
+        if fields.iter().any(|f| f.name() == &col) {
+            col = format!("last_channel_{name}");
+        }
+        fields.push(Field::new(col, ts_type(), true));
         columns.push(timestamps(
             rows.iter().map(|r| r.last_channel.get(k).copied().flatten()).collect(),
         ));
