@@ -51,6 +51,16 @@ enum Command {
     Attribution(cmd::views::AttributionArgs),
     /// Survey scores: mean, count and distribution per channel, period and segment.
     Satisfaction(cmd::views::SatisfactionArgs),
+    /// One customer's 360 card (key: value lines) and most recent events, by original key.
+    Customer(cmd::views::CustomerArgs),
+    /// The customer 360 table: one row per customer, optionally joined with a customer table.
+    Customers360(cmd::views::Customers360Args),
+    /// Per campaign and segment: sent, responders, response rate, responder revenue, uplift vs control.
+    Campaigns(cmd::views::CampaignsArgs),
+    /// Product affinity (support, confidence, lift) from baskets; next-best products per customer.
+    CrossSell(cmd::views::CrossSellArgs),
+    /// Per channel of the first purchase: customers acquired, their revenue and CLV.
+    Acquisition(cmd::views::AcquisitionArgs),
     /// Run the main job on bundled data and print a short report.
     Demo(cmd::demo::DemoArgs),
 }
@@ -98,6 +108,11 @@ fn main() -> std::process::ExitCode {
         Command::Channels(a) => cmd::views::run_channels(a, &par),
         Command::Attribution(a) => cmd::views::run_attribution(a, &par),
         Command::Satisfaction(a) => cmd::views::run_satisfaction(a, &par),
+        Command::Customer(a) => cmd::views::run_customer(a, &par),
+        Command::Customers360(a) => cmd::views::run_customers360(a, &par),
+        Command::Campaigns(a) => cmd::views::run_campaigns(a, &par),
+        Command::CrossSell(a) => cmd::views::run_cross_sell(a, &par),
+        Command::Acquisition(a) => cmd::views::run_acquisition(a, &par),
         Command::Demo(a) => cmd::demo::run(a, &par),
     };
     match result {

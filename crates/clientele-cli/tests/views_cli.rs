@@ -197,3 +197,192 @@ fn satisfaction_per_channel_period_and_segment() {
     let d = json(&dist);
     assert_eq!(d.as_array().unwrap()[0]["score"], 2);
 }
+
+#[test]
+fn customer_card_and_customers360_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let table = dir.path().join("clv.csv");
+    std::fs::write(&table, "customer_id,clv\n1,250.5\n").unwrap();
+    let out = ok(&[
+        "customer",
+        "1",
+        "--input",
+        &input,
+        "--recent",
+        "2",
+        "--table",
+        table.to_str().unwrap(),
+    ]);
+    // Customer 1: purchases 90 + 30, first Jan 5, last Feb 3; tenure to the store's last event
+    // (Feb 3): 29 days; the newest two events are the purchases of Feb 3 and Jan 5.
+    assert!(out.contains("revenue           : 120"), "{out}");
+    assert!(out.contains("orders            : 2"), "{out}");
+    assert!(out.contains("tenure_days       : 29"), "{out}");
+    assert!(out.contains("last_email        : 2024-01-01"), "{out}");
+    assert!(out.contains("avg_satisfaction  : -"), "{out}");
+    assert!(out.contains("clv               : 250.5"), "{out}");
+    assert!(out.contains("most recent 2 events"), "{out}");
+    let feb = out.find("2024-02-03").unwrap();
+    let jan = out.rfind("2024-01-05").unwrap();
+    assert!(feb < jan, "{out}");
+    let bad = run(&["customer", "42", "--input", &input]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("42"));
+    let file = dir.path().join("c360.json");
+    ok(&[
+        "customers360",
+        "--input",
+        &input,
+        "--table",
+        table.to_str().unwrap(),
+        "--as-of",
+        "2024-02-01",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    // Before Feb 1: customer 1 bought 90, customer 2 50 and scored 4, customer 3 nothing yet.
+    assert_eq!(rows[0]["revenue"], 90.0);
+    assert_eq!(rows[0]["clv"], 250.5);
+    assert!(rows[1]["clv"].is_null());
+    assert_eq!(rows[1]["avg_satisfaction"], 4.0);
+    assert_eq!(rows[2]["orders"], 0);
+}
+
+#[test]
+fn campaigns_with_a_control_group_and_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("camp.csv");
+    // Treated 1, 2 (1 responds Jan 3 and buys 25 on Jan 4); control 3 (responds), 4.
+    std::fs::write(
+        &input,
+        "customer_id,event_time,event_type,amount,campaign_id\n\
+         1,2024-01-01,campaign_send,,C1\n\
+         1,2024-01-03,campaign_response,,C1\n\
+         1,2024-01-04,purchase,25,\n\
+         2,2024-01-01,campaign_send,,C1\n\
+         3,2024-01-01,campaign_send,,C1:control\n\
+         3,2024-01-02,campaign_response,,C1\n\
+         4,2024-01-01,campaign_send,,C1:control\n",
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let out = ok(&["campaigns", "--input", input]);
+    assert!(out.contains("C1"), "{out}");
+    let seg = dir.path().join("seg.csv");
+    std::fs::write(&seg, "customer_id,segment\n1,a\n2,a\n3,a\n4,b\n").unwrap();
+    let file = dir.path().join("camp.json");
+    ok(&[
+        "campaigns",
+        "--input",
+        input,
+        "--segments",
+        seg.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3); // all, a, b
+    // p1 = 1/2, p0 = 1/2: uplift 0, half-width 1.959964 * sqrt(0.125 + 0.125) = 0.979982.
+    assert!(rows[0]["segment"].is_null());
+    assert_eq!(rows[0]["response_rate"], 0.5);
+    assert_eq!(rows[0]["responder_revenue"], 25.0);
+    assert_eq!(rows[0]["uplift"], 0.0);
+    assert!((rows[0]["uplift_ci_high"].as_f64().unwrap() - 0.979_982).abs() < 1e-6);
+    // Segment b holds only control customer 4: no treated customers, no uplift.
+    assert_eq!(rows[2]["segment"], "b");
+    assert!(rows[2]["response_rate"].is_null());
+    assert!(rows[2]["uplift"].is_null());
+    let bad = run(&["campaigns", "--input", input, "--window-days", "0"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("window_days"));
+}
+
+#[test]
+fn cross_sell_rules_and_next_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("baskets.csv");
+    // Baskets: 1 {bread, milk}, 2 {bread, butter}, 3 {bread}. N = 3, bread 3, milk 1, butter 1.
+    // bread→milk: conf 1/3, lift 3·1/(3·1) = 1; milk→bread: conf 1, lift 1.
+    std::fs::write(
+        &input,
+        "customer_id,event_time,event_type,amount,product\n\
+         1,2024-01-01,purchase,3,bread\n\
+         1,2024-01-01,purchase,1,milk\n\
+         2,2024-01-01,purchase,3,bread\n\
+         2,2024-01-02,purchase,2,butter\n\
+         3,2024-01-05,purchase,3,bread\n",
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let out = ok(&["cross-sell", "--input", input, "--min-support", "0.3"]);
+    assert!(out.contains("bread"), "{out}");
+    let (rules, nb) = (dir.path().join("rules.json"), dir.path().join("nb.json"));
+    ok(&[
+        "cross-sell",
+        "--input",
+        input,
+        "--min-support",
+        "0.25",
+        "--basket",
+        "day",
+        "--next-best-out",
+        nb.to_str().unwrap(),
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    // Day baskets (N = 4): 1/Jan 1 {bread, milk}, 2/Jan 1 {bread}, 2/Jan 2 {butter}, 3 {bread}:
+    // every product has support ≥ 0.25; only bread+milk occurs together (1/4, kept):
+    // bread→milk conf 1/3, lift 4·1/(3·1) = 4/3.
+    let r = json(&rules);
+    let r = r.as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["antecedent"], "bread");
+    assert_eq!(r[0]["consequent"], "milk");
+    assert_eq!(r[0]["baskets_total"], 4);
+    assert!((r[0]["lift"].as_f64().unwrap() - 4.0 / 3.0).abs() < 1e-12);
+    // Next best: 2 and 3 hold bread, not milk.
+    let n = json(&nb);
+    let n = n.as_array().unwrap();
+    assert_eq!(n.len(), 2);
+    assert_eq!(n[0]["customer_id"], 2);
+    assert_eq!(n[0]["product"], "milk");
+    assert_eq!(n[1]["rank"], 1);
+    let bad = run(&["cross-sell", "--input", input, "--min-support", "2"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("min_support"));
+}
+
+#[test]
+fn acquisition_channels_with_clv() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = ok(&["acquisition", "--input", &input]);
+    assert!(out.contains("store"), "{out}");
+    let clv = dir.path().join("clv.csv");
+    std::fs::write(&clv, "customer_id,clv\n1,200\n2,80\n").unwrap();
+    let file = dir.path().join("acq.json");
+    ok(&[
+        "acquisition",
+        "--input",
+        &input,
+        "--clv",
+        clv.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    // First purchases: 1 on web (90 + 30 = 120), 2 in store (50); 3 never buys.
+    let rows = json(&file);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["acquisition_channel"], "store");
+    assert_eq!(rows[0]["revenue"], 50.0);
+    assert_eq!(rows[0]["mean_clv"], 80.0);
+    assert_eq!(rows[1]["acquisition_channel"], "web");
+    assert_eq!(rows[1]["revenue_per_customer"], 120.0);
+    assert_eq!(rows[1]["total_clv"], 200.0);
+}

@@ -1,4 +1,5 @@
-//! `clientele cohorts | channels | attribution | satisfaction`: CRM views over the store.
+//! `clientele cohorts | channels | attribution | satisfaction | customer | customers360 |
+//! campaigns | cross-sell | acquisition`: CRM views over the store.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -6,15 +7,16 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, UInt32Type, UInt64Type};
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
 use clientele::schema::Role;
 use clientele::views::{
-    AttributionModel, AttributionParams, ChannelParams, CohortParams, Grain, SatisfactionParams, attribution, channels,
-    cohorts, satisfaction,
+    AttributionModel, AttributionParams, Basket, CampaignParams, ChannelParams, CohortParams, CrossSellParams,
+    Customer360Params, Grain, SatisfactionParams, acquisition_channels, attribution, campaigns, channels, cohorts,
+    cross_sell, customer_lookup, customer360, satisfaction,
 };
 
 use crate::input::{SourceArgs, load};
@@ -280,6 +282,226 @@ pub fn run_satisfaction(a: &SatisfactionArgs, par: &Parallelism) -> CmdResult {
             if a.distribution_out.is_none() {
                 println!("{}", clientele::io::format_table(&views.distribution, 200));
             }
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele customer`.
+#[derive(Debug, Args)]
+pub struct CustomerArgs {
+    /// The customer's original key.
+    #[arg(value_name = "ID")]
+    id: String,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// How many of the customer's most recent events to print.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    recent: usize,
+    /// A customer table (with `customer_id`, e.g. CLV, RFM segment, churn probability) to join.
+    #[arg(long, value_name = "FILE")]
+    table: Option<PathBuf>,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+}
+
+/// Arguments of `clientele customers360`.
+#[derive(Debug, Args)]
+pub struct Customers360Args {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// A customer table (with `customer_id`, e.g. CLV, RFM segment, churn probability) to
+    /// left-join.
+    #[arg(long, value_name = "FILE")]
+    table: Option<PathBuf>,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Output file (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Every optional column: the card's recent events show them all.
+const ALL_ROLES: [Role; 7] = [
+    Role::EventType,
+    Role::Amount,
+    Role::Channel,
+    Role::Product,
+    Role::CampaignId,
+    Role::Score,
+    Role::Cost,
+];
+
+fn params_360(as_of: Option<NaiveDate>) -> Customer360Params {
+    let mut p = Customer360Params::new();
+    p.as_of = as_of;
+    p
+}
+
+pub fn run_customer(a: &CustomerArgs, par: &Parallelism) -> CmdResult {
+    let cfg = params_360(a.as_of).recent(a.recent).validate()?;
+    let table = a.table.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &ALL_ROLES)?;
+    let key = match a.id.trim().parse::<i64>() {
+        Ok(k) => clientele::store::KeyRef::Int(k),
+        Err(_) => clientele::store::KeyRef::Str(a.id.as_str()),
+    };
+    let card = customer_lookup(&store, key, table.as_ref(), &cfg)?
+        .ok_or_else(|| format!("customer {} is not in the store", a.id))?;
+    let row = &card.row;
+    let width = row.schema().fields().iter().map(|f| f.name().len()).max().unwrap_or(0);
+    for (f, col) in row.schema().fields().iter().zip(row.columns()) {
+        let text = arrow_cast::cast(col, &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let value = if text.is_valid(0) { text.value(0) } else { "-" };
+        println!("{:width$}: {value}", f.name());
+    }
+    println!("\nmost recent {} events:", card.recent.num_rows());
+    println!("{}", clientele::io::format_table(&card.recent, a.recent.max(1)));
+    Ok(())
+}
+
+pub fn run_customers360(a: &Customers360Args, par: &Parallelism) -> CmdResult {
+    let cfg = params_360(a.as_of).validate()?;
+    let table = a.table.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &ALL_ROLES)?;
+    let t = customer360(&store, table.as_ref(), &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&t, path, "customer 360"),
+        None => {
+            println!("{}", clientele::io::format_table(&t, 100));
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele campaigns`.
+#[derive(Debug, Args)]
+pub struct CampaignsArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The send event type (a send of `ID:control` marks a held-out control customer of `ID`).
+    #[arg(long, value_name = "TYPE", default_value = "campaign_send")]
+    send_type: String,
+    /// The response event type.
+    #[arg(long, value_name = "TYPE", default_value = "campaign_response")]
+    response_type: String,
+    /// The campaign-id suffix of control sends.
+    #[arg(long, value_name = "SUFFIX", default_value = ":control")]
+    control_suffix: String,
+    /// Days after a responder's first response in which their purchases count.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    window_days: u32,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// A customer table (with `customer_id` and a segment column) for per-segment rows.
+    #[arg(long, value_name = "FILE")]
+    segments: Option<PathBuf>,
+    /// The segment column of --segments.
+    #[arg(long, value_name = "COL", default_value = "segment")]
+    segment_column: String,
+    /// Output file (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run_campaigns(a: &CampaignsArgs, par: &Parallelism) -> CmdResult {
+    let mut params = CampaignParams::new()
+        .send_type(&a.send_type)
+        .response_type(&a.response_type)
+        .control_suffix(&a.control_suffix)
+        .window_days(a.window_days)
+        .segment_column(&a.segment_column);
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let table = a.segments.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Amount, Role::CampaignId])?;
+    let t = campaigns(&store, table.as_ref(), &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&t, path, "campaign"),
+        None => {
+            println!("{}", clientele::io::format_table(&t, 200));
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele cross-sell`.
+#[derive(Debug, Args)]
+pub struct CrossSellArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Minimum support of a product and of a pair, in [0, 1].
+    #[arg(long, value_name = "S", default_value_t = 0.01)]
+    min_support: f64,
+    /// What a basket is: a customer's purchases, or a customer's purchases on one day.
+    #[arg(long, value_name = "BASKET", default_value = "customer", value_parser = ["customer", "day"])]
+    basket: String,
+    /// Next-best products per customer.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    top_k: usize,
+    /// Only purchases strictly before this date's midnight (UTC) count (default: every one).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Write each customer's next-best products to this file.
+    #[arg(long, value_name = "FILE")]
+    next_best_out: Option<PathBuf>,
+    /// Output file for the rules (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run_cross_sell(a: &CrossSellArgs, par: &Parallelism) -> CmdResult {
+    let mut params = CrossSellParams::new()
+        .min_support(a.min_support)
+        .basket(Basket::parse(&a.basket)?)
+        .top_k(a.top_k);
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Product])?;
+    let v = cross_sell(&store, &cfg, par)?;
+    if let Some(path) = &a.next_best_out {
+        write(&v.next_best, path, "next-best")?;
+    }
+    match &a.out {
+        Some(path) => write(&v.rules, path, "rule"),
+        None => {
+            println!("{}", clientele::io::format_table(&v.rules, 200));
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `clientele acquisition`.
+#[derive(Debug, Args)]
+pub struct AcquisitionArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// A CLV table (`customer_id`, `clv`) for the CLV of the acquired customers.
+    #[arg(long, value_name = "FILE")]
+    clv: Option<PathBuf>,
+    /// Only events strictly before this date's midnight (UTC) count (default: every event).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Output file (default: a table on stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run_acquisition(a: &AcquisitionArgs, par: &Parallelism) -> CmdResult {
+    let mut params = ChannelParams::new();
+    params.as_of = a.as_of;
+    let cfg = params.validate()?;
+    let clv = a.clv.as_ref().map(clientele::io::read_table).transpose()?;
+    let store = load(&a.source, par, &[Role::EventType, Role::Amount, Role::Channel])?;
+    let t = acquisition_channels(&store, clv.as_ref(), &cfg, par)?;
+    match &a.out {
+        Some(path) => write(&t, path, "acquisition-channel"),
+        None => {
+            println!("{}", clientele::io::format_table(&t, 200));
             Ok(())
         }
     }

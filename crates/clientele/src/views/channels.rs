@@ -32,6 +32,9 @@
 //! | `purchase_events` | UInt64 | the customer's purchase events on that channel (0 when null) |
 //!
 //! Ties go to the first channel in name order.
+//!
+//! [`acquisition_channels`]: customers, revenue and CLV per channel of the first purchase
+//! (partner / acquisition-channel value).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -371,4 +374,199 @@ pub fn channels(store: &EventStore, cfg: &ChannelConfig, par: &Parallelism) -> R
     ];
     let preferred = RecordBatch::try_new(schema, columns)?;
     Ok(ChannelViews { channels, preferred })
+}
+
+/// Value by acquisition channel: per channel of each customer's **first purchase** (before
+/// `as_of` when set; `channel_costs` is not used), with the customer's lifetime value from
+/// `clv` when given.
+///
+/// One row per channel with acquired customers, in name order, then a row with a null
+/// `acquisition_channel` for customers whose first purchase has no channel:
+///
+/// | column | type | definition |
+/// |---|---|---|
+/// | `acquisition_channel` | Utf8 | the channel of the first purchase (null: none) |
+/// | `customers` | UInt64 | customers acquired (customers without a purchase are in no row) |
+/// | `revenue` | Float64 | all purchase amounts of those customers, rounded to cents once from the exact sum |
+/// | `revenue_per_customer` | Float64 | `revenue / customers` |
+/// | `clv_customers` | UInt64 | of those, customers with a non-null `clv` in the table (0 without a table) |
+/// | `total_clv` | Float64 | sum of their `clv`, rounded to cents; null without a table |
+/// | `mean_clv` | Float64 | `total_clv / clv_customers`; null without a table or when `clv_customers` is 0 |
+///
+/// The `clv` table has `customer_id` (Int64 or Utf8) and a numeric `clv` column; rows of
+/// customers the store does not hold are ignored.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] (`clv`): no `customer_id` or `clv` column, a `clv` that is not
+/// numeric or not finite, or two rows for one customer.
+///
+/// # Example
+/// ```
+/// # fn main() -> Result<(), clientele::Error> {
+/// use clientele::exec::Parallelism;
+/// use clientele::ingest::{IngestOptions, Ingestor};
+/// use clientele::views::{ChannelParams, acquisition_channels};
+/// let csv = "customer_id,event_time,event_type,amount,channel\n\
+///            1,2024-01-05,purchase,20,web\n\
+///            1,2024-02-05,purchase,10,store\n\
+///            2,2024-01-07,purchase,35,store\n";
+/// let mut ing = Ingestor::new(&IngestOptions::default())?;
+/// ing.read_csv_reader(csv.as_bytes(), "events.csv", &Default::default())?;
+/// let (store, _) = ing.finish()?;
+/// let t = acquisition_channels(&store, None, &ChannelParams::new().validate()?, &Parallelism::current())?;
+/// assert_eq!(t.num_rows(), 2); // store (customer 2), web (customer 1, revenue 30)
+/// # Ok(()) }
+/// ```
+pub fn acquisition_channels(
+    store: &EventStore,
+    clv: Option<&RecordBatch>,
+    cfg: &ChannelConfig,
+    par: &Parallelism,
+) -> Result<RecordBatch> {
+    let clv_of = clv.map(|t| clv_per_customer(store, t)).transpose()?;
+    let cols = store.columns();
+    let names = cols.channel.as_ref().map(dict_values).unwrap_or_default();
+    let nch = names.len();
+    let purchase = store.purchase_code();
+    let times = cols.time.values();
+    let types = cols.event_type.keys().values();
+    let amounts = cols.amount.as_ref().map(|a| &a.values()[..]);
+    let channel = cols.channel.as_ref().map(|c| c.keys());
+    let offsets = store.offsets();
+    let as_of = cfg.as_of_micros;
+    // Per slot (channel code; `nch`: no channel): customers, revenue units, CLV count, CLV units.
+    type Sums = Vec<(u64, i128, u64, i128)>;
+    let parts: Vec<Sums> = par.install(|| {
+        chunks(store.num_customers())
+            .par_iter()
+            .map(|&(lo, hi)| {
+                let mut s: Sums = vec![(0, 0, 0, 0); nch + 1];
+                for c in lo..hi {
+                    let (start, end) = (offsets[c], offsets[c + 1]);
+                    let end = start + times[start..end].partition_point(|&t| t < as_of);
+                    let mut first = None;
+                    let mut units = 0i128;
+                    for i in start..end {
+                        if Some(types[i]) != purchase {
+                            continue;
+                        }
+                        if first.is_none() {
+                            first = Some(match channel {
+                                Some(ch) if ch.is_valid(i) => usize::try_from(ch.value(i)).unwrap_or(nch).min(nch),
+                                _ => nch,
+                            });
+                        }
+                        units += to_units(amounts.map_or(0.0, |v| v[i]));
+                    }
+                    let Some(slot) = first.and_then(|k| s.get_mut(k)) else {
+                        continue;
+                    };
+                    slot.0 += 1;
+                    slot.1 += units;
+                    if let Some(v) = clv_of.as_ref().and_then(|v| v.get(c).copied().flatten()) {
+                        slot.2 += 1;
+                        slot.3 += to_units(v);
+                    }
+                }
+                s
+            })
+            .collect()
+    });
+    let mut total: Sums = vec![(0, 0, 0, 0); nch + 1];
+    for part in parts {
+        for (t, p) in total.iter_mut().zip(part) {
+            t.0 += p.0;
+            t.1 += p.1;
+            t.2 += p.2;
+            t.3 += p.3;
+        }
+    }
+    let slots: Vec<usize> = (0..=nch).filter(|&k| total[k].0 > 0).collect();
+    let with_clv = clv_of.is_some();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("acquisition_channel", DataType::Utf8, true),
+        Field::new("customers", DataType::UInt64, false),
+        Field::new("revenue", DataType::Float64, false),
+        Field::new("revenue_per_customer", DataType::Float64, false),
+        Field::new("clv_customers", DataType::UInt64, false),
+        Field::new("total_clv", DataType::Float64, true),
+        Field::new("mean_clv", DataType::Float64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(slots.iter().map(|&k| names.get(k).cloned()).collect::<StringArray>()),
+        Arc::new(UInt64Array::from(slots.iter().map(|&k| total[k].0).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            slots.iter().map(|&k| money(total[k].1)).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            slots
+                .iter()
+                .map(|&k| total[k].1 as f64 / 1e9 / total[k].0 as f64)
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(UInt64Array::from(slots.iter().map(|&k| total[k].2).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            slots
+                .iter()
+                .map(|&k| with_clv.then(|| money(total[k].3)))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            slots
+                .iter()
+                .map(|&k| (with_clv && total[k].2 > 0).then(|| total[k].3 as f64 / 1e9 / total[k].2 as f64))
+                .collect::<Vec<_>>(),
+        )),
+    ];
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// The `clv` of every store customer from a table with `customer_id` and `clv`.
+fn clv_per_customer(store: &EventStore, table: &RecordBatch) -> Result<Vec<Option<f64>>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type};
+    let col = table
+        .column_by_name("clv")
+        .ok_or_else(|| Error::param("clv", "the table has no `clv` column"))?;
+    let values = arrow_cast::cast(col, &DataType::Float64)
+        .map_err(|e| Error::param("clv", format!("`clv` is not numeric: {e}")))?;
+    let values = values
+        .as_primitive_opt::<Float64Type>()
+        .ok_or_else(|| Error::param("clv", "`clv` is not numeric"))?;
+    let ids = table
+        .column_by_name(crate::schema::CUSTOMER_ID)
+        .ok_or_else(|| Error::param("clv", "no `customer_id` column"))?;
+    let mut out = vec![None; store.num_customers()];
+    let mut seen = vec![false; store.num_customers()];
+    for i in 0..table.num_rows() {
+        if ids.is_null(i) {
+            continue;
+        }
+        let key = if let Some(a) = ids.as_primitive_opt::<Int64Type>() {
+            crate::store::KeyRef::Int(a.value(i))
+        } else if let Some(a) = ids.as_string_opt::<i32>() {
+            crate::store::KeyRef::Str(a.value(i))
+        } else {
+            return Err(Error::param("clv", "`customer_id` must be Int64 or Utf8"));
+        };
+        let Some(c) = store.customer_index(key).map(|c| c as usize) else {
+            continue;
+        };
+        if seen.get(c).copied().unwrap_or(false) {
+            return Err(Error::param("clv", format!("customer {key} has more than one row")));
+        }
+        if let Some(s) = seen.get_mut(c) {
+            *s = true;
+        }
+        if values.is_valid(i) {
+            let v = values.value(i);
+            if !v.is_finite() {
+                return Err(Error::param("clv", format!("customer {key}: clv {v} is not finite")));
+            }
+            if let Some(slot) = out.get_mut(c) {
+                *slot = Some(v);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -1,4 +1,5 @@
-//! CRM views: cohort retention, channel mix, multi-touch attribution and satisfaction.
+//! CRM views: cohort retention, channel mix, multi-touch attribution, satisfaction, the
+//! customer 360, campaign performance and cross-sell.
 //!
 //! Each view is a free function over an [`EventStore`] with unchecked
 //! `*Params` (serde, builder methods) validated into a `*Config`. Views run in parallel over
@@ -9,18 +10,27 @@
 //! | view | function | output |
 //! |---|---|---|
 //! | [`cohorts`](mod@cohorts) | [`cohorts()`](fn@cohorts::cohorts) | acquisition cohort × period since acquisition: customers, active customers, retention, revenue, revenue retention, cumulative revenue per customer, repeat-purchase rate |
-//! | [`channels`](mod@channels) | [`channels()`](fn@channels::channels) | per channel: reach, events, purchases, revenue, engagement share, cost, cost share, mismatch; per customer: preferred channel by engagement and by purchases |
+//! | [`channels`](mod@channels) | [`channels()`](fn@channels::channels) | per channel: reach, events, purchases, revenue, engagement share, cost, cost share, mismatch; per customer: preferred channel by engagement and by purchases; [`acquisition_channels()`]: per channel of the first purchase, customers acquired, revenue and CLV |
 //! | [`attribution`](mod@attribution) | [`attribution()`](fn@attribution::attribution) | purchase revenue attributed to the touches before it (first, last, linear, time-decay), per channel and campaign, plus `(unattributed)` |
 //! | [`satisfaction`](mod@satisfaction) | [`satisfaction()`](fn@satisfaction::satisfaction) | survey scores: mean and count overall, per channel, per period and per segment; distribution per integer score |
+//! | [`customer360`](mod@customer360) | [`customer360()`](fn@customer360::customer360), [`customer_lookup()`] | one row per customer: revenue, orders, purchases, tenure, products, complaints, service calls, last contact per channel, satisfaction, campaign responses, joined with a customer table; one customer's row and recent events by key |
+//! | [`campaigns`](mod@campaigns) | [`campaigns()`](fn@campaigns::campaigns) | per campaign and segment: sent, responders, response rate, responder revenue in a window, uplift against a `:control` group with a 95% interval |
+//! | [`cross_sell`](mod@cross_sell) | [`cross_sell()`](fn@cross_sell::cross_sell) | product pairs from baskets: support, confidence, lift (min-support pruning); per customer: the next-best products by lift |
 
 pub mod attribution;
+pub mod campaigns;
 pub mod channels;
 pub mod cohorts;
+pub mod cross_sell;
+pub mod customer360;
 pub mod satisfaction;
 
 pub use attribution::{AttributionConfig, AttributionModel, AttributionParams, attribution};
-pub use channels::{ChannelConfig, ChannelParams, ChannelViews, channels};
+pub use campaigns::{CampaignConfig, CampaignParams, campaigns};
+pub use channels::{ChannelConfig, ChannelParams, ChannelViews, acquisition_channels, channels};
 pub use cohorts::{CohortConfig, CohortParams, cohorts};
+pub use cross_sell::{Basket, CrossSellConfig, CrossSellParams, CrossSellViews, cross_sell};
+pub use customer360::{Customer360Config, Customer360Params, CustomerCard, customer_lookup, customer360};
 pub use satisfaction::{SatisfactionConfig, SatisfactionParams, SatisfactionViews, satisfaction};
 
 use std::collections::HashMap;
