@@ -113,10 +113,60 @@ fn ln_tail(r: f64, al: f64, s: f64, be: f64, x: f64, y: f64) -> Result<f64> {
     }
 }
 
+/// The 2F1 argument above which [`ln_terms`] integrates instead of summing the series.
+const QUADRATURE_ABOVE: f64 = 0.95;
+
+/// ln ∫_lo^hi (α+u)^−p (β+u)^−q du for p, q > 0, by adaptive Simpson's rule on the integrand
+/// scaled by its value at `lo` (it decreases in u, so the scaled integrand is in (0, 1]).
+fn ln_integral(p: f64, al: f64, q: f64, be: f64, lo: f64, hi: f64) -> f64 {
+    let ln_f = |u: f64| -p * (al + u).ln() - q * (be + u).ln();
+    let top = ln_f(lo);
+    let g = |u: f64| (ln_f(u) - top).exp();
+    // Each panel may err by `tol` (halved per split, never below `floor`, far above rounding
+    // noise): smooth integrands stop after a few levels, and `depth` bounds the work.
+    fn simpson(
+        g: &dyn Fn(f64) -> f64,
+        (a, b): (f64, f64),
+        (fa, fm, fb): (f64, f64, f64),
+        whole: f64,
+        (tol, floor): (f64, f64),
+        depth: u32,
+    ) -> f64 {
+        let m = 0.5 * (a + b);
+        let (lm, rm) = (0.5 * (a + m), 0.5 * (m + b));
+        let (flm, frm) = (g(lm), g(rm));
+        let left = (m - a) / 6.0 * (fa + 4.0 * flm + fm);
+        let right = (b - m) / 6.0 * (fm + 4.0 * frm + fb);
+        let delta = left + right - whole;
+        if depth == 0 || delta.abs() <= 15.0 * tol {
+            return left + right + delta / 15.0;
+        }
+        let next = ((tol / 2.0).max(floor), floor);
+        simpson(g, (a, m), (fa, flm, fm), left, next, depth - 1)
+            + simpson(g, (m, b), (fm, frm, fb), right, next, depth - 1)
+    }
+    let (fa, fm, fb) = (g(lo), g(0.5 * (lo + hi)), g(hi));
+    let whole = (hi - lo) / 6.0 * (fa + 4.0 * fm + fb);
+    let scale = whole.abs().max(f64::MIN_POSITIVE);
+    let integral = simpson(&g, (lo, hi), (fa, fm, fb), whole, (1e-10 * scale, 1e-13 * scale), 30);
+    top + integral.max(f64::MIN_POSITIVE).ln()
+}
+
 /// The two log terms of the likelihood (without the constant in x): ln of the "alive at T" term
 /// and of the "died in (t_x, T]" term.
 fn ln_terms(r: f64, al: f64, s: f64, be: f64, x: f64, t_x: f64, t: f64) -> Result<(f64, f64)> {
     let l1 = -(r + x) * (al + t).ln() - s * (be + t).ln();
+    // When α and β are far apart relative to t_x, the 2F1 argument approaches 1 and its series
+    // needs tens of thousands of terms (or more); integrate the finite part directly instead.
+    let z = (al - be).abs() / (al.max(be) + t_x);
+    if z > QUADRATURE_ABOVE {
+        let l2 = if t > t_x {
+            s.ln() + ln_integral(r + x, al, s + 1.0, be, t_x, t)
+        } else {
+            f64::NEG_INFINITY
+        };
+        return Ok((l1, l2));
+    }
     let j1 = ln_tail(r, al, s, be, x, t_x)?;
     let j2 = ln_tail(r, al, s, be, x, t)?;
     let d = j2 - j1;
