@@ -410,4 +410,38 @@ fn streaming_parquet_path_refuses_files_with_rows_ingestion_rejects() {
     // ... unless refunds are allowed, as in ingestion.
     let refunds = IngestOptions::default().allow_refunds(true);
     assert!(rfm_parquet(&bad, &cfg, &refunds, &par).unwrap().is_some());
+    // Event types are trimmed as ingestion trims them; a blank type is a rejected row.
+    let typed = |types: Vec<&str>| {
+        let n = types.len();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "customer_id",
+                Arc::new(arrow_array::Int64Array::from((1..=n as i64).collect::<Vec<_>>())) as _,
+            ),
+            (
+                "event_time",
+                Arc::new(
+                    arrow_array::TimestampMicrosecondArray::from(vec![1_700_000_000_000_000i64; n])
+                        .with_timezone("UTC"),
+                ) as _,
+            ),
+            ("event_type", Arc::new(arrow_array::StringArray::from(types)) as _),
+            ("amount", Arc::new(arrow_array::Float64Array::from(vec![1.0; n])) as _),
+        ])
+        .unwrap();
+        let path = dir.path().join(format!("types{n}.parquet"));
+        clientele::io::write_batch(&batch, &path).unwrap();
+        path
+    };
+    let padded = typed(vec![" purchase", "purchase ", "visit"]);
+    let t = rfm_parquet(&padded, &cfg, &IngestOptions::default(), &par)
+        .unwrap()
+        .unwrap();
+    assert_eq!(ints(&t, "customer_id"), [1, 2]);
+    let blank = typed(vec!["purchase", " ", "visit", "purchase"]);
+    assert!(
+        rfm_parquet(&blank, &cfg, &IngestOptions::default(), &par)
+            .unwrap()
+            .is_none()
+    );
 }

@@ -321,6 +321,8 @@ pub fn predict(a: &PredictArgs, par: &Parallelism) -> CliResult<()> {
             }
             Loaded::BgBb(m) => {
                 let (tx, n) = (column(&summary, "recency")?, column(&summary, "T")?);
+                // The same checks as fitting: whole periods, 0 <= x <= t_x <= n <= 10^6.
+                BgBbData::from_slices(&x, &tx, &n, None)?;
                 let alive = x
                     .iter()
                     .zip(&tx)
@@ -533,6 +535,11 @@ fn discounting(a: &ClvArgs, per_month: f64) -> CliResult<Discounting> {
 }
 
 pub fn clv(a: &ClvArgs, par: &Parallelism) -> CliResult<()> {
+    if let Some(r) = a.cost_rate
+        && !(0.0..=1.0).contains(&r)
+    {
+        return Err(format!("--cost-rate must be a share in [0, 1], got {r}").into());
+    }
     let started = std::time::Instant::now();
     let (summary, per_month) = a.source.load(par)?;
     let loaded = started.elapsed();

@@ -87,7 +87,10 @@ pub fn run(a: &RetentionArgs, par: &Parallelism) -> CliResult<()> {
     if let Some(d) = &m.diagnostics {
         println!("  {d}");
     }
-    let horizon = a.horizon.unwrap_or(n + 5).max(n);
+    let horizon = a.horizon.unwrap_or(n.saturating_add(5)).max(n);
+    if horizon > 10_000 {
+        return Err(format!("--horizon {horizon}: at most 10,000 periods are projected").into());
+    }
     let cohort = m.project(1.0, horizon);
     println!(
         "\n  period  survival  retention rate{}",

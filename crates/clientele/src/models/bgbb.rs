@@ -62,8 +62,8 @@ impl BgBbData {
         for i in 0..len {
             let (x, tx, n) = (frequency[i], recency[i], periods[i]);
             let w = weights.map_or(1.0, |w| w[i]);
-            if !is_count(n) || n < 1.0 {
-                return Err(bad("periods", i, n, "must be a positive integer"));
+            if !is_count(n) || !(1.0..=MAX_PERIODS).contains(&n) {
+                return Err(bad("periods", i, n, "must be a positive integer of at most 10^6"));
             }
             if !is_count(x) || x > n {
                 return Err(bad("frequency", i, x, "must be an integer in [0, periods]"));
@@ -203,9 +203,17 @@ pub struct BgBbConfig {
     initial: Option<[f64; 4]>,
 }
 
+/// The most opportunities a BG/BB history may have (the likelihood sums over them).
+pub const MAX_PERIODS: f64 = 1e6;
+
 /// ln L(α, β, γ, δ | x, t_x, n) (FHS 2010 eq. 5), as a log-sum-exp over its n − t_x + 1 terms.
+/// Histories outside 0 ≤ x ≤ t_x ≤ n ≤ [`MAX_PERIODS`] (whole numbers) give NaN.
 fn ln_lik(p: [f64; 4], x: f64, t_x: f64, n: f64) -> f64 {
     let [al, be, ga, de] = p;
+    let whole = |v: f64| v.is_finite() && v >= 0.0 && v.fract() == 0.0;
+    if !(whole(x) && whole(t_x) && whole(n) && x <= t_x && t_x <= n && n <= MAX_PERIODS) {
+        return f64::NAN;
+    }
     let (lb_ab, lb_gd) = (ln_beta(al, be), ln_beta(ga, de));
     let mut terms = Vec::with_capacity((n - t_x) as usize + 1);
     terms.push(ln_beta(al + x, be + n - x) - lb_ab + ln_beta(ga, de + n) - lb_gd);

@@ -79,6 +79,12 @@ impl SbgData {
     /// [`Error::InvalidModelData`] (column `churn_period`) for a period 0 or beyond `periods`;
     /// [`Error::InvalidParameter`] for `periods` = 0 or no customer.
     pub fn from_churn_periods(churn_period: &[Option<u32>], periods: u32) -> Result<Self> {
+        if periods > 100_000 {
+            return Err(Error::param(
+                "periods",
+                format!("at most 100,000 periods, got {periods}"),
+            ));
+        }
         if periods == 0 {
             return Err(Error::param("periods", "must be at least 1"));
         }

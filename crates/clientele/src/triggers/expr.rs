@@ -170,7 +170,12 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    depth: usize,
 }
+
+/// Nesting (parentheses and `not`) allowed in a condition: deeper input is an error, not a
+/// stack overflow.
+const MAX_DEPTH: usize = 64;
 
 impl Parser {
     fn peek(&self) -> Option<&Token> {
@@ -203,6 +208,16 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!("the condition nests deeper than {MAX_DEPTH} levels"));
+        }
+        let e = self.unary_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, String> {
         if self.keyword("not") {
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
@@ -270,7 +285,11 @@ pub fn parse(text: &str) -> Result<Expr, String> {
     if tokens.is_empty() {
         return Err("the condition is empty".into());
     }
-    let mut p = Parser { tokens, at: 0 };
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     let e = p.or()?;
     match p.peek() {
         None => Ok(e),
@@ -317,5 +336,12 @@ mod tests {
         assert!(parse("clv > 3 4").unwrap_err().contains("after a complete condition"));
         assert!(parse("> 3").unwrap_err().contains("column name"));
         assert!(parse("x == \"open").unwrap_err().contains("unterminated"));
+        let deep = format!("{}x > 1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep).unwrap_err().contains("nests deeper"));
+        assert!(
+            parse(&format!("{}x > 1", "not ".repeat(10_000)))
+                .unwrap_err()
+                .contains("nests deeper")
+        );
     }
 }

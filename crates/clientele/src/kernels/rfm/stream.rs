@@ -191,8 +191,17 @@ fn update(
                 return Err(Refuse);
             }
             let values = d.values().as_string_opt::<i32>().ok_or(Refuse)?;
+            // As ingestion does: types are trimmed, and a blank type is a rejected row.
+            let used_blank = d
+                .keys()
+                .iter()
+                .flatten()
+                .any(|k| values.is_null(k as usize) || values.value(k as usize).trim().is_empty());
+            if used_blank {
+                return Err(Refuse);
+            }
             let flags = (0..values.len())
-                .map(|i| values.is_valid(i) && values.value(i) == purchase)
+                .map(|i| values.is_valid(i) && values.value(i).trim() == purchase)
                 .collect();
             Some((flags, d))
         }
