@@ -282,6 +282,47 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
         println!("   {line}");
     }
 
+    // A customer 360 card: the top-risk Champion (or the first customer), with the RFM segment
+    // and churn probability joined from the tables above.
+    let card_key = {
+        let seg = joined.column_by_name("segment").and_then(|c| c.as_string_opt::<i32>());
+        let ids = joined.column(0).as_primitive_opt::<arrow_array::types::Int64Type>();
+        match (seg, ids) {
+            (Some(seg), Some(ids)) => (0..joined.num_rows())
+                .filter(|&i| seg.value(i) == "Champions")
+                .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)))
+                .map(|i| ids.value(i)),
+            _ => None,
+        }
+    };
+    if let Some(key) = card_key {
+        let cfg = clientele::views::customer360::Customer360Params::new()
+            .as_of(date(2026, 1, 1)?)
+            .recent(5)
+            .validate()?;
+        let extra = joined.project(&[0, 1, 2])?;
+        if let Some(card) = clientele::views::customer360::customer_lookup(
+            &store,
+            clientele::store::KeyRef::Int(key),
+            Some(&extra),
+            &cfg,
+        )? {
+            println!("\n   customer 360 card of the Champion most at risk:");
+            let row = &card.row;
+            let width = row.schema().fields().iter().map(|f| f.name().len()).max().unwrap_or(0);
+            for (f, col) in row.schema().fields().iter().zip(row.columns()) {
+                let text = arrow_cast::cast(col, &arrow_schema::DataType::Utf8)?;
+                let text = text.as_string::<i32>();
+                let value = if text.is_valid(0) { text.value(0) } else { "-" };
+                println!("     {:width$}: {value}", f.name());
+            }
+            println!("     most recent events:");
+            for line in clientele::io::format_table(&card.recent, 5).lines() {
+                println!("     {line}");
+            }
+        }
+    }
+
     println!("\n   Next: `clientele generate --customers 100000 --out events.parquet`,");
     println!("   `clientele ingest --input events.parquet --store store/`,");
     println!("   `clientele summary --store store/ --calibration-end 2025-06-30 --period week --out summary.parquet`,");
