@@ -227,3 +227,26 @@ fn a_channel_named_like_a_column_gets_a_distinct_name() {
     assert_eq!(dates(&t, "last_channel_purchase"), [d(1, 5)]);
     assert_eq!(dates(&t, "last_purchase"), [d(1, 5)]);
 }
+
+#[test]
+fn indexed_lookup_equals_the_plain_lookup() {
+    use clientele::store::KeyRef;
+    use clientele::views::{Customer360Params, customer_lookup, customer_lookup_indexed};
+    let csv = "customer_id,event_time,event_type,amount,channel\n\
+               5,2024-01-05,purchase,20,web\n\
+               9,2024-02-05,purchase,7.5,store\n\
+               9,2024-02-06,web_visit,,web\n\
+               42,2024-03-01,complaint,,phone\n";
+    let mut ing = clientele::ingest::Ingestor::new(&clientele::ingest::IngestOptions::default()).unwrap();
+    ing.read_csv_reader(csv.as_bytes(), "e.csv", &Default::default())
+        .unwrap();
+    let (store, _) = ing.finish().unwrap();
+    let index = store.customer_keys().hash_index();
+    let cfg = Customer360Params::new().recent(2).validate().unwrap();
+    for k in [5, 9, 42, 7] {
+        let plain = customer_lookup(&store, KeyRef::Int(k), None, &cfg).unwrap();
+        let indexed = customer_lookup_indexed(&store, &index, KeyRef::Int(k), None, &cfg).unwrap();
+        assert_eq!(plain, indexed, "key {k}");
+        assert_eq!(plain.is_some(), k != 7);
+    }
+}

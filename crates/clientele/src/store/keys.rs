@@ -78,9 +78,21 @@ impl CustomerKeys {
         })
     }
 
-    /// The dense index of `key`, by binary search (keys are sorted). An integer key is found
-    /// in string keys by its decimal text, and a string key in integer keys if it parses.
+    /// The dense index of `key`: O(1) for integer keys that form one contiguous range (the
+    /// usual case of generated or surrogate ids), otherwise a binary search (keys are sorted);
+    /// [`hash_index`](Self::hash_index) gives O(1) lookups for any keys. An integer key is
+    /// found in string keys by its decimal text, and a string key in integer keys if it parses.
     pub fn position(&self, key: KeyRef<'_>) -> Option<u32> {
+        if let (CustomerKeys::Int(a), KeyRef::Int(k)) = (self, key)
+            && let (Some(&first), Some(&last)) = (a.values().first(), a.values().last())
+            && last.checked_sub(first) == i64::try_from(a.len() - 1).ok()
+        {
+            // Strictly increasing and contiguous: the index is the offset from the first key.
+            return k
+                .checked_sub(first)
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|&i| (i as usize) < a.len());
+        }
         let idx = match (self, key) {
             (CustomerKeys::Int(a), KeyRef::Int(k)) => a.values().binary_search(&k).ok(),
             (CustomerKeys::Int(a), KeyRef::Str(s)) => {
@@ -91,6 +103,47 @@ impl CustomerKeys {
             (CustomerKeys::Str(a), KeyRef::Int(k)) => binary_search_str(a, &k.to_string()),
         }?;
         u32::try_from(idx).ok()
+    }
+}
+
+/// A hash index of customer keys: O(1) expected [`position`](KeyIndex::position) for any keys
+/// (a service answering call-centre lookups builds it once per opened store).
+#[derive(Debug, Clone, Default)]
+pub struct KeyIndex {
+    ints: std::collections::HashMap<i64, u32>,
+    strs: std::collections::HashMap<String, u32>,
+}
+
+impl KeyIndex {
+    /// The dense index of `key`, with the same key conversions as [`CustomerKeys::position`].
+    pub fn position(&self, key: KeyRef<'_>) -> Option<u32> {
+        if !self.ints.is_empty() {
+            let k = match key {
+                KeyRef::Int(k) => k,
+                KeyRef::Str(s) => s.trim().parse::<i64>().ok()?,
+            };
+            return self.ints.get(&k).copied();
+        }
+        match key {
+            KeyRef::Str(s) => self.strs.get(s).copied(),
+            KeyRef::Int(k) => self.strs.get(&k.to_string()).copied(),
+        }
+    }
+}
+
+impl CustomerKeys {
+    /// Builds a [`KeyIndex`] (one pass; memory proportional to the number of customers).
+    pub fn hash_index(&self) -> KeyIndex {
+        let mut index = KeyIndex::default();
+        match self {
+            CustomerKeys::Int(a) => {
+                index.ints = a.values().iter().enumerate().map(|(i, &k)| (k, i as u32)).collect();
+            }
+            CustomerKeys::Str(a) => {
+                index.strs = (0..a.len()).map(|i| (a.value(i).to_string(), i as u32)).collect();
+            }
+        }
+        index
     }
 }
 
@@ -174,5 +227,44 @@ mod tests {
         let k = CustomerKeys::Str(StringArray::from(vec!["a", "b", "c"]));
         assert_eq!(k.position(KeyRef::Str("c")), Some(2));
         assert_eq!(k.position(KeyRef::Str("d")), None);
+    }
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::*;
+
+    #[test]
+    fn contiguous_integer_keys_and_the_hash_index_agree_with_binary_search() {
+        let dense = CustomerKeys::Int(Int64Array::from(vec![10, 11, 12, 13]));
+        let sparse = CustomerKeys::Int(Int64Array::from(vec![10, 12, 13, 40]));
+        let text = CustomerKeys::Str(StringArray::from(vec!["a", "b", "x"]));
+        for keys in [&dense, &sparse, &text] {
+            let index = keys.hash_index();
+            for probe in [
+                KeyRef::Int(9),
+                KeyRef::Int(10),
+                KeyRef::Int(12),
+                KeyRef::Int(13),
+                KeyRef::Int(14),
+                KeyRef::Int(40),
+                KeyRef::Int(i64::MIN),
+                KeyRef::Int(i64::MAX),
+                KeyRef::Str("12"),
+                KeyRef::Str("b"),
+                KeyRef::Str("zz"),
+            ] {
+                let by_search = (0..keys.len()).find(|&i| match (keys.get(i), probe) {
+                    (Some(KeyRef::Int(a)), KeyRef::Int(b)) => a == b,
+                    (Some(KeyRef::Int(a)), KeyRef::Str(b)) => b.trim().parse::<i64>().ok() == Some(a),
+                    (Some(KeyRef::Str(a)), KeyRef::Str(b)) => a == b,
+                    (Some(KeyRef::Str(a)), KeyRef::Int(b)) => a == b.to_string(),
+                    _ => false,
+                });
+                let want = by_search.map(|i| i as u32);
+                assert_eq!(keys.position(probe), want, "{probe:?}");
+                assert_eq!(index.position(probe), want, "{probe:?}");
+            }
+        }
     }
 }

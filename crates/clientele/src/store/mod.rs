@@ -26,7 +26,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 pub(crate) use builder::StoreBuilder;
 pub use columns::StoreColumns;
-pub use keys::{CustomerKeys, KeyRef};
+pub use keys::{CustomerKeys, KeyIndex, KeyRef};
 pub use persist::StoreFormat;
 
 use crate::error::{Error, Result};

@@ -517,9 +517,39 @@ pub fn customer_lookup(
     table: Option<&RecordBatch>,
     cfg: &Customer360Config,
 ) -> Result<Option<CustomerCard>> {
-    let Some(c) = store.customer_index(key) else {
-        return Ok(None);
-    };
+    match store.customer_index(key) {
+        Some(c) => card_of(store, c, key, table, cfg).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// [`customer_lookup`] through a prebuilt [`KeyIndex`](crate::store::KeyIndex)
+/// (`store.customer_keys().hash_index()`): the key is found in O(1) whatever the keys, and the
+/// card reads only that customer's events (plus one pass over `table` when given).
+///
+/// # Errors
+/// As [`customer_lookup`].
+pub fn customer_lookup_indexed(
+    store: &EventStore,
+    index: &crate::store::KeyIndex,
+    key: KeyRef<'_>,
+    table: Option<&RecordBatch>,
+    cfg: &Customer360Config,
+) -> Result<Option<CustomerCard>> {
+    match index.position(key) {
+        Some(c) if (c as usize) < store.num_customers() => card_of(store, c, key, table, cfg).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The card of dense customer `c` (whose key is `key`).
+fn card_of(
+    store: &EventStore,
+    c: u32,
+    key: KeyRef<'_>,
+    table: Option<&RecordBatch>,
+    cfg: &Customer360Config,
+) -> Result<CustomerCard> {
     let joined = match table {
         Some(t) => {
             let ids = table_ids(t)?;
@@ -583,5 +613,5 @@ pub fn customer_lookup(
         columns.push(arrow_select::take::take(a.as_ref(), &idx, None)?);
     }
     let recent = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-    Ok(Some(CustomerCard { row, recent }))
+    Ok(CustomerCard { row, recent })
 }

@@ -30,7 +30,9 @@ pub use campaigns::{CampaignConfig, CampaignParams, campaigns};
 pub use channels::{ChannelConfig, ChannelParams, ChannelViews, acquisition_channels, channels};
 pub use cohorts::{CohortConfig, CohortParams, cohorts};
 pub use cross_sell::{Basket, CrossSellConfig, CrossSellParams, CrossSellViews, cross_sell};
-pub use customer360::{Customer360Config, Customer360Params, CustomerCard, customer_lookup, customer360};
+pub use customer360::{
+    Customer360Config, Customer360Params, CustomerCard, customer_lookup, customer_lookup_indexed, customer360,
+};
 pub use satisfaction::{SatisfactionConfig, SatisfactionParams, SatisfactionViews, satisfaction};
 
 use std::collections::HashMap;
