@@ -175,3 +175,20 @@ fn explicit_initial_centroids_by_hand() {
     .unwrap_err();
     assert!(err.to_string().contains("there are 1 features"), "{err}");
 }
+
+#[test]
+fn several_empty_clusters_take_distinct_far_points() {
+    // Three identical starting centroids at 0: every point joins cluster 0 (ties go to the lower
+    // index), clusters 1 and 2 are empty and take the two farthest points, 11 and then 10.
+    // Iteration 2 settles at 0.5, 11, 10: inertia 0.25 + 0.25.
+    let x = vec![vec![0.0, 1.0, 10.0, 11.0]];
+    let params = KMeansParams {
+        standardize: false,
+        silhouette_sample: 0,
+        ..KMeansParams::default().k(3).tol(0.0).init(vec![vec![0.0]; 3])
+    };
+    let f = fit(&x, &params.validate().unwrap(), &Parallelism::current()).unwrap();
+    assert_eq!(f.centroids, [vec![0.5], vec![11.0], vec![10.0]]);
+    assert_eq!(f.sizes, [2, 1, 1]);
+    assert_eq!(f.inertia, 0.5);
+}

@@ -135,3 +135,31 @@ fn clear_errors() {
     let r = segment_report(&store, &t, &cfg3, &par).unwrap();
     assert_eq!(strs(&r, "segment"), ["0", "1"]);
 }
+
+#[test]
+fn duplicate_and_null_customers_are_refused_and_null_values_left_out_of_means() {
+    let store = store();
+    let cfg = SegmentReportParams::new(date(2024, 2, 1)).validate().unwrap();
+    let par = Parallelism::current();
+    let err = segment_report(&store, &table(&[1, 1], &["A", "B"], &[1, 1]), &cfg, &par).unwrap_err();
+    assert!(err.to_string().contains("customer 1 has more than one row"), "{err}");
+    let nulls = RecordBatch::try_from_iter([
+        ("customer_id", Arc::new(Int64Array::from(vec![Some(1), None])) as _),
+        ("segment", Arc::new(StringArray::from(vec!["A", "A"])) as _),
+    ])
+    .unwrap();
+    let err = segment_report(&store, &nulls, &cfg, &par).unwrap_err();
+    assert!(err.to_string().contains("row 2: the customer_id is null"), "{err}");
+    // Customer 3's frequency is null: A's mean is customer 1's 2, not (2 + 0) / 2.
+    let t = RecordBatch::try_from_iter([
+        ("customer_id", Arc::new(Int64Array::from(vec![1, 2, 3])) as _),
+        ("segment", Arc::new(StringArray::from(vec!["A", "B", "A"])) as _),
+        (
+            "frequency",
+            Arc::new(Int64Array::from(vec![Some(2), Some(1), None])) as _,
+        ),
+    ])
+    .unwrap();
+    let r = segment_report(&store, &t, &cfg, &par).unwrap();
+    assert_eq!(f64s(&r, "mean_frequency"), [2.0, 1.0]);
+}

@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 ///
 /// Parquet and Arrow IPC keep their column types. CSV (with a header line) and JSON (an array
 /// of objects) carry no types, so each column is typed from its values: `customer_id` is
-/// Int64 when every value is an integer and Utf8 otherwise; any other column is Float64 when
+/// Int64 when every value is an integer written canonically (no leading zeros or `+`, so string
+/// keys such as `007` stay text) and Utf8 otherwise; any other column is Float64 when
 /// every non-empty value is a number (empty values and JSON nulls are nulls) and Utf8
 /// otherwise.
 ///
@@ -127,9 +128,15 @@ fn typed(names: Vec<String>, cols: Vec<Vec<Option<String>>>) -> Result<RecordBat
         let nullable = values.iter().any(Option::is_none);
         let ints: Option<Vec<Option<i64>>> = (name == crate::schema::CUSTOMER_ID)
             .then(|| {
+                // Only canonical integers: "007" or "+7" stay text (a string-keyed store's key).
                 values
                     .iter()
-                    .map(|v| v.as_deref().map(str::parse::<i64>).transpose().ok())
+                    .map(|v| {
+                        v.as_deref()
+                            .map(|t| t.parse::<i64>().ok().filter(|n| n.to_string() == t).ok_or(()))
+                            .transpose()
+                            .ok()
+                    })
                     .collect()
             })
             .flatten();
@@ -148,4 +155,25 @@ fn typed(names: Vec<String>, cols: Vec<Vec<Option<String>>>) -> Result<RecordBat
         arrays.push(array);
     }
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customer_ids_become_integers_only_when_canonical() {
+        let t = typed(
+            vec!["customer_id".into()],
+            vec![vec![Some("7".into()), Some("12".into()), None]],
+        )
+        .unwrap();
+        assert_eq!(t.schema().field(0).data_type(), &DataType::Int64);
+        let t = typed(
+            vec!["customer_id".into()],
+            vec![vec![Some("007".into()), Some("12".into())]],
+        )
+        .unwrap();
+        assert_eq!(t.schema().field(0).data_type(), &DataType::Utf8);
+    }
 }

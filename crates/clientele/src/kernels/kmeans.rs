@@ -11,7 +11,8 @@
 //!   4,096 rows whose partial sums are combined in chunk order, so results are identical
 //!   for any thread count; the features are kept column-major and the nearest-centroid search
 //!   runs one centroid at a time over blocks of 256 points, branch-free, so it vectorizes;
-//! - an empty cluster takes the point farthest from its centroid;
+//! - an empty cluster takes the point farthest from its centroid (several empty clusters take
+//!   the farthest points in turn);
 //! - convergence when the squared centroid shift is at most `tol` × the mean feature variance
 //!   (scikit-learn's convention), or after `max_iter` iterations; the best of `n_init` runs
 //!   (lowest inertia) is kept;
@@ -462,26 +463,35 @@ fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_ite
             sums.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
             counts.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
         }
-        // An empty cluster takes the point farthest from its centroid (the first such point).
-        let far = if counts.contains(&0) {
-            dists
+        // Each empty cluster takes a point far from its centroid: the farthest point, then the
+        // next farthest for the next empty cluster, and so on (ties: the first point), so that
+        // several clusters emptied at once do not all land on the same point.
+        let empty = counts.iter().filter(|&&n| n == 0).count();
+        let mut far: Vec<usize> = Vec::with_capacity(empty);
+        for _ in 0..empty {
+            let pick = dists
                 .iter()
                 .enumerate()
+                .filter(|(i, _)| !far.contains(i))
                 .fold(
-                    (0usize, f64::NEG_INFINITY),
+                    (usize::MAX, f64::NEG_INFINITY),
                     |b, (i, &v)| if v > b.1 { (i, v) } else { b },
                 )
-                .0
-        } else {
-            0
-        };
+                .0;
+            if pick == usize::MAX {
+                break;
+            }
+            far.push(pick);
+        }
         let mut next = vec![0.0; k * d];
+        let mut spare = far.into_iter();
         for c in 0..k {
+            let donor = if counts[c] == 0 { spare.next() } else { None };
             for j in 0..d {
-                next[c * d + j] = if counts[c] == 0 {
-                    cols[j][far]
-                } else {
-                    sums[c * d + j] / counts[c] as f64
+                next[c * d + j] = match donor {
+                    Some(p) => cols[j][p],
+                    None if counts[c] == 0 => centroids[c * d + j],
+                    None => sums[c * d + j] / counts[c] as f64,
                 };
             }
         }

@@ -15,7 +15,7 @@
 //! | `revenue` | Float64 | sum of purchase amounts, rounded to cents (exact: summed as integers) |
 //! | `revenue_share` | Float64 | `revenue` / revenue of all segments (0 when that is 0) |
 //! | `orders` | UInt64 | purchase events |
-//! | `mean_recency_days`, `mean_frequency`, `mean_monetary` | Float64 | means of the table's `recency_days`, `frequency`, `monetary` columns; null when the table has none |
+//! | `mean_recency_days`, `mean_frequency`, `mean_monetary` | Float64 | means of the table's `recency_days`, `frequency`, `monetary` columns over their non-null values; null when the table has none |
 //! | `avg_satisfaction` | Float64 | mean of the non-null `score` values of survey events (`survey_type`; every scored event when it is unset); null when there are none |
 //! | `complaint_rate` | Float64 | share of the segment's customers with at least one complaint event |
 //! | `campaign_response_rate` | Float64 | campaign-response events / campaign-send events; null when nothing was sent |
@@ -208,22 +208,26 @@ fn labels(table: &RecordBatch, column: &str) -> Result<StringArray> {
 fn means(table: &RecordBatch, column: &str, seg_of_row: &[u32], counts: &[u64]) -> Option<Vec<f64>> {
     let col = arrow_cast::cast(table.column_by_name(column)?, &DataType::Float64).ok()?;
     let v = col.as_primitive_opt::<Float64Type>()?;
+    // Nulls are left out of both the sum and the count.
     let mut sums = vec![0.0; counts.len()];
+    let mut valid = vec![0u64; counts.len()];
     for (i, &s) in seg_of_row.iter().enumerate() {
         if v.is_valid(i)
-            && let Some(x) = sums.get_mut(s as usize)
+            && let (Some(x), Some(n)) = (sums.get_mut(s as usize), valid.get_mut(s as usize))
         {
             *x += v.value(i);
+            *n += 1;
         }
     }
-    Some(sums.iter().zip(counts).map(|(s, &n)| s / n.max(1) as f64).collect())
+    Some(sums.iter().zip(&valid).map(|(s, &n)| s / n.max(1) as f64).collect())
 }
 
 /// The segment report of `table` over `store` (see the [module docs](self)).
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] when the table has no `customer_id` or segment column, a null
-/// segment, or a customer the store does not hold (named by key).
+/// segment or customer id, a customer listed twice, or a customer the store does not hold
+/// (named by key).
 ///
 /// # Example
 /// ```
@@ -286,6 +290,9 @@ pub fn segment_report(
             return Err(Error::param("table", format!("row {}: the segment is null", i + 1)));
         }
         let s = index.get(text.value(i)).copied().unwrap_or(u32::MAX);
+        if ids.is_null(i) {
+            return Err(Error::param("table", format!("row {}: the customer_id is null", i + 1)));
+        }
         let key = if let Some(a) = ids.as_primitive_opt::<Int64Type>() {
             KeyRef::Int(a.value(i))
         } else if let Some(a) = ids.as_string_opt::<i32>() {
@@ -297,6 +304,9 @@ pub fn segment_report(
             .customer_index(key)
             .ok_or_else(|| Error::param("table", format!("customer {key} is not in the store")))?;
         if let Some(slot) = seg_of_customer.get_mut(c as usize) {
+            if *slot != u32::MAX {
+                return Err(Error::param("table", format!("customer {key} has more than one row")));
+            }
             *slot = s;
         }
         seg_of_row.push(s);

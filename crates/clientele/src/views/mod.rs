@@ -164,6 +164,9 @@ pub(crate) fn segments_of(store: &EventStore, table: &RecordBatch, column: &str)
             return Err(Error::param("table", format!("row {}: the segment is null", i + 1)));
         }
         let s = index.get(text.value(i)).copied().unwrap_or(u32::MAX);
+        if ids.is_null(i) {
+            return Err(Error::param("table", format!("row {}: the customer_id is null", i + 1)));
+        }
         let key = if let Some(a) = ids.as_primitive_opt::<Int64Type>() {
             KeyRef::Int(a.value(i))
         } else if let Some(a) = ids.as_string_opt::<i32>() {
@@ -175,6 +178,9 @@ pub(crate) fn segments_of(store: &EventStore, table: &RecordBatch, column: &str)
             .customer_index(key)
             .ok_or_else(|| Error::param("table", format!("customer {key} is not in the store")))?;
         if let Some(slot) = seg_of_customer.get_mut(c as usize) {
+            if *slot != u32::MAX {
+                return Err(Error::param("table", format!("customer {key} has more than one row")));
+            }
             *slot = s;
         }
     }
