@@ -46,6 +46,7 @@ use super::labels::per_active_customer;
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
+use crate::kernels::summary::units_to_cents as round_cents;
 use crate::store::{EventStore, KeyRef};
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
@@ -169,18 +170,6 @@ impl FeatureConfig {
     /// The parameters this configuration was validated from.
     pub fn params(&self) -> &FeatureParams {
         &self.params
-    }
-}
-
-/// Nano-units to cents, rounded half away from zero.
-fn round_cents(units: i128) -> i128 {
-    let (q, r) = (units / 10_000_000, units % 10_000_000);
-    if r >= 5_000_000 {
-        q + 1
-    } else if r <= -5_000_000 {
-        q - 1
-    } else {
-        q
     }
 }
 

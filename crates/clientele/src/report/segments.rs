@@ -25,11 +25,10 @@
 //! others in name order. Sums are exact or taken in a fixed chunk order, so the report does not
 //! depend on the thread count.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
@@ -39,7 +38,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
-use crate::store::{EventStore, KeyRef};
+use crate::kernels::summary::units_to_cents as round_cents;
+use crate::store::EventStore;
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
 /// Customers per parallel task (boundaries independent of the thread count).
@@ -192,18 +192,6 @@ impl Acc {
     }
 }
 
-/// The table's segment labels as text.
-fn labels(table: &RecordBatch, column: &str) -> Result<StringArray> {
-    let col = table
-        .column_by_name(column)
-        .ok_or_else(|| Error::param("segment_column", format!("the table has no `{column}` column")))?;
-    let text = arrow_cast::cast(col, &DataType::Utf8)
-        .map_err(|e| Error::param("segment_column", format!("`{column}` cannot be read as text: {e}")))?;
-    text.as_string_opt::<i32>()
-        .cloned()
-        .ok_or_else(|| Error::param("segment_column", "not a text column"))
-}
-
 /// The mean of a numeric column over each segment, if the table has it.
 fn means(table: &RecordBatch, column: &str, seg_of_row: &[u32], counts: &[u64]) -> Option<Vec<f64>> {
     let col = arrow_cast::cast(table.column_by_name(column)?, &DataType::Float64).ok()?;
@@ -259,58 +247,28 @@ pub fn segment_report(
     par: &Parallelism,
 ) -> Result<RecordBatch> {
     let p = &cfg.params;
-    let text = labels(table, &p.segment_column)?;
-    let ids = table
-        .column_by_name(crate::schema::CUSTOMER_ID)
-        .ok_or_else(|| Error::param("table", "no `customer_id` column"))?;
-    // Segment ids: the requested order first, then the remaining labels in name order.
+    let join = crate::views::segment_join(store, table, &p.segment_column)?;
+    // Segment order: the requested labels first, then the remaining ones in name order.
     let mut names: Vec<String> = Vec::new();
-    let mut present: Vec<&str> = (0..text.len())
-        .filter(|&i| text.is_valid(i))
-        .map(|i| text.value(i))
-        .collect();
-    present.sort_unstable();
-    present.dedup();
     for l in &p.segment_order {
-        if present.binary_search(&l.as_str()).is_ok() && !names.contains(l) {
+        if join.names.binary_search(l).is_ok() && !names.contains(l) {
             names.push(l.clone());
         }
     }
-    for l in present {
-        if !p.segment_order.iter().any(|o| o == l) {
-            names.push(l.to_string());
+    for l in &join.names {
+        if !p.segment_order.contains(l) {
+            names.push(l.clone());
         }
     }
-    let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as u32)).collect();
-    // Each table row's segment, and each store customer's segment (u32::MAX: not in the table).
-    let mut seg_of_row = Vec::with_capacity(table.num_rows());
-    let mut seg_of_customer = vec![u32::MAX; store.num_customers()];
-    for i in 0..table.num_rows() {
-        if text.is_null(i) {
-            return Err(Error::param("table", format!("row {}: the segment is null", i + 1)));
-        }
-        let s = index.get(text.value(i)).copied().unwrap_or(u32::MAX);
-        if ids.is_null(i) {
-            return Err(Error::param("table", format!("row {}: the customer_id is null", i + 1)));
-        }
-        let key = if let Some(a) = ids.as_primitive_opt::<Int64Type>() {
-            KeyRef::Int(a.value(i))
-        } else if let Some(a) = ids.as_string_opt::<i32>() {
-            KeyRef::Str(a.value(i))
-        } else {
-            return Err(Error::param("table", "`customer_id` must be Int64 or Utf8"));
-        };
-        let c = store
-            .customer_index(key)
-            .ok_or_else(|| Error::param("table", format!("customer {key} is not in the store")))?;
-        if let Some(slot) = seg_of_customer.get_mut(c as usize) {
-            if *slot != u32::MAX {
-                return Err(Error::param("table", format!("customer {key} has more than one row")));
-            }
-            *slot = s;
-        }
-        seg_of_row.push(s);
-    }
+    // The join's (sorted) indices to report order; u32::MAX (not in the table) stays.
+    let remap: Vec<u32> = join
+        .names
+        .iter()
+        .map(|n| names.iter().position(|m| m == n).map_or(u32::MAX, |i| i as u32))
+        .collect();
+    let to_report = |s: &u32| remap.get(*s as usize).copied().unwrap_or(u32::MAX);
+    let seg_of_row: Vec<u32> = join.of_row.iter().map(to_report).collect();
+    let seg_of_customer: Vec<u32> = join.of_customer.iter().map(to_report).collect();
     let code_of = |name: &str| -> Option<i32> {
         let types = store.event_types();
         types.iter().position(|t| t == name).map(|i| i as i32)
@@ -466,16 +424,4 @@ pub fn segment_report(
         Arc::new(dominant),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
-}
-
-/// Nano-units to cents, rounded half away from zero.
-fn round_cents(units: i128) -> i128 {
-    let (q, r) = (units / 10_000_000, units % 10_000_000);
-    if r >= 5_000_000 {
-        q + 1
-    } else if r <= -5_000_000 {
-        q - 1
-    } else {
-        q
-    }
 }

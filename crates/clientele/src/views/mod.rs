@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::kernels::summary::Period;
+pub(crate) use crate::kernels::summary::units_to_cents as round_cents;
 use crate::store::{EventStore, KeyRef};
 
 /// Customers per parallel task (boundaries independent of the thread count).
@@ -115,18 +116,6 @@ pub(crate) fn type_code(store: &EventStore, name: &str) -> Option<i32> {
         .and_then(|i| i32::try_from(i).ok())
 }
 
-/// Nano-units to cents, rounded half away from zero.
-pub(crate) fn round_cents(units: i128) -> i128 {
-    let (q, r) = (units / 10_000_000, units % 10_000_000);
-    if r >= 5_000_000 {
-        q + 1
-    } else if r <= -5_000_000 {
-        q - 1
-    } else {
-        q
-    }
-}
-
 /// Nano-units to a currency amount rounded to cents.
 pub(crate) fn money(units: i128) -> f64 {
     round_cents(units) as f64 / 100.0
@@ -137,9 +126,21 @@ pub(crate) fn date32(day: i64) -> i32 {
     i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
 }
 
-/// The segment of every store customer from a table with `customer_id` and `column`: the
-/// segment names in name order, and per customer its segment (`u32::MAX`: not in the table).
-pub(crate) fn segments_of(store: &EventStore, table: &RecordBatch, column: &str) -> Result<(Vec<String>, Vec<u32>)> {
+/// A customer table joined to the store by `customer_id`: the distinct segment labels (sorted),
+/// each store customer's segment index (`u32::MAX` when the table does not list them), and each
+/// table row's segment index.
+pub(crate) struct SegmentJoin {
+    pub(crate) names: Vec<String>,
+    pub(crate) of_customer: Vec<u32>,
+    pub(crate) of_row: Vec<u32>,
+}
+
+/// Joins `table` (with `customer_id` and the segment `column`, read as text) to the store.
+///
+/// # Errors
+/// [`Error::InvalidParameter`]: a missing column, a null segment or customer id, a customer
+/// listed twice, or a customer the store does not hold (named by key).
+pub(crate) fn segment_join(store: &EventStore, table: &RecordBatch, column: &str) -> Result<SegmentJoin> {
     let col = table
         .column_by_name(column)
         .ok_or_else(|| Error::param("segment_column", format!("the table has no `{column}` column")))?;
@@ -158,15 +159,16 @@ pub(crate) fn segments_of(store: &EventStore, table: &RecordBatch, column: &str)
     names.sort_unstable();
     names.dedup();
     let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as u32)).collect();
-    let mut seg_of_customer = vec![u32::MAX; store.num_customers()];
+    let mut of_customer = vec![u32::MAX; store.num_customers()];
+    let mut of_row = Vec::with_capacity(table.num_rows());
     for i in 0..table.num_rows() {
         if text.is_null(i) {
             return Err(Error::param("table", format!("row {}: the segment is null", i + 1)));
         }
-        let s = index.get(text.value(i)).copied().unwrap_or(u32::MAX);
         if ids.is_null(i) {
             return Err(Error::param("table", format!("row {}: the customer_id is null", i + 1)));
         }
+        let s = index.get(text.value(i)).copied().unwrap_or(u32::MAX);
         let key = if let Some(a) = ids.as_primitive_opt::<Int64Type>() {
             KeyRef::Int(a.value(i))
         } else if let Some(a) = ids.as_string_opt::<i32>() {
@@ -177,12 +179,26 @@ pub(crate) fn segments_of(store: &EventStore, table: &RecordBatch, column: &str)
         let c = store
             .customer_index(key)
             .ok_or_else(|| Error::param("table", format!("customer {key} is not in the store")))?;
-        if let Some(slot) = seg_of_customer.get_mut(c as usize) {
+        if let Some(slot) = of_customer.get_mut(c as usize) {
             if *slot != u32::MAX {
                 return Err(Error::param("table", format!("customer {key} has more than one row")));
             }
             *slot = s;
         }
+        of_row.push(s);
     }
-    Ok((names, seg_of_customer))
+    Ok(SegmentJoin {
+        names,
+        of_customer,
+        of_row,
+    })
+}
+
+/// [`segment_join`]'s sorted labels and per-customer segment indices.
+///
+/// # Errors
+/// As [`segment_join`].
+pub(crate) fn segments_of(store: &EventStore, table: &RecordBatch, column: &str) -> Result<(Vec<String>, Vec<u32>)> {
+    let j = segment_join(store, table, column)?;
+    Ok((j.names, j.of_customer))
 }

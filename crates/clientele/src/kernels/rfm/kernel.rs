@@ -14,7 +14,7 @@ use super::params::{RfmConfig, RfmMode, Scoring};
 use super::thresholds::{rfm_quantile_thresholds, threshold_scores};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
-use crate::kernels::summary::{Period, SummaryParams, TimeUnit, summarize, to_units};
+use crate::kernels::summary::{Period, SummaryParams, TimeUnit, summarize, to_units, units_to_cents};
 use crate::store::EventStore;
 use crate::time::MICROS_PER_DAY;
 
@@ -31,17 +31,9 @@ struct Row {
     t_days: i64,
 }
 
-/// Nano-units to cents, rounded half away from zero.
+/// Nano-units to cents, rounded half away from zero, saturating at the i64 range.
 pub(super) fn cents(units: i128) -> i64 {
-    let q = units / 10_000_000;
-    let r = units % 10_000_000;
-    let q = if r >= 5_000_000 {
-        q + 1
-    } else if r <= -5_000_000 {
-        q - 1
-    } else {
-        q
-    };
+    let q = units_to_cents(units);
     i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN })
 }
 

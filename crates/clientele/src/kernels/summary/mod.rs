@@ -34,4 +34,4 @@ pub use kernel::summarize;
 pub use params::{SummaryConfig, SummaryParams};
 pub use period::{Period, TimeUnit};
 pub use state::CustomerState;
-pub(crate) use state::to_units;
+pub(crate) use state::{to_units, units_to_cents};

@@ -23,6 +23,20 @@ use crate::time::micros_to_day;
 /// Nano-units per currency unit.
 pub(crate) const UNITS: f64 = 1e9;
 
+/// Exact nano-units to cents, rounded half away from zero (the one rounding every money column
+/// of the kernels, reports and views uses).
+#[inline]
+pub(crate) fn units_to_cents(units: i128) -> i128 {
+    let (q, r) = (units / 10_000_000, units % 10_000_000);
+    if r >= 5_000_000 {
+        q + 1
+    } else if r <= -5_000_000 {
+        q - 1
+    } else {
+        q
+    }
+}
+
 /// An amount in exact nano-units, rounded half away from zero (NaN, the null marker, is 0).
 #[inline(always)]
 pub(crate) fn to_units(amount: f64) -> i128 {
