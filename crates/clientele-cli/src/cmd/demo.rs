@@ -308,18 +308,7 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
             &cfg,
         )? {
             println!("\n   customer 360 card of the Champion most at risk:");
-            let row = &card.row;
-            let width = row.schema().fields().iter().map(|f| f.name().len()).max().unwrap_or(0);
-            for (f, col) in row.schema().fields().iter().zip(row.columns()) {
-                let text = arrow_cast::cast(col, &arrow_schema::DataType::Utf8)?;
-                let text = text.as_string::<i32>();
-                let value = if text.is_valid(0) { text.value(0) } else { "-" };
-                println!("     {:width$}: {value}", f.name());
-            }
-            println!("     most recent events:");
-            for line in clientele::io::format_table(&card.recent, 5).lines() {
-                println!("     {line}");
-            }
+            super::views::print_card(&card, "     ").map_err(|e| e.to_string())?;
         }
     }
 

@@ -350,16 +350,25 @@ pub fn run_customer(a: &CustomerArgs, par: &Parallelism) -> CmdResult {
     };
     let card = customer_lookup(&store, key, table.as_ref(), &cfg)?
         .ok_or_else(|| format!("customer {} is not in the store", a.id))?;
+    print_card(&card, "")?;
+    Ok(())
+}
+
+/// Prints a customer card: one `name: value` line per column (`-` for null), then the recent
+/// events; every line starts with `indent`.
+pub fn print_card(card: &clientele::views::CustomerCard, indent: &str) -> CmdResult {
     let row = &card.row;
     let width = row.schema().fields().iter().map(|f| f.name().len()).max().unwrap_or(0);
     for (f, col) in row.schema().fields().iter().zip(row.columns()) {
         let text = arrow_cast::cast(col, &DataType::Utf8)?;
         let text = text.as_string::<i32>();
         let value = if text.is_valid(0) { text.value(0) } else { "-" };
-        println!("{:width$}: {value}", f.name());
+        println!("{indent}{:width$}: {value}", f.name());
     }
-    println!("\nmost recent {} events:", card.recent.num_rows());
-    println!("{}", clientele::io::format_table(&card.recent, a.recent.max(1)));
+    println!("\n{indent}most recent {} events:", card.recent.num_rows());
+    for line in clientele::io::format_table(&card.recent, card.recent.num_rows().max(1)).lines() {
+        println!("{indent}{line}");
+    }
     Ok(())
 }
 
