@@ -11,8 +11,9 @@ use chrono::NaiveDate;
 use clap::Args;
 use clientele::churn::risk::{RiskTiers, churn_risk, risk_tiers};
 use clientele::exec::Parallelism;
-use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
-use clientele::models::clv::{DAYS_PER_MONTH, Discounting, PurchaseModel, WEEKS_PER_MONTH, customer_lifetime_value};
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize, summarize_parquet};
+use clientele::models::clv::{DAYS_PER_MONTH, Discounting, PurchaseModel, WEEKS_PER_MONTH};
+use clientele::models::scores::{conditional_expected_purchases_batch, probability_alive_batch, score_customers};
 use clientele::models::{
     BgBb, BgBbData, BgBbParams, BgNbd, BgNbdParams, FitDiagnostics, GammaGamma, GammaGammaParams, MbgNbd, MbgNbdParams,
     ParetoNbd, ParetoNbdParams, RfmData, SpendData,
@@ -66,6 +67,17 @@ impl SummarySource {
             .calibration_end
             .ok_or("--calibration-end is required with --input or --store")?;
         let cfg = SummaryParams::new(end).period(period).time_unit(unit).validate()?;
+        // One Parquet file: the purchase columns straight from the file, when it is in the
+        // streaming path's scope (the store path reports any row it would reject).
+        if let [input] = self.input.as_slice()
+            && self.store.is_none()
+            && input
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+            && let Some(table) = summarize_parquet(input, &cfg, &self.mapping.ingest_options(false), par)?
+        {
+            return Ok((table, per_month));
+        }
         let source = SourceArgs {
             input: self.input.clone(),
             store: self.store.clone(),
@@ -253,18 +265,10 @@ trait Scorer: Sync {
 
 impl<M: PurchaseModel> Scorer for M {
     fn p_alive(&self, x: &[f64], tx: &[f64], t: &[f64]) -> clientele::Result<Vec<f64>> {
-        x.iter()
-            .zip(tx)
-            .zip(t)
-            .map(|((x, tx), t)| self.probability_alive(*x, *tx, *t))
-            .collect()
+        probability_alive_batch(self, x, tx, t)
     }
     fn expected(&self, h: f64, x: &[f64], tx: &[f64], t: &[f64]) -> clientele::Result<Vec<f64>> {
-        x.iter()
-            .zip(tx)
-            .zip(t)
-            .map(|((x, tx), t)| self.conditional_expected_purchases(h, *x, *tx, *t))
-            .collect()
+        conditional_expected_purchases_batch(self, h, x, tx, t)
     }
 }
 
@@ -347,7 +351,7 @@ pub fn predict(a: &PredictArgs, par: &Parallelism) -> CliResult<()> {
     let table = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
     match &a.out {
         Some(path) => {
-            clientele::io::write_batch(&table, path)?;
+            clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
             eprintln!("{} customers scored -> {}", table.num_rows(), path.display());
         }
         None => print!("{}", clientele::io::format_table(&table, 20)),
@@ -455,11 +459,9 @@ pub fn clv_table(
             cost_rate: Option<f64>,
         ) -> CliResult<Valued> {
             let (x, tx, t, m) = cols;
-            let alive = p.p_alive(x, tx, t)?;
-            let expected = p.expected(horizon, x, tx, t)?;
-            let out = customer_lifetime_value(p, spend, x, tx, t, m, discounting, None)?;
-            let net = cost_rate.map(|r| out.gross.iter().map(|g| g * (1.0 - r)).collect());
-            Ok((alive, expected, out.expected_spend, out.gross, net))
+            let s = score_customers(p, spend, x, tx, t, m, horizon, discounting)?;
+            let net = cost_rate.map(|r| s.clv.iter().map(|g| g * (1.0 - r)).collect());
+            Ok((s.p_alive, s.expected_purchases, s.expected_spend, s.clv, net))
         }
         let cols = (&x[..], &tx[..], &t[..], &m[..]);
         let (purchase, json, (alive, expected, spend_e, gross, net)) = match model {
@@ -576,7 +578,7 @@ pub fn clv(a: &ClvArgs, par: &Parallelism) -> CliResult<()> {
     }
     match &a.out {
         Some(path) => {
-            clientele::io::write_batch(&run.table, path)?;
+            clientele::io::write_batches_in(&run.table.schema(), std::slice::from_ref(&run.table), path, par)?;
             eprintln!(
                 "{} customers valued in {:.3} s (summary {:.3} s) -> {}",
                 run.table.num_rows(),

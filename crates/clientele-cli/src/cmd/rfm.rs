@@ -138,7 +138,7 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     {
         let started = std::time::Instant::now();
         if let Some(table) = rfm_parquet(input, &cfg, &args.source.mapping.ingest_options(false), par)? {
-            clientele::io::write_batch(&table, path)?;
+            clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
             eprintln!(
                 "{} customers scored in {:.3} s (streamed from Parquet) -> {}",
                 table.num_rows(),
@@ -154,7 +154,7 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     let took = started.elapsed();
     match &args.out {
         Some(path) => {
-            clientele::io::write_batch(&table, path)?;
+            clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
             eprintln!(
                 "{} customers scored in {:.3} s -> {}",
                 table.num_rows(),

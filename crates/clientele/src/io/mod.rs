@@ -7,4 +7,4 @@ mod write;
 
 pub use read::read_table;
 pub use table::format_table;
-pub use write::{OutputFormat, write_batch, write_batches};
+pub use write::{OutputFormat, write_batch, write_batches, write_batches_in};

@@ -10,10 +10,13 @@ use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowLeafColumn, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::exec::Parallelism;
 
 /// An output file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,29 +81,38 @@ pub fn write_batch(batch: &RecordBatch, path: impl AsRef<Path>) -> Result<()> {
     write_batches(&batch.schema(), std::slice::from_ref(batch), path)
 }
 
-/// Writes `batches` (all with `schema`) to one file, in the format of its extension. Parquet
-/// files get zstd compression, dictionary-encoded strings and row groups of 2²⁰ rows.
+/// Writes `batches` (all with `schema`) to one file, in the format of its extension, in the
+/// caller's rayon pool ([`write_batches_in`] with [`Parallelism::current`]).
 ///
 /// # Errors
 /// As [`write_batch`].
 pub fn write_batches(schema: &SchemaRef, batches: &[RecordBatch], path: impl AsRef<Path>) -> Result<()> {
+    write_batches_in(schema, batches, path, &Parallelism::current())
+}
+
+/// Rows per Parquet row group.
+const ROW_GROUP: usize = 1 << 20;
+
+/// Writes `batches` (all with `schema`) to one file, in the format of its extension. Parquet
+/// files get zstd compression, dictionary encoding (each column falls back to plain encoding
+/// when its dictionary grows too large) and row groups of 2²⁰ rows; the columns
+/// of a row group are encoded and compressed in parallel in `par`'s pool (the file's bytes do
+/// not depend on the thread count).
+///
+/// # Errors
+/// As [`write_batch`].
+pub fn write_batches_in(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    path: impl AsRef<Path>,
+    par: &Parallelism,
+) -> Result<()> {
     let path = path.as_ref();
     let format = OutputFormat::of(path)?;
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     match format {
-        OutputFormat::Parquet => {
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                .set_max_row_group_row_count(Some(1 << 20))
-                .build();
-            let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props))?;
-            for b in batches {
-                writer.write(b)?;
-            }
-            writer.close()?;
-            return Ok(());
-        }
+        OutputFormat::Parquet => return write_parquet(schema, batches, w, par),
         OutputFormat::Ipc => {
             let mut writer = arrow_ipc::writer::FileWriter::try_new(w, schema)?;
             for b in batches {
@@ -113,6 +125,61 @@ pub fn write_batches(schema: &SchemaRef, batches: &[RecordBatch], path: impl AsR
         OutputFormat::Json => write_json(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
     }
     w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Parquet with the columns of each row group encoded in parallel.
+fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], w: impl Write + Send, par: &Parallelism) -> Result<()> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP));
+    let writer = ArrowWriter::try_new(w, schema.clone(), Some(props.build()))?;
+    let (mut file, factory) = writer.into_serialized_writer()?;
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    for (rg, start) in (0..total).step_by(ROW_GROUP).enumerate() {
+        let end = (start + ROW_GROUP).min(total);
+        // the parts of the batches inside [start, end)
+        let mut slices = Vec::new();
+        let mut offset = 0;
+        for b in batches {
+            let (lo, hi) = (start.max(offset), end.min(offset + b.num_rows()));
+            if lo < hi {
+                slices.push(b.slice(lo - offset, hi - lo));
+            }
+            offset += b.num_rows();
+        }
+        let writers = factory.create_column_writers(rg)?;
+        let mut leaves: Vec<Vec<ArrowLeafColumn>> = (0..writers.len()).map(|_| Vec::new()).collect();
+        for b in &slices {
+            let mut j = 0;
+            for (field, column) in schema.fields().iter().zip(b.columns()) {
+                for leaf in compute_leaves(field, column)? {
+                    if let Some(l) = leaves.get_mut(j) {
+                        l.push(leaf);
+                    }
+                    j += 1;
+                }
+            }
+        }
+        let chunks: Vec<Result<ArrowColumnChunk>> = par.install(|| {
+            writers
+                .into_par_iter()
+                .zip(leaves)
+                .map(|(mut cw, parts)| {
+                    for p in &parts {
+                        cw.write(p)?;
+                    }
+                    Ok(cw.close()?)
+                })
+                .collect()
+        });
+        let mut group = file.next_row_group()?;
+        for c in chunks {
+            c?.append_to_row_group(&mut group)?;
+        }
+        group.close()?;
+    }
+    file.close()?;
+    Ok(())
 }
 
 fn formatters(batch: &RecordBatch) -> std::io::Result<Vec<ArrayFormatter<'_>>> {

@@ -13,4 +13,5 @@
 
 pub mod kmeans;
 pub mod rfm;
+pub(crate) mod scan;
 pub mod summary;

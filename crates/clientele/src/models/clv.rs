@@ -49,7 +49,7 @@ pub enum Discounting {
 }
 
 impl Discounting {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         match *self {
             Discounting::DiscreteMonthly {
                 months,
@@ -168,14 +168,26 @@ impl PurchaseModel for BgNbd {
 /// A fast multiplicative hasher for (x, T) bit patterns (keys come from trusted f64 bits; no
 /// collision resistance is needed).
 #[derive(Default)]
-struct PairHasher(u64);
+pub(crate) struct PairHasher(u64);
 
 impl std::hash::Hasher for PairHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // f64 bit patterns of small whole numbers differ only in their high bits, and the
+        // table indexes by the low bits: mix every bit into every other (splitmix64's finalizer)
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
+        // `[u64; N]` keys arrive here as one byte slice: take them a word at a time
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+        for b in words.remainder() {
             self.write_u64(u64::from(*b));
         }
     }
@@ -251,7 +263,12 @@ fn discounted_unchecked(
 }
 
 /// The discounted expected purchases of a customer known to be alive at T.
-fn discounted_if_alive(model: &impl PurchaseModel, x: f64, t_cal: f64, discounting: &Discounting) -> Result<f64> {
+pub(crate) fn discounted_if_alive(
+    model: &impl PurchaseModel,
+    x: f64,
+    t_cal: f64,
+    discounting: &Discounting,
+) -> Result<f64> {
     match *discounting {
         Discounting::DiscreteMonthly {
             months,
@@ -321,29 +338,15 @@ pub fn customer_lifetime_value(
     discounting: &Discounting,
     cost: Option<&[f64]>,
 ) -> Result<ClvOutput> {
-    discounting.validate()?;
-    check_lengths(x, t_x, t_cal)?;
-    if monetary_value.len() != x.len() || cost.is_some_and(|c| c.len() != x.len()) {
+    if cost.is_some_and(|c| c.len() != x.len()) {
         return Err(Error::param(
             "monetary_value",
             "monetary_value (and cost) must have one value per customer",
         ));
     }
-    // the discounted sum for a customer known to be alive depends on (x, T) only: once per key
-    let (keys, idx) = xt_keys(x, t_cal);
-    let per_key: Vec<f64> = keys
-        .par_iter()
-        .map(|&(xx, tt)| discounted_if_alive(model, xx, tt, discounting))
-        .collect::<Result<_>>()?;
-    let rows: Vec<(f64, f64)> = (0..x.len())
-        .into_par_iter()
-        .map(|i| {
-            let dp = model.probability_alive(x[i], t_x[i], t_cal[i])? * per_key[idx[i] as usize];
-            let em = spend.conditional_expected_average_spend(x[i], monetary_value[i])?;
-            Ok((dp, em))
-        })
-        .collect::<Result<_>>()?;
-    let gross: Vec<f64> = rows.iter().map(|(d, m)| d * m).collect();
+    // the shared batch scoring (once per distinct history); the horizon is not needed here
+    let scores = super::scores::score_customers(model, spend, x, t_x, t_cal, monetary_value, 0.0, discounting)?;
+    let gross = scores.clv;
     let net = match cost {
         Some(c) => {
             if let Some(i) = c.iter().position(|v| !v.is_finite()) {
@@ -359,8 +362,8 @@ pub fn customer_lifetime_value(
         None => None,
     };
     Ok(ClvOutput {
-        discounted_purchases: rows.iter().map(|r| r.0).collect(),
-        expected_spend: rows.iter().map(|r| r.1).collect(),
+        discounted_purchases: scores.discounted_purchases,
+        expected_spend: scores.expected_spend,
         gross,
         net,
         discounting: *discounting,

@@ -151,13 +151,30 @@ impl RfmData {
         if max_t <= 0.0 {
             return Err(Error::param("frequency", "no customer with a positive weight"));
         }
-        // +0.0 normalises a −0.0 recency
-        let mut rows: Vec<(f64, f64, f64, f64)> = (0..n)
-            .filter(|&i| w_at(i) > 0.0)
-            .map(|i| (frequency[i], recency[i] + 0.0, t[i], w_at(i)))
-            .collect();
         let key = |a: &(f64, f64, f64, f64), b: &(f64, f64, f64, f64)| {
             a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
+        };
+        // +0.0 normalises a −0.0 recency
+        let mut rows: Vec<(f64, f64, f64, f64)> = if compress && weights.is_none() {
+            // Unit weights: count equal rows (exact integers, so the split cannot matter),
+            // then sort only the distinct rows. Same rows and weights as sorting them all.
+            let counts = count_distinct(n, |i| [frequency[i], recency[i] + 0.0, t[i]]);
+            counts
+                .into_iter()
+                .map(|(k, c)| {
+                    (
+                        f64::from_bits(k[0]),
+                        f64::from_bits(k[1]),
+                        f64::from_bits(k[2]),
+                        c as f64,
+                    )
+                })
+                .collect()
+        } else {
+            (0..n)
+                .filter(|&i| w_at(i) > 0.0)
+                .map(|i| (frequency[i], recency[i] + 0.0, t[i], w_at(i)))
+                .collect()
         };
         // sorting by the weight too makes the merged weights independent of the input order
         rows.par_sort_unstable_by(|a, b| key(a, b).then(a.3.total_cmp(&b.3)));
@@ -336,6 +353,11 @@ impl SpendData {
         };
         for i in 0..n {
             let (x, m, w) = (frequency[i], monetary_value[i], weights.map_or(1.0, |w| w[i]));
+            if weights.is_none() && x > 0.0 && x.fract() == 0.0 && m.is_finite() && m > 0.0 {
+                // a valid unit-weight row: counted below
+                d.customers += 1.0;
+                continue;
+            }
             if !x.is_finite() || x < 0.0 || x.fract() != 0.0 {
                 return Err(invalid("frequency", i, x, "must be a non-negative integer"));
             }
@@ -359,15 +381,28 @@ impl SpendData {
             d.weight.push(w);
             d.customers += w;
         }
-        if d.x.is_empty() {
+        // sort by (x, m̄) so that sums do not depend on the input order; index the distinct x
+        // equal (x, m̄) rows are merged into one weighted row (weights summed in sorted order)
+        let mut rows: Vec<(f64, f64, f64)> = if weights.is_none() {
+            // unit weights: count equal rows (exact integers), then sort the distinct ones
+            let valid = |i: usize| {
+                let (x, m) = (frequency[i], monetary_value[i]);
+                x > 0.0 && x.fract() == 0.0 && m.is_finite() && m > 0.0
+            };
+            let counts = count_distinct_where(n, valid, |i| [frequency[i], monetary_value[i]]);
+            counts
+                .into_iter()
+                .map(|(k, c)| (f64::from_bits(k[0]), f64::from_bits(k[1]), c as f64))
+                .collect()
+        } else {
+            (0..d.x.len()).map(|i| (d.x[i], d.m[i], d.weight[i])).collect()
+        };
+        if rows.is_empty() {
             return Err(Error::param(
                 "frequency",
                 "no repeat customer (x > 0) to fit the spend model on",
             ));
         }
-        // sort by (x, m̄) so that sums do not depend on the input order; index the distinct x
-        // equal (x, m̄) rows are merged into one weighted row (weights summed in sorted order)
-        let mut rows: Vec<(f64, f64, f64)> = (0..d.x.len()).map(|i| (d.x[i], d.m[i], d.weight[i])).collect();
         rows.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
         let (mut xs, mut ms, mut ws): (Vec<f64>, Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new(), Vec::new());
         for (x, m, w) in rows {
@@ -462,4 +497,54 @@ pub(crate) fn check_history(x: f64, t_x: f64, t_cal: f64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Distinct rows among `0..n` (those where `keep` holds) by the bit patterns of `key`, with
+/// their counts. Counted over fixed chunks in parallel and merged by adding integers, so the
+/// result is the same for any thread count (its order is not: callers sort it).
+fn count_distinct_where<const K: usize>(
+    n: usize,
+    keep: impl Fn(usize) -> bool + Sync,
+    key: impl Fn(usize) -> [f64; K] + Sync,
+) -> Vec<([u64; K], u64)> {
+    use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
+    type Counts<const K: usize> = HashMap<[u64; K], u64, BuildHasherDefault<crate::models::clv::PairHasher>>;
+    const CHUNK: usize = 1 << 16;
+    let chunks: Vec<usize> = (0..n).step_by(CHUNK).collect();
+    let merged = chunks
+        .par_iter()
+        .fold(Counts::<K>::default, |mut m, &lo| {
+            for i in lo..(lo + CHUNK).min(n) {
+                if keep(i) {
+                    *m.entry(key(i).map(f64::to_bits)).or_insert(0) += 1;
+                }
+            }
+            m
+        })
+        .reduce(Counts::<K>::default, |mut a, b| {
+            if a.len() < b.len() {
+                return merge_counts(b, a);
+            }
+            for (k, c) in b {
+                *a.entry(k).or_insert(0) += c;
+            }
+            a
+        });
+    merged.into_iter().collect()
+}
+
+fn merge_counts<const K: usize>(
+    mut a: std::collections::HashMap<[u64; K], u64, std::hash::BuildHasherDefault<crate::models::clv::PairHasher>>,
+    b: std::collections::HashMap<[u64; K], u64, std::hash::BuildHasherDefault<crate::models::clv::PairHasher>>,
+) -> std::collections::HashMap<[u64; K], u64, std::hash::BuildHasherDefault<crate::models::clv::PairHasher>> {
+    for (k, c) in b {
+        *a.entry(k).or_insert(0) += c;
+    }
+    a
+}
+
+/// [`count_distinct_where`] over every row.
+fn count_distinct<const K: usize>(n: usize, key: impl Fn(usize) -> [f64; K] + Sync) -> Vec<([u64; K], u64)> {
+    count_distinct_where(n, |_| true, key)
 }

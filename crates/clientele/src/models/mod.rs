@@ -64,6 +64,7 @@ pub mod mbgnbd;
 pub(crate) mod optim;
 pub mod pareto_nbd;
 pub mod sbg;
+pub mod scores;
 pub mod special;
 
 pub use bgbb::{BgBb, BgBbConfig, BgBbData, BgBbParams};

@@ -17,10 +17,11 @@
 //! A purchase with a null amount counts as an occasion with zero spend. With refunds enabled
 //! at ingest, negative purchase amounts are netted into their period's spend.
 //!
-//! Two ways to compute it, with identical output:
+//! Three ways to compute it, with identical output:
 //!
 //! - [`summarize`]: one parallel pass over an [`EventStore`](crate::store::EventStore);
-//! - [`SummaryAccumulator`]: `update` / `merge` / `finish` partial state, for partitioned data.
+//! - [`SummaryAccumulator`]: `update` / `merge` / `finish` partial state, for partitioned data;
+//! - [`summarize_parquet`]: the purchase columns only, straight from a Parquet file (no store).
 
 mod accumulator;
 mod kernel;
@@ -28,6 +29,7 @@ pub mod output;
 mod params;
 mod period;
 mod state;
+mod stream;
 
 pub use accumulator::SummaryAccumulator;
 pub use kernel::summarize;
@@ -35,3 +37,4 @@ pub use params::{SummaryConfig, SummaryParams};
 pub use period::{Period, TimeUnit};
 pub use state::CustomerState;
 pub(crate) use state::{to_units, units_to_cents};
+pub use stream::{PURCHASE_COLUMNS, summarize_parquet};
