@@ -9,8 +9,11 @@
 //! - initialisation is k-means++ (one candidate per step) from a seeded generator;
 //! - Lloyd iterations assign points and recompute centroids in parallel over fixed chunks of
 //!   4,096 rows whose partial sums are combined in chunk order, so results are identical
-//!   for any thread count; the features are kept column-major and the nearest-centroid search
-//!   runs one centroid at a time over blocks of 256 points, branch-free, so it vectorizes;
+//!   for any thread count; the features are kept column-major, and each chunk is one pass:
+//!   groups of 8 points are compared with every centroid in vector registers, then added to
+//!   the sums of their cluster while still in cache (no per-point labels or distances are
+//!   stored during the iterations); the kernels are compiled for AVX2 and AVX-512 too and the
+//!   best one the CPU has is chosen at run time (`pulp`), with the same bits on every path;
 //! - an empty cluster takes the point farthest from its centroid (several empty clusters take
 //!   the farthest points in turn);
 //! - convergence when the squared centroid shift is at most `tol` × the mean feature variance
@@ -31,6 +34,8 @@ const CHUNK: usize = 4096;
 
 /// Column-major standardized features and the (mean, sd) of each feature.
 type Prepared = (Vec<Vec<f64>>, Vec<(f64, f64)>);
+/// One prepared column: its values, its (mean, sd) scaling and the variance of the values.
+type PreparedColumn = (Vec<f64>, (f64, f64), f64);
 /// One Lloyd run: labels, centroids, inertia, iterations, converged.
 type Run = (Vec<u32>, Vec<f64>, f64, usize, bool);
 
@@ -200,41 +205,62 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// Prepares column-major features: optional log, then standardization.
-fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<Prepared> {
+/// Prepares column-major features: optional log, then standardization. Also returns the
+/// mean variance of the prepared features. The columns are prepared in parallel, each in
+/// point order, so the result does not depend on the thread count.
+fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<(Prepared, f64)> {
     let d = columns.len();
     let n = columns.first().map_or(0, Vec::len);
+    let prepared: Vec<Result<PreparedColumn>> = columns
+        .par_iter()
+        .enumerate()
+        .map(|(j, col)| prepare_column(j, col, n, p))
+        .collect();
     let mut scaling = Vec::with_capacity(d);
     let mut cols: Vec<Vec<f64>> = Vec::with_capacity(d);
-    for (j, col) in columns.iter().enumerate() {
-        if col.len() != n {
-            return Err(Error::param(
-                "features",
-                format!("feature {j} has {} rows, feature 0 has {n}", col.len()),
-            ));
-        }
-        if col.iter().any(|v| !v.is_finite() || (p.log && *v <= -1.0)) {
-            return Err(Error::param(
-                "features",
-                format!("feature {j} has a value that is not finite (or <= -1 with log)"),
-            ));
-        }
-        let v: Vec<f64> = if p.log {
-            col.iter().map(|x| x.ln_1p()).collect()
-        } else {
-            col.clone()
-        };
-        let (mean, sd) = if p.standardize && n > 0 {
-            let mean = v.iter().sum::<f64>() / n as f64;
-            let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-            (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
-        } else {
-            (0.0, 1.0)
-        };
-        scaling.push((mean, sd));
-        cols.push(v.into_iter().map(|x| (x - mean) / sd).collect());
+    let mut var_sum = 0.0;
+    for r in prepared {
+        let (col, sc, var) = r?;
+        cols.push(col);
+        scaling.push(sc);
+        var_sum += var;
     }
-    Ok((cols, scaling))
+    Ok(((cols, scaling), var_sum / d as f64))
+}
+
+/// One column of [`prepare`]: the prepared values, their (mean, sd) scaling, and the
+/// variance of the prepared values.
+fn prepare_column(j: usize, col: &[f64], n: usize, p: &KMeansParams) -> Result<PreparedColumn> {
+    if col.len() != n {
+        return Err(Error::param(
+            "features",
+            format!("feature {j} has {} rows, feature 0 has {n}", col.len()),
+        ));
+    }
+    if col.iter().any(|v| !v.is_finite() || (p.log && *v <= -1.0)) {
+        return Err(Error::param(
+            "features",
+            format!("feature {j} has a value that is not finite (or <= -1 with log)"),
+        ));
+    }
+    let logged: Vec<f64>;
+    let v: &[f64] = if p.log {
+        logged = col.iter().map(|x| x.ln_1p()).collect();
+        &logged
+    } else {
+        col
+    };
+    let (mean, sd) = if p.standardize && n > 0 {
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
+    } else {
+        (0.0, 1.0)
+    };
+    let out: Vec<f64> = v.iter().map(|x| (x - mean) / sd).collect();
+    let m = out.iter().sum::<f64>() / n as f64;
+    let var = out.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
+    Ok((out, (mean, sd), var))
 }
 
 /// The same features row-major (for k-means++ seeding and the silhouette sample).
@@ -279,29 +305,13 @@ fn seed_centroids(x: &[f64], n: usize, d: usize, k: usize, rng: &mut Rng) -> Vec
     centroids
 }
 
-/// Points per distance block: a block's columns, distances and labels stay in L1.
-const BLOCK: usize = 256;
+/// Points per group of the specialized nearest-centroid kernel: a group's features, best
+/// distances and labels stay in vector registers while it is compared with every centroid.
+const LANES: usize = 8;
 
-/// Nearest centroid of every point `lo..hi` of the column-major `cols`: the labels into
-/// `best_c` and the squared distances into `best_d` (both `hi - lo` long). Ties go to the
-/// lower centroid index. Feature counts 1 to 4 run a kernel specialized for that count (one
-/// fused pass per centroid over a block of points, branch-free, vectorized); more features run
-/// the general loop. Both compute each distance as `((0 + e₀²) + e₁²) + ...`, so they agree
-/// to the bit.
-fn nearest_block(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], best_c: &mut [u32], best_d: &mut [f64]) {
-    match cols {
-        [a] => nearest_fixed::<1>([&a[lo..hi]], centroids, best_c, best_d),
-        [a, b] => nearest_fixed::<2>([&a[lo..hi], &b[lo..hi]], centroids, best_c, best_d),
-        [a, b, c] => nearest_fixed::<3>([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, best_c, best_d),
-        [a, b, c, e] => nearest_fixed::<4>(
-            [&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]],
-            centroids,
-            best_c,
-            best_d,
-        ),
-        _ => nearest_general(cols, lo, hi, centroids, best_c, best_d),
-    }
-}
+/// Points per block of the general (any feature count) nearest-centroid kernel: a block's
+/// columns, distances and labels stay in L1.
+const BLOCK: usize = 256;
 
 /// Keeps `t` and `label` where `t < best` (bit-mask select: no branch, so loops vectorize).
 #[inline(always)]
@@ -311,55 +321,81 @@ fn select(t: f64, c: u64, best: &mut f64, label: &mut f64) {
     *label = f64::from_bits((c & mask) | (label.to_bits() & !mask));
 }
 
-/// [`nearest_block`] for exactly `D` features (`xs` are the block's columns, equal lengths).
-fn nearest_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], best_c: &mut [u32], best_d: &mut [f64]) {
-    let n = best_c.len().min(best_d.len());
-    // Labels as f64 inside the block, so that the select works on lanes of one width.
-    let mut label = [0.0f64; BLOCK];
-    let mut start = 0;
-    while start < n {
-        let m = (n - start).min(BLOCK);
-        let mut block = [&[][..]; D];
-        for (b, x) in block.iter_mut().zip(&xs) {
-            *b = x.get(start..start + m).unwrap_or_default();
-        }
-        if block.iter().any(|b| b.len() != m) {
-            return;
-        }
-        let bd = &mut best_d[start..start + m];
-        let lab = &mut label[..m];
-        bd.fill(f64::INFINITY);
-        lab.fill(0.0);
-        for (c, cen) in centroids.chunks_exact(D).enumerate() {
-            let mut cj = [0.0; D];
-            cj.copy_from_slice(cen);
-            let c = (c as f64).to_bits();
-            for i in 0..m {
-                let mut t = 0.0;
-                for j in 0..D {
-                    let e = block[j][i] - cj[j];
-                    t += e * e;
-                }
-                select(t, c, &mut bd[i], &mut lab[i]);
+/// Nearest centroid of a group of [`LANES`] points with `D` features (`x[j][l]` is feature
+/// `j` of point `l`): the squared distances and the labels. Ties go to the lower centroid
+/// index. Each distance is `(e₀² + e₁²) + ...`, the same bits as the general kernel's
+/// `((0 + e₀²) + e₁²) + ...` (`0 + y` is `y` for the `y ≥ 0` a square is).
+#[inline(always)]
+fn nearest_group<const D: usize>(x: &[[f64; LANES]; D], cen: &[[f64; D]]) -> ([f64; LANES], [u64; LANES]) {
+    let mut best = [f64::INFINITY; LANES];
+    let mut label = [0u64; LANES];
+    for (c, cj) in cen.iter().enumerate() {
+        let mut t = [0.0f64; LANES];
+        for (j, xj) in x.iter().enumerate() {
+            for (t, &v) in t.iter_mut().zip(xj) {
+                let e = v - cj[j];
+                *t = if j == 0 { e * e } else { *t + e * e };
             }
         }
-        for (out, &l) in best_c[start..start + m].iter_mut().zip(lab.iter()) {
-            *out = l as u32;
+        let c = c as u64;
+        for l in 0..LANES {
+            let closer = t[l] < best[l];
+            best[l] = if closer { t[l] } else { best[l] };
+            label[l] = if closer { c } else { label[l] };
+        }
+    }
+    (best, label)
+}
+
+/// Calls `sink(i, row, label, distance)` for every point `i` of the `D` columns `xs` (equal
+/// lengths), in order: its features, its nearest centroid and the squared distance to it.
+#[inline(always)]
+fn scan_fixed<const D: usize, F: FnMut(usize, &[f64; D], usize, f64)>(xs: [&[f64]; D], centroids: &[f64], mut sink: F) {
+    let n = xs.iter().map(|x| x.len()).min().unwrap_or(0);
+    let cen: Vec<[f64; D]> = centroids
+        .chunks_exact(D)
+        .map(|c| std::array::from_fn(|j| c[j]))
+        .collect();
+    let mut start = 0;
+    while start < n {
+        let m = (n - start).min(LANES);
+        // A short last group is padded with zeros; its padding lanes are not reported.
+        // (Plain loops, no closures: everything here must inline into the dispatched kernel.)
+        let mut x = [[0.0f64; LANES]; D];
+        for (g, col) in x.iter_mut().zip(&xs) {
+            if let Some(full) = col.get(start..start + LANES) {
+                g.copy_from_slice(full);
+            } else if let Some(part) = col.get(start..) {
+                for (o, &v) in g.iter_mut().zip(part) {
+                    *o = v;
+                }
+            }
+        }
+        let (best, label) = nearest_group(&x, &cen);
+        for l in 0..m {
+            let mut row = [0.0f64; D];
+            for (r, g) in row.iter_mut().zip(&x) {
+                *r = g[l];
+            }
+            sink(start + l, &row, label[l] as usize, best[l]);
         }
         start += m;
     }
 }
 
-/// [`nearest_block`] for any number of features.
-fn nearest_general(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], best_c: &mut [u32], best_d: &mut [f64]) {
+/// Calls `sink(i, label, distance)` for every point `i` in `lo..hi` of the column-major
+/// `cols` (any number of features), in order; the same distances, to the bit, as
+/// [`scan_fixed`].
+fn scan_general<F: FnMut(usize, usize, f64)>(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], mut sink: F) {
     let d = cols.len();
     let mut dist = [0.0f64; BLOCK];
+    let mut best = [0.0f64; BLOCK];
     let mut label = [0.0f64; BLOCK];
     let mut start = lo;
     while start < hi {
         let end = (start + BLOCK).min(hi);
         let m = end - start;
-        let bd = &mut best_d[start - lo..end - lo];
+        let bd = &mut best[..m];
         let lab = &mut label[..m];
         bd.fill(f64::INFINITY);
         lab.fill(0.0);
@@ -373,70 +409,103 @@ fn nearest_general(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], b
                 }
             }
             let c = (c as f64).to_bits();
-            for ((l, best), &t) in lab.iter_mut().zip(bd.iter_mut()).zip(dist.iter()) {
-                select(t, c, best, l);
+            for ((l, b), &t) in lab.iter_mut().zip(bd.iter_mut()).zip(dist.iter()) {
+                select(t, c, b, l);
             }
         }
-        for (out, &l) in best_c[start - lo..end - lo].iter_mut().zip(lab.iter()) {
-            *out = l as u32;
+        for (i, (&l, &b)) in lab.iter().zip(bd.iter()).enumerate() {
+            sink(start - lo + i, l as usize, b);
         }
         start = end;
     }
 }
 
-/// Per-cluster sums and counts of the points `lo..lo + labels.len()`, added in point order
-/// into four interleaved accumulator sets (point `i` into set `i % 4`) so that runs of points
-/// of the same cluster do not wait on one another; the sets are then added in a fixed order.
-fn accumulate(cols: &[Vec<f64>], lo: usize, labels: &[u32], k: usize) -> (Vec<f64>, Vec<u64>) {
-    let hi = lo + labels.len();
-    let mut sums = match cols {
-        [a] => accumulate_fixed::<1>([&a[lo..hi]], labels, k),
-        [a, b] => accumulate_fixed::<2>([&a[lo..hi], &b[lo..hi]], labels, k),
-        [a, b, c] => accumulate_fixed::<3>([&a[lo..hi], &b[lo..hi], &c[lo..hi]], labels, k),
-        [a, b, c, e] => accumulate_fixed::<4>([&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]], labels, k),
+/// Calls `sink(i, label, distance)` for every point `lo..hi` of `cols`, in order
+/// (`i` counted from `lo`). Feature counts 1 to 4 run [`scan_fixed`], others [`scan_general`].
+#[inline(always)]
+fn scan<F: FnMut(usize, usize, f64)>(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], mut sink: F) {
+    match cols {
+        [a] => scan_fixed([&a[lo..hi]], centroids, |i, _, l, t| sink(i, l, t)),
+        [a, b] => scan_fixed([&a[lo..hi], &b[lo..hi]], centroids, |i, _, l, t| sink(i, l, t)),
+        [a, b, c] => scan_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, |i, _, l, t| {
+            sink(i, l, t)
+        }),
+        [a, b, c, e] => scan_fixed(
+            [&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]],
+            centroids,
+            |i, _, l, t| sink(i, l, t),
+        ),
+        _ => scan_general(cols, lo, hi, centroids, sink),
+    }
+}
+
+/// One Lloyd step over the points `lo..hi`: per-cluster sums (`k × d`) and counts. The
+/// assignment and the accumulation are one pass, so each point's features are read once.
+/// Point `i` is added into accumulator set `i % 4` (so that runs of points of the same
+/// cluster do not wait on one another), and the sets are then added in a fixed order.
+#[inline(always)]
+fn step(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], k: usize) -> (Vec<f64>, Vec<u64>) {
+    match cols {
+        [a] => step_fixed([&a[lo..hi]], centroids, k),
+        [a, b] => step_fixed([&a[lo..hi], &b[lo..hi]], centroids, k),
+        [a, b, c] => step_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, k),
+        [a, b, c, e] => step_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]], centroids, k),
         _ => {
             let d = cols.len();
             let mut sums = vec![0.0; 4 * k * d];
-            for (j, col) in cols.iter().enumerate() {
-                for (i, (&l, &v)) in labels.iter().zip(&col[lo..hi]).enumerate() {
-                    if let Some(s) = sums.get_mut(((i & 3) * k + l as usize) * d + j) {
-                        *s += v;
+            let mut counts = vec![0u64; 4 * k];
+            scan_general(cols, lo, hi, centroids, |i, l, _| {
+                let s = (i & 3) * k + l;
+                if let (Some(acc), Some(n)) = (sums.get_mut(s * d..s * d + d), counts.get_mut(s)) {
+                    for (a, col) in acc.iter_mut().zip(cols) {
+                        *a += col[lo + i];
                     }
+                    *n += 1;
                 }
-            }
-            sums
+            });
+            merge_sets(sums, counts, k, d)
         }
-    };
-    let kd = k * cols.len();
+    }
+}
+
+/// [`step`] for exactly `D` features.
+#[inline(always)]
+fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize) -> (Vec<f64>, Vec<u64>) {
+    let mut sums = vec![[0.0f64; D]; 4 * k];
+    let mut counts = vec![0u64; 4 * k];
+    scan_fixed(xs, centroids, |i, row, l, _| {
+        let s = (i & 3) * k + l;
+        if let (Some(acc), Some(n)) = (sums.get_mut(s), counts.get_mut(s)) {
+            for j in 0..D {
+                acc[j] += row[j];
+            }
+            *n += 1;
+        }
+    });
+    merge_sets(sums.concat(), counts, k, D)
+}
+
+/// Adds the four accumulator sets of [`step`] in order: set 0, then 1, 2 and 3.
+fn merge_sets(mut sums: Vec<f64>, counts: Vec<u64>, k: usize, d: usize) -> (Vec<f64>, Vec<u64>) {
+    let kd = (k * d).min(sums.len());
     let (first, rest) = sums.split_at_mut(kd);
-    for set in rest.chunks_exact(kd) {
+    for set in rest.chunks_exact(kd.max(1)) {
         first.iter_mut().zip(set).for_each(|(a, b)| *a += b);
     }
     sums.truncate(kd);
-    let mut counts = vec![0u64; k];
-    for &l in labels {
-        if let Some(n) = counts.get_mut(l as usize) {
-            *n += 1;
-        }
+    let mut total = vec![0u64; k];
+    for set in counts.chunks_exact(k.max(1)) {
+        total.iter_mut().zip(set).for_each(|(a, b)| *a += b);
     }
-    (sums, counts)
+    (sums, total)
 }
 
-/// The four accumulator sets of [`accumulate`] for exactly `D` features.
-fn accumulate_fixed<const D: usize>(xs: [&[f64]; D], labels: &[u32], k: usize) -> Vec<f64> {
-    let mut sums = vec![0.0; 4 * k * D];
-    if xs.iter().any(|x| x.len() != labels.len()) {
-        return sums;
-    }
-    for (i, &l) in labels.iter().enumerate() {
-        let base = ((i & 3) * k + l as usize) * D;
-        if let Some(s) = sums.get_mut(base..base + D) {
-            for j in 0..D {
-                s[j] += xs[j][i];
-            }
-        }
-    }
-    sums
+/// Runs `op` compiled for the best instruction set this CPU has (see [`pulp::Arch`]): `op`
+/// and everything it inlines are compiled once per instruction set. The kernels never fuse a
+/// multiply and an add, so every instruction set gives the same bits.
+#[inline(always)]
+fn dispatch<R>(op: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(op)
 }
 
 /// One Lloyd run from `centroids`: (labels, centroids, inertia, iterations, converged).
@@ -444,17 +513,16 @@ fn accumulate_fixed<const D: usize>(xs: [&[f64]; D], labels: &[u32], k: usize) -
 /// are combined in chunk order, so the result does not depend on the thread count.
 fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_iter: usize, tol: f64) -> Run {
     let d = cols.len();
-    let mut labels = vec![0u32; n];
-    let mut dists = vec![0.0f64; n];
+    let chunks = n.div_ceil(CHUNK);
     for it in 1..=max_iter {
-        let parts: Vec<(Vec<f64>, Vec<u64>)> = labels
-            .par_chunks_mut(CHUNK)
-            .zip(dists.par_chunks_mut(CHUNK))
-            .enumerate()
-            .map(|(ci, (lab, dd))| {
-                let lo = ci * CHUNK;
-                nearest_block(cols, lo, lo + lab.len(), &centroids, lab, dd);
-                accumulate(cols, lo, lab, k)
+        let parts: Vec<(Vec<f64>, Vec<u64>)> = (0..chunks)
+            .into_par_iter()
+            .map(|ci| {
+                let (lo, hi) = (ci * CHUNK, ((ci + 1) * CHUNK).min(n));
+                dispatch(
+                    #[inline(always)]
+                    || step(cols, lo, hi, &centroids, k),
+                )
             })
             .collect();
         let mut sums = vec![0.0; k * d];
@@ -468,20 +536,23 @@ fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_ite
         // several clusters emptied at once do not all land on the same point.
         let empty = counts.iter().filter(|&&n| n == 0).count();
         let mut far: Vec<usize> = Vec::with_capacity(empty);
-        for _ in 0..empty {
-            let pick = dists
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !far.contains(i))
-                .fold(
-                    (usize::MAX, f64::NEG_INFINITY),
-                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                )
-                .0;
-            if pick == usize::MAX {
-                break;
+        if empty > 0 {
+            let dists = distances(cols, n, &centroids);
+            for _ in 0..empty {
+                let pick = dists
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !far.contains(i))
+                    .fold(
+                        (usize::MAX, f64::NEG_INFINITY),
+                        |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                    )
+                    .0;
+                if pick == usize::MAX {
+                    break;
+                }
+                far.push(pick);
             }
-            far.push(pick);
         }
         let mut next = vec![0.0; k * d];
         let mut spare = far.into_iter();
@@ -507,7 +578,27 @@ fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_ite
     (lab, centroids, sse, max_iter, false)
 }
 
-/// Labels and inertia for fixed centroids (chunked, deterministic).
+/// Squared distance of every point to its nearest centroid (chunked, deterministic).
+fn distances(cols: &[Vec<f64>], n: usize, centroids: &[f64]) -> Vec<f64> {
+    let mut dists = vec![0.0f64; n];
+    dists.par_chunks_mut(CHUNK).enumerate().for_each(|(ci, dd)| {
+        let lo = ci * CHUNK;
+        dispatch(
+            #[inline(always)]
+            || {
+                scan(cols, lo, lo + dd.len(), centroids, |i, _, t| {
+                    if let Some(o) = dd.get_mut(i) {
+                        *o = t;
+                    }
+                });
+            },
+        );
+    });
+    dists
+}
+
+/// Labels and inertia for fixed centroids (chunked, deterministic: each chunk's distances
+/// are summed in point order, then the chunks in chunk order).
 fn assign(cols: &[Vec<f64>], n: usize, centroids: &[f64]) -> (Vec<u32>, f64) {
     let mut labels = vec![0u32; n];
     let sse: Vec<f64> = labels
@@ -515,9 +606,20 @@ fn assign(cols: &[Vec<f64>], n: usize, centroids: &[f64]) -> (Vec<u32>, f64) {
         .enumerate()
         .map(|(ci, lab)| {
             let lo = ci * CHUNK;
-            let mut dd = vec![0.0; lab.len()];
-            nearest_block(cols, lo, lo + lab.len(), centroids, lab, &mut dd);
-            dd.iter().sum::<f64>()
+            let hi = lo + lab.len();
+            dispatch(
+                #[inline(always)]
+                || {
+                    let mut sse = 0.0;
+                    scan(cols, lo, hi, centroids, |i, l, t| {
+                        if let Some(o) = lab.get_mut(i) {
+                            *o = l as u32;
+                        }
+                        sse += t;
+                    });
+                    sse
+                },
+            )
         })
         .collect();
     (labels, sse.iter().sum())
@@ -618,15 +720,7 @@ pub fn fit(columns: &[Vec<f64>], cfg: &KMeansConfig, par: &Parallelism) -> Resul
             ),
         ));
     }
-    let (cols, scaling) = prepare(columns, p)?;
-    let mean_var = {
-        let mut v = 0.0;
-        for col in &cols {
-            let m = col.iter().sum::<f64>() / n as f64;
-            v += col.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
-        }
-        v / d as f64
-    };
+    let ((cols, scaling), mean_var) = par.install(|| prepare(columns, p))?;
     // Row-major copy only when seeding or the silhouette needs it.
     let needs_rows = p.init.is_none() || p.silhouette_sample > 0;
     let x = if needs_rows { row_major(&cols, n) } else { Vec::new() };
@@ -715,4 +809,84 @@ pub fn choose_k(
         )
         .0;
     Ok((curve, suggested))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic, awkward data: duplicates (ties between centroids), negatives, a count
+    /// that is not a multiple of the group or block sizes.
+    fn data(d: usize, n: usize) -> Vec<Vec<f64>> {
+        (0..d)
+            .map(|j| (0..n).map(|i| (((i * 37 + j * 11) % 23) as f64 - 11.0) * 0.5).collect())
+            .collect()
+    }
+
+    fn scan_all(cols: &[Vec<f64>], n: usize, cen: &[f64], general: bool, dispatched: bool) -> Vec<(usize, u64)> {
+        let mut out = Vec::new();
+        let mut sink = |_: usize, l: usize, t: f64| out.push((l, t.to_bits()));
+        match (general, dispatched) {
+            (true, _) => scan_general(cols, 0, n, cen, &mut sink),
+            (false, false) => scan(cols, 0, n, cen, &mut sink),
+            (false, true) => dispatch(|| scan(cols, 0, n, cen, &mut sink)),
+        }
+        out
+    }
+
+    #[test]
+    fn specialized_dispatched_and_general_kernels_agree_to_the_bit() {
+        for d in 1..=5 {
+            let n = 2 * BLOCK + 13;
+            let cols = data(d, n);
+            // Centroids on data points (exact ties) and off them.
+            let cen: Vec<f64> = (0..5)
+                .flat_map(|c| {
+                    (0..d).map(move |j| {
+                        if c < 3 {
+                            ((c * 3 + j) % 5) as f64 - 2.0
+                        } else {
+                            0.25 * c as f64
+                        }
+                    })
+                })
+                .collect();
+            let general = scan_all(&cols, n, &cen, true, false);
+            assert_eq!(general.len(), n);
+            assert_eq!(scan_all(&cols, n, &cen, false, false), general, "d = {d}");
+            assert_eq!(scan_all(&cols, n, &cen, false, true), general, "d = {d}");
+            // Against a plain reference: nearest centroid, lowest index on ties.
+            for (i, &(l, t)) in general.iter().enumerate() {
+                let dist = |c: usize| (0..d).fold(0.0, |s, j| s + (cols[j][i] - cen[c * d + j]).powi(2));
+                let best = (0..5).fold(0, |b, c| if dist(c) < dist(b) { c } else { b });
+                assert_eq!((l, t), (best, dist(best).to_bits()), "d = {d}, point {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_pass_step_matches_assignment_then_sums() {
+        for d in 1..=5 {
+            let n = 1000 + d;
+            let cols = data(d, n);
+            let k = 4;
+            let cen: Vec<f64> = (0..k * d).map(|v| (v % 7) as f64 - 3.0).collect();
+            let labels: Vec<usize> = scan_all(&cols, n, &cen, true, false).iter().map(|p| p.0).collect();
+            let mut sums = vec![0.0; 4 * k * d];
+            let mut counts = vec![0u64; k];
+            for (i, &l) in labels.iter().enumerate() {
+                for j in 0..d {
+                    sums[((i & 3) * k + l) * d + j] += cols[j][i];
+                }
+                counts[l] += 1;
+            }
+            let (first, rest) = sums.split_at_mut(k * d);
+            for set in rest.chunks_exact(k * d) {
+                first.iter_mut().zip(set).for_each(|(a, b)| *a += b);
+            }
+            let expected = (first.to_vec(), counts);
+            assert_eq!(step(&cols, 0, n, &cen, k), expected, "d = {d}");
+            assert_eq!(dispatch(|| step(&cols, 0, n, &cen, k)), expected, "d = {d}");
+        }
+    }
 }
