@@ -315,6 +315,10 @@ pub fn rfm_parquet(
             _ => return Ok(None),
         }
     }
+    // Score and cost are not read here: their statistics must show no row ingestion rejects.
+    if !crate::ingest::bounds::score_cost_within_bounds(meta.metadata(), &schema, ingest) {
+        return Ok(None);
+    }
     if rows == 0 {
         return Ok(None);
     }
