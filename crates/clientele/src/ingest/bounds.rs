@@ -166,7 +166,10 @@ mod tests {
         // Out of bound or infinite in the second row group only.
         for bad in [1e16, -1e16, f64::INFINITY, f64::NEG_INFINITY] {
             let col = f64s(vec![Some(1.0), Some(2.0), Some(3.0), Some(bad)]);
-            assert!(!check(vec![("customer_id", key.clone()), ("score", col.clone())]), "{bad}");
+            assert!(
+                !check(vec![("customer_id", key.clone()), ("score", col.clone())]),
+                "{bad}"
+            );
             assert!(!check(vec![("customer_id", key.clone()), ("cost", col)]), "{bad}");
         }
         let f32s: ArrayRef = Arc::new(Float32Array::from(vec![1.0, 2.0, 1e20, 0.0]));
@@ -186,14 +189,30 @@ mod tests {
         let key: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
         let score = f64s(vec![Some(1.0), Some(2.0)]);
         let opts = IngestOptions::default();
-        assert!(check_with(vec![("customer_id", key.clone()), ("score", score.clone())], 2, true, &opts));
-        assert!(!check_with(vec![("customer_id", key.clone()), ("score", score)], 2, false, &opts));
+        assert!(check_with(
+            vec![("customer_id", key.clone()), ("score", score.clone())],
+            2,
+            true,
+            &opts
+        ));
+        assert!(!check_with(
+            vec![("customer_id", key.clone()), ("score", score)],
+            2,
+            false,
+            &opts
+        ));
         // Strings holding numbers are validated by ingestion, but have no numeric statistics.
         let text: ArrayRef = Arc::new(StringArray::from(vec!["1", "2"]));
         assert!(!check(vec![("customer_id", key.clone()), ("cost", text)]));
         // A row group of nulls only has no minimum or maximum and passes; NaN only does not.
-        assert!(check(vec![("customer_id", key.clone()), ("score", f64s(vec![None, None]))]));
-        assert!(!check(vec![("customer_id", key), ("score", f64s(vec![Some(f64::NAN), None]))]));
+        assert!(check(vec![
+            ("customer_id", key.clone()),
+            ("score", f64s(vec![None, None]))
+        ]));
+        assert!(!check(vec![
+            ("customer_id", key),
+            ("score", f64s(vec![Some(f64::NAN), None]))
+        ]));
     }
 
     #[test]
