@@ -869,7 +869,9 @@ fn churn_train_score_evaluate_and_triggers() {
         printed.contains("p_alive") && printed.contains("expected_purchases"),
         "{printed}"
     );
-    let bad = run(&[
+    // The model records its BG/NBD setting, so evaluating it needs no flag.
+    assert_eq!(json(&with_btyd)["params"]["btyd"]["used"]["weeks"], 13.0);
+    let evaluated = ok(&[
         "churn",
         "evaluate",
         "--input",
@@ -879,7 +881,7 @@ fn churn_train_score_evaluate_and_triggers() {
         "--cutoff",
         "2025-09-01",
     ]);
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("no `p_alive` column"));
+    assert!(evaluated.contains("held-out evaluation"), "{evaluated}");
     let evaluated = ok(&[
         "churn",
         "evaluate",
@@ -954,6 +956,90 @@ fn churn_train_score_evaluate_and_triggers() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
         err.contains("trigger rule \"typo\"") && err.contains("unknown column `churn_prob`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn churn_score_uses_the_btyd_weeks_saved_with_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = rfm_events();
+    let ev = events.as_str();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let model = path("btyd26.json");
+    ok(&[
+        "churn",
+        "train",
+        "--input",
+        ev,
+        "--cutoff",
+        "2025-07-01",
+        "--btyd",
+        "--btyd-weeks",
+        "26",
+        "--out",
+        &model,
+    ]);
+    assert_eq!(json(Path::new(&model))["params"]["btyd"]["used"]["weeks"], 26.0);
+    let score = |model: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "churn",
+            "score",
+            "--input",
+            ev,
+            "--model",
+            model,
+            "--as-of",
+            "2025-12-01",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let read = |p: &str| std::fs::read_to_string(p).unwrap();
+    // No flags: the saved 26 weeks are used, exactly as when they are given again.
+    assert!(score(&model, &path("plain.csv"), &[]).status.success());
+    assert!(
+        score(&model, &path("same.csv"), &["--btyd", "--btyd-weeks", "26"])
+            .status
+            .success()
+    );
+    assert_eq!(read(&path("plain.csv")), read(&path("same.csv")));
+    // Other weeks than the model was trained with: a clear error, no output.
+    let bad = score(&model, &path("bad.csv"), &["--btyd-weeks", "13"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("trained with BG/NBD expected purchases over 26 weeks, not 13"),
+        "{err}"
+    );
+    assert!(!dir.path().join("bad.csv").exists());
+    // The 13-week features give other scores than the 26-week ones the model was trained on
+    // (what scoring used to do silently): an older model file without the setting, scored
+    // with --btyd alone, takes the 13-week default.
+    let mut old = json(Path::new(&model));
+    old["params"].as_object_mut().unwrap().remove("btyd");
+    let old_model = path("old.json");
+    std::fs::write(&old_model, serde_json::to_string(&old).unwrap()).unwrap();
+    let legacy = score(&old_model, &path("legacy13.csv"), &["--btyd"]);
+    assert!(legacy.status.success());
+    assert!(String::from_utf8_lossy(&legacy.stderr).contains("does not record its BG/NBD setting; using 13 weeks"));
+    assert_ne!(read(&path("legacy13.csv")), read(&path("plain.csv")));
+    assert!(
+        score(&old_model, &path("legacy26.csv"), &["--btyd-weeks", "26"])
+            .status
+            .success()
+    );
+    assert_eq!(read(&path("legacy26.csv")), read(&path("plain.csv")));
+    // A model trained without BG/NBD features refuses them.
+    let off = path("off.json");
+    ok(&["churn", "train", "--input", ev, "--cutoff", "2025-07-01", "--out", &off]);
+    assert_eq!(json(Path::new(&off))["params"]["btyd"], "off");
+    let bad = score(&off, &path("off.csv"), &["--btyd"]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("trained without BG/NBD features"),
         "{err}"
     );
 }

@@ -285,6 +285,52 @@ fn saved_model_scores_new_data_with_the_training_scaling() {
 }
 
 #[test]
+fn the_btyd_setting_is_saved_and_scoring_must_agree_with_it() {
+    use clientele::churn::{BtydFeatures, DEFAULT_BTYD_WEEKS};
+    let store = store_of(events());
+    let par = Parallelism::current();
+    let (x, l) = (features(&store, &par), labels(&store, &par));
+    let fitted = ChurnModelParams::new().validate().unwrap().fit(&x, &l).unwrap();
+    let used = fitted.clone().with_btyd(BtydFeatures::Used { weeks: 26.0 });
+    let json = used.to_json().unwrap();
+    let loaded = ChurnModel::from_json(&json).unwrap();
+    assert_eq!(loaded.btyd, Some(BtydFeatures::Used { weeks: 26.0 }));
+    // The saved weeks are used whatever the flag; giving them again is fine, other weeks are not.
+    assert_eq!(loaded.btyd_for_scoring(false, None).unwrap(), Some(26.0));
+    assert_eq!(loaded.btyd_for_scoring(true, None).unwrap(), Some(26.0));
+    assert_eq!(loaded.btyd_for_scoring(true, Some(26.0)).unwrap(), Some(26.0));
+    let e = loaded.btyd_for_scoring(true, Some(DEFAULT_BTYD_WEEKS)).unwrap_err();
+    assert!(
+        matches!(&e, clientele::Error::InvalidParameter { field: "btyd_weeks", message } if message.contains("26")),
+        "{e:?}"
+    );
+    assert!(loaded.btyd_for_scoring(false, Some(f64::NAN)).is_err());
+    // A model trained without them refuses them.
+    let off = ChurnModel::from_json(&fitted.clone().with_btyd(BtydFeatures::Off).to_json().unwrap()).unwrap();
+    assert_eq!(off.btyd_for_scoring(false, None).unwrap(), None);
+    assert!(matches!(
+        off.btyd_for_scoring(true, None),
+        Err(clientele::Error::InvalidParameter { field: "btyd", .. })
+    ));
+    assert!(off.btyd_for_scoring(false, Some(26.0)).is_err());
+    // A file saved before the setting was recorded (no `btyd` key) still loads, and the
+    // request decides, as it did then.
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    old["params"].as_object_mut().unwrap().remove("btyd");
+    let old = ChurnModel::from_json(&old.to_string()).unwrap();
+    assert_eq!(old.btyd, None);
+    assert_eq!(old.btyd_for_scoring(false, None).unwrap(), None);
+    assert_eq!(old.btyd_for_scoring(true, None).unwrap(), Some(DEFAULT_BTYD_WEEKS));
+    assert_eq!(old.btyd_for_scoring(false, Some(4.0)).unwrap(), Some(4.0));
+    // Saved weeks that are not positive and finite are invalid model data.
+    let bad = fitted.with_btyd(BtydFeatures::Used { weeks: -1.0 }).to_json().unwrap();
+    assert!(matches!(
+        ChurnModel::from_json(&bad),
+        Err(clientele::Error::InvalidModelData { column: "btyd", .. })
+    ));
+}
+
+#[test]
 fn extra_columns_join_by_customer_id() {
     let store = store_of(events());
     let par = Parallelism::current();

@@ -83,6 +83,61 @@ fn every_row_is_accepted_or_rejected_with_a_reason() {
 }
 
 #[test]
+fn scores_and_costs_beyond_the_bound_are_rejected_like_amounts() {
+    use clientele::ingest::{MAX_COST, MAX_SCORE};
+    assert_eq!((MAX_SCORE, MAX_COST), (1e15, 1e15));
+    let text = "\
+customer_id,event_time,event_type,amount,score,cost
+1,2024-01-01,purchase,10.00,,1.50
+2,2024-01-02,survey,,1e30,
+3,2024-01-03,purchase,5.00,,-2e15
+4,2024-01-04,survey,,1e15,-1e15
+5,2024-01-05,survey,,-1000000000000001,
+6,2024-01-06,purchase,1.00,9,1e300
+7,2024-01-07,purchase,1.00,inf,
+8,2024-01-08,purchase,1.00,,-inf
+9,2024-01-09,purchase,1e16,1e20,1e20
+";
+    let (store, r) = read_csv_text(text, &IngestOptions::default()).unwrap();
+    assert!(r.reconciles());
+    assert_eq!((r.rows_read, r.rows_accepted, r.rows_rejected), (9, 2, 7));
+    let got: Vec<(u64, &str, RejectReason, Option<&str>)> = r
+        .rejections
+        .iter()
+        .map(|x| (x.row, x.column.as_str(), x.reason, x.value.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (2, "score", RejectReason::ScoreOutOfRange, Some("1e30")),
+            (3, "cost", RejectReason::CostOutOfRange, Some("-2e15")),
+            (5, "score", RejectReason::ScoreOutOfRange, Some("-1000000000000001")),
+            (6, "cost", RejectReason::CostOutOfRange, Some("1e300")),
+            (7, "score", RejectReason::NonFiniteScore, Some("inf")),
+            (8, "cost", RejectReason::NonFiniteCost, Some("-inf")),
+            // The first failing column in role order is the one reported.
+            (9, "amount", RejectReason::AmountOutOfRange, Some("1e16")),
+        ]
+    );
+    assert_eq!(r.rejected_by_reason[&RejectReason::ScoreOutOfRange], 2);
+    assert_eq!(r.rejected_by_reason[&RejectReason::CostOutOfRange], 2);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["rejected_by_reason"]["score_out_of_range"], 2);
+    assert_eq!(json["rejected_by_reason"]["cost_out_of_range"], 2);
+    // The bound itself is accepted (row 4), as for amounts.
+    assert_eq!(store.num_customers(), 2);
+    // Strict mode stops at the first one, with its row and column.
+    let e = read_csv_text(text, &IngestOptions::default().strict(true)).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::RejectedRow { row: 2, column, reason: RejectReason::ScoreOutOfRange, .. } if column == "score"
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn refunds_enabled_accepts_negative_purchases() {
     let (_, r) = read_csv_text(BAD_CSV, &IngestOptions::default().allow_refunds(true)).unwrap();
     assert_eq!(r.rows_accepted, 5);

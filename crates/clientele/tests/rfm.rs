@@ -445,3 +445,71 @@ fn streaming_parquet_path_refuses_files_with_rows_ingestion_rejects() {
             .is_none()
     );
 }
+
+#[test]
+fn streaming_parquet_path_refuses_out_of_bound_scores_and_costs() {
+    use clientele::ingest::RejectReason;
+    use clientele::kernels::rfm::rfm_parquet;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, costs: Vec<Option<f64>>| {
+        let n = costs.len();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "customer_id",
+                Arc::new(arrow_array::Int64Array::from((1..=n as i64).collect::<Vec<_>>())) as _,
+            ),
+            (
+                "event_time",
+                Arc::new(
+                    arrow_array::TimestampMicrosecondArray::from(vec![1_700_000_000_000_000i64; n])
+                        .with_timezone("UTC"),
+                ) as _,
+            ),
+            (
+                "event_type",
+                Arc::new(arrow_array::StringArray::from(vec!["purchase"; n])) as _,
+            ),
+            ("amount", Arc::new(arrow_array::Float64Array::from(vec![2.5; n])) as _),
+            ("cost", Arc::new(arrow_array::Float64Array::from(costs)) as _),
+        ])
+        .unwrap();
+        let path = dir.path().join(name);
+        clientele::io::write_batch(&batch, &path).unwrap();
+        path
+    };
+    let cfg = RfmParams::new(date(2024, 1, 1)).bins(2).validate().unwrap();
+    let par = Parallelism::current();
+    let store_path = |path: &std::path::Path| {
+        let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+        ing.read_parquet(path).unwrap();
+        let (store, report) = ing.finish().unwrap();
+        (rfm(&store, &cfg, &par).unwrap(), report)
+    };
+    // Costs within the bound: the stream takes the file and agrees with the store path.
+    let ok = write("ok.parquet", vec![Some(0.25), None, Some(-1.0)]);
+    let streamed = rfm_parquet(&ok, &cfg, &IngestOptions::default(), &par)
+        .unwrap()
+        .expect("in scope");
+    assert_eq!(streamed, store_path(&ok).0);
+    // An out-of-bound cost on row 2: ingestion rejects that row, so the stream steps aside and
+    // the store path (what the CLI falls back to) reports it and scores the other customers.
+    let bad = write("bad.parquet", vec![Some(0.25), Some(1e20), Some(-1.0)]);
+    assert!(
+        rfm_parquet(&bad, &cfg, &IngestOptions::default(), &par)
+            .unwrap()
+            .is_none()
+    );
+    let (table, report) = store_path(&bad);
+    assert!(report.reconciles());
+    let got: Vec<(u64, &str, RejectReason)> = report
+        .rejections
+        .iter()
+        .map(|r| (r.row, r.column.as_str(), r.reason))
+        .collect();
+    assert_eq!(got, [(2, "cost", RejectReason::CostOutOfRange)]);
+    assert_eq!(ints(&table, "customer_id"), [1, 3]);
+    // When costs are not loaded, ingestion does not validate them and neither does the stream.
+    let no_cost = IngestOptions::default().only(&[clientele::schema::Role::EventType, clientele::schema::Role::Amount]);
+    assert!(rfm_parquet(&bad, &cfg, &no_cost, &par).unwrap().is_some());
+}

@@ -14,7 +14,10 @@ use clap::{Args, Subcommand};
 use clientele::churn::evaluation::evaluate;
 use clientele::churn::labels::label_values;
 use clientele::churn::logistic::ClassWeight;
-use clientele::churn::{ChurnModel, ChurnModelParams, FeatureParams, LabelParams, churn_features, churn_labels};
+use clientele::churn::{
+    BtydFeatures, ChurnModel, ChurnModelParams, DEFAULT_BTYD_WEEKS, FeatureParams, LabelParams, churn_features,
+    churn_labels,
+};
 use clientele::exec::Parallelism;
 use clientele::schema::Role;
 use clientele::store::EventStore;
@@ -45,12 +48,12 @@ enum Step {
 #[derive(Debug, Args)]
 struct TrainArgs {
     /// Add BG/NBD features: `p_alive` and `expected_purchases` (over the next --btyd-weeks),
-    /// from a BG/NBD model fitted on the weekly summary of the history before the cutoff (give
-    /// it again when scoring or evaluating a model trained with it).
+    /// from a BG/NBD model fitted on the weekly summary of the history before the cutoff. The
+    /// setting is saved with the model, and scoring and evaluation use it.
     #[arg(long)]
     btyd: bool,
     /// Weeks ahead for the BG/NBD `expected_purchases` feature.
-    #[arg(long, value_name = "WEEKS", default_value_t = 13.0)]
+    #[arg(long, value_name = "WEEKS", default_value_t = DEFAULT_BTYD_WEEKS)]
     btyd_weeks: f64,
     #[command(flatten)]
     source: SourceArgs,
@@ -73,14 +76,15 @@ struct TrainArgs {
 
 #[derive(Debug, Args)]
 struct ScoreArgs {
-    /// Add BG/NBD features: `p_alive` and `expected_purchases` (over the next --btyd-weeks),
-    /// from a BG/NBD model fitted on the weekly summary of the history before the cutoff (give
-    /// it again when scoring or evaluating a model trained with it).
+    /// Add BG/NBD features. Not needed with a model that records its setting (every model
+    /// `churn train` saves): its setting is used, and asking for BG/NBD features it was trained
+    /// without is an error. For older model files, as at training.
     #[arg(long)]
     btyd: bool,
-    /// Weeks ahead for the BG/NBD `expected_purchases` feature.
-    #[arg(long, value_name = "WEEKS", default_value_t = 13.0)]
-    btyd_weeks: f64,
+    /// Weeks ahead for the BG/NBD `expected_purchases` feature. Defaults to the model's;
+    /// a different value than the model was trained with is an error.
+    #[arg(long, value_name = "WEEKS")]
+    btyd_weeks: Option<f64>,
     #[command(flatten)]
     source: SourceArgs,
     /// A model saved by `clientele churn train`.
@@ -96,14 +100,15 @@ struct ScoreArgs {
 
 #[derive(Debug, Args)]
 struct EvaluateArgs {
-    /// Add BG/NBD features: `p_alive` and `expected_purchases` (over the next --btyd-weeks),
-    /// from a BG/NBD model fitted on the weekly summary of the history before the cutoff (give
-    /// it again when scoring or evaluating a model trained with it).
+    /// Add BG/NBD features. Not needed with a model that records its setting (every model
+    /// `churn train` saves): its setting is used, and asking for BG/NBD features it was trained
+    /// without is an error. For older model files, as at training.
     #[arg(long)]
     btyd: bool,
-    /// Weeks ahead for the BG/NBD `expected_purchases` feature.
-    #[arg(long, value_name = "WEEKS", default_value_t = 13.0)]
-    btyd_weeks: f64,
+    /// Weeks ahead for the BG/NBD `expected_purchases` feature. Defaults to the model's;
+    /// a different value than the model was trained with is an error.
+    #[arg(long, value_name = "WEEKS")]
+    btyd_weeks: Option<f64>,
     #[command(flatten)]
     source: SourceArgs,
     /// A model saved by `clientele churn train`.
@@ -129,6 +134,22 @@ const ROLES: [Role; 5] = [
 fn load_model(path: &PathBuf) -> CliResult<ChurnModel> {
     let text = std::fs::read_to_string(path).map_err(|e| clientele::Error::io(path, e))?;
     Ok(ChurnModel::from_json(&text)?)
+}
+
+/// The BG/NBD weeks to score `model` with (`None`: no BG/NBD features): the model's saved
+/// setting, checked against the flags; for a model file that predates the saved setting, the
+/// flags, as they were at training.
+fn model_btyd(model: &ChurnModel, btyd: bool, weeks: Option<f64>) -> CliResult<Option<f64>> {
+    let chosen = model.btyd_for_scoring(btyd, weeks).map_err(|e| match e {
+        clientele::Error::InvalidParameter { message, .. } => format!("--btyd / --btyd-weeks: {message}"),
+        other => other.to_string(),
+    })?;
+    if model.btyd.is_none()
+        && let Some(w) = chosen
+    {
+        eprintln!("note: the model file does not record its BG/NBD setting; using {w} weeks");
+    }
+    Ok(chosen)
 }
 
 fn print_evaluation(labels: &[f64], scores: &[f64]) -> CliResult<()> {
@@ -206,7 +227,11 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
             }
             let model = par
                 .install(|| params.validate()?.fit(&features, &labels))?
-                .with_feature_params(&fp);
+                .with_feature_params(&fp)
+                .with_btyd(match btyd {
+                    Some(weeks) => BtydFeatures::Used { weeks },
+                    None => BtydFeatures::Off,
+                });
             let took = started.elapsed();
             let d = &model.diagnostics;
             println!(
@@ -241,9 +266,8 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
         Step::Score(s) => {
             let model = load_model(&s.model)?;
             let store = load(&s.source, par, &ROLES)?;
-            let extra = s
-                .btyd
-                .then(|| btyd_features(&store, s.as_of, s.btyd_weeks, par))
+            let extra = model_btyd(&model, s.btyd, s.btyd_weeks)?
+                .map(|weeks| btyd_features(&store, s.as_of, weeks, par))
                 .transpose()?;
             let features = churn_features(&store, &model.feature_config(s.as_of)?, extra.as_ref(), par)?;
             let scores = model.score(&features)?;
@@ -267,7 +291,7 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
             let model = load_model(&e.model)?;
             let store = load(&e.source, par, &ROLES)?;
             let fp = model.feature_config(e.cutoff)?;
-            let btyd = e.btyd.then_some(e.btyd_weeks);
+            let btyd = model_btyd(&model, e.btyd, e.btyd_weeks)?;
             let (features, labels) = features_and_labels(&store, fp.params(), e.cutoff, e.horizon_days, btyd, par)?;
             println!(
                 "held-out evaluation: features before {}, churn = no purchase in the next {} days",

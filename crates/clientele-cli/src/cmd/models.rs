@@ -49,6 +49,9 @@ pub struct SummarySource {
     time_unit: String,
 }
 
+/// The roles a summary needs besides the key and the time (both paths load only these).
+const ROLES: &[Role] = &[Role::EventType, Role::Amount];
+
 impl SummarySource {
     /// The summary table, and the number of model time units per month (for the discrete CLV
     /// convention: 4.345 for weeks, 30 for days, 1 for months).
@@ -74,7 +77,7 @@ impl SummarySource {
             && input
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
-            && let Some(table) = summarize_parquet(input, &cfg, &self.mapping.ingest_options(false), par)?
+            && let Some(table) = summarize_parquet(input, &cfg, &self.mapping.ingest_options(false).only(ROLES), par)?
         {
             return Ok((table, per_month));
         }
@@ -83,7 +86,7 @@ impl SummarySource {
             store: self.store.clone(),
             mapping: self.mapping.clone(),
         };
-        let store = load(&source, par, &[Role::EventType, Role::Amount])?;
+        let store = load(&source, par, ROLES)?;
         Ok((summarize(&store, &cfg, par)?, per_month))
     }
 }

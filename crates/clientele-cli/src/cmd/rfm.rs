@@ -137,7 +137,7 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
     {
         let started = std::time::Instant::now();
-        if let Some(table) = rfm_parquet(input, &cfg, &args.source.mapping.ingest_options(false), par)? {
+        if let Some(table) = rfm_parquet(input, &cfg, &args.source.mapping.ingest_options(false).only(roles), par)? {
             clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
             eprintln!(
                 "{} customers scored in {:.3} s (streamed from Parquet) -> {}",

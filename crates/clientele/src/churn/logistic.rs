@@ -201,6 +201,50 @@ pub struct ChurnModel {
     /// is featurized the same way ([`feature_config`](Self::feature_config)).
     #[serde(default)]
     pub feature_params: Option<FeatureParams>,
+    /// Whether the training features included the BG/NBD columns, and over how many weeks,
+    /// when recorded with [`with_btyd`](Self::with_btyd); `None` in models saved before this
+    /// was recorded. Scoring must use the same setting ([`btyd_for_scoring`](Self::btyd_for_scoring)).
+    #[serde(default)]
+    pub btyd: Option<BtydFeatures>,
+}
+
+/// The default horizon, in weeks, of the BG/NBD `expected_purchases` feature.
+pub const DEFAULT_BTYD_WEEKS: f64 = 13.0;
+
+/// Whether a churn model's features include the BG/NBD columns (`p_alive` and
+/// `expected_purchases` over the next `weeks` weeks, from a BG/NBD model fitted on the weekly
+/// summary of the history before the cutoff). Saved as `"off"` or `{"used":{"weeks":13.0}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BtydFeatures {
+    /// No BG/NBD features.
+    Off,
+    /// BG/NBD features, `expected_purchases` over the next `weeks` weeks.
+    Used {
+        /// The horizon of `expected_purchases`, in weeks.
+        weeks: f64,
+    },
+}
+
+impl BtydFeatures {
+    /// The weeks of `expected_purchases`, or `None` when BG/NBD features are off.
+    pub fn weeks(self) -> Option<f64> {
+        match self {
+            BtydFeatures::Off => None,
+            BtydFeatures::Used { weeks } => Some(weeks),
+        }
+    }
+}
+
+fn check_btyd_weeks(weeks: f64) -> Result<f64> {
+    if weeks.is_finite() && weeks > 0.0 {
+        Ok(weeks)
+    } else {
+        Err(Error::param(
+            "btyd_weeks",
+            format!("must be positive and finite, got {weeks}"),
+        ))
+    }
 }
 
 /// Numerically stable log(1 + e^z).
@@ -455,6 +499,7 @@ impl ChurnModelConfig {
                 positives,
             },
             feature_params: None,
+            btyd: None,
         })
     }
 }
@@ -472,6 +517,65 @@ impl ChurnModel {
     pub fn with_feature_params(mut self, params: &FeatureParams) -> Self {
         self.feature_params = Some(params.clone());
         self
+    }
+
+    /// Records whether (and over how many weeks) the training features included the BG/NBD
+    /// columns (saved with the model).
+    pub fn with_btyd(mut self, btyd: BtydFeatures) -> Self {
+        self.btyd = Some(btyd);
+        self
+    }
+
+    /// The BG/NBD features to compute when scoring or evaluating this model: `Some(weeks)`
+    /// for `p_alive` and `expected_purchases` over `weeks` weeks, `None` for none.
+    ///
+    /// `requested` is what the caller asked for, `requested_weeks` the weeks it gave
+    /// explicitly (if any). When the model records its setting, that setting is used: asking
+    /// for BG/NBD features the model was trained without, or for other weeks than it was
+    /// trained with, is an error (plain `requested = false` with no weeks is not a conflict).
+    /// A model saved before the setting was recorded uses the request, with
+    /// [`DEFAULT_BTYD_WEEKS`] when no weeks are given, as before.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`btyd` or `btyd_weeks`) for a conflicting request or weeks
+    /// that are not positive and finite.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use std::sync::Arc;
+    /// use clientele::arrow_array::{Float64Array, RecordBatch, UInt8Array};
+    /// use clientele::churn::{BtydFeatures, ChurnModelParams};
+    /// let x = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![0.0, 1.0, 2.0, 3.0])) as _)])?;
+    /// let y = RecordBatch::try_from_iter([("churned", Arc::new(UInt8Array::from(vec![0, 1, 0, 1])) as _)])?;
+    /// let model = ChurnModelParams::new().validate()?.fit(&x, &y)?.with_btyd(BtydFeatures::Used { weeks: 26.0 });
+    /// assert_eq!(model.btyd_for_scoring(false, None)?, Some(26.0));
+    /// assert_eq!(model.btyd_for_scoring(true, Some(26.0))?, Some(26.0));
+    /// assert!(model.btyd_for_scoring(true, Some(13.0)).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn btyd_for_scoring(&self, requested: bool, requested_weeks: Option<f64>) -> Result<Option<f64>> {
+        let requested_weeks = requested_weeks.map(check_btyd_weeks).transpose()?;
+        let asked = requested || requested_weeks.is_some();
+        match self.btyd {
+            // Saved before the setting was recorded: the request decides, as it used to.
+            None => Ok(asked.then(|| requested_weeks.unwrap_or(DEFAULT_BTYD_WEEKS))),
+            Some(BtydFeatures::Off) if asked => Err(Error::param(
+                "btyd",
+                "the model was trained without BG/NBD features; score it without them",
+            )),
+            Some(BtydFeatures::Off) => Ok(None),
+            Some(BtydFeatures::Used { weeks }) => match requested_weeks {
+                Some(w) if w != weeks => Err(Error::param(
+                    "btyd_weeks",
+                    format!(
+                        "the model was trained with BG/NBD expected purchases over {weeks} weeks, not {w}; \
+                         omit the weeks to use the model's"
+                    ),
+                )),
+                _ => Ok(Some(weeks)),
+            },
+        }
     }
 
     /// The feature configuration for scoring at a new `cutoff`: the recorded feature
@@ -596,6 +700,16 @@ impl ChurnModel {
                 row,
                 value: v,
                 reason: "coefficients, intercept and means must be finite",
+            });
+        }
+        if let Some(BtydFeatures::Used { weeks }) = m.btyd
+            && check_btyd_weeks(weeks).is_err()
+        {
+            return Err(Error::InvalidModelData {
+                column: "btyd",
+                row: 0,
+                value: weeks,
+                reason: "BG/NBD weeks must be positive and finite",
             });
         }
         if let Some((row, &v)) = m

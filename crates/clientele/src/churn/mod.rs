@@ -63,7 +63,9 @@ pub mod risk;
 
 pub use features::{FeatureConfig, FeatureParams, Scaling, churn_features};
 pub use labels::{LabelConfig, LabelParams, churn_labels, label_values};
-pub use logistic::{ChurnModel, ChurnModelConfig, ChurnModelParams, ClassWeight, LogisticDiagnostics};
+pub use logistic::{
+    BtydFeatures, ChurnModel, ChurnModelConfig, ChurnModelParams, ClassWeight, DEFAULT_BTYD_WEEKS, LogisticDiagnostics,
+};
 
 /// Customers per parallel task (boundaries independent of the thread count).
 pub(crate) const CHUNK: usize = 4096;

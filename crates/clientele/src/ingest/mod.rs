@@ -47,6 +47,7 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod bounds;
 pub(crate) mod columns;
 mod csv;
 mod ipc_stream;
@@ -66,7 +67,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use rayon::prelude::*;
 
-pub use normalize::MAX_AMOUNT;
+pub use normalize::{MAX_AMOUNT, MAX_COST, MAX_SCORE};
 pub use options::{CsvOptions, Delimiter, IngestConfig, IngestOptions, KeyType};
 pub use report::{IngestReport, RejectReason, Rejection, SourceCounts};
 

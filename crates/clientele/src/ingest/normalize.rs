@@ -22,6 +22,15 @@ use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
 /// from `i128`'s limit, so they are exact and associative.
 pub const MAX_AMOUNT: f64 = 1e15;
 
+/// The largest accepted score magnitude. Views sum scores exactly in nano-units as amounts
+/// are summed (see [`MAX_AMOUNT`]), so the same bound keeps those sums exact; real scores
+/// (ratings, NPS, CSAT) are many orders of magnitude below it.
+pub const MAX_SCORE: f64 = MAX_AMOUNT;
+
+/// The largest accepted cost magnitude, in currency units: the same bound as [`MAX_AMOUNT`]
+/// for the same reason (views sum costs exactly in nano-units).
+pub const MAX_COST: f64 = MAX_AMOUNT;
+
 /// Customer keys of accepted rows.
 #[derive(Debug, Clone)]
 pub(crate) enum KeyCol {
@@ -327,6 +336,9 @@ pub(crate) fn normalize(
             let sc = match &score {
                 None => None,
                 Some((v, a, name)) => match v.get(i, RejectReason::UnparseableScore, RejectReason::NonFiniteScore) {
+                    Ok(x) if x.is_some_and(|x| x.abs() > MAX_SCORE) => {
+                        break 'row Some((a, name.as_str(), RejectReason::ScoreOutOfRange));
+                    }
                     Ok(x) => x,
                     Err(r) => break 'row Some((a, name.as_str(), r)),
                 },
@@ -334,6 +346,9 @@ pub(crate) fn normalize(
             let co = match &cost {
                 None => None,
                 Some((v, a, name)) => match v.get(i, RejectReason::UnparseableCost, RejectReason::NonFiniteCost) {
+                    Ok(x) if x.is_some_and(|x| x.abs() > MAX_COST) => {
+                        break 'row Some((a, name.as_str(), RejectReason::CostOutOfRange));
+                    }
                     Ok(x) => x,
                     Err(r) => break 'row Some((a, name.as_str(), r)),
                 },

@@ -43,10 +43,14 @@ pub enum RejectReason {
     UnparseableScore,
     /// The score is NaN or infinite.
     NonFiniteScore,
+    /// The score's magnitude exceeds 10¹⁵ ([`MAX_SCORE`](crate::ingest::MAX_SCORE)).
+    ScoreOutOfRange,
     /// The cost is not a number.
     UnparseableCost,
     /// The cost is NaN or infinite.
     NonFiniteCost,
+    /// The cost's magnitude exceeds 10¹⁵ currency units ([`MAX_COST`](crate::ingest::MAX_COST)).
+    CostOutOfRange,
     /// A delimited-text row has a different number of fields than the header.
     FieldCount,
     /// A delimited-text row is not valid UTF-8.
@@ -70,8 +74,10 @@ impl RejectReason {
             RejectReason::NegativePurchaseAmount => "negative_purchase_amount",
             RejectReason::UnparseableScore => "unparseable_score",
             RejectReason::NonFiniteScore => "non_finite_score",
+            RejectReason::ScoreOutOfRange => "score_out_of_range",
             RejectReason::UnparseableCost => "unparseable_cost",
             RejectReason::NonFiniteCost => "non_finite_cost",
+            RejectReason::CostOutOfRange => "cost_out_of_range",
             RejectReason::FieldCount => "field_count",
             RejectReason::InvalidUtf8 => "invalid_utf8",
         }
@@ -94,8 +100,10 @@ impl std::fmt::Display for RejectReason {
             RejectReason::NegativePurchaseAmount => "purchase amount is negative (refunds are not enabled)",
             RejectReason::UnparseableScore => "score is not a number",
             RejectReason::NonFiniteScore => "score is not finite",
+            RejectReason::ScoreOutOfRange => "score exceeds 1e15 in magnitude",
             RejectReason::UnparseableCost => "cost is not a number",
             RejectReason::NonFiniteCost => "cost is not finite",
+            RejectReason::CostOutOfRange => "cost exceeds 1e15 in magnitude",
             RejectReason::FieldCount => "wrong number of fields",
             RejectReason::InvalidUtf8 => "row is not valid UTF-8",
         })

@@ -14,8 +14,10 @@
 //! give exactly the table the store path gives, so the scan also refuses any file with a row
 //! the ingestion would reject (a null key or time, a time out of range, a null or blank event
 //! type, an amount that is not finite or beyond ±10¹⁵, a negative purchase without
-//! `allow_refunds`): [`scan_purchases`] then returns `None` and the caller takes the store
-//! path, which reports those rows.
+//! `allow_refunds`, a loaded score or cost column whose statistics do not prove it within
+//! bounds): [`PurchaseScan::open`] or [`PurchaseScan::run`] then returns `None` and the caller
+//! takes the store path, which reports those rows. Restrict `IngestOptions::roles` to the
+//! roles the fallback loads so that both paths check the same columns.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -142,6 +144,11 @@ impl PurchaseScan {
                 },
                 _ => return Ok(None),
             }
+        }
+        // Score and cost are not decoded here: their statistics must show no row ingestion
+        // rejects (see `ingest::bounds` for what statistics cannot show).
+        if !crate::ingest::bounds::score_cost_within_bounds(meta.metadata(), &schema, ingest) {
+            return Ok(None);
         }
         if rows == 0 {
             return Ok(None);

@@ -11,7 +11,9 @@
 //! literal    := number | "string" | 'string' | true | false
 //! column     := [A-Za-z_][A-Za-z0-9_]*
 //! ```
-//! `and` binds tighter than `or`. Keywords are lower case.
+//! `and` binds tighter than `or`. Keywords are lower case. A number written as digits only
+//! (with an optional sign and `_` separators) is an [`Literal::Integer`], kept exactly; any
+//! other number (`0.5`, `1e3`) is a [`Literal::Number`].
 
 use std::fmt;
 
@@ -48,8 +50,10 @@ impl fmt::Display for Op {
 /// A literal value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
-    /// A number.
+    /// A number with a fraction or an exponent (or an integer beyond `i128`).
     Number(f64),
+    /// An integer, exactly: compared exactly with integer columns, as `f64` with others.
+    Integer(i128),
     /// A string.
     Text(String),
     /// `true` or `false`.
@@ -95,6 +99,7 @@ impl Expr {
 enum Token {
     Ident(String),
     Number(f64),
+    Integer(i128),
     Text(String),
     Op(Op),
     Open,
@@ -148,6 +153,14 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             let text: String = chars[start..i].iter().filter(|d| **d != '_').collect();
+            let digits = text.strip_prefix(['-', '+']).unwrap_or(&text);
+            if !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && let Ok(v) = text.parse::<i128>()
+            {
+                out.push(Token::Integer(v));
+                continue;
+            }
             let v = text
                 .parse::<f64>()
                 .ok()
@@ -249,6 +262,7 @@ impl Parser {
         self.at += 1;
         let value = match self.tokens.get(self.at).cloned() {
             Some(Token::Number(v)) => Literal::Number(v),
+            Some(Token::Integer(v)) => Literal::Integer(v),
             Some(Token::Text(s)) => Literal::Text(s),
             Some(Token::Ident(w)) if w == "true" => Literal::Bool(true),
             Some(Token::Ident(w)) if w == "false" => Literal::Bool(false),
@@ -269,6 +283,7 @@ fn describe(t: &Token) -> String {
     match t {
         Token::Ident(w) => format!("`{w}`"),
         Token::Number(v) => format!("the number {v}"),
+        Token::Integer(v) => format!("the number {v}"),
         Token::Text(s) => format!("the string {s:?}"),
         Token::Op(o) => format!("`{o}`"),
         Token::Open => "`(`".into(),
@@ -317,7 +332,7 @@ mod tests {
             Expr::Or(
                 Box::new(Expr::And(
                     Box::new(cmp("p_alive", Op::Lt, Literal::Number(0.3))),
-                    Box::new(cmp("clv", Op::Gt, Literal::Number(500.0)))
+                    Box::new(cmp("clv", Op::Gt, Literal::Integer(500)))
                 )),
                 Box::new(cmp("segment", Op::Eq, Literal::Text("Champions".into())))
             )
@@ -325,6 +340,25 @@ mod tests {
         let e = parse("not (a >= -1e3 or b != 'x') and flag == true").unwrap();
         assert_eq!(e.columns(), ["a", "b", "flag"]);
         assert!(matches!(e, Expr::And(..)));
+    }
+
+    #[test]
+    fn integers_are_kept_exactly() {
+        let lit = |text: &str| match parse(&format!("x == {text}")).unwrap() {
+            Expr::Compare { value, .. } => value,
+            other => panic!("{other:?}"),
+        };
+        // 2^53 + 1 = 9007199254740993 has no f64; as an integer literal it is exact.
+        assert_eq!(lit("9007199254740993"), Literal::Integer((1 << 53) + 1));
+        assert_eq!(lit("-9_007_199_254_740_993"), Literal::Integer(-(1 << 53) - 1));
+        assert_eq!(lit("+18446744073709551615"), Literal::Integer(i128::from(u64::MAX)));
+        assert_eq!(lit("0"), Literal::Integer(0));
+        assert_eq!(lit("500.0"), Literal::Number(500.0));
+        assert_eq!(lit("1e3"), Literal::Number(1000.0));
+        assert_eq!(lit("-.5"), Literal::Number(-0.5));
+        // Beyond i128 the literal is a float, as before.
+        assert_eq!(lit(&"9".repeat(40)), Literal::Number(1e40)); // 40 nines round to 1e40
+        assert!(parse("x == -").unwrap_err().contains("not a number"));
     }
 
     #[test]

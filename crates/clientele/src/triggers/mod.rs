@@ -24,7 +24,9 @@
 //!
 //! **Types and nulls.** Numeric columns (any integer or float type) compare with numbers,
 //! text columns with strings (`==` and `!=` only), boolean columns with `true` / `false`
-//! (`==`, `!=`). A null value makes its comparison false, so `x < 3` and `not x >= 3` differ on
+//! (`==`, `!=`). An integer column compared with an integer literal (digits only, such as
+//! `9007199254740993`) compares exactly, whatever the magnitude; any other numeric comparison
+//! (a float or decimal column, or a literal such as `2.5` or `1e6`) is made in `f64`. A null value makes its comparison false, so `x < 3` and `not x >= 3` differ on
 //! nulls (SQL's three-valued logic, collapsed to "does not fire").
 
 pub mod expr;
@@ -32,7 +34,7 @@ pub mod expr;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
+use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
@@ -181,7 +183,7 @@ fn check_types(e: &Expr, schema: &Schema, rule: &str) -> Result<()> {
             })?;
             let ordering = !matches!(op, Op::Eq | Op::Ne);
             match (k, value) {
-                (Kind::Number, Literal::Number(_)) => Ok(()),
+                (Kind::Number, Literal::Number(_) | Literal::Integer(_)) => Ok(()),
                 (Kind::Text, Literal::Text(_)) | (Kind::Bool, Literal::Bool(_)) if !ordering => Ok(()),
                 (Kind::Text | Kind::Bool, _) if ordering => Err(invalid(
                     rule,
@@ -201,6 +203,7 @@ fn check_types(e: &Expr, schema: &Schema, rule: &str) -> Result<()> {
                         },
                         match value {
                             Literal::Number(v) => format!("the number {v}"),
+                            Literal::Integer(v) => format!("the number {v}"),
                             Literal::Text(s) => format!("the string {s:?}"),
                             Literal::Bool(b) => format!("{b}"),
                         }
@@ -220,6 +223,15 @@ fn check_types(e: &Expr, schema: &Schema, rule: &str) -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct BoundRules {
     rules: Vec<(TriggerRule, Expr)>,
+}
+
+/// `holds(column value vs v)` per row, compared in `f64` (false for null and NaN).
+fn float_mask(col: &ArrayRef, v: f64, holds: impl Fn(std::cmp::Ordering) -> bool) -> Result<Vec<bool>> {
+    let c = arrow_cast::cast(col, &DataType::Float64)?;
+    let c = c.as_primitive::<Float64Type>();
+    Ok((0..c.len())
+        .map(|i| c.is_valid(i) && c.value(i).partial_cmp(&v).is_some_and(&holds))
+        .collect())
 }
 
 /// Evaluates one condition over every row: `true` where it holds.
@@ -250,13 +262,24 @@ fn mask(e: &Expr, table: &RecordBatch) -> Result<Vec<bool>> {
                 Op::Ne => o.is_ne(),
             };
             match value {
-                Literal::Number(v) => {
-                    let c = arrow_cast::cast(col, &DataType::Float64)?;
-                    let c = c.as_primitive::<Float64Type>();
+                Literal::Number(v) => float_mask(col, *v, holds)?,
+                // Integers against integers exactly (i128 holds every i64 and u64); through
+                // f64 a column value above 2^53 could compare equal to its neighbour.
+                Literal::Integer(v) if col.data_type().is_signed_integer() => {
+                    let c = arrow_cast::cast(col, &DataType::Int64)?;
+                    let c = c.as_primitive::<Int64Type>();
                     (0..n)
-                        .map(|i| c.is_valid(i) && c.value(i).partial_cmp(v).is_some_and(holds))
+                        .map(|i| c.is_valid(i) && holds(i128::from(c.value(i)).cmp(v)))
                         .collect()
                 }
+                Literal::Integer(v) if col.data_type().is_unsigned_integer() => {
+                    let c = arrow_cast::cast(col, &DataType::UInt64)?;
+                    let c = c.as_primitive::<UInt64Type>();
+                    (0..n)
+                        .map(|i| c.is_valid(i) && holds(i128::from(c.value(i)).cmp(v)))
+                        .collect()
+                }
+                Literal::Integer(v) => float_mask(col, *v as f64, holds)?,
                 Literal::Text(s) => {
                     let c = arrow_cast::cast(col, &DataType::Utf8)?;
                     let c = c.as_string::<i32>();
@@ -423,6 +446,57 @@ action = "call"
             .evaluate(&t)
             .unwrap();
         assert_eq!(fired.num_rows(), 1);
+    }
+
+    #[test]
+    fn integer_columns_compare_exactly_with_integer_literals() {
+        // 2^53 + 1 is the first integer f64 cannot hold: through f64, both neighbours below
+        // compare equal to it. Worked by hand: each id fires exactly the rules it satisfies.
+        let big = (1i64 << 53) + 1;
+        let t = RecordBatch::try_from_iter([
+            ("customer_id", Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef),
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![Some(big - 1), Some(big), Some(big + 1), None])) as _,
+            ),
+            (
+                "u",
+                Arc::new(arrow_array::UInt64Array::from(vec![u64::MAX - 1, u64::MAX, 1 << 60, 0])) as _,
+            ),
+            (
+                "f",
+                Arc::new(Float64Array::from(vec![0.5, 1.0, 9007199254740992.0, -1.0])) as _,
+            ),
+        ])
+        .unwrap();
+        let fired = |when: &str| -> Vec<i64> {
+            let toml = format!("[[rules]]\nname = \"r\"\nwhen = '{when}'\naction = \"a\"\n");
+            let f = TriggerRules::from_toml(&toml)
+                .unwrap()
+                .bind(&t.schema())
+                .unwrap()
+                .evaluate(&t)
+                .unwrap();
+            f.column(0)
+                .as_primitive::<arrow_array::types::Int64Type>()
+                .values()
+                .to_vec()
+        };
+        assert_eq!(fired("n == 9007199254740993"), [2]);
+        assert_eq!(fired("n != 9007199254740993"), [1, 3]); // null fires nothing
+        assert_eq!(fired("n > 9007199254740993"), [3]);
+        assert_eq!(fired("n >= 9007199254740993"), [2, 3]);
+        assert_eq!(fired("n < 9007199254740993"), [1]);
+        assert_eq!(fired("n <= 9_007_199_254_740_992"), [1]);
+        // Unsigned columns above i64::MAX, and literals outside a column's range.
+        assert_eq!(fired("u == 18446744073709551615"), [2]);
+        assert_eq!(fired("u < 18446744073709551615 and u > 1152921504606846976"), [1]);
+        assert_eq!(fired("u > -1"), [1, 2, 3, 4]);
+        assert_eq!(fired("n < 99999999999999999999999"), [1, 2, 3]);
+        // Float literals and float columns still compare in f64: 2^53 + 1 rounds to 2^53.
+        assert_eq!(fired("f == 9007199254740993"), [3]);
+        assert_eq!(fired("f < 1"), [1, 4]);
+        assert_eq!(fired("n == 9007199254740993.0"), [1, 2]);
     }
 
     #[test]
