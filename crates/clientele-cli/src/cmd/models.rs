@@ -9,7 +9,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use clap::Args;
-use clientele::churn::risk::{RiskTiers, churn_risk, risk_tiers};
+use clientele::churn::risk::{RiskTiers, churn_risk, risk_tier_codes};
 use clientele::exec::Parallelism;
 use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize, summarize_parquet};
 use clientele::models::clv::{DAYS_PER_MONTH, Discounting, PurchaseModel, WEEKS_PER_MONTH};
@@ -505,7 +505,7 @@ pub fn clv_table(
             ("clv", gross),
         ];
         let risk = churn_risk(&cols_out[4].1)?;
-        let tier = risk_tiers(&risk, tiers)?;
+        let (labels, codes) = risk_tier_codes(&risk, tiers)?;
         if let Some(n) = net {
             cols_out.push(("net_clv", n));
         }
@@ -515,7 +515,9 @@ pub fn clv_table(
             columns.push(Arc::new(Float64Array::from(v)));
         }
         fields.push(Field::new("risk_tier", DataType::Utf8, false));
-        columns.push(Arc::new(arrow_array::StringArray::from(tier)));
+        columns.push(Arc::new(arrow_array::StringArray::from_iter_values(
+            codes.iter().map(|&c| labels.get(c as usize).map_or("", String::as_str)),
+        )));
         Ok(ClvRun {
             table: RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
             purchase,

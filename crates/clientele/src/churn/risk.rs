@@ -80,6 +80,19 @@ pub fn churn_risk(p_alive: &[f64]) -> Result<Vec<f64>> {
 /// # Ok(()) }
 /// ```
 pub fn risk_tiers(risk: &[f64], tiers: &RiskTiers) -> Result<Vec<String>> {
+    let (labels, codes) = risk_tier_codes(risk, tiers)?;
+    Ok(codes
+        .iter()
+        .map(|&c| labels.get(c as usize).cloned().unwrap_or_default())
+        .collect())
+}
+
+/// The tiers of [`risk_tiers`] as the list of labels and each customer's index into it (no
+/// string per customer: build a string or dictionary column from the two).
+///
+/// # Errors
+/// As [`risk_tiers`].
+pub fn risk_tier_codes(risk: &[f64], tiers: &RiskTiers) -> Result<(Vec<String>, Vec<u32>)> {
     if let Some((row, &v)) = risk.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::InvalidModelData {
             column: "churn_risk",
@@ -107,13 +120,11 @@ pub fn risk_tiers(risk: &[f64], tiers: &RiskTiers) -> Result<Vec<String>> {
                     ),
                 ));
             }
-            Ok(risk
+            let codes = risk
                 .iter()
-                .map(|r| {
-                    let tier = cuts.iter().filter(|c| **c <= *r).count();
-                    labels.get(tier).cloned().unwrap_or_default()
-                })
-                .collect())
+                .map(|r| cuts.iter().filter(|c| **c <= *r).count() as u32)
+                .collect();
+            Ok((labels.clone(), codes))
         }
         RiskTiers::Quantiles { n } => {
             if *n == 0 {
@@ -124,13 +135,16 @@ pub fn risk_tiers(risk: &[f64], tiers: &RiskTiers) -> Result<Vec<String>> {
             }
             let mut order: Vec<usize> = (0..risk.len()).collect();
             order.sort_by(|&a, &b| risk[a].total_cmp(&risk[b]).then(a.cmp(&b)));
-            let mut out = vec![String::new(); risk.len()];
+            let mut codes = vec![0u32; risk.len()];
             for (pos, &i) in order.iter().enumerate() {
-                if let Some(slot) = out.get_mut(i) {
-                    *slot = format!("q{}", crate::kernels::rfm::ntile(pos, risk.len(), *n));
+                if let Some(slot) = codes.get_mut(i) {
+                    // NTILE groups are 1..=n; code g − 1 names "q{g}"
+                    *slot = crate::kernels::rfm::ntile(pos, risk.len(), *n).saturating_sub(1);
                 }
             }
-            Ok(out)
+            // groups beyond the row count are never used (NTILE gives one row each at most)
+            let groups = (*n as usize).min(risk.len().max(1));
+            Ok(((1..=groups).map(|g| format!("q{g}")).collect(), codes))
         }
     }
 }

@@ -32,20 +32,55 @@ pub struct CustomerScores {
     pub clv: Vec<f64>,
 }
 
-/// Distinct (x, t_x, T) rows in first-seen order, and each customer's row index.
+type Map<K> = HashMap<K, u32, BuildHasherDefault<PairHasher>>;
+
+/// Rows per chunk when finding distinct histories in parallel.
+const CHUNK: usize = 1 << 16;
+
+/// Distinct (x, t_x, T) rows in first-seen order, and each customer's row index. Chunks are
+/// deduplicated in parallel and their distinct rows merged in chunk order, which gives the
+/// same first-seen order as one sequential pass.
 fn distinct_histories(x: &[f64], t_x: &[f64], t_cal: &[f64]) -> (Vec<[f64; 3]>, Vec<u32>) {
-    let mut map: HashMap<[u64; 3], u32, BuildHasherDefault<PairHasher>> = HashMap::default();
-    let mut keys = Vec::new();
-    let idx = x
-        .iter()
-        .zip(t_x)
-        .zip(t_cal)
-        .map(|((a, b), c)| {
-            *map.entry([a.to_bits(), b.to_bits(), c.to_bits()]).or_insert_with(|| {
-                keys.push([*a, *b, *c]);
-                (keys.len() - 1) as u32
-            })
+    let bits = |k: &[f64; 3]| [k[0].to_bits(), k[1].to_bits(), k[2].to_bits()];
+    let starts: Vec<usize> = (0..x.len()).step_by(CHUNK).collect();
+    let parts: Vec<(Vec<[f64; 3]>, Vec<u32>)> = starts
+        .par_iter()
+        .map(|&lo| {
+            let hi = (lo + CHUNK).min(x.len());
+            let mut map: Map<[u64; 3]> = HashMap::default();
+            let mut keys = Vec::new();
+            let idx = (lo..hi)
+                .map(|i| {
+                    let k = [x[i], t_x[i], t_cal[i]];
+                    *map.entry(bits(&k)).or_insert_with(|| {
+                        keys.push(k);
+                        (keys.len() - 1) as u32
+                    })
+                })
+                .collect();
+            (keys, idx)
         })
+        .collect();
+    let mut map: Map<[u64; 3]> = HashMap::default();
+    let mut keys = Vec::new();
+    let remaps: Vec<Vec<u32>> = parts
+        .iter()
+        .map(|(local, _)| {
+            local
+                .iter()
+                .map(|k| {
+                    *map.entry(bits(k)).or_insert_with(|| {
+                        keys.push(*k);
+                        (keys.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let idx = parts
+        .par_iter()
+        .zip(&remaps)
+        .flat_map_iter(|((_, local), remap)| local.iter().map(|&l| remap.get(l as usize).copied().unwrap_or(0)))
         .collect();
     (keys, idx)
 }
@@ -100,7 +135,7 @@ pub fn score_customers(
     }
     let (histories, idx) = distinct_histories(x, t_x, t_cal);
     // (x, T) keys of the distinct histories, for the "if alive" factors
-    let mut xt_map: HashMap<[u64; 2], u32, BuildHasherDefault<PairHasher>> = HashMap::default();
+    let mut xt_map: Map<[u64; 2]> = HashMap::default();
     let mut xt = Vec::new();
     let xt_idx: Vec<u32> = histories
         .iter()
@@ -257,6 +292,29 @@ mod tests {
                 rate_per_time_unit: 0.0027,
             },
         );
+    }
+
+    #[test]
+    fn chunked_distinct_histories_keep_the_sequential_first_seen_order() {
+        // more than three chunks, keys repeating across chunk boundaries
+        let n = 3 * CHUNK + 1234;
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 13) as f64).collect();
+        let tx: Vec<f64> = (0..n).map(|i| ((i * 104_729) % 17) as f64).collect();
+        let t: Vec<f64> = (0..n).map(|i| 20.0 + ((i / 1000) % 5) as f64).collect();
+        let (keys, idx) = distinct_histories(&x, &tx, &t);
+        let mut seen: Vec<[f64; 3]> = Vec::new();
+        for i in 0..n {
+            let k = [x[i], tx[i], t[i]];
+            let at = match seen.iter().position(|s| *s == k) {
+                Some(p) => p,
+                None => {
+                    seen.push(k);
+                    seen.len() - 1
+                }
+            };
+            assert_eq!(idx[i] as usize, at, "row {i}");
+        }
+        assert_eq!(keys, seen);
     }
 
     #[test]
