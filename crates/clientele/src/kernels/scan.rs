@@ -22,6 +22,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -206,10 +207,10 @@ impl PurchaseScan {
         }))
     }
 
-    /// Decodes the file in parallel (row groups dealt round-robin to one sink per worker
-    /// thread, so the sinks come back in a fixed order) and hands every purchase before
-    /// `until` (µs, exclusive) to its worker's sink; `None` when a row is outside this path's
-    /// scope.
+    /// Decodes the file in parallel (one sink per worker thread; each worker takes the next
+    /// row group when it is free, so which sink sees which row group varies from run to run:
+    /// sinks must merge exactly, in any order) and hands every purchase before `until` (µs,
+    /// exclusive) to its worker's sink; `None` when a row is outside this path's scope.
     ///
     /// # Errors
     /// [`Error::Io`] / [`Error::Format`] when the file cannot be read or decoded.
@@ -225,14 +226,22 @@ impl PurchaseScan {
             message: e.to_string(),
         };
         let workers = par.install(rayon::current_num_threads).clamp(1, self.groups.max(1));
+        // Row groups are taken from a shared counter as workers free up (a busy core slows
+        // one worker, not the whole scan); a refusal stops the others early.
+        let next = AtomicUsize::new(0);
+        let refused = AtomicBool::new(false);
         let sinks: Vec<Result<Option<S>>> = crate::error::guard_decode(&self.name, "parquet", || {
             Ok(par.install(|| {
                 (0..workers)
                     .into_par_iter()
-                    .map(|w| -> Result<Option<S>> {
+                    .map(|_| -> Result<Option<S>> {
                         let mut sink = make();
                         let mut scratch = (Vec::new(), Vec::new());
-                        for rg in (0..self.groups).skip(w).step_by(workers) {
+                        loop {
+                            let rg = next.fetch_add(1, Ordering::Relaxed);
+                            if rg >= self.groups || refused.load(Ordering::Relaxed) {
+                                break;
+                            }
                             let f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
                             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
                                 .with_projection(self.mask.clone())
@@ -243,6 +252,7 @@ impl PurchaseScan {
                             for b in reader {
                                 let b = b.map_err(|e| fmt(&e))?;
                                 if self.batch(&mut sink, &b, until, &mut scratch).is_err() {
+                                    refused.store(true, Ordering::Relaxed);
                                     return Ok(None);
                                 }
                                 sink.end_batch();
@@ -380,9 +390,11 @@ impl PurchaseScan {
         // of the purchases before `until` are gathered (every row is written to the next free
         // slot, which advances only for such a purchase).
         let (mut taken, mut flags) = (0usize, 0u8);
+        // Reused from batch to batch: only grown, never cleared (slots past `taken` are stale).
         let mut index = std::mem::take(&mut scratch.0);
-        index.clear();
-        index.resize(n, 0);
+        if index.len() < n {
+            index.resize(n, 0);
+        }
         for (i, &t) in times.iter().enumerate() {
             let code = code_of(i);
             let x = values.get(i).copied().unwrap_or(0.0);
@@ -396,7 +408,6 @@ impl PurchaseScan {
             }
             taken += usize::from(buy & (t < until));
         }
-        index.truncate(taken);
         let refunds_ok = self.allow_refunds;
         let amount_flags = flags & (8 | (16 * u8::from(!refunds_ok)));
         let refused = flags & (2 | 4) != 0
@@ -420,7 +431,7 @@ impl PurchaseScan {
         purchases.clear();
         purchases.reserve(taken);
         let mut outside = false;
-        for &i in &index {
+        for &i in index.get(..taken).unwrap_or_default() {
             let i = i as usize;
             let (Some(&key), Some(&t)) = (keys.get(i), times.get(i)) else {
                 outside = true;

@@ -210,6 +210,7 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
         ),
     };
     let code: Vec<i32> = (0..rows)
+        .into_par_iter()
         .map(|i| 100 * i32::from(r_score[i]) + 10 * i32::from(f_score[i]) + i32::from(m_score[i]))
         .collect();
     let map = &cfg.params.segments;
@@ -226,17 +227,17 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
                 }
             }
         }
-        (0..rows)
+        let names: Vec<&str> = (0..rows)
+            .into_par_iter()
             .map(|i| {
                 let at = (usize::from(r_score[i]) * nf + usize::from(f_score[i])) * nm + usize::from(m_score[i]);
-                Some(
-                    table
-                        .get(at)
-                        .copied()
-                        .unwrap_or_else(|| map.segment(r_score[i], f_score[i], m_score[i])),
-                )
+                table
+                    .get(at)
+                    .copied()
+                    .unwrap_or_else(|| map.segment(r_score[i], f_score[i], m_score[i]))
             })
-            .collect()
+            .collect();
+        StringArray::from_iter_values(names)
     } else {
         (0..rows)
             .map(|i| Some(map.segment(r_score[i], f_score[i], m_score[i])))
