@@ -277,12 +277,11 @@ impl PurchaseScan {
     /// Checks one decoded batch (columns: key, time, [type], [amount]) and passes its
     /// purchases before `until` to `sink`, through `scratch`.
     ///
-    /// Column by column rather than row by row: the key and time ranges are checked with one
-    /// min / max pass each (a linear scale keeps the order, so the extremes bound every value),
-    /// the amounts with one pass, and the purchases are then gathered without branches. It
-    /// refuses exactly the batches a per-row check refuses, except that a key outside the
-    /// statistics' range is refused on any row, not only on purchases (statistics are exact,
-    /// so a file where that differs is not one this path serves either way).
+    /// Two passes instead of one branchy loop: a branch-free pass over every row checks the
+    /// type, the time range and the stored amounts and gathers the indices of the purchases
+    /// before `until`; a pass over those purchases checks their keys against the statistics'
+    /// range and reads null amounts as 0.0. It refuses exactly the batches a per-row check
+    /// refuses (an amount flag on a column with nulls is settled by an exact per-row pass).
     fn batch<S: PurchaseSink>(
         &self,
         sink: &mut S,
