@@ -22,9 +22,12 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::types::{
+    Float64Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampSecondType,
+};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ProjectionMask;
@@ -43,6 +46,12 @@ use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
 pub(crate) trait PurchaseSink: Send {
     /// One purchase (only purchases before the scan's `until` reach the sink).
     fn push(&mut self, customer: u32, time: i64, amount: f64);
+    /// Purchases of one batch, in row order (as many calls of [`push`](Self::push)).
+    fn extend(&mut self, purchases: &[(u32, i64, f64)]) {
+        for &(c, t, a) in purchases {
+            self.push(c, t, a);
+        }
+    }
     /// Called after each decoded batch (a chance to flush buffers).
     fn end_batch(&mut self) {}
     /// Called once when the worker has decoded all its row groups.
@@ -69,14 +78,6 @@ pub(crate) struct PurchaseScan {
 
 /// Why a batch cannot be aggregated on this path (the caller falls back).
 struct Refuse;
-
-/// What an event-type dictionary value is.
-#[derive(Clone, Copy)]
-enum Kind {
-    Purchase,
-    Other,
-    Blank,
-}
 
 /// The microseconds of a timestamp column's values, as a multiplier, if its unit is exact.
 fn micros_per_unit(t: &DataType) -> Option<i64> {
@@ -206,10 +207,10 @@ impl PurchaseScan {
         }))
     }
 
-    /// Decodes the file in parallel (row groups dealt round-robin to one sink per worker
-    /// thread, so the sinks come back in a fixed order) and hands every purchase before
-    /// `until` (µs, exclusive) to its worker's sink; `None` when a row is outside this path's
-    /// scope.
+    /// Decodes the file in parallel (one sink per worker thread; each worker takes the next
+    /// row group when it is free, so which sink sees which row group varies from run to run:
+    /// sinks must merge exactly, in any order) and hands every purchase before `until` (µs,
+    /// exclusive) to its worker's sink; `None` when a row is outside this path's scope.
     ///
     /// # Errors
     /// [`Error::Io`] / [`Error::Format`] when the file cannot be read or decoded.
@@ -225,13 +226,22 @@ impl PurchaseScan {
             message: e.to_string(),
         };
         let workers = par.install(rayon::current_num_threads).clamp(1, self.groups.max(1));
+        // Row groups are taken from a shared counter as workers free up (a busy core slows
+        // one worker, not the whole scan); a refusal stops the others early.
+        let next = AtomicUsize::new(0);
+        let refused = AtomicBool::new(false);
         let sinks: Vec<Result<Option<S>>> = crate::error::guard_decode(&self.name, "parquet", || {
             Ok(par.install(|| {
                 (0..workers)
                     .into_par_iter()
-                    .map(|w| -> Result<Option<S>> {
+                    .map(|_| -> Result<Option<S>> {
                         let mut sink = make();
-                        for rg in (0..self.groups).skip(w).step_by(workers) {
+                        let mut scratch = (Vec::new(), Vec::new());
+                        loop {
+                            let rg = next.fetch_add(1, Ordering::Relaxed);
+                            if rg >= self.groups || refused.load(Ordering::Relaxed) {
+                                break;
+                            }
                             let f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
                             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
                                 .with_projection(self.mask.clone())
@@ -241,7 +251,8 @@ impl PurchaseScan {
                                 .map_err(|e| fmt(&e))?;
                             for b in reader {
                                 let b = b.map_err(|e| fmt(&e))?;
-                                if self.batch(&mut sink, &b, until).is_err() {
+                                if self.batch(&mut sink, &b, until, &mut scratch).is_err() {
+                                    refused.store(true, Ordering::Relaxed);
                                     return Ok(None);
                                 }
                                 sink.end_batch();
@@ -264,95 +275,180 @@ impl PurchaseScan {
     }
 
     /// Checks one decoded batch (columns: key, time, [type], [amount]) and passes its
-    /// purchases before `until` to `sink`.
-    fn batch<S: PurchaseSink>(&self, sink: &mut S, batch: &RecordBatch, until: i64) -> std::result::Result<(), Refuse> {
-        let mut c = 0;
-        let mut next = || {
-            let col = batch.column(c).clone();
-            c += 1;
-            col
+    /// purchases before `until` to `sink`, through `scratch`.
+    ///
+    /// Two passes instead of one branchy loop: a branch-free pass over every row checks the
+    /// type, the time range and the stored amounts and gathers the indices of the purchases
+    /// before `until`; a pass over those purchases checks their keys against the statistics'
+    /// range and reads null amounts as 0.0. It refuses exactly the batches a per-row check
+    /// refuses (an amount flag on a column with nulls is settled by an exact per-row pass).
+    fn batch<S: PurchaseSink>(
+        &self,
+        sink: &mut S,
+        batch: &RecordBatch,
+        until: i64,
+        scratch: &mut (Vec<u32>, Vec<(u32, i64, f64)>),
+    ) -> std::result::Result<(), Refuse> {
+        let mut columns = batch.columns().iter();
+        let keys = columns.next().ok_or(Refuse)?;
+        let times = columns.next().ok_or(Refuse)?;
+        let types = if self.has_type {
+            Some(columns.next().ok_or(Refuse)?)
+        } else {
+            None
         };
-        let keys = next();
-        let keys = keys.as_primitive_opt::<Int64Type>().ok_or(Refuse)?;
-        let times = next();
-        let times = times
-            .as_primitive_opt::<arrow_array::types::TimestampMicrosecondType>()
-            .map(|a| a.values().clone());
-        let times = match times {
-            Some(t) => t,
-            None => {
-                let t = arrow_cast::cast(&batch.column(1).clone(), &DataType::Int64).map_err(|_| Refuse)?;
-                t.as_primitive::<Int64Type>().values().clone()
-            }
+        let amounts = if self.has_amount {
+            Some(columns.next().ok_or(Refuse)?)
+        } else {
+            None
         };
-        if keys.null_count() > 0 || batch.column(1).null_count() > 0 {
+        if keys.null_count() > 0 || times.null_count() > 0 {
             return Err(Refuse);
         }
-        let types = if self.has_type { Some(next()) } else { None };
-        // Per dictionary value: a purchase, another type, or blank (a rejected row: ingestion
-        // trims types, and a null or blank type is rejected). One check per distinct value.
-        let kinds: Option<(Vec<Kind>, &arrow_array::DictionaryArray<Int32Type>)> = match &types {
-            None => None,
+        let keys: &[i64] = keys.as_primitive_opt::<Int64Type>().ok_or(Refuse)?.values();
+        let raw: &[i64] = match times.data_type() {
+            DataType::Timestamp(TimeUnit::Microsecond, _) => times
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .ok_or(Refuse)?
+                .values(),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => times
+                .as_primitive_opt::<TimestampMillisecondType>()
+                .ok_or(Refuse)?
+                .values(),
+            DataType::Timestamp(TimeUnit::Second, _) => {
+                times.as_primitive_opt::<TimestampSecondType>().ok_or(Refuse)?.values()
+            }
+            _ => return Err(Refuse),
+        };
+        let n = keys.len();
+        if raw.len() != n {
+            return Err(Refuse);
+        }
+        let scale = self.scale;
+        let scaled: Vec<i64>;
+        let times: &[i64] = if scale == 1 {
+            raw
+        } else {
+            // A linear scale keeps the order, so the scaled extremes bound every value.
+            let (lo, hi) = raw
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            if n > 0 && (lo.checked_mul(scale).is_none() || hi.checked_mul(scale).is_none()) {
+                return Err(Refuse);
+            }
+            scaled = raw.iter().map(|&t| t.wrapping_mul(scale)).collect();
+            &scaled
+        };
+        // Event types: per dictionary value 0 (another type), 1 (a purchase) or 2 (blank: a
+        // rejected row; ingestion trims types, and a null or blank type is rejected).
+        let (codes, type_keys): (Vec<u8>, Option<&[i32]>) = match types {
+            None => (vec![1], None),
             Some(t) => {
                 let d = t.as_dictionary_opt::<Int32Type>().ok_or(Refuse)?;
                 if d.null_count() > 0 {
                     return Err(Refuse);
                 }
                 let values = d.values().as_string_opt::<i32>().ok_or(Refuse)?;
-                let kinds = (0..values.len())
+                let codes = (0..values.len())
                     .map(|i| {
                         let v = if values.is_valid(i) { values.value(i).trim() } else { "" };
-                        if v.is_empty() {
-                            Kind::Blank
-                        } else if v == self.purchase {
-                            Kind::Purchase
-                        } else {
-                            Kind::Other
-                        }
+                        if v.is_empty() { 2 } else { u8::from(v == self.purchase) }
                     })
                     .collect();
-                Some((kinds, d))
-            }
-        };
-        let amounts = if self.has_amount { Some(next()) } else { None };
-        let amounts = match &amounts {
-            None => None,
-            Some(a) => Some(a.as_primitive_opt::<Float64Type>().ok_or(Refuse)?),
-        };
-        let n = keys.len();
-        let key_values = keys.values();
-        let (scale, lo, range) = (self.scale, self.min_key, self.customers);
-        for i in 0..n {
-            let t = times[i].checked_mul(scale).ok_or(Refuse)?;
-            if !(MIN_EVENT_MICROS..END_EVENT_MICROS).contains(&t) {
-                return Err(Refuse);
-            }
-            let buy = match &kinds {
-                None => true,
-                Some((kinds, d)) => match kinds.get(d.keys().value(i) as usize) {
-                    Some(Kind::Purchase) => true,
-                    Some(Kind::Other) => false,
-                    Some(Kind::Blank) | None => return Err(Refuse),
-                },
-            };
-            let amount = match amounts {
-                Some(a) if a.is_valid(i) => {
-                    let x = a.value(i);
-                    if !x.is_finite() || x.abs() > MAX_AMOUNT || (buy && !self.allow_refunds && x < 0.0) {
-                        return Err(Refuse);
-                    }
-                    x
-                }
-                _ => 0.0,
-            };
-            if buy && t < until {
-                let k = u32::try_from(key_values[i].wrapping_sub(lo)).map_err(|_| Refuse)?;
-                if k as usize >= range {
+                let k: &[i32] = d.keys().values();
+                if k.len() != n {
                     return Err(Refuse);
                 }
-                sink.push(k, t, amount);
+                (codes, Some(k))
             }
+        };
+        let (values, nulls): (&[f64], Option<&arrow_buffer::NullBuffer>) = match amounts {
+            None => (&[], None),
+            Some(a) => {
+                let a = a.as_primitive_opt::<Float64Type>().ok_or(Refuse)?;
+                if a.len() != n {
+                    return Err(Refuse);
+                }
+                (a.values(), a.nulls().filter(|b| b.null_count() > 0))
+            }
+        };
+        let code_of = |i: usize| -> u8 {
+            match type_keys {
+                None => 1,
+                Some(k) => k
+                    .get(i)
+                    .and_then(|&k| usize::try_from(k).ok())
+                    .and_then(|k| codes.get(k))
+                    .copied()
+                    .unwrap_or(2),
+            }
+        };
+        // Pass 1, every row, without branches: the type code, the time range, and the amounts
+        // as stored (a null slot's stored value is arbitrary, so an amount flag is only a
+        // suspicion when the column has nulls, settled by an exact pass below); the indices
+        // of the purchases before `until` are gathered (every row is written to the next free
+        // slot, which advances only for such a purchase).
+        let (mut taken, mut flags) = (0usize, 0u8);
+        // Reused from batch to batch: only grown, never cleared (slots past `taken` are stale).
+        let mut index = std::mem::take(&mut scratch.0);
+        if index.len() < n {
+            index.resize(n, 0);
         }
+        for (i, &t) in times.iter().enumerate() {
+            let code = code_of(i);
+            let x = values.get(i).copied().unwrap_or(0.0);
+            let buy = code == 1;
+            flags |= code
+                | (u8::from(!(MIN_EVENT_MICROS..END_EVENT_MICROS).contains(&t)) << 2)
+                | ((1 - u8::from(x.abs() <= MAX_AMOUNT)) << 3)
+                | (u8::from(buy & (x < 0.0)) << 4);
+            if let Some(slot) = index.get_mut(taken) {
+                *slot = i as u32;
+            }
+            taken += usize::from(buy & (t < until));
+        }
+        let refunds_ok = self.allow_refunds;
+        let amount_flags = flags & (8 | (16 * u8::from(!refunds_ok)));
+        let refused = flags & (2 | 4) != 0
+            || (amount_flags != 0 && nulls.is_none())
+            || (amount_flags != 0
+                && (0..n).any(|i| {
+                    let x = if nulls.is_some_and(|b| b.is_valid(i)) {
+                        values.get(i).copied().unwrap_or(0.0)
+                    } else {
+                        0.0
+                    };
+                    x.is_nan() || x.abs() > MAX_AMOUNT || (!refunds_ok && code_of(i) == 1 && x < 0.0)
+                }));
+        if refused {
+            scratch.0 = index;
+            return Err(Refuse);
+        }
+        // Pass 2, the gathered purchases only: the key range, null amounts as 0.0.
+        let (lo, range) = (self.min_key, self.customers as u64);
+        let purchases = &mut scratch.1;
+        purchases.clear();
+        purchases.reserve(taken);
+        let mut outside = false;
+        for &i in index.get(..taken).unwrap_or_default() {
+            let i = i as usize;
+            let (Some(&key), Some(&t)) = (keys.get(i), times.get(i)) else {
+                outside = true;
+                continue;
+            };
+            let k = key.wrapping_sub(lo) as u64;
+            outside |= k >= range;
+            let x = match nulls {
+                Some(b) if !b.is_valid(i) => 0.0,
+                _ => values.get(i).copied().unwrap_or(0.0),
+            };
+            purchases.push((k as u32, t, x));
+        }
+        scratch.0 = index;
+        if outside {
+            return Err(Refuse);
+        }
+        sink.extend(&scratch.1);
         Ok(())
     }
 }

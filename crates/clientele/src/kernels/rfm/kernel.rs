@@ -178,11 +178,19 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
     let bins = cfg.params.bins;
     let as_f64 = |v: &[i64], scale: f64| -> Vec<f64> { v.iter().map(|&x| x as f64 / scale).collect() };
     let (r_score, f_score, m_score) = match &cfg.params.scoring {
-        Scoring::Ntile => (
-            ntile_scores(&recency, true, bins),
-            ntile_scores(&frequency, false, bins),
-            ntile_scores(&money, false, bins),
-        ),
+        Scoring::Ntile => {
+            // The three axes are independent: scored side by side (same result in any pool).
+            let (r, (f, m)) = rayon::join(
+                || ntile_scores(&recency, true, bins),
+                || {
+                    rayon::join(
+                        || ntile_scores(&frequency, false, bins),
+                        || ntile_scores(&money, false, bins),
+                    )
+                },
+            );
+            (r, f, m)
+        }
         Scoring::Quantile => {
             let (r, f, m) = (as_f64(&recency, 1.0), as_f64(&frequency, 1.0), as_f64(&money, 100.0));
             (
@@ -202,12 +210,39 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
         ),
     };
     let code: Vec<i32> = (0..rows)
+        .into_par_iter()
         .map(|i| 100 * i32::from(r_score[i]) + 10 * i32::from(f_score[i]) + i32::from(m_score[i]))
         .collect();
     let map = &cfg.params.segments;
-    let segments: StringArray = (0..rows)
-        .map(|i| Some(map.segment(r_score[i], f_score[i], m_score[i])))
-        .collect();
+    // The segment of each score triple, looked up once per distinct triple when the scores
+    // are small (they are at most `bins`, or 9 with breaks), not once per customer.
+    let top = |v: &[u8]| usize::from(v.iter().copied().max().unwrap_or(0)) + 1;
+    let (nr, nf, nm) = (top(&r_score), top(&f_score), top(&m_score));
+    let segments: StringArray = if nr * nf * nm <= 1 << 16 {
+        let mut table = Vec::with_capacity(nr * nf * nm);
+        for r in 0..nr {
+            for f in 0..nf {
+                for m in 0..nm {
+                    table.push(map.segment(r as u8, f as u8, m as u8));
+                }
+            }
+        }
+        let names: Vec<&str> = (0..rows)
+            .into_par_iter()
+            .map(|i| {
+                let at = (usize::from(r_score[i]) * nf + usize::from(f_score[i])) * nm + usize::from(m_score[i]);
+                table
+                    .get(at)
+                    .copied()
+                    .unwrap_or_else(|| map.segment(r_score[i], f_score[i], m_score[i]))
+            })
+            .collect();
+        StringArray::from_iter_values(names)
+    } else {
+        (0..rows)
+            .map(|i| Some(map.segment(r_score[i], f_score[i], m_score[i])))
+            .collect()
+    };
     let schema = Arc::new(Schema::new(vec![
         Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
         Field::new("recency_days", DataType::Int64, false),

@@ -1,5 +1,7 @@
 //! SQL `NTILE` scoring, with counting sorts for small-integer axes.
 
+use rayon::prelude::*;
+
 /// The 1-based NTILE bucket of the row at 0-based `position` among `rows` rows cut into
 /// `bins` buckets: bucket sizes differ by at most one, and the first `rows % bins` buckets
 /// hold the extra rows (SQL semantics).
@@ -69,13 +71,15 @@ fn order_by(keys: &[i64], descending: bool) -> Vec<u32> {
         }
         order
     } else {
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        if descending {
-            order.sort_by_key(|&c| (std::cmp::Reverse(keys[c as usize]), c));
-        } else {
-            order.sort_by_key(|&c| (keys[c as usize], c));
-        }
-        order
+        // (key, index) pairs are distinct, so an unstable (parallel) sort of the pairs gives
+        // the one (key, index) order in any pool; `!k` reverses the key order exactly.
+        let mut pairs: Vec<(i64, u32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(c, &k)| (if descending { !k } else { k }, c as u32))
+            .collect();
+        pairs.par_sort_unstable();
+        pairs.into_iter().map(|(_, c)| c).collect()
     }
 }
 

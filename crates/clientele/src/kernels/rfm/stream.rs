@@ -3,10 +3,11 @@
 //! The `orders` RFM of a customer needs four numbers: the purchase count, the exact sum of
 //! amounts, and the first and last purchase times. They merge by addition, min and max, so
 //! row groups can be decoded and aggregated in parallel in any order and still give the exact
-//! answer. This path reads only `customer_id`, `event_time`, `event_type` and `amount`, keeps
-//! the partial state in arrays indexed by `customer_id − min` (the key range comes from the
-//! file's column statistics), and never orders events by customer and time, which is what
-//! building a store costs.
+//! answer. This path reads only `customer_id`, `event_time`, `event_type` and `amount`, drops
+//! each purchase into the bucket of its `customer_id − min` (buckets of consecutive keys; the
+//! key range comes from the file's column statistics), aggregates the buckets in parallel,
+//! each in a small cache-resident array, and never orders events by customer and time, which
+//! is what building a store costs.
 //!
 //! The file is read by the shared purchase scan ([`crate::kernels::scan`]), which decides
 //! which files this path accepts and refuses any file with a row the ingestion would reject:
@@ -15,6 +16,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 
@@ -27,121 +30,81 @@ use crate::kernels::scan::{PurchaseScan, PurchaseSink};
 use crate::kernels::summary::to_units;
 use crate::time::MICROS_PER_DAY;
 
-/// One customer's partial state. Kept together so that a purchase touches one cache line
-/// (events arrive in time order, so customers are visited at random).
+/// A purchase waiting to be applied: the customer offset, the whole days from the purchase
+/// to `as_of` (`(as_of − time).div_euclid(day)`, which falls as the time rises, so the last
+/// purchase has the fewest days and the first the most) and the amount.
+#[derive(Debug, Clone, Copy)]
+struct Purchase {
+    customer: u32,
+    days: i32,
+    amount: f64,
+}
+
+/// Purchases per block of a bucket (64 KiB): buckets grow by whole blocks, never by copying.
+const BLOCK: usize = 4096;
+
+/// One worker's purchases before `as_of`, in buckets of 2^`shift` consecutive customers, so
+/// that each bucket can be aggregated on its own, in the cache. A bucket is a list of blocks.
+struct Buckets {
+    shift: u32,
+    as_of: i64,
+    buckets: Vec<Vec<Vec<Purchase>>>,
+}
+
+impl PurchaseSink for Buckets {
+    #[inline]
+    fn push(&mut self, customer: u32, time: i64, amount: f64) {
+        // The scan hands over times in [MIN_EVENT_MICROS, as_of) and `as_of` is a date, so
+        // the difference is positive and far below i64::MAX, and the days fit an i32.
+        let days = self.as_of.saturating_sub(time).div_euclid(MICROS_PER_DAY);
+        let days = i32::try_from(days).unwrap_or(i32::MAX);
+        let p = Purchase { customer, days, amount };
+        if let Some(b) = self.buckets.get_mut((customer >> self.shift) as usize) {
+            match b.last_mut() {
+                Some(block) if block.len() < block.capacity() => block.push(p),
+                _ => {
+                    let mut block = Vec::with_capacity(BLOCK);
+                    block.push(p);
+                    b.push(block);
+                }
+            }
+        }
+    }
+}
+
+/// log2 of the customers per bucket: at least 2^12, and at most 256 buckets.
+fn bucket_shift(customers: usize) -> u32 {
+    let mut shift = 12;
+    while (customers >> shift) >= 256 {
+        shift += 1;
+    }
+    shift
+}
+
+/// One customer's aggregate inside a bucket.
 #[derive(Debug, Clone, Copy)]
 struct Cell {
     units: i128,
-    first: i64,
-    last: i64,
     count: u64,
+    fewest_days: i32,
+    most_days: i32,
 }
 
 const EMPTY: Cell = Cell {
     units: 0,
-    first: i64::MAX,
-    last: i64::MIN,
     count: 0,
+    fewest_days: i32::MAX,
+    most_days: i32::MIN,
 };
 
-/// A purchase waiting to be applied.
-#[derive(Debug, Clone, Copy)]
-struct Purchase {
-    customer: u32,
-    time: i64,
-    units: i128,
-}
-
-/// Purchases buffered before they are applied in customer-bucket order.
-const FLUSH: usize = 1 << 18;
-/// Customers per bucket (log2): 4,096 cells of 48 bytes stay in the L2 cache while a bucket's
-/// purchases are applied, instead of one cache miss per purchase.
-const BUCKET_SHIFT: u32 = 12;
-
-/// Per-customer partial state over a key range.
-struct Partial {
-    cells: Vec<Cell>,
-    pending: Vec<Purchase>,
-    sorted: Vec<Purchase>,
-}
-
-impl Partial {
-    fn new(n: usize) -> Partial {
-        Partial {
-            cells: vec![EMPTY; n],
-            pending: Vec::with_capacity(FLUSH),
-            sorted: Vec::new(),
-        }
-    }
-
-    /// Applies the pending purchases, grouped by customer bucket (a counting sort, stable, so
-    /// each customer's purchases keep their order; the result is the same in any order).
-    fn flush(&mut self) {
-        let buckets = (self.cells.len() >> BUCKET_SHIFT) + 1;
-        let mut starts = vec![0usize; buckets + 1];
-        for p in &self.pending {
-            starts[(p.customer >> BUCKET_SHIFT) as usize + 1] += 1;
-        }
-        for b in 0..buckets {
-            starts[b + 1] += starts[b];
-        }
-        self.sorted.clear();
-        self.sorted.resize(
-            self.pending.len(),
-            Purchase {
-                customer: 0,
-                time: 0,
-                units: 0,
-            },
-        );
-        for p in &self.pending {
-            let slot = &mut starts[(p.customer >> BUCKET_SHIFT) as usize];
-            self.sorted[*slot] = *p;
-            *slot += 1;
-        }
-        for p in &self.sorted {
-            if let Some(cell) = self.cells.get_mut(p.customer as usize) {
-                cell.count += 1;
-                cell.units += p.units;
-                cell.first = cell.first.min(p.time);
-                cell.last = cell.last.max(p.time);
-            }
-        }
-        self.pending.clear();
-    }
-
-    fn merge(mut self, o: &Partial) -> Partial {
-        for (a, b) in self.cells.iter_mut().zip(&o.cells) {
-            if b.count > 0 {
-                a.count += b.count;
-                a.units += b.units;
-                a.first = a.first.min(b.first);
-                a.last = a.last.max(b.last);
-            }
-        }
-        self
-    }
-}
-
-impl PurchaseSink for Partial {
-    #[inline]
-    fn push(&mut self, customer: u32, time: i64, amount: f64) {
-        self.pending.push(Purchase {
-            customer,
-            time,
-            units: to_units(amount),
-        });
-    }
-
-    fn end_batch(&mut self) {
-        if self.pending.len() >= FLUSH {
-            self.flush();
-        }
-    }
-
-    fn finish(&mut self) {
-        self.flush();
-    }
+/// The RFM axes of one bucket's customers with a purchase, in key order.
+#[derive(Default)]
+struct Part {
+    keys: Vec<i64>,
+    recency: Vec<i64>,
+    frequency: Vec<i64>,
+    money: Vec<i64>,
+    t_days: Vec<i64>,
 }
 
 /// The `orders` RFM table of the events in the Parquet file at `path`, read with `ingest`'s
@@ -164,36 +127,81 @@ pub fn rfm_parquet(
     let Some(scan) = PurchaseScan::open(path.as_ref(), ingest)? else {
         return Ok(None);
     };
-    let (lo, range) = (scan.min_key, scan.customers);
+    let (lo, n) = (scan.min_key, scan.customers);
     let as_of = cfg.as_of_micros;
-    // One partial per worker thread, merged in a fixed order; the state is exact integers and
-    // min / max, so the order cannot change the result.
-    let Some(partials) = scan.run(as_of, par, || Partial::new(range))? else {
+    let shift = bucket_shift(n);
+    let buckets = (n >> shift) + 1;
+    let make = || Buckets {
+        shift,
+        as_of,
+        buckets: (0..buckets).map(|_| Vec::new()).collect(),
+    };
+    let Some(workers) = scan.run(as_of, par, make)? else {
         return Ok(None);
     };
-    let Some(p) = partials.into_iter().reduce(|m, p| m.merge(&p)) else {
-        return Ok(None);
-    };
-    let cells = &p.cells;
-    let customers: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].count > 0).collect();
-    let keys: ArrayRef = Arc::new(Int64Array::from(
-        customers.iter().map(|&i| lo + i as i64).collect::<Vec<_>>(),
-    ));
+    // Each bucket in parallel: exact integer sums and min / max over its customers, so the
+    // result does not depend on the decoding order; the bucket boundaries depend only on the
+    // key range, so the output is the same for any pool.
+    let parts: Vec<Part> = par.install(|| {
+        (0..buckets)
+            .into_par_iter()
+            .map(|b| {
+                let base = b << shift;
+                let width = (1usize << shift).min(n.saturating_sub(base));
+                let mut cells = vec![EMPTY; width];
+                for p in workers.iter().filter_map(|w| w.buckets.get(b)).flatten().flatten() {
+                    if let Some(cell) = cells.get_mut((p.customer as usize).wrapping_sub(base)) {
+                        cell.count += 1;
+                        cell.units += to_units(p.amount);
+                        cell.fewest_days = cell.fewest_days.min(p.days);
+                        cell.most_days = cell.most_days.max(p.days);
+                    }
+                }
+                let mut part = Part::default();
+                for (c, cell) in cells.iter().enumerate() {
+                    if cell.count > 0 {
+                        part.keys.push(lo + (base + c) as i64);
+                        part.recency.push(i64::from(cell.fewest_days));
+                        part.frequency.push(i64::try_from(cell.count).unwrap_or(i64::MAX));
+                        part.money.push(cents(cell.units));
+                        part.t_days.push(i64::from(cell.most_days));
+                    }
+                }
+                part
+            })
+            .collect()
+    });
+    drop(workers);
+    let rows: usize = parts.iter().map(|p| p.keys.len()).sum();
+    // The parts side by side into whole columns, copied in parallel.
+    let mut columns: [Vec<i64>; 5] = std::array::from_fn(|_| vec![0i64; rows]);
+    let mut pieces: Vec<(&mut [i64], &[i64])> = Vec::with_capacity(5 * parts.len());
+    for (c, column) in columns.iter_mut().enumerate() {
+        let mut rest = column.as_mut_slice();
+        for p in &parts {
+            let src = match c {
+                0 => &p.keys,
+                1 => &p.recency,
+                2 => &p.frequency,
+                3 => &p.money,
+                _ => &p.t_days,
+            };
+            let Some((dst, tail)) = rest.split_at_mut_checked(src.len()) else {
+                break;
+            };
+            pieces.push((dst, src));
+            rest = tail;
+        }
+    }
+    par.install(|| pieces.into_par_iter().for_each(|(dst, src)| dst.copy_from_slice(src)));
+    drop(parts);
+    let [keys, recency, frequency, money, t_days] = columns;
     let axes = Axes {
-        keys,
-        recency: customers
-            .iter()
-            .map(|&i| (as_of - cells[i].last).div_euclid(MICROS_PER_DAY))
-            .collect(),
-        frequency: customers
-            .iter()
-            .map(|&i| i64::try_from(cells[i].count).unwrap_or(i64::MAX))
-            .collect(),
-        money: customers.iter().map(|&i| cents(cells[i].units)).collect(),
-        t_days: customers
-            .iter()
-            .map(|&i| (as_of - cells[i].first).div_euclid(MICROS_PER_DAY))
-            .collect(),
+        keys: Arc::new(Int64Array::from(keys)) as ArrayRef,
+        recency,
+        frequency,
+        money,
+        t_days,
     };
-    score(axes, cfg).map(Some)
+    par.install(|| score(axes, cfg)).map(Some)
 }
