@@ -9,7 +9,7 @@
 //! each in a small cache-resident array, and never orders events by customer and time, which
 //! is what building a store costs.
 //!
-//! The file is read by the shared purchase scan ([`crate::kernels::scan`]), which decides
+//! The file is read by the shared purchase scan (`kernels::scan`), which decides
 //! which files this path accepts and refuses any file with a row the ingestion would reject:
 //! [`rfm_parquet`] then returns `None` and the caller takes the store path, which reports
 //! those rows.

@@ -2,7 +2,7 @@
 //!
 //! The models need only the purchase statistics of each customer (frequency, recency, T,
 //! monetary value and the holdout). [`summarize_parquet`] decodes the purchases with the
-//! shared purchase scan ([`crate::kernels::scan`]), groups them by customer with one counting
+//! shared purchase scan (`kernels::scan`), groups them by customer with one counting
 //! pass per bucket of consecutive customers (keys are dense integers, so no hashing and no sort
 //! of the whole log; buckets are grouped in parallel and stay in the cache), orders each
 //! customer's handful of purchases by time, and finishes each customer with the same code the
@@ -68,7 +68,7 @@ fn bucket_shift(customers: usize) -> u32 {
 
 /// The summary's purchase columns ([`PURCHASE_COLUMNS`]) of the events in the Parquet file at
 /// `path`, read with `ingest`'s column mapping and purchase type, or `None` when the file is
-/// outside the purchase scan's scope (see [`crate::kernels::scan`]) or `cfg` lists non-buyers
+/// outside the purchase scan's scope (see `kernels::scan`: integer keys with a dense range, exact timestamps, no row ingestion would reject) or `cfg` lists non-buyers
 /// (that needs every event). When it is `Some`, every column equals the same-named column of
 /// [`summarize`](super::summarize) over a store of the file's events, row for row.
 ///
