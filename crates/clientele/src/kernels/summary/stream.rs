@@ -68,8 +68,9 @@ fn bucket_shift(customers: usize) -> u32 {
 
 /// The summary's purchase columns ([`PURCHASE_COLUMNS`]) of the events in the Parquet file at
 /// `path`, read with `ingest`'s column mapping and purchase type, or `None` when the file is
-/// outside the purchase scan's scope (see `kernels::scan`: integer keys with a dense range, exact timestamps, no row ingestion would reject) or `cfg` lists non-buyers
-/// (that needs every event). When it is `Some`, every column equals the same-named column of
+/// outside the purchase scan's scope (integer keys with a dense range, exact timestamps, a
+/// float amount, string event types, and no row that ingestion would reject) or `cfg` lists
+/// non-buyers (that needs every event). When it is `Some`, every column equals the same-named column of
 /// [`summarize`](super::summarize) over a store of the file's events, row for row.
 ///
 /// # Errors
