@@ -34,8 +34,6 @@ const CHUNK: usize = 4096;
 
 /// Column-major standardized features and the (mean, sd) of each feature.
 type Prepared = (Vec<Vec<f64>>, Vec<(f64, f64)>);
-/// One prepared column: its values, its (mean, sd) scaling and the variance of the values.
-type PreparedColumn = (Vec<f64>, (f64, f64), f64);
 /// One Lloyd run: labels, centroids, inertia, iterations, converged.
 type Run = (Vec<u32>, Vec<f64>, f64, usize, bool);
 
@@ -206,61 +204,99 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Prepares column-major features: optional log, then standardization. Also returns the
-/// mean variance of the prepared features. The columns are prepared in parallel, each in
-/// point order, so the result does not depend on the thread count.
+/// mean variance of the prepared features. Each column is summed in point order, so the
+/// result does not depend on the thread count. The columns are processed in lockstep, a few
+/// points of each in turn ([`sum_lockstep`]), so that their sequential sums overlap.
 fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<(Prepared, f64)> {
     let d = columns.len();
     let n = columns.first().map_or(0, Vec::len);
-    let prepared: Vec<Result<PreparedColumn>> = columns
-        .par_iter()
-        .enumerate()
-        .map(|(j, col)| prepare_column(j, col, n, p))
-        .collect();
-    let mut scaling = Vec::with_capacity(d);
-    let mut cols: Vec<Vec<f64>> = Vec::with_capacity(d);
-    let mut var_sum = 0.0;
-    for r in prepared {
-        let (col, sc, var) = r?;
-        cols.push(col);
-        scaling.push(sc);
-        var_sum += var;
-    }
-    Ok(((cols, scaling), var_sum / d as f64))
-}
-
-/// One column of [`prepare`]: the prepared values, their (mean, sd) scaling, and the
-/// variance of the prepared values.
-fn prepare_column(j: usize, col: &[f64], n: usize, p: &KMeansParams) -> Result<PreparedColumn> {
-    if col.len() != n {
+    let not_finite = |j: usize| {
+        Error::param(
+            "features",
+            format!("feature {j} has a value that is not finite (or <= -1 with log)"),
+        )
+    };
+    let bad = |v: &f64| !v.is_finite() || (p.log && *v <= -1.0);
+    // Errors in column order: a column's length, then its values.
+    if let Some((j, col)) = columns.iter().enumerate().find(|(_, c)| c.len() != n) {
+        if let Some(i) = columns[..j].iter().position(|c| c.iter().any(bad)) {
+            return Err(not_finite(i));
+        }
         return Err(Error::param(
             "features",
             format!("feature {j} has {} rows, feature 0 has {n}", col.len()),
         ));
     }
-    if col.iter().any(|v| !v.is_finite() || (p.log && *v <= -1.0)) {
-        return Err(Error::param(
-            "features",
-            format!("feature {j} has a value that is not finite (or <= -1 with log)"),
-        ));
+    let logged: Vec<Vec<f64>>;
+    let raw: Vec<&[f64]> = if p.log {
+        if let Some(j) = columns.iter().position(|c| c.iter().any(bad)) {
+            return Err(not_finite(j));
+        }
+        logged = columns
+            .par_iter()
+            .map(|c| c.iter().map(|x| x.ln_1p()).collect())
+            .collect();
+        logged.iter().map(Vec::as_slice).collect()
+    } else {
+        columns.iter().map(Vec::as_slice).collect()
+    };
+    let nf = n as f64;
+    let sums = sum_lockstep(&raw, |_, x| x);
+    // A finite sum means finite values (a non-finite value keeps the sum non-finite).
+    if !p.log
+        && let Some(j) = (0..d).find(|&j| !sums[j].is_finite() && raw[j].iter().any(bad))
+    {
+        return Err(not_finite(j));
     }
-    let logged: Vec<f64>;
-    let v: &[f64] = if p.log {
-        logged = col.iter().map(|x| x.ln_1p()).collect();
-        &logged
+    let scaling: Vec<(f64, f64)> = if p.standardize && n > 0 {
+        let means: Vec<f64> = sums.iter().map(|s| s / nf).collect();
+        let vars = sum_lockstep(&raw, |j, x| (x - means[j]) * (x - means[j]));
+        means
+            .iter()
+            .zip(&vars)
+            .map(|(&mean, &v)| {
+                let var = v / nf;
+                (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
+            })
+            .collect()
     } else {
-        col
+        vec![(0.0, 1.0); d]
     };
-    let (mean, sd) = if p.standardize && n > 0 {
-        let mean = v.iter().sum::<f64>() / n as f64;
-        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-        (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
-    } else {
-        (0.0, 1.0)
-    };
-    let out: Vec<f64> = v.iter().map(|x| (x - mean) / sd).collect();
-    let m = out.iter().sum::<f64>() / n as f64;
-    let var = out.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
-    Ok((out, (mean, sd), var))
+    let cols: Vec<Vec<f64>> = raw
+        .par_iter()
+        .zip(&scaling)
+        .map(|(v, &(mean, sd))| v.iter().map(|x| (x - mean) / sd).collect())
+        .collect();
+    let views: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let ms: Vec<f64> = sum_lockstep(&views, |_, x| x).iter().map(|s| s / nf).collect();
+    let vars = sum_lockstep(&views, |j, x| (x - ms[j]) * (x - ms[j]));
+    let var_sum = vars.iter().fold(0.0, |acc, v| acc + v / nf);
+    Ok(((cols, scaling), var_sum / d as f64))
+}
+
+/// Per column `j` of `cols` (equal lengths), the sum in point order of `term(j, x)` over its
+/// values `x`. The columns advance together, [`LANES`] points at a time, so the additions of
+/// different columns (each a dependency chain) overlap.
+#[inline(always)]
+fn sum_lockstep(cols: &[&[f64]], term: impl Fn(usize, f64) -> f64) -> Vec<f64> {
+    let n = cols.first().map_or(0, |c| c.len());
+    // -0.0, as `Iterator::sum` starts from, so that the bits match a plain sum.
+    let mut sums = vec![-0.0f64; cols.len()];
+    let mut start = 0;
+    while start < n {
+        let end = (start + LANES).min(n);
+        for (j, (s, col)) in sums.iter_mut().zip(cols).enumerate() {
+            if let Some(part) = col.get(start..end) {
+                let mut acc = *s;
+                for &x in part {
+                    acc += term(j, x);
+                }
+                *s = acc;
+            }
+        }
+        start = end;
+    }
+    sums
 }
 
 /// The same features row-major (for k-means++ seeding and the silhouette sample).
