@@ -447,7 +447,7 @@ impl BgNbd {
             .collect())
     }
 
-    /// E[Y(t) | x, t_x, T] of many customers, in parallel.
+    /// E[Y(t) | x, t_x, T] of many customers, once per distinct history, in parallel.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when the slices differ in length, and as
@@ -459,7 +459,7 @@ impl BgNbd {
         t_x: &[f64],
         t_cal: &[f64],
     ) -> Result<Vec<f64>> {
-        super::clv::conditional_batch(self, t, x, t_x, t_cal)
+        super::scores::conditional_expected_purchases_batch(self, t, x, t_x, t_cal)
     }
 
     /// The model as versioned JSON (`"model":"bgnbd"`, parameters `r`, `alpha`, `a`, `b`).

@@ -16,10 +16,9 @@
 //! E\[M\] is the spend model's conditional expected average spend; for one-time buyers (x = 0)
 //! it is the population mean, as in `lifetimes`.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bgnbd::{BgNbd, check_lengths};
+use super::bgnbd::BgNbd;
 use super::gamma_gamma::GammaGamma;
 use crate::error::{Error, Result};
 
@@ -194,45 +193,6 @@ impl std::hash::Hasher for PairHasher {
     fn write_u64(&mut self, v: u64) {
         self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
-}
-
-/// Distinct (x, T) keys of many customers (in first-seen order), and each customer's key index.
-pub(crate) fn xt_keys(x: &[f64], t_cal: &[f64]) -> (Vec<(f64, f64)>, Vec<u32>) {
-    use std::collections::HashMap;
-    use std::hash::BuildHasherDefault;
-    let mut map: HashMap<(u64, u64), u32, BuildHasherDefault<PairHasher>> = HashMap::default();
-    let mut keys = Vec::new();
-    let idx = x
-        .iter()
-        .zip(t_cal)
-        .map(|(a, b)| {
-            *map.entry((a.to_bits(), b.to_bits())).or_insert_with(|| {
-                keys.push((*a, *b));
-                (keys.len() - 1) as u32
-            })
-        })
-        .collect();
-    (keys, idx)
-}
-
-/// E[Y(t) | x, t_x, T] of many customers, with E[Y(t) | alive] computed once per distinct (x, T).
-pub(crate) fn conditional_batch(
-    model: &impl PurchaseModel,
-    t: f64,
-    x: &[f64],
-    t_x: &[f64],
-    t_cal: &[f64],
-) -> Result<Vec<f64>> {
-    check_lengths(x, t_x, t_cal)?;
-    let (keys, idx) = xt_keys(x, t_cal);
-    let alive: Vec<f64> = keys
-        .par_iter()
-        .map(|&(xx, tt)| model.expected_purchases_if_alive(t, xx, tt))
-        .collect::<Result<_>>()?;
-    (0..x.len())
-        .into_par_iter()
-        .map(|i| Ok(model.probability_alive(x[i], t_x[i], t_cal[i])? * alive[idx[i] as usize]))
-        .collect()
 }
 
 /// The discounted expected number of purchases of one customer under `discounting` (CLV with

@@ -522,26 +522,15 @@ fn count_distinct_where<const K: usize>(
             }
             m
         })
-        .reduce(Counts::<K>::default, |mut a, b| {
-            if a.len() < b.len() {
-                return merge_counts(b, a);
+        .reduce(Counts::<K>::default, |a, b| {
+            // fold the smaller map into the larger one
+            let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+            for (k, c) in small {
+                *big.entry(k).or_insert(0) += c;
             }
-            for (k, c) in b {
-                *a.entry(k).or_insert(0) += c;
-            }
-            a
+            big
         });
     merged.into_iter().collect()
-}
-
-fn merge_counts<const K: usize>(
-    mut a: std::collections::HashMap<[u64; K], u64, std::hash::BuildHasherDefault<crate::models::clv::PairHasher>>,
-    b: std::collections::HashMap<[u64; K], u64, std::hash::BuildHasherDefault<crate::models::clv::PairHasher>>,
-) -> std::collections::HashMap<[u64; K], u64, std::hash::BuildHasherDefault<crate::models::clv::PairHasher>> {
-    for (k, c) in b {
-        *a.entry(k).or_insert(0) += c;
-    }
-    a
 }
 
 /// [`count_distinct_where`] over every row.

@@ -320,7 +320,7 @@ impl MbgNbd {
         Ok(self.shifted().expectation_core(t, x, t_cal)? * self.p_alive(x, t_x, t_cal))
     }
 
-    /// E[Y(t) | x, t_x, T] of many customers, in parallel.
+    /// E[Y(t) | x, t_x, T] of many customers, once per distinct history, in parallel.
     ///
     /// # Errors
     /// [`crate::Error::InvalidParameter`] when the slices differ in length; as
@@ -332,7 +332,7 @@ impl MbgNbd {
         t_x: &[f64],
         t_cal: &[f64],
     ) -> Result<Vec<f64>> {
-        super::clv::conditional_batch(self, t, x, t_x, t_cal)
+        super::scores::conditional_expected_purchases_batch(self, t, x, t_x, t_cal)
     }
 
     /// The model as versioned JSON (`"model":"mbgnbd"`, parameters `r`, `alpha`, `a`, `b`).

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::bgnbd::check_lengths;
-use super::clv::{PurchaseModel, conditional_batch};
+use super::clv::PurchaseModel;
 use super::data::RfmData;
 use super::optim::{Objective, numeric_gradient};
 use super::special::{ln_gamma, ln_hyp2f1, log_add_exp};
@@ -518,7 +518,7 @@ impl ParetoNbd {
             .collect()
     }
 
-    /// E[Y(t) | x, t_x, T] of many customers, in parallel.
+    /// E[Y(t) | x, t_x, T] of many customers, once per distinct history, in parallel.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when the slices differ in length; as
@@ -530,7 +530,7 @@ impl ParetoNbd {
         t_x: &[f64],
         t_cal: &[f64],
     ) -> Result<Vec<f64>> {
-        conditional_batch(self, t, x, t_x, t_cal)
+        super::scores::conditional_expected_purchases_batch(self, t, x, t_x, t_cal)
     }
 
     /// The model as versioned JSON (`"model":"pareto_nbd"`, parameters `r`, `alpha`, `s`, `beta`).
