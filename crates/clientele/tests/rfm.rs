@@ -369,29 +369,7 @@ fn streaming_parquet_path_refuses_files_with_rows_ingestion_rejects() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let write = |amounts: Vec<Option<f64>>| {
-        let n = amounts.len();
-        let batch = RecordBatch::try_from_iter([
-            (
-                "customer_id",
-                Arc::new(arrow_array::Int64Array::from((1..=n as i64).collect::<Vec<_>>())) as _,
-            ),
-            (
-                "event_time",
-                Arc::new(
-                    arrow_array::TimestampMicrosecondArray::from(vec![1_700_000_000_000_000i64; n])
-                        .with_timezone("UTC"),
-                ) as _,
-            ),
-            (
-                "event_type",
-                Arc::new(arrow_array::StringArray::from(vec!["purchase"; n])) as _,
-            ),
-            ("amount", Arc::new(arrow_array::Float64Array::from(amounts)) as _),
-        ])
-        .unwrap();
-        let path = dir.path().join(format!("e{n}.parquet"));
-        clientele::io::write_batch(&batch, &path).unwrap();
-        path
+        purchases_parquet(dir.path(), &format!("e{}.parquet", amounts.len()), amounts, vec![])
     };
     let cfg = RfmParams::new(date(2024, 1, 1)).bins(2).validate().unwrap();
     let par = Parallelism::current();
@@ -454,29 +432,8 @@ fn streaming_parquet_path_refuses_out_of_bound_scores_and_costs() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, costs: Vec<Option<f64>>| {
         let n = costs.len();
-        let batch = RecordBatch::try_from_iter([
-            (
-                "customer_id",
-                Arc::new(arrow_array::Int64Array::from((1..=n as i64).collect::<Vec<_>>())) as _,
-            ),
-            (
-                "event_time",
-                Arc::new(
-                    arrow_array::TimestampMicrosecondArray::from(vec![1_700_000_000_000_000i64; n])
-                        .with_timezone("UTC"),
-                ) as _,
-            ),
-            (
-                "event_type",
-                Arc::new(arrow_array::StringArray::from(vec!["purchase"; n])) as _,
-            ),
-            ("amount", Arc::new(arrow_array::Float64Array::from(vec![2.5; n])) as _),
-            ("cost", Arc::new(arrow_array::Float64Array::from(costs)) as _),
-        ])
-        .unwrap();
-        let path = dir.path().join(name);
-        clientele::io::write_batch(&batch, &path).unwrap();
-        path
+        let cost: arrow_array::ArrayRef = Arc::new(arrow_array::Float64Array::from(costs));
+        purchases_parquet(dir.path(), name, vec![Some(2.5); n], vec![("cost", cost)])
     };
     let cfg = RfmParams::new(date(2024, 1, 1)).bins(2).validate().unwrap();
     let par = Parallelism::current();

@@ -83,27 +83,9 @@ fn listing_non_buyers_needs_every_event_and_takes_the_store_path() {
 
 #[test]
 fn files_with_rows_ingestion_rejects_take_the_store_path() {
-    use arrow_array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
-    use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let write = |amounts: Vec<Option<f64>>| {
-        let n = amounts.len();
-        let batch = RecordBatch::try_from_iter([
-            (
-                "customer_id",
-                Arc::new(Int64Array::from((0..n as i64).collect::<Vec<_>>())) as _,
-            ),
-            (
-                "event_time",
-                Arc::new(TimestampMicrosecondArray::from(vec![1_700_000_000_000_000; n]).with_timezone("UTC")) as _,
-            ),
-            ("event_type", Arc::new(StringArray::from(vec!["purchase"; n])) as _),
-            ("amount", Arc::new(Float64Array::from(amounts)) as _),
-        ])
-        .unwrap();
-        let path = dir.path().join(format!("e{n}.parquet"));
-        clientele::io::write_batch(&batch, &path).unwrap();
-        path
+        purchases_parquet(dir.path(), &format!("e{}.parquet", amounts.len()), amounts, vec![])
     };
     let cfg = SummaryParams::new(date("2024-01-01")).validate().unwrap();
     let par = Parallelism::current();

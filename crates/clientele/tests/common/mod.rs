@@ -94,3 +94,37 @@ pub fn store_of(batch: RecordBatch) -> (EventStore, IngestReport) {
     ing.read_batches("memory", [Ok(batch)]).unwrap();
     ing.finish().unwrap()
 }
+
+/// Writes `name` in `dir`: one purchase per customer 1..=n at 2023-11-14 22:13:20 UTC with the
+/// given amounts, plus `extra` columns; returns its path.
+pub fn purchases_parquet(
+    dir: &std::path::Path,
+    name: &str,
+    amounts: Vec<Option<f64>>,
+    extra: Vec<(&str, arrow_array::ArrayRef)>,
+) -> PathBuf {
+    use std::sync::Arc;
+    let n = amounts.len();
+    let mut columns: Vec<(&str, arrow_array::ArrayRef)> = vec![
+        (
+            "customer_id",
+            Arc::new(arrow_array::Int64Array::from((1..=n as i64).collect::<Vec<_>>())),
+        ),
+        (
+            "event_time",
+            Arc::new(
+                arrow_array::TimestampMicrosecondArray::from(vec![1_700_000_000_000_000i64; n]).with_timezone("UTC"),
+            ),
+        ),
+        (
+            "event_type",
+            Arc::new(arrow_array::StringArray::from(vec!["purchase"; n])),
+        ),
+        ("amount", Arc::new(arrow_array::Float64Array::from(amounts))),
+    ];
+    columns.extend(extra);
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let path = dir.join(name);
+    clientele::io::write_batch(&batch, &path).unwrap();
+    path
+}
