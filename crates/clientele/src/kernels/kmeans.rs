@@ -9,11 +9,16 @@
 //! - initialisation is k-means++ (one candidate per step) from a seeded generator;
 //! - Lloyd iterations assign points and recompute centroids in parallel over fixed chunks of
 //!   4,096 rows whose partial sums are combined in chunk order, so results are identical
-//!   for any thread count; the features are kept column-major, and each chunk is one pass:
-//!   groups of 8 points are compared with every centroid in vector registers, then added to
-//!   the sums of their cluster while still in cache (no per-point labels or distances are
-//!   stored during the iterations); the kernels are compiled for AVX2 and AVX-512 too and the
-//!   best one the CPU has is chosen at run time (`pulp`), with the same bits on every path;
+//!   for any thread count; the features are kept column-major, and each chunk is one pass
+//!   over blocks of 256 points: groups of 8 points are compared with every centroid in
+//!   vector registers, by the expanded form `‖c‖² − 2 x·c` in fused multiply-adds (as
+//!   scikit-learn's Lloyd step does; the inertia is computed with the direct form), then,
+//!   if any label of the block changed since the last iteration, the block's per-cluster
+//!   partial sums are recomputed while its points are still in cache; otherwise the
+//!   previous iteration's partial is reused, which is the same bits. (More than 4 features
+//!   use a direct-form kernel without the reuse.) The kernels are compiled for AVX2 and
+//!   AVX-512 too and the best one the CPU has is chosen at run time (`pulp`), with the same
+//!   bits on every path;
 //! - an empty cluster takes the point farthest from its centroid (several empty clusters take
 //!   the farthest points in turn);
 //! - convergence when the squared centroid shift is at most `tol` × the mean feature variance
@@ -383,6 +388,34 @@ fn nearest_group<const D: usize>(x: &[[f64; LANES]; D], cen: &[[f64; D]]) -> ([f
     (best, label)
 }
 
+/// Nearest centroid of a group of [`LANES`] points for the Lloyd step, by the expanded
+/// form `‖c‖² − 2 x·c` (the point's own `‖x‖²` is the same for every centroid and left out),
+/// as fused multiply-adds: `cen[c]` holds `−2c` and `‖c‖²`. Fewer operations than the
+/// direct form; a point almost equally far from two centroids may go to either, as in
+/// scikit-learn, whose Lloyd step uses the same form. Ties go to the lower centroid index.
+/// `mul_add` is exactly rounded on every instruction set (in software where the CPU has
+/// no FMA), so every path gives the same labels.
+#[inline(always)]
+fn nearest_group_expanded<const D: usize>(x: &[[f64; LANES]; D], cen: &[([f64; D], f64)]) -> [u64; LANES] {
+    let mut best = [f64::INFINITY; LANES];
+    let mut label = [0u64; LANES];
+    for (c, (m, cc)) in cen.iter().enumerate() {
+        let mut t = [*cc; LANES];
+        for (xj, &mj) in x.iter().zip(m) {
+            for (t, &v) in t.iter_mut().zip(xj) {
+                *t = v.mul_add(mj, *t);
+            }
+        }
+        let c = c as u64;
+        for l in 0..LANES {
+            let closer = t[l] < best[l];
+            best[l] = if closer { t[l] } else { best[l] };
+            label[l] = if closer { c } else { label[l] };
+        }
+    }
+    label
+}
+
 /// Calls `sink(i, row, label, distance)` for every point `i` of the `D` columns `xs` (equal
 /// lengths), in order: its features, its nearest centroid and the squared distance to it.
 #[inline(always)]
@@ -475,17 +508,38 @@ fn scan<F: FnMut(usize, usize, f64)>(cols: &[Vec<f64>], lo: usize, hi: usize, ce
     }
 }
 
+/// The state one Lloyd run keeps between iterations for feature counts 1 to 4: every
+/// point's label, and per block of [`BLOCK_POINTS`] points, its partial sums and counts
+/// (`k × (d + 1)` values: per cluster, the `d` sums then the count). A block whose labels did
+/// not change since the last iteration adds exactly the same points in the same order, so its
+/// partial is reused instead of recomputed: the same bits, for a fraction of the work once
+/// few points move.
+struct Memo<'a> {
+    labels: &'a mut [u32],
+    partials: &'a mut [f64],
+    first: bool,
+}
+
+/// Groups of [`LANES`] points per block of the Lloyd step.
+const GROUPS: usize = 32;
+
+/// Points per block of the Lloyd step: a block's labels are found first, then, if any
+/// changed, its points are added to the sums while still in L1.
+const BLOCK_POINTS: usize = GROUPS * LANES;
+const _: () = assert!(CHUNK.is_multiple_of(BLOCK_POINTS), "a chunk is whole blocks");
+
 /// One Lloyd step over the points `lo..hi`: per-cluster sums (`k × d`) and counts. The
 /// assignment and the accumulation are one pass, so each point's features are read once.
-/// Point `i` is added into accumulator set `i % 4` (so that runs of points of the same
-/// cluster do not wait on one another), and the sets are then added in a fixed order.
+/// Feature counts 1 to 4 run [`step_fixed`] with the run's [`Memo`] (for the points
+/// `lo..hi`); others add point `i` into accumulator set `i % 4` (so that runs of points of the
+/// same cluster do not wait on one another), and the sets are then added in a fixed order.
 #[inline(always)]
-fn step(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], k: usize) -> (Vec<f64>, Vec<u64>) {
+fn step(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], k: usize, memo: Memo) -> (Vec<f64>, Vec<u64>) {
     match cols {
-        [a] => step_fixed([&a[lo..hi]], centroids, k),
-        [a, b] => step_fixed([&a[lo..hi], &b[lo..hi]], centroids, k),
-        [a, b, c] => step_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, k),
-        [a, b, c, e] => step_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]], centroids, k),
+        [a] => step_fixed::<1>([&a[lo..hi]], centroids, k, memo),
+        [a, b] => step_fixed::<2>([&a[lo..hi], &b[lo..hi]], centroids, k, memo),
+        [a, b, c] => step_fixed::<3>([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, k, memo),
+        [a, b, c, e] => step_fixed::<4>([&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]], centroids, k, memo),
         _ => {
             let d = cols.len();
             let mut sums = vec![0.0; 4 * k * d];
@@ -504,21 +558,141 @@ fn step(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], k: usize) ->
     }
 }
 
-/// [`step`] for exactly `D` features.
+/// Per-cluster accumulators of [`step_fixed`]: `D` sums and a count, each kept per lane.
+type Lanes<const D: usize> = ([[f64; LANES]; D], [f64; LANES]);
+
+/// Group `g` of `LANES` points of the columns `xs`, borrowed in place (`None` past the
+/// last full group).
 #[inline(always)]
-fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize) -> (Vec<f64>, Vec<u64>) {
-    let mut sums = vec![[0.0f64; D]; 4 * k];
-    let mut counts = vec![0u64; 4 * k];
-    scan_fixed(xs, centroids, |i, row, l, _| {
-        let s = (i & 3) * k + l;
-        if let (Some(acc), Some(n)) = (sums.get_mut(s), counts.get_mut(s)) {
-            for j in 0..D {
-                acc[j] += row[j];
+fn group<'a, const D: usize>(xs: &[&'a [f64]; D], g: usize) -> Option<[&'a [f64; LANES]; D]> {
+    let mut out: [&[f64; LANES]; D] = [&[0.0; LANES]; D];
+    for (o, col) in out.iter_mut().zip(xs) {
+        *o = col.get(g * LANES..g * LANES + LANES)?.try_into().ok()?;
+    }
+    Some(out)
+}
+
+/// Adds each point of `groups` to the per-lane accumulators of its cluster (`labels`, as
+/// `f64`; a label no cluster has adds nothing), cluster by cluster, so that one cluster's
+/// lanes stay in vector registers over all the groups. A point of another cluster adds
+/// `+0.0`, which leaves a sum that started at `+0.0` unchanged.
+#[inline(always)]
+fn accumulate<const D: usize>(acc: &mut [Lanes<D>], groups: &[[&[f64; LANES]; D]], labels: &[[f64; LANES]]) {
+    for (c, (sums, count)) in acc.iter_mut().enumerate() {
+        let c = c as f64;
+        let (mut s, mut m) = (*sums, *count);
+        for (xg, lg) in groups.iter().zip(labels) {
+            let mut hit = [false; LANES];
+            for (h, &v) in hit.iter_mut().zip(lg) {
+                *h = v == c;
             }
-            *n += 1;
+            for (sj, xj) in s.iter_mut().zip(xg) {
+                for ((a, &v), &h) in sj.iter_mut().zip(xj.iter()).zip(&hit) {
+                    *a += if h { v } else { 0.0 };
+                }
+            }
+            for (a, &h) in m.iter_mut().zip(&hit) {
+                *a += if h { 1.0 } else { 0.0 };
+            }
         }
-    });
-    merge_sets(sums.concat(), counts, k, D)
+        *sums = s;
+        *count = m;
+    }
+}
+
+/// [`step`] for exactly `D` features, block by block ([`BLOCK_POINTS`] points): the block's
+/// groups of 8 points are labelled (features read in place, in vector registers) and the
+/// labels compared with the [`Memo`]'s; if any changed (or on the first iteration), the
+/// block's partial is recomputed: point `i` of the block is added to lane `i % 8` of its
+/// cluster's accumulators, in point order ([`accumulate`]), and the 8 lanes are added in lane
+/// order. The chunk's sums are its blocks' partials added in block order.
+#[inline(always)]
+fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize, memo: Memo) -> (Vec<f64>, Vec<u64>) {
+    let n = xs.iter().map(|x| x.len()).min().unwrap_or(0);
+    let cen: Vec<([f64; D], f64)> = centroids
+        .chunks_exact(D)
+        .map(|c| {
+            (
+                std::array::from_fn(|j| -2.0 * c[j]),
+                c.iter().fold(0.0, |s, v| s + v * v),
+            )
+        })
+        .collect();
+    let width = k * (D + 1);
+    let mut total = vec![0.0; width];
+    let mut acc: Vec<Lanes<D>> = vec![([[0.0; LANES]; D], [0.0; LANES]); k];
+    let mut refs: Vec<[&[f64; LANES]; D]> = Vec::with_capacity(GROUPS);
+    let mut lab = [[0.0f64; LANES]; GROUPS];
+    let blocks = memo
+        .labels
+        .chunks_mut(BLOCK_POINTS)
+        .zip(memo.partials.chunks_exact_mut(width.max(1)));
+    for (b, (old, part)) in blocks.enumerate() {
+        let g0 = b * GROUPS;
+        let m = old.len().min(n.saturating_sub(b * BLOCK_POINTS));
+        let mut changed = memo.first;
+        refs.clear();
+        refs.extend((g0..g0 + m / LANES).map_while(|g| group(&xs, g)));
+        for (gi, (xg, lg)) in refs.iter().zip(lab.iter_mut()).enumerate() {
+            let mut x = [[0.0f64; LANES]; D];
+            for (o, r) in x.iter_mut().zip(xg) {
+                *o = **r;
+            }
+            let label = nearest_group_expanded(&x, &cen);
+            for (o, &c) in lg.iter_mut().zip(&label) {
+                *o = c as f64;
+            }
+            if let Some(o) = old.get_mut(gi * LANES..gi * LANES + LANES) {
+                for (o, &c) in o.iter_mut().zip(&label) {
+                    changed |= *o != c as u32;
+                    *o = c as u32;
+                }
+            }
+        }
+        // The last, short group of the data: padded with zeros and a label no cluster has.
+        let full = refs.len() * LANES;
+        let mut tail = None;
+        if m > full {
+            let at = b * BLOCK_POINTS + full;
+            let mut x = [[0.0f64; LANES]; D];
+            for (o, col) in x.iter_mut().zip(&xs) {
+                for (o, &v) in o.iter_mut().zip(col.get(at..at + (m - full)).unwrap_or_default()) {
+                    *o = v;
+                }
+            }
+            let label = nearest_group_expanded(&x, &cen);
+            let mut lg = [-1.0f64; LANES];
+            for (o, &c) in lg.iter_mut().zip(&label).take(m - full) {
+                *o = c as f64;
+            }
+            for (o, &c) in old.iter_mut().skip(full).zip(&label) {
+                changed |= *o != c as u32;
+                *o = c as u32;
+            }
+            tail = Some((x, lg));
+        }
+        if changed {
+            acc.iter_mut().for_each(|a| *a = ([[0.0; LANES]; D], [0.0; LANES]));
+            accumulate(&mut acc, &refs, &lab);
+            if let Some((x, lg)) = &tail {
+                let xg: [&[f64; LANES]; D] = std::array::from_fn(|j| &x[j]);
+                accumulate(&mut acc, &[xg], &[*lg]);
+            }
+            for (out, (s, c)) in part.chunks_exact_mut(D + 1).zip(&acc) {
+                for (o, lanes) in out.iter_mut().zip(s.iter().chain([c])) {
+                    *o = lanes.iter().fold(0.0, |a, &v| a + v);
+                }
+            }
+        }
+        total.iter_mut().zip(part.iter()).for_each(|(t, &p)| *t += p);
+    }
+    let mut sums = Vec::with_capacity(k * D);
+    let mut counts = Vec::with_capacity(k);
+    for c in total.chunks_exact(D + 1) {
+        sums.extend_from_slice(c.get(..D).unwrap_or_default());
+        counts.push(c.get(D).copied().unwrap_or(0.0) as u64);
+    }
+    (sums, counts)
 }
 
 /// Adds the four accumulator sets of [`step`] in order: set 0, then 1, 2 and 3.
@@ -537,8 +711,9 @@ fn merge_sets(mut sums: Vec<f64>, counts: Vec<u64>, k: usize, d: usize) -> (Vec<
 }
 
 /// Runs `op` compiled for the best instruction set this CPU has (see [`pulp::Arch`]): `op`
-/// and everything it inlines are compiled once per instruction set. The kernels never fuse a
-/// multiply and an add, so every instruction set gives the same bits.
+/// and everything it inlines are compiled once per instruction set. The direct-form kernels
+/// never fuse a multiply and an add, and the expanded-form one fuses them explicitly
+/// (`mul_add`, exactly rounded everywhere), so every instruction set gives the same bits.
 #[inline(always)]
 fn dispatch<R>(op: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(op)
@@ -550,17 +725,49 @@ fn dispatch<R>(op: impl FnOnce() -> R) -> R {
 fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_iter: usize, tol: f64) -> Run {
     let d = cols.len();
     let chunks = n.div_ceil(CHUNK);
+    // The Memo of step_fixed (feature counts 1 to 4): labels and per-block partials.
+    let fixed = d <= 4;
+    let width = k * (d + 1);
+    let mut labels = vec![0u32; if fixed { n } else { 0 }];
+    let mut partials = vec![0.0f64; if fixed { n.div_ceil(BLOCK_POINTS) * width } else { 0 }];
     for it in 1..=max_iter {
-        let parts: Vec<(Vec<f64>, Vec<u64>)> = (0..chunks)
-            .into_par_iter()
-            .map(|ci| {
-                let (lo, hi) = (ci * CHUNK, ((ci + 1) * CHUNK).min(n));
-                dispatch(
-                    #[inline(always)]
-                    || step(cols, lo, hi, &centroids, k),
-                )
-            })
-            .collect();
+        let first = it == 1;
+        let parts: Vec<(Vec<f64>, Vec<u64>)> = if fixed {
+            labels
+                .par_chunks_mut(CHUNK)
+                .zip(partials.par_chunks_mut(CHUNK / BLOCK_POINTS * width))
+                .enumerate()
+                .map(|(ci, (labels, partials))| {
+                    let lo = ci * CHUNK;
+                    let hi = lo + labels.len();
+                    let memo = Memo {
+                        labels,
+                        partials,
+                        first,
+                    };
+                    dispatch(
+                        #[inline(always)]
+                        || step(cols, lo, hi, &centroids, k, memo),
+                    )
+                })
+                .collect()
+        } else {
+            (0..chunks)
+                .into_par_iter()
+                .map(|ci| {
+                    let (lo, hi) = (ci * CHUNK, ((ci + 1) * CHUNK).min(n));
+                    let memo = Memo {
+                        labels: &mut [],
+                        partials: &mut [],
+                        first,
+                    };
+                    dispatch(
+                        #[inline(always)]
+                        || step(cols, lo, hi, &centroids, k, memo),
+                    )
+                })
+                .collect()
+        };
         let mut sums = vec![0.0; k * d];
         let mut counts = vec![0u64; k];
         for (s, c) in parts {
@@ -900,29 +1107,113 @@ mod tests {
         }
     }
 
+    /// One Lloyd step over all of `cols` with a memo (labels, partials) of its own.
+    fn step_with(
+        cols: &[Vec<f64>],
+        cen: &[f64],
+        k: usize,
+        memo: &mut (Vec<u32>, Vec<f64>),
+        first: bool,
+        dispatched: bool,
+    ) -> (Vec<f64>, Vec<u64>) {
+        let n = cols[0].len();
+        let (labels, partials) = memo;
+        let mut run = || {
+            step(
+                cols,
+                0,
+                n,
+                cen,
+                k,
+                Memo {
+                    labels,
+                    partials,
+                    first,
+                },
+            )
+        };
+        if dispatched { dispatch(run) } else { run() }
+    }
+
+    fn fresh_memo(n: usize, k: usize, d: usize) -> (Vec<u32>, Vec<f64>) {
+        (vec![0; n], vec![0.0; n.div_ceil(BLOCK_POINTS) * k * (d + 1)])
+    }
+
     #[test]
-    fn one_pass_step_matches_assignment_then_sums() {
+    fn one_pass_step_gives_the_sums_and_counts_of_the_nearest_centroids() {
         for d in 1..=5 {
-            let n = 1000 + d;
+            let n = 3 * BLOCK_POINTS + 13;
             let cols = data(d, n);
             let k = 4;
-            let cen: Vec<f64> = (0..k * d).map(|v| (v % 7) as f64 - 3.0).collect();
-            let labels: Vec<usize> = scan_all(&cols, n, &cen, true, false).iter().map(|p| p.0).collect();
-            let mut sums = vec![0.0; 4 * k * d];
-            let mut counts = vec![0u64; k];
-            for (i, &l) in labels.iter().enumerate() {
+            let cen: Vec<f64> = (0..k * d).map(|v| (v % 7) as f64 - 2.5).collect();
+            let (sums, counts) = step_with(&cols, &cen, k, &mut fresh_memo(n, k, d), true, false);
+            // Reference: the nearest centroid of every point, its sums in any order.
+            let dist = |i: usize, c: usize| (0..d).fold(0.0, |s, j| s + (cols[j][i] - cen[c * d + j]).powi(2));
+            let mut want = vec![0.0; k * d];
+            let mut want_n = vec![0u64; k];
+            (0..n).for_each(|i| {
+                let l = (0..k).fold(0, |b, c| if dist(i, c) < dist(i, b) { c } else { b });
                 for j in 0..d {
-                    sums[((i & 3) * k + l) * d + j] += cols[j][i];
+                    want[l * d + j] += cols[j][i];
                 }
-                counts[l] += 1;
+                want_n[l] += 1;
+            });
+            assert_eq!(counts, want_n, "d = {d}");
+            for (a, b) in sums.iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "d = {d}: {a} vs {b}");
             }
-            let (first, rest) = sums.split_at_mut(k * d);
-            for set in rest.chunks_exact(k * d) {
-                first.iter_mut().zip(set).for_each(|(a, b)| *a += b);
+            // Every instruction set gives the same bits.
+            let again = step_with(&cols, &cen, k, &mut fresh_memo(n, k, d), true, true);
+            assert_eq!(again, (sums, counts), "d = {d}");
+        }
+    }
+
+    #[test]
+    fn reused_block_partials_give_the_bits_of_a_fresh_step() {
+        for d in 1..=4 {
+            let n = 5 * BLOCK_POINTS + 7;
+            // Blocks further along lie further out on feature 0, so a centroid that moves
+            // out there changes the labels of some blocks and not of the first one.
+            let mut cols = data(d, n);
+            for (i, v) in cols[0].iter_mut().enumerate() {
+                *v += (i / BLOCK_POINTS) as f64 * 4.0;
             }
-            let expected = (first.to_vec(), counts);
-            assert_eq!(step(&cols, 0, n, &cen, k), expected, "d = {d}");
-            assert_eq!(dispatch(|| step(&cols, 0, n, &cen, k)), expected, "d = {d}");
+            let k = 3;
+            let at = |far: f64| -> Vec<f64> {
+                (0..k)
+                    .flat_map(|c| {
+                        (0..d).map(move |j| {
+                            if j > 0 {
+                                0.0
+                            } else if c == 2 {
+                                far
+                            } else {
+                                8.0 * c as f64
+                            }
+                        })
+                    })
+                    .collect()
+            };
+            let mut memo = fresh_memo(n, k, d);
+            let first = step_with(&cols, &at(16.0), k, &mut memo, true, true);
+            let before = memo.0.clone();
+            // Same centroids: every block is reused.
+            assert_eq!(step_with(&cols, &at(16.0), k, &mut memo, false, true), first, "d = {d}");
+            // One centroid moved: the result and labels must be those of a fresh step.
+            let reused = step_with(&cols, &at(13.0), k, &mut memo, false, true);
+            let mut fresh = fresh_memo(n, k, d);
+            assert_eq!(
+                reused,
+                step_with(&cols, &at(13.0), k, &mut fresh, true, true),
+                "d = {d}"
+            );
+            assert_eq!(memo.0, fresh.0, "d = {d}");
+            assert_ne!(memo.0, before, "d = {d}: some points should move");
+            assert_eq!(
+                memo.0[..BLOCK_POINTS],
+                before[..BLOCK_POINTS],
+                "d = {d}: the first block should not"
+            );
         }
     }
 }
