@@ -75,7 +75,6 @@ pub(crate) fn scaled_series(
     describe: impl Fn() -> String,
     mut ratio: impl FnMut(f64) -> f64,
 ) -> Result<ScaledSum> {
-    const RESCALE: f64 = 1e200;
     let mut term = first;
     let mut sum = first;
     let mut ln_scale = 0.0_f64;
@@ -96,8 +95,9 @@ pub(crate) fn scaled_series(
         sum += term;
         let aq = q.abs().max(limit.abs());
         if aq < 1.0 {
-            let bound = term.abs() * aq / (1.0 - aq);
-            if bound <= f64::EPSILON * 0.25 * sum.abs() {
+            // The tail bound |tₙ| · q / (1 − q) against 2⁻⁵⁵ |sum|, multiplied out (no division
+            // on the path of every term).
+            if term.abs() * aq <= f64::EPSILON * 0.25 * sum.abs() * (1.0 - aq) {
                 small_in_a_row += 1;
                 if small_in_a_row >= 3 {
                     return Ok(finish(sum, ln_scale));
@@ -108,10 +108,8 @@ pub(crate) fn scaled_series(
         } else {
             small_in_a_row = 0;
         }
-        if sum.abs() > RESCALE || term.abs() > RESCALE {
-            sum /= RESCALE;
-            term /= RESCALE;
-            ln_scale += RESCALE.ln();
+        if sum.abs() > RESCALE_BY || term.abs() > RESCALE_BY {
+            rescale(&mut sum, &mut term, &mut ln_scale);
         }
     }
     Err(Error::NoConvergence {
@@ -119,6 +117,25 @@ pub(crate) fn scaled_series(
         iterations: SERIES_MAX_TERMS,
         message: describe(),
     })
+}
+
+/// The running scale of [`scaled_series`]: a sum or term above it is divided by it. 2⁶⁶⁴
+/// (about 1e200): a power of two, so rescaling is exact.
+const RESCALE_BY: f64 = f64::from_bits((1023 + 664) << 52);
+/// 1 / [`RESCALE_BY`] = 2⁻⁶⁶⁴.
+const RESCALE_INV: f64 = f64::from_bits((1023 - 664) << 52);
+/// ln [`RESCALE_BY`].
+const RESCALE_LN: f64 = 664.0 * std::f64::consts::LN_2;
+
+/// Divides the running sum and term of [`scaled_series`] by [`RESCALE_BY`] (exactly: a
+/// power of two). Out of line and cold, so that the hot loop branches around it instead of
+/// selecting its result on every term (which put a division on the loop's critical path).
+#[cold]
+#[inline(never)]
+fn rescale(sum: &mut f64, term: &mut f64, ln_scale: &mut f64) {
+    *sum *= RESCALE_INV;
+    *term *= RESCALE_INV;
+    *ln_scale += RESCALE_LN;
 }
 
 fn finish(sum: f64, ln_scale: f64) -> ScaledSum {
