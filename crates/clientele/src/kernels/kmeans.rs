@@ -14,9 +14,11 @@
 //!   vector registers, by the expanded form `‖c‖² − 2 x·c` in fused multiply-adds (as
 //!   scikit-learn's Lloyd step does; the inertia is computed with the direct form), then,
 //!   if any label of the block changed since the last iteration, the block's per-cluster
-//!   partial sums are recomputed while its points are still in cache; otherwise the
-//!   previous iteration's partial is reused, which is the same bits. (More than 4 features
-//!   use a direct-form kernel without the reuse.) The kernels are compiled for AVX2 and
+//!   partial sums are recomputed while its points are still in cache (one masked pass per
+//!   cluster in vector registers up to 12 clusters, point by point beyond); otherwise the
+//!   previous iteration's partial is reused, which is the same bits. Partials are kept only
+//!   while they take at most 8 bytes per point (`k × (d + 1) ≤ 256`); more than 4 features
+//!   use a direct-form kernel without the reuse. The kernels are compiled for AVX2 and
 //!   AVX-512 too and the best one the CPU has is chosen at run time (`pulp`), with the same
 //!   bits on every path;
 //! - an empty cluster takes the point farthest from its centroid (several empty clusters take
@@ -558,6 +560,14 @@ fn step(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], k: usize, me
     }
 }
 
+/// Cluster counts up to which [`step_fixed`] adds a changed block's points with
+/// [`accumulate`] (one masked pass per cluster); beyond, point by point.
+const MASKED_MAX_K: usize = 12;
+
+/// Largest `k × (d + 1)` for which a Lloyd run keeps every block's partial between
+/// iterations (8 bytes per point at most); beyond, blocks are recomputed every iteration.
+const MEMO_MAX_WIDTH: usize = 256;
+
 /// Per-cluster accumulators of [`step_fixed`]: `D` sums and a count, each kept per lane.
 type Lanes<const D: usize> = ([[f64; LANES]; D], [f64; LANES]);
 
@@ -671,7 +681,7 @@ fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize, memo
             }
             tail = Some((x, lg));
         }
-        if changed {
+        if changed && k <= MASKED_MAX_K {
             acc.iter_mut().for_each(|a| *a = ([[0.0; LANES]; D], [0.0; LANES]));
             accumulate(&mut acc, &refs, &lab);
             if let Some((x, lg)) = &tail {
@@ -681,6 +691,24 @@ fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize, memo
             for (out, (s, c)) in part.chunks_exact_mut(D + 1).zip(&acc) {
                 for (o, lanes) in out.iter_mut().zip(s.iter().chain([c])) {
                     *o = lanes.iter().fold(0.0, |a, &v| a + v);
+                }
+            }
+        } else if changed {
+            // Many clusters: a masked pass per cluster would cost more than adding each point
+            // to its own cluster's sums, feature by feature, in point order.
+            part.fill(0.0);
+            let base = b * BLOCK_POINTS;
+            let labels = old.get(..m).unwrap_or_default();
+            for (j, col) in xs.iter().enumerate() {
+                for (&l, &v) in labels.iter().zip(col.get(base..base + m).unwrap_or_default()) {
+                    if let Some(a) = part.get_mut(l as usize * (D + 1) + j) {
+                        *a += v;
+                    }
+                }
+            }
+            for &l in labels {
+                if let Some(a) = part.get_mut(l as usize * (D + 1) + D) {
+                    *a += 1.0;
                 }
             }
         }
@@ -725,14 +753,16 @@ fn dispatch<R>(op: impl FnOnce() -> R) -> R {
 fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_iter: usize, tol: f64) -> Run {
     let d = cols.len();
     let chunks = n.div_ceil(CHUNK);
-    // The Memo of step_fixed (feature counts 1 to 4): labels and per-block partials.
+    // The Memo of step_fixed (feature counts 1 to 4): labels and per-block partials, kept
+    // between iterations when they are small enough.
     let fixed = d <= 4;
     let width = k * (d + 1);
-    let mut labels = vec![0u32; if fixed { n } else { 0 }];
-    let mut partials = vec![0.0f64; if fixed { n.div_ceil(BLOCK_POINTS) * width } else { 0 }];
+    let keep = fixed && width <= MEMO_MAX_WIDTH;
+    let mut labels = vec![0u32; if keep { n } else { 0 }];
+    let mut partials = vec![0.0f64; if keep { n.div_ceil(BLOCK_POINTS) * width } else { 0 }];
     for it in 1..=max_iter {
         let first = it == 1;
-        let parts: Vec<(Vec<f64>, Vec<u64>)> = if fixed {
+        let parts: Vec<(Vec<f64>, Vec<u64>)> = if keep {
             labels
                 .par_chunks_mut(CHUNK)
                 .zip(partials.par_chunks_mut(CHUNK / BLOCK_POINTS * width))
@@ -756,10 +786,16 @@ fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_ite
                 .into_par_iter()
                 .map(|ci| {
                     let (lo, hi) = (ci * CHUNK, ((ci + 1) * CHUNK).min(n));
+                    // A memo for this chunk and iteration only (every block computed).
+                    let (mut labels, mut partials) = if fixed {
+                        (vec![0u32; hi - lo], vec![0.0; (hi - lo).div_ceil(BLOCK_POINTS) * width])
+                    } else {
+                        (Vec::new(), Vec::new())
+                    };
                     let memo = Memo {
-                        labels: &mut [],
-                        partials: &mut [],
-                        first,
+                        labels: &mut labels,
+                        partials: &mut partials,
+                        first: true,
                     };
                     dispatch(
                         #[inline(always)]
@@ -1139,12 +1175,14 @@ mod tests {
         (vec![0; n], vec![0.0; n.div_ceil(BLOCK_POINTS) * k * (d + 1)])
     }
 
+    /// Both ways of adding a block's points: a masked pass per cluster, and point by point.
+    const KS: [usize; 2] = [4, MASKED_MAX_K + 3];
+
     #[test]
     fn one_pass_step_gives_the_sums_and_counts_of_the_nearest_centroids() {
-        for d in 1..=5 {
+        for (d, k) in (1..=5).flat_map(|d| KS.map(|k| (d, k))) {
             let n = 3 * BLOCK_POINTS + 13;
             let cols = data(d, n);
-            let k = 4;
             let cen: Vec<f64> = (0..k * d).map(|v| (v % 7) as f64 - 2.5).collect();
             let (sums, counts) = step_with(&cols, &cen, k, &mut fresh_memo(n, k, d), true, false);
             // Reference: the nearest centroid of every point, its sums in any order.
@@ -1158,19 +1196,19 @@ mod tests {
                 }
                 want_n[l] += 1;
             });
-            assert_eq!(counts, want_n, "d = {d}");
+            assert_eq!(counts, want_n, "d = {d}, k = {k}");
             for (a, b) in sums.iter().zip(&want) {
-                assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "d = {d}: {a} vs {b}");
+                assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "d = {d}, k = {k}: {a} vs {b}");
             }
             // Every instruction set gives the same bits.
             let again = step_with(&cols, &cen, k, &mut fresh_memo(n, k, d), true, true);
-            assert_eq!(again, (sums, counts), "d = {d}");
+            assert_eq!(again, (sums, counts), "d = {d}, k = {k}");
         }
     }
 
     #[test]
     fn reused_block_partials_give_the_bits_of_a_fresh_step() {
-        for d in 1..=4 {
+        for (d, k) in (1..=4).flat_map(|d| KS.map(|k| (d, k))) {
             let n = 5 * BLOCK_POINTS + 7;
             // Blocks further along lie further out on feature 0, so a centroid that moves
             // out there changes the labels of some blocks and not of the first one.
@@ -1178,42 +1216,61 @@ mod tests {
             for (i, v) in cols[0].iter_mut().enumerate() {
                 *v += (i / BLOCK_POINTS) as f64 * 4.0;
             }
-            let k = 3;
             let at = |far: f64| -> Vec<f64> {
+                let c0 = |c: usize| if c == 2 { far } else { 8.0 * c as f64 };
                 (0..k)
-                    .flat_map(|c| {
-                        (0..d).map(move |j| {
-                            if j > 0 {
-                                0.0
-                            } else if c == 2 {
-                                far
-                            } else {
-                                8.0 * c as f64
-                            }
-                        })
-                    })
+                    .flat_map(|c| (0..d).map(move |j| if j > 0 { 0.0 } else { c0(c) }))
                     .collect()
             };
             let mut memo = fresh_memo(n, k, d);
             let first = step_with(&cols, &at(16.0), k, &mut memo, true, true);
             let before = memo.0.clone();
             // Same centroids: every block is reused.
-            assert_eq!(step_with(&cols, &at(16.0), k, &mut memo, false, true), first, "d = {d}");
+            assert_eq!(
+                step_with(&cols, &at(16.0), k, &mut memo, false, true),
+                first,
+                "d = {d}, k = {k}"
+            );
             // One centroid moved: the result and labels must be those of a fresh step.
             let reused = step_with(&cols, &at(13.0), k, &mut memo, false, true);
             let mut fresh = fresh_memo(n, k, d);
-            assert_eq!(
-                reused,
-                step_with(&cols, &at(13.0), k, &mut fresh, true, true),
-                "d = {d}"
-            );
-            assert_eq!(memo.0, fresh.0, "d = {d}");
-            assert_ne!(memo.0, before, "d = {d}: some points should move");
+            let want = step_with(&cols, &at(13.0), k, &mut fresh, true, true);
+            assert_eq!(reused, want, "d = {d}, k = {k}");
+            assert_eq!(memo.0, fresh.0, "d = {d}, k = {k}");
+            assert_ne!(memo.0, before, "d = {d}, k = {k}: some points should move");
             assert_eq!(
                 memo.0[..BLOCK_POINTS],
                 before[..BLOCK_POINTS],
-                "d = {d}: the first block should not"
+                "d = {d}, k = {k}: the first block should not"
             );
         }
+    }
+
+    #[test]
+    fn runs_that_keep_no_partials_give_the_means_of_fresh_steps() {
+        // k × (d + 1) above MEMO_MAX_WIDTH: every block is recomputed in every iteration.
+        let d = 3;
+        let k = MEMO_MAX_WIDTH / (d + 1) + 1;
+        let n = 3 * CHUNK + 77;
+        let cols = data(d, n);
+        let cen: Vec<f64> = (0..k * d).map(|v| ((v * 7) % 23) as f64 * 0.5 - 5.5).collect();
+        let one = lloyd(&cols, n, k, cen.clone(), 1, 0.0);
+        let (sums, counts) = step_with(&cols, &cen, k, &mut fresh_memo(n, k, d), true, false);
+        let mut compared = 0;
+        for c in (0..k).filter(|&c| counts[c] > 0) {
+            for j in 0..d {
+                let want = sums[c * d + j] / counts[c] as f64;
+                let got = one.1[c * d + j];
+                assert!(
+                    (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                    "cluster {c}: {got} vs {want}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 0);
+        // And the same run twice gives the same bits.
+        let twice = (lloyd(&cols, n, k, cen.clone(), 5, 0.0), lloyd(&cols, n, k, cen, 5, 0.0));
+        assert_eq!((&twice.0.0, &twice.0.1), (&twice.1.0, &twice.1.1));
     }
 }
