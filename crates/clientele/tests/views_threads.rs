@@ -1,4 +1,5 @@
-//! Every view gives identical results on 1 and 3 threads, on a store of several chunks.
+//! Every view gives identical results on 1 and 3 threads, on a store of several chunks (on 1
+//! thread the cohort matrix is merged in two waves of chunks, on 3 in one).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;

@@ -165,64 +165,72 @@ pub fn cohorts(store: &EventStore, cfg: &CohortConfig, par: &Parallelism) -> Res
     let types = cols.event_type.keys().values();
     let amounts = cols.amount.as_ref().map(|a| &a.values()[..]);
     let offsets = store.offsets();
-    let parts: Vec<Result<BTreeMap<i64, Acc>>> = par.install(|| {
-        chunks(store.num_customers())
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut acc: BTreeMap<i64, Acc> = BTreeMap::new();
-                let mut seen: Vec<i64> = Vec::new();
-                for c in lo..hi {
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    let mut cohort = None;
-                    let mut count = 0u64;
-                    seen.clear();
-                    for i in start..end {
-                        if Some(types[i]) != purchase {
-                            continue;
-                        }
-                        let idx = grain.index(micros_to_day(times[i]));
-                        let first = *cohort.get_or_insert(idx);
-                        let len = last - first + 1;
-                        if len > MAX_PERIODS {
-                            return Err(Error::param(
-                                "as_of",
-                                format!("a cohort would have {len} periods (more than {MAX_PERIODS})"),
-                            ));
-                        }
-                        let a = acc.entry(first).or_insert_with(|| Acc::with_len(len as usize));
-                        let p = (idx - first) as usize;
-                        if count == 0 {
-                            a.customers += 1;
-                        }
-                        count += 1;
-                        if count == 2
-                            && let Some(s) = a.second.get_mut(p)
-                        {
-                            *s += 1;
-                        }
-                        if seen.last() != Some(&idx) {
-                            seen.push(idx);
-                            if let Some(x) = a.active.get_mut(p) {
-                                *x += 1;
+    // Chunks are aggregated in waves of two per thread and merged in chunk order after
+    // each wave, so that at most one wave of partial matrices is held at a time (a partial
+    // can hold every cohort × period of a long history); the sums are exact integers, so
+    // the result does not depend on the waves.
+    let all = chunks(store.num_customers());
+    let wave = par.install(rayon::current_num_threads).max(1) * 2;
+    let mut total: BTreeMap<i64, Acc> = BTreeMap::new();
+    for group in all.chunks(wave) {
+        let parts: Vec<Result<BTreeMap<i64, Acc>>> = par.install(|| {
+            group
+                .par_iter()
+                .map(|&(lo, hi)| {
+                    let mut acc: BTreeMap<i64, Acc> = BTreeMap::new();
+                    let mut seen: Vec<i64> = Vec::new();
+                    for c in lo..hi {
+                        let (start, end) = (offsets[c], offsets[c + 1]);
+                        let end = start + times[start..end].partition_point(|&t| t < as_of);
+                        let mut cohort = None;
+                        let mut count = 0u64;
+                        seen.clear();
+                        for i in start..end {
+                            if Some(types[i]) != purchase {
+                                continue;
+                            }
+                            let idx = grain.index(micros_to_day(times[i]));
+                            let first = *cohort.get_or_insert(idx);
+                            let len = last - first + 1;
+                            if len > MAX_PERIODS {
+                                return Err(Error::param(
+                                    "as_of",
+                                    format!("a cohort would have {len} periods (more than {MAX_PERIODS})"),
+                                ));
+                            }
+                            let a = acc.entry(first).or_insert_with(|| Acc::with_len(len as usize));
+                            let p = (idx - first) as usize;
+                            if count == 0 {
+                                a.customers += 1;
+                            }
+                            count += 1;
+                            if count == 2
+                                && let Some(s) = a.second.get_mut(p)
+                            {
+                                *s += 1;
+                            }
+                            if seen.last() != Some(&idx) {
+                                seen.push(idx);
+                                if let Some(x) = a.active.get_mut(p) {
+                                    *x += 1;
+                                }
+                            }
+                            if let Some(u) = a.units.get_mut(p) {
+                                *u += to_units(amounts.map_or(0.0, |v| v[i]));
                             }
                         }
-                        if let Some(u) = a.units.get_mut(p) {
-                            *u += to_units(amounts.map_or(0.0, |v| v[i]));
-                        }
                     }
-                }
-                Ok(acc)
-            })
-            .collect()
-    });
-    let mut total: BTreeMap<i64, Acc> = BTreeMap::new();
-    for part in parts {
-        for (k, a) in part? {
-            total
-                .entry(k)
-                .or_insert_with(|| Acc::with_len(a.active.len()))
-                .merge(&a);
+                    Ok(acc)
+                })
+                .collect()
+        });
+        for part in parts {
+            for (k, a) in part? {
+                total
+                    .entry(k)
+                    .or_insert_with(|| Acc::with_len(a.active.len()))
+                    .merge(&a);
+            }
         }
     }
     let mut cohort_col = Vec::new();
