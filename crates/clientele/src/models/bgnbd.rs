@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::data::RfmData;
 use super::optim::Objective;
 use super::special::{digamma, ln_1p_exp, ln_beta, ln_gamma, log_add_exp, scaled_series};
-use super::{CHUNK, FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use super::{FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
 use crate::error::{Error, Result};
 
 /// Unchecked BG/NBD fit settings (serde, builder); [`BgNbdParams::validate`] makes a [`BgNbdConfig`].
@@ -156,61 +156,39 @@ impl Objective for Likelihood<'_> {
         let lt: Vec<(f64, f64)> = d.distinct_t.iter().map(|&t| ((al + t).ln(), 1.0 / (al + t))).collect();
         let ltx: Vec<(f64, f64)> = d.distinct_tx.iter().map(|&t| ((al + t).ln(), 1.0 / (al + t))).collect();
         let n = d.len();
-        let chunks: Vec<[f64; 5]> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let mut acc = [0.0; 5];
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    let x = d.x[i];
-                    let w = d.weight[i];
-                    let t = &xt[d.x_index[i] as usize];
-                    let rx = r + x;
-                    let (ln_at, inv_at) = lt[d.t_index[i] as usize];
-                    let l1 = -rx * ln_at;
-                    let (ll, w2, ln_atx, inv_atx) = if x > 0.0 {
-                        let (ln_atx, inv_atx) = ltx[d.tx_index[i] as usize];
-                        let l2 = t.ln_odds0 - rx * ln_atx;
-                        // ln(e^l1 + e^l2) and the weight of the second term, with one exp and one ln_1p
-                        let dd = l2 - l1;
-                        if dd <= 0.0 {
-                            let u = dd.exp();
-                            (l1 + u.ln_1p(), u / (1.0 + u), ln_atx, inv_atx)
-                        } else {
-                            let v = (-dd).exp();
-                            (l2 + v.ln_1p(), 1.0 / (1.0 + v), ln_atx, inv_atx)
-                        }
-                    } else {
-                        (l1, 0.0, 0.0, 0.0)
-                    };
-                    acc[0] += w * (t.c0 + ll);
-                    if want_grad {
-                        let w1 = 1.0 - w2;
-                        acc[1] += w * (t.dr - w1 * ln_at - w2 * ln_atx);
-                        acc[2] += w * (r / al - rx * (w1 * inv_at + w2 * inv_atx));
-                        acc[3] += w * (t.da + w2 / a);
-                        acc[4] += w * (t.db - w2 * t.inv_bx1);
-                    }
+        let chunks: Vec<[f64; 5]> = super::chunk_sums(n, |i, acc: &mut [f64; 5]| {
+            let x = d.x[i];
+            let w = d.weight[i];
+            let t = &xt[d.x_index[i] as usize];
+            let rx = r + x;
+            let (ln_at, inv_at) = lt[d.t_index[i] as usize];
+            let l1 = -rx * ln_at;
+            let (ll, w2, ln_atx, inv_atx) = if x > 0.0 {
+                let (ln_atx, inv_atx) = ltx[d.tx_index[i] as usize];
+                let l2 = t.ln_odds0 - rx * ln_atx;
+                // ln(e^l1 + e^l2) and the weight of the second term, with one exp and one ln_1p
+                let dd = l2 - l1;
+                if dd <= 0.0 {
+                    let u = dd.exp();
+                    (l1 + u.ln_1p(), u / (1.0 + u), ln_atx, inv_atx)
+                } else {
+                    let v = (-dd).exp();
+                    (l2 + v.ln_1p(), 1.0 / (1.0 + v), ln_atx, inv_atx)
                 }
-                acc
-            })
-            .collect();
-        let mut tot = [0.0; 5];
-        for c in &chunks {
-            for k in 0..5 {
-                tot[k] += c[k];
+            } else {
+                (l1, 0.0, 0.0, 0.0)
+            };
+            acc[0] += w * (t.c0 + ll);
+            if want_grad {
+                let w1 = 1.0 - w2;
+                acc[1] += w * (t.dr - w1 * ln_at - w2 * ln_atx);
+                acc[2] += w * (r / al - rx * (w1 * inv_at + w2 * inv_atx));
+                acc[3] += w * (t.da + w2 / a);
+                acc[4] += w * (t.db - w2 * t.inv_bx1);
             }
-        }
-        let p = [r, al, a, b];
-        let nc = d.customers();
-        let pen = self.penalizer * nc;
-        let value = -tot[0] + pen * p.iter().map(|v| v * v).sum::<f64>();
-        if let Some(g) = grad {
-            for k in 0..4 {
-                // d/dθ = p · d/dp
-                g[k] = p[k] * (-tot[k + 1] + 2.0 * pen * p[k]);
-            }
-        }
-        value
+        });
+        let pen = self.penalizer * d.customers();
+        super::optim::penalized(&chunks, &[r, al, a, b], pen, grad)
     }
 }
 

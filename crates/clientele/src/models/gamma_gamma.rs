@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::data::SpendData;
 use super::optim::Objective;
 use super::special::{digamma, ln_gamma};
-use super::{CHUNK, FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use super::{FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
 use crate::error::{Error, Result};
 
 /// Unchecked Gamma-Gamma fit settings (serde, builder); [`GammaGammaParams::validate`] makes a
@@ -126,41 +126,21 @@ impl Objective for Likelihood<'_> {
             .collect();
         let want_grad = grad.is_some();
         let n = d.len();
-        let chunks: Vec<[f64; 4]> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let mut acc = [0.0; 4];
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    let (x, w, ln_m) = (d.x[i], d.weight[i], d.ln_m[i]);
-                    let t = &xt[d.x_index[i] as usize];
-                    let px = p * x;
-                    let gxm = g + x * d.m[i];
-                    let ln_gxm = gxm.ln();
-                    acc[0] += w * (t[0] + (px - 1.0) * ln_m - (px + q) * ln_gxm);
-                    if want_grad {
-                        acc[1] += w * x * (t[1] + ln_m - ln_gxm);
-                        acc[2] += w * (t[2] - dg_q + ln_g - ln_gxm);
-                        acc[3] += w * (q / g - (px + q) / gxm);
-                    }
-                }
-                acc
-            })
-            .collect();
-        let mut tot = [0.0; 4];
-        for c in &chunks {
-            for k in 0..4 {
-                tot[k] += c[k];
+        let chunks: Vec<[f64; 4]> = super::chunk_sums(n, |i, acc: &mut [f64; 4]| {
+            let (x, w, ln_m) = (d.x[i], d.weight[i], d.ln_m[i]);
+            let t = &xt[d.x_index[i] as usize];
+            let px = p * x;
+            let gxm = g + x * d.m[i];
+            let ln_gxm = gxm.ln();
+            acc[0] += w * (t[0] + (px - 1.0) * ln_m - (px + q) * ln_gxm);
+            if want_grad {
+                acc[1] += w * x * (t[1] + ln_m - ln_gxm);
+                acc[2] += w * (t[2] - dg_q + ln_g - ln_gxm);
+                acc[3] += w * (q / g - (px + q) / gxm);
             }
-        }
-        let par = [p, q, g];
+        });
         let pen = self.penalizer * d.customers();
-        let value = -tot[0] + pen * par.iter().map(|v| v * v).sum::<f64>();
-        if let Some(gr) = grad {
-            for k in 0..3 {
-                gr[k] = par[k] * (-tot[k + 1] + 2.0 * pen * par[k]);
-            }
-        }
-        value
+        super::optim::penalized(&chunks, &[p, q, g], pen, grad)
     }
 }
 

@@ -79,6 +79,23 @@ pub use sbg::{Sbg, SbgConfig, SbgData, SbgParams};
 /// Rows per chunk of a parallel likelihood sum (fixed, so sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
 
+/// Per-chunk sums over the rows `0..n` of a model's data, computed in parallel over fixed
+/// chunks of [`CHUNK`] rows, each summed in row order (so that adding the chunks in order
+/// gives the same bits whatever the thread count): `row(i, acc)` adds row `i`'s terms.
+pub(crate) fn chunk_sums<const M: usize>(n: usize, row: impl Fn(usize, &mut [f64; M]) + Sync) -> Vec<[f64; M]> {
+    use rayon::prelude::*;
+    (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut acc = [0.0; M];
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                row(i, &mut acc);
+            }
+            acc
+        })
+        .collect()
+}
+
 /// Options shared by every fit; validated into [`FitOptions`] by each model's `validate`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct FitOptions {

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::bgnbd::check_lengths;
 use super::clv::PurchaseModel;
 use super::data::RfmData;
-use super::optim::{Objective, numeric_gradient};
-use super::special::{ln_gamma, ln_hyp2f1, log_add_exp};
+use super::optim::Objective;
+use super::special::{digamma, ln_gamma, ln_hyp2f1, ln_hyp2f1_grad, log_add_exp};
 use super::{CHUNK, FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
 use crate::error::{Error, Result};
 
@@ -116,39 +116,50 @@ fn ln_tail(r: f64, al: f64, s: f64, be: f64, x: f64, y: f64) -> Result<f64> {
 /// The 2F1 argument above which [`ln_terms`] integrates instead of summing the series.
 const QUADRATURE_ABOVE: f64 = 0.95;
 
-/// ln ∫_lo^hi (α+u)^−p (β+u)^−q du for p, q > 0, by adaptive Simpson's rule on the integrand
+/// ∫_lo^hi of `g` by adaptive Simpson's rule, for the `K` components of `g` at once: the
+/// panels are chosen on component 0 (which must be in (0, 1] and of the order of the others'
+/// scale), the other components are summed on the same panels. Each panel may err by `tol`
+/// (halved per split, never below `floor`, far above rounding noise): smooth integrands stop
+/// after a few levels, and the depth bounds the work.
+fn adaptive_simpson<const K: usize>(g: &dyn Fn(f64) -> [f64; K], lo: f64, hi: f64) -> [f64; K] {
+    type Panel<'a, const K: usize> = (&'a [f64; K], &'a [f64; K], &'a [f64; K]);
+    fn comb<const K: usize>(w: f64, (a, m, b): Panel<K>) -> [f64; K] {
+        std::array::from_fn(|k| w * (a[k] + 4.0 * m[k] + b[k]))
+    }
+    fn simpson<const K: usize>(
+        g: &dyn Fn(f64) -> [f64; K],
+        (a, b): (f64, f64),
+        (fa, fm, fb): Panel<K>,
+        whole: &[f64; K],
+        (tol, floor): (f64, f64),
+        depth: u32,
+    ) -> [f64; K] {
+        let m = 0.5 * (a + b);
+        let (lm, rm) = (0.5 * (a + m), 0.5 * (m + b));
+        let (flm, frm) = (g(lm), g(rm));
+        let left = comb((m - a) / 6.0, (fa, &flm, fm));
+        let right = comb((b - m) / 6.0, (fm, &frm, fb));
+        let delta = left[0] + right[0] - whole[0];
+        if depth == 0 || delta.abs() <= 15.0 * tol {
+            return std::array::from_fn(|k| left[k] + right[k] + (left[k] + right[k] - whole[k]) / 15.0);
+        }
+        let next = ((tol / 2.0).max(floor), floor);
+        let l = simpson(g, (a, m), (fa, &flm, fm), &left, next, depth - 1);
+        let r = simpson(g, (m, b), (fm, &frm, fb), &right, next, depth - 1);
+        std::array::from_fn(|k| l[k] + r[k])
+    }
+    let (fa, fm, fb) = (g(lo), g(0.5 * (lo + hi)), g(hi));
+    let whole = comb((hi - lo) / 6.0, (&fa, &fm, &fb));
+    let scale = whole[0].abs().max(f64::MIN_POSITIVE);
+    simpson(g, (lo, hi), (&fa, &fm, &fb), &whole, (1e-10 * scale, 1e-13 * scale), 30)
+}
+
+/// ln ∫_lo^hi (α+u)^−p (β+u)^−q du for p, q > 0, by [`adaptive_simpson`] on the integrand
 /// scaled by its value at `lo` (it decreases in u, so the scaled integrand is in (0, 1]).
 fn ln_integral(p: f64, al: f64, q: f64, be: f64, lo: f64, hi: f64) -> f64 {
     let ln_f = |u: f64| -p * (al + u).ln() - q * (be + u).ln();
     let top = ln_f(lo);
-    let g = |u: f64| (ln_f(u) - top).exp();
-    // Each panel may err by `tol` (halved per split, never below `floor`, far above rounding
-    // noise): smooth integrands stop after a few levels, and `depth` bounds the work.
-    fn simpson(
-        g: &dyn Fn(f64) -> f64,
-        (a, b): (f64, f64),
-        (fa, fm, fb): (f64, f64, f64),
-        whole: f64,
-        (tol, floor): (f64, f64),
-        depth: u32,
-    ) -> f64 {
-        let m = 0.5 * (a + b);
-        let (lm, rm) = (0.5 * (a + m), 0.5 * (m + b));
-        let (flm, frm) = (g(lm), g(rm));
-        let left = (m - a) / 6.0 * (fa + 4.0 * flm + fm);
-        let right = (b - m) / 6.0 * (fm + 4.0 * frm + fb);
-        let delta = left + right - whole;
-        if depth == 0 || delta.abs() <= 15.0 * tol {
-            return left + right + delta / 15.0;
-        }
-        let next = ((tol / 2.0).max(floor), floor);
-        simpson(g, (a, m), (fa, flm, fm), left, next, depth - 1)
-            + simpson(g, (m, b), (fm, frm, fb), right, next, depth - 1)
-    }
-    let (fa, fm, fb) = (g(lo), g(0.5 * (lo + hi)), g(hi));
-    let whole = (hi - lo) / 6.0 * (fa + 4.0 * fm + fb);
-    let scale = whole.abs().max(f64::MIN_POSITIVE);
-    let integral = simpson(&g, (lo, hi), (fa, fm, fb), whole, (1e-10 * scale, 1e-13 * scale), 30);
+    let [integral] = adaptive_simpson(&|u| [(ln_f(u) - top).exp()], lo, hi);
     top + integral.max(f64::MIN_POSITIVE).ln()
 }
 
@@ -176,6 +187,92 @@ fn ln_terms(r: f64, al: f64, s: f64, be: f64, x: f64, t_x: f64, t: f64) -> Resul
         f64::NEG_INFINITY
     };
     Ok((l1, l2))
+}
+
+/// [`ln_tail`] and its derivatives with respect to (r, α, s, β).
+fn ln_tail_grad(r: f64, al: f64, s: f64, be: f64, x: f64, y: f64) -> Result<(f64, [f64; 4])> {
+    let rsx = r + s + x;
+    if al >= be {
+        let m = al + y;
+        let z = (al - be) / m;
+        let (f, [fa, fb, fc, fz]) = ln_hyp2f1_grad(rsx, s + 1.0, rsx + 1.0, z)?;
+        let lm = m.ln();
+        Ok((
+            -rsx * lm + f,
+            [
+                -lm + fa + fc,
+                -rsx / m + fz * (be + y) / (m * m),
+                -lm + fa + fb + fc,
+                -fz / m,
+            ],
+        ))
+    } else {
+        let m = be + y;
+        let z = (be - al) / m;
+        let (f, [fa, fb, fc, fz]) = ln_hyp2f1_grad(rsx, r + x, rsx + 1.0, z)?;
+        let lm = m.ln();
+        Ok((
+            -rsx * lm + f,
+            [
+                -lm + fa + fb + fc,
+                -fz / m,
+                -lm + fa + fc,
+                -rsx / m + fz * (al + y) / (m * m),
+            ],
+        ))
+    }
+}
+
+/// [`ln_integral`] for p = r + x, q = s + 1, and the derivatives of that ln with respect to
+/// (r, α, s, β): −E[ln(α+u)], −p·E[1/(α+u)], −E[ln(β+u)], −q·E[1/(β+u)] under the integrand,
+/// summed on the panels [`ln_integral`] chooses.
+fn ln_integral_grad(p: f64, al: f64, q: f64, be: f64, lo: f64, hi: f64) -> (f64, [f64; 4]) {
+    let ln_f = |u: f64| -p * (al + u).ln() - q * (be + u).ln();
+    let top = ln_f(lo);
+    let g = |u: f64| {
+        let f = (ln_f(u) - top).exp();
+        [f, f * (al + u).ln(), f / (al + u), f * (be + u).ln(), f / (be + u)]
+    };
+    let i = adaptive_simpson(&g, lo, hi);
+    let i0 = i[0].max(f64::MIN_POSITIVE);
+    (top + i0.ln(), [-i[1] / i0, -p * i[2] / i0, -i[3] / i0, -q * i[4] / i0])
+}
+
+/// A log term and its derivatives with respect to (r, α, s, β).
+type Term = (f64, [f64; 4]);
+
+/// [`ln_terms`] with the derivatives of both terms with respect to (r, α, s, β).
+fn ln_terms_grad(r: f64, al: f64, s: f64, be: f64, x: f64, t_x: f64, t: f64) -> Result<(Term, Term)> {
+    let (la, lb) = ((al + t).ln(), (be + t).ln());
+    let l1 = (-(r + x) * la - s * lb, [-la, -(r + x) / (al + t), -lb, -s / (be + t)]);
+    let none = (f64::NEG_INFINITY, [0.0; 4]);
+    let z = (al - be).abs() / (al.max(be) + t_x);
+    if z > QUADRATURE_ABOVE {
+        if t <= t_x {
+            return Ok((l1, none));
+        }
+        let (v, mut dv) = ln_integral_grad(r + x, al, s + 1.0, be, t_x, t);
+        dv[2] += 1.0 / s;
+        return Ok((l1, (s.ln() + v, dv)));
+    }
+    let (j1, d1) = ln_tail_grad(r, al, s, be, x, t_x)?;
+    let (j2, d2) = ln_tail_grad(r, al, s, be, x, t)?;
+    let d = j2 - j1;
+    if d >= 0.0 {
+        return Ok((l1, none));
+    }
+    let rsx = r + s + x;
+    // l2 = ln s − ln(r+s+x) + j1 + ln(1 − e^d); ∂ln(1 − e^d) = −w·∂d with w = e^d / (1 − e^d).
+    let w = 1.0 / (-d).exp_m1();
+    let dl2: [f64; 4] = std::array::from_fn(|k| {
+        let own = match k {
+            0 => -1.0 / rsx,
+            2 => 1.0 / s - 1.0 / rsx,
+            _ => 0.0,
+        };
+        own + d1[k] - w * (d2[k] - d1[k])
+    });
+    Ok((l1, (s.ln() - rsx.ln() + j1 + (-d.exp_m1()).ln(), dl2)))
 }
 
 struct Likelihood<'a> {
@@ -211,6 +308,52 @@ impl Likelihood<'_> {
         let pen = self.penalizer * d.customers() * (r * r + al * al + s * s + be * be);
         -ll + pen
     }
+
+    /// [`Likelihood::value`] and its gradient with respect to ln(r, α, s, β), analytic: the
+    /// series and the quadrature carry the derivatives of their terms.
+    fn value_grad(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let (r, al, s, be) = (theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp());
+        if ![r, al, s, be].iter().all(|v| v.is_finite() && *v > 0.0) {
+            grad.iter_mut().for_each(|g| *g = f64::NAN);
+            return f64::NAN;
+        }
+        let d = self.data;
+        let (lg_r, dg_r) = (ln_gamma(r), digamma(r));
+        let (ln_al, ln_be) = (al.ln(), be.ln());
+        let head = r * ln_al + s * ln_be - lg_r;
+        // Per distinct x: the constant and its r derivative.
+        let xt: Vec<(f64, f64)> = d
+            .distinct_x
+            .iter()
+            .map(|&x| (ln_gamma(r + x) + head, digamma(r + x) - dg_r + ln_al))
+            .collect();
+        let n = d.len();
+        let parts: Vec<[f64; 5]> = super::chunk_sums(n, |i, acc: &mut [f64; 5]| {
+            let ((l1, d1), (l2, d2)) = match ln_terms_grad(r, al, s, be, d.x[i], d.t_x[i], d.t_cal[i]) {
+                Ok(t) => t,
+                Err(_) => {
+                    *acc = [f64::NAN; 5];
+                    return;
+                }
+            };
+            let (c0, dr0) = xt[d.x_index[i] as usize];
+            let lse = log_add_exp(l1, l2);
+            // The weights of the two terms in the log-sum-exp.
+            let (w1, w2) = if l2 == f64::NEG_INFINITY {
+                (1.0, 0.0)
+            } else {
+                ((l1 - lse).exp(), (l2 - lse).exp())
+            };
+            let w = d.weight[i];
+            acc[0] += w * (c0 + lse);
+            let own = [dr0, r / al, ln_be, s / be];
+            for k in 0..4 {
+                acc[k + 1] += w * (own[k] + w1 * d1[k] + w2 * d2[k]);
+            }
+        });
+        let pen = self.penalizer * d.customers();
+        super::optim::penalized(&parts, &[r, al, s, be], pen, Some(grad))
+    }
 }
 
 impl Objective for Likelihood<'_> {
@@ -219,10 +362,10 @@ impl Objective for Likelihood<'_> {
     }
 
     fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        if let Some(g) = grad {
-            numeric_gradient(|t| self.value(t), theta, g);
+        match grad {
+            Some(g) => self.value_grad(theta, g),
+            None => self.value(theta),
         }
-        self.value(theta)
     }
 }
 
@@ -445,7 +588,8 @@ impl ParetoNbd {
     pub fn discounted_expected_residual_transactions(&self, delta: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         check_delta(delta)?;
         let pa = self.p_alive(x, t_x, t_cal)?;
-        Ok(pa * (self.r + x) / (self.alpha + t_cal) * self.mean_inverse_rate(delta, self.beta + t_cal)?)
+        // P(alive) times the DERT of a live customer, in that order (as the CLV path computes it).
+        Ok(pa * ((self.r + x) / (self.alpha + t_cal) * self.mean_inverse_rate(delta, self.beta + t_cal)?))
     }
 
     /// [`ParetoNbd::discounted_expected_residual_transactions`] by numerical quadrature over the
@@ -601,5 +745,55 @@ impl PurchaseModel for ParetoNbd {
         check_delta(delta)?;
         super::data::check_history(x, 0.0, t_cal)?;
         Ok((self.r + x) / (self.alpha + t_cal) * self.mean_inverse_rate(delta, self.beta + t_cal)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::optim::numeric_gradient;
+
+    /// Histories that reach both ₂F₁ branches (α ≥ β and α < β), the quadrature (α and β far
+    /// apart relative to t_x), one-time buyers and t_x = T.
+    fn data() -> RfmData {
+        let x = [0.0, 1.0, 2.0, 5.0, 0.0, 12.0, 3.0, 1.0, 7.0, 30.0];
+        let tx = [0.0, 3.0, 10.0, 30.5, 0.0, 38.0, 38.86, 0.5, 20.0, 37.0];
+        let t = [38.86, 20.0, 38.86, 38.86, 12.0, 38.86, 38.86, 30.0, 25.0, 38.0];
+        match RfmData::from_slices(&x, &tx, &t, None) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn analytic_gradient_matches_central_differences() {
+        let d = data();
+        for penalizer in [0.0, 0.01] {
+            let lik = Likelihood { data: &d, penalizer };
+            for (r, al, s, be) in [
+                (0.55, 10.58, 0.61, 11.67), // CDNOW: the series, both close
+                (1.8, 26.7, 8.2, 606.0),    // α < β, z up to 0.95: the series
+                (1.5, 2.0, 3.0, 900.0),     // α ≪ β: the quadrature
+                (2.0, 800.0, 0.7, 1.5),     // α ≫ β: the quadrature
+                (0.3, 40.0, 2.0, 25.0),     // α > β: the series
+            ] {
+                let theta = [f64::ln(r), f64::ln(al), f64::ln(s), f64::ln(be)];
+                let mut g = [0.0; 4];
+                let v = lik.value_grad(&theta, &mut g);
+                let want_v = lik.value(&theta);
+                assert!((v - want_v).abs() <= 1e-12 * want_v.abs(), "{v} vs {want_v}");
+                let mut num = [0.0; 4];
+                numeric_gradient(|t| lik.value(t), &theta, &mut num);
+                for k in 0..4 {
+                    let scale = num[k].abs().max(1e-3);
+                    assert!(
+                        (g[k] - num[k]).abs() <= 1e-6 * scale,
+                        "θ = {theta:?}, k = {k}: analytic {} vs numeric {}",
+                        g[k],
+                        num[k]
+                    );
+                }
+            }
+        }
     }
 }
