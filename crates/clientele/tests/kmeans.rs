@@ -192,3 +192,47 @@ fn several_empty_clusters_take_distinct_far_points() {
     assert_eq!(f.sizes, [2, 1, 1]);
     assert_eq!(f.inertia, 0.5);
 }
+
+#[test]
+fn unstandardized_features_far_from_zero_keep_their_digits() {
+    // Two groups 10 apart around 1e10, not standardized: compared in the expanded form without
+    // centring, ‖c‖² ≈ 1e20 would leave about 2e4 units of rounding, and points would land in
+    // the wrong group.
+    let n = 3_000;
+    let x: Vec<f64> = (0..n)
+        .map(|i| 1e10 + if i % 2 == 0 { 0.0 } else { 10.0 } + ((i * 7) % 13) as f64 * 0.3)
+        .collect();
+    let params = KMeansParams {
+        standardize: false,
+        silhouette_sample: 0,
+        ..KMeansParams::default()
+            .k(2)
+            .init(vec![vec![1e10 + 1.0], vec![1e10 + 9.0]])
+    };
+    let f = fit(
+        std::slice::from_ref(&x),
+        &params.validate().unwrap(),
+        &Parallelism::threads(2).unwrap(),
+    )
+    .unwrap();
+    assert!(f.converged);
+    for (i, &v) in x.iter().enumerate() {
+        let (d0, d1) = ((v - f.centroids[0][0]).abs(), (v - f.centroids[1][0]).abs());
+        let want = u32::from(d1 < d0);
+        assert_eq!(f.labels[i], want, "point {i} = {v}: centroids {:?}", f.centroids);
+        assert_eq!(
+            f.labels[i],
+            (i % 2) as u32,
+            "point {i}: centroids {:?}, sizes {:?}",
+            f.centroids,
+            f.sizes
+        );
+    }
+    // The centroids are the means of their points (sums of 1,500 values near 1e10).
+    let mean = |odd: usize| {
+        let pts: Vec<f64> = x.iter().copied().skip(odd).step_by(2).collect();
+        pts.iter().sum::<f64>() / pts.len() as f64
+    };
+    assert!((f.centroids[0][0] - mean(0)).abs() < 1e-3);
+    assert!((f.centroids[1][0] - mean(1)).abs() < 1e-3);
+}

@@ -11,8 +11,10 @@
 //!   4,096 rows whose partial sums are combined in chunk order, so results are identical
 //!   for any thread count; the features are kept column-major, and each chunk is one pass
 //!   over blocks of 256 points: groups of 8 points are compared with every centroid in
-//!   vector registers, by the expanded form `‖c‖² − 2 x·c` in fused multiply-adds (as
-//!   scikit-learn's Lloyd step does; the inertia is computed with the direct form), then,
+//!   vector registers, by the expanded form `‖c‖² − 2 x·c` in fused multiply-adds, relative
+//!   to the features' means (as scikit-learn's Lloyd step does on centred data: without
+//!   centring, features far from zero would lose digits; the inertia is computed with the
+//!   direct form), then,
 //!   if any label of the block changed since the last iteration, the block's per-cluster
 //!   partial sums are recomputed while its points are still in cache (one masked pass per
 //!   cluster in vector registers up to 12 clusters, point by point beyond); otherwise the
@@ -211,10 +213,10 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Prepares column-major features: optional log, then standardization. Also returns the
-/// mean variance of the prepared features. Each column is summed in point order, so the
+/// mean variance of the prepared features and their means (about 0 when standardized). Each column is summed in point order, so the
 /// result does not depend on the thread count. The columns are processed in lockstep, a few
 /// points of each in turn ([`sum_lockstep`]), so that their sequential sums overlap.
-fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<(Prepared, f64)> {
+fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<(Prepared, f64, Vec<f64>)> {
     let d = columns.len();
     let n = columns.first().map_or(0, Vec::len);
     let not_finite = |j: usize| {
@@ -278,7 +280,7 @@ fn prepare(columns: &[Vec<f64>], p: &KMeansParams) -> Result<(Prepared, f64)> {
     let ms: Vec<f64> = sum_lockstep(&views, |_, x| x).iter().map(|s| s / nf).collect();
     let vars = sum_lockstep(&views, |j, x| (x - ms[j]) * (x - ms[j]));
     let var_sum = vars.iter().fold(0.0, |acc, v| acc + v / nf);
-    Ok(((cols, scaling), var_sum / d as f64))
+    Ok(((cols, scaling), var_sum / d as f64, ms))
 }
 
 /// Per column `j` of `cols` (equal lengths), the sum in point order of `term(j, x)` over its
@@ -520,6 +522,10 @@ struct Memo<'a> {
     labels: &'a mut [u32],
     partials: &'a mut [f64],
     first: bool,
+    /// The features' means: points and centroids are compared relative to them, so that the
+    /// expanded form `‖c‖² − 2 x·c` does not lose the digits an offset would take (with
+    /// `standardize` off the features need not be centred).
+    center: &'a [f64],
 }
 
 /// Groups of [`LANES`] points per block of the Lloyd step.
@@ -531,8 +537,8 @@ const BLOCK_POINTS: usize = GROUPS * LANES;
 const _: () = assert!(CHUNK.is_multiple_of(BLOCK_POINTS), "a chunk is whole blocks");
 
 /// One Lloyd step over the points `lo..hi`: per-cluster sums (`k × d`) and counts. The
-/// assignment and the accumulation are one pass, so each point's features are read once.
-/// Feature counts 1 to 4 run [`step_fixed`] with the run's [`Memo`] (for the points
+/// assignment and the accumulation are one pass over the data (a block is labelled and, if
+/// needed, added while it is in cache). Feature counts 1 to 4 run [`step_fixed`] with the run's [`Memo`] (for the points
 /// `lo..hi`); others add point `i` into accumulator set `i % 4` (so that runs of points of the
 /// same cluster do not wait on one another), and the sets are then added in a fixed order.
 #[inline(always)]
@@ -613,15 +619,19 @@ fn accumulate<const D: usize>(acc: &mut [Lanes<D>], groups: &[[&[f64; LANES]; D]
 /// [`step`] for exactly `D` features, block by block ([`BLOCK_POINTS`] points): the block's
 /// groups of 8 points are labelled (features read in place, in vector registers) and the
 /// labels compared with the [`Memo`]'s; if any changed (or on the first iteration), the
-/// block's partial is recomputed: point `i` of the block is added to lane `i % 8` of its
-/// cluster's accumulators, in point order ([`accumulate`]), and the 8 lanes are added in lane
-/// order. The chunk's sums are its blocks' partials added in block order.
+/// block's partial is recomputed. Up to [`MASKED_MAX_K`] clusters, point `i` of the block is
+/// added to lane `i % 8` of its cluster's accumulators, in point order ([`accumulate`]), and
+/// the 8 lanes are added in lane order; beyond, each point is added to its cluster's sums in
+/// point order, feature by feature. The chunk's sums are its blocks' partials added in block
+/// order. Points and centroids are compared relative to the [`Memo`]'s `center`.
 #[inline(always)]
 fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize, memo: Memo) -> (Vec<f64>, Vec<u64>) {
     let n = xs.iter().map(|x| x.len()).min().unwrap_or(0);
+    let mu: [f64; D] = std::array::from_fn(|j| memo.center.get(j).copied().unwrap_or(0.0));
     let cen: Vec<([f64; D], f64)> = centroids
         .chunks_exact(D)
         .map(|c| {
+            let c: [f64; D] = std::array::from_fn(|j| c[j] - mu[j]);
             (
                 std::array::from_fn(|j| -2.0 * c[j]),
                 c.iter().fold(0.0, |s, v| s + v * v),
@@ -645,8 +655,10 @@ fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize, memo
         refs.extend((g0..g0 + m / LANES).map_while(|g| group(&xs, g)));
         for (gi, (xg, lg)) in refs.iter().zip(lab.iter_mut()).enumerate() {
             let mut x = [[0.0f64; LANES]; D];
-            for (o, r) in x.iter_mut().zip(xg) {
-                *o = **r;
+            for ((o, r), m) in x.iter_mut().zip(xg).zip(&mu) {
+                for (o, v) in o.iter_mut().zip(r.iter()) {
+                    *o = v - m;
+                }
             }
             let label = nearest_group_expanded(&x, &cen);
             for (o, &c) in lg.iter_mut().zip(&label) {
@@ -670,7 +682,11 @@ fn step_fixed<const D: usize>(xs: [&[f64]; D], centroids: &[f64], k: usize, memo
                     *o = v;
                 }
             }
-            let label = nearest_group_expanded(&x, &cen);
+            let mut centred = x;
+            for (o, m) in centred.iter_mut().zip(&mu) {
+                o.iter_mut().for_each(|v| *v -= m);
+            }
+            let label = nearest_group_expanded(&centred, &cen);
             let mut lg = [-1.0f64; LANES];
             for (o, &c) in lg.iter_mut().zip(&label).take(m - full) {
                 *o = c as f64;
@@ -750,7 +766,15 @@ fn dispatch<R>(op: impl FnOnce() -> R) -> R {
 /// One Lloyd run from `centroids`: (labels, centroids, inertia, iterations, converged).
 /// `cols` are the features column-major. Work is split into fixed chunks whose partial sums
 /// are combined in chunk order, so the result does not depend on the thread count.
-fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_iter: usize, tol: f64) -> Run {
+fn lloyd(
+    cols: &[Vec<f64>],
+    center: &[f64],
+    n: usize,
+    k: usize,
+    mut centroids: Vec<f64>,
+    max_iter: usize,
+    tol: f64,
+) -> Run {
     let d = cols.len();
     let chunks = n.div_ceil(CHUNK);
     // The Memo of step_fixed (feature counts 1 to 4): labels and per-block partials, kept
@@ -774,6 +798,7 @@ fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_ite
                         labels,
                         partials,
                         first,
+                        center,
                     };
                     dispatch(
                         #[inline(always)]
@@ -796,6 +821,7 @@ fn lloyd(cols: &[Vec<f64>], n: usize, k: usize, mut centroids: Vec<f64>, max_ite
                         labels: &mut labels,
                         partials: &mut partials,
                         first: true,
+                        center,
                     };
                     dispatch(
                         #[inline(always)]
@@ -999,20 +1025,20 @@ pub fn fit(columns: &[Vec<f64>], cfg: &KMeansConfig, par: &Parallelism) -> Resul
             ),
         ));
     }
-    let ((cols, scaling), mean_var) = par.install(|| prepare(columns, p))?;
+    let ((cols, scaling), mean_var, center) = par.install(|| prepare(columns, p))?;
     // Row-major copy only when seeding or the silhouette needs it.
     let needs_rows = p.init.is_none() || p.silhouette_sample > 0;
     let x = if needs_rows { row_major(&cols, n) } else { Vec::new() };
     let tol = p.tol * mean_var;
     let best = par.install(|| {
         if let Some(init) = &p.init {
-            return Some(lloyd(&cols, n, p.k, init.concat(), p.max_iter, tol));
+            return Some(lloyd(&cols, &center, n, p.k, init.concat(), p.max_iter, tol));
         }
         let mut best: Option<Run> = None;
         for run in 0..p.n_init {
             let mut rng = Rng::for_stream(p.seed, run as u64);
             let init = seed_centroids(&x, n, d, p.k, &mut rng);
-            let r = lloyd(&cols, n, p.k, init, p.max_iter, tol);
+            let r = lloyd(&cols, &center, n, p.k, init, p.max_iter, tol);
             if best.as_ref().is_none_or(|b| r.2 < b.2) {
                 best = Some(r);
             }
@@ -1165,6 +1191,7 @@ mod tests {
                     labels,
                     partials,
                     first,
+                    center: &[],
                 },
             )
         };
@@ -1254,7 +1281,7 @@ mod tests {
         let n = 3 * CHUNK + 77;
         let cols = data(d, n);
         let cen: Vec<f64> = (0..k * d).map(|v| ((v * 7) % 23) as f64 * 0.5 - 5.5).collect();
-        let one = lloyd(&cols, n, k, cen.clone(), 1, 0.0);
+        let one = lloyd(&cols, &[0.0; 3], n, k, cen.clone(), 1, 0.0);
         let (sums, counts) = step_with(&cols, &cen, k, &mut fresh_memo(n, k, d), true, false);
         let mut compared = 0;
         for c in (0..k).filter(|&c| counts[c] > 0) {
@@ -1270,7 +1297,10 @@ mod tests {
         }
         assert!(compared > 0);
         // And the same run twice gives the same bits.
-        let twice = (lloyd(&cols, n, k, cen.clone(), 5, 0.0), lloyd(&cols, n, k, cen, 5, 0.0));
+        let twice = (
+            lloyd(&cols, &[0.0; 3], n, k, cen.clone(), 5, 0.0),
+            lloyd(&cols, &[0.0; 3], n, k, cen, 5, 0.0),
+        );
         assert_eq!((&twice.0.0, &twice.0.1), (&twice.1.0, &twice.1.1));
     }
 }

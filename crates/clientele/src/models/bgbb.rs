@@ -4,7 +4,8 @@
 //! At each of n transaction opportunities an alive customer buys with probability
 //! p ~ Beta(α, β), and before each opportunity after the first she may drop out for good with
 //! probability θ ~ Beta(γ, δ). A history is (x, t_x, n): x purchases, the last at opportunity t_x
-//! (0 if none), out of n opportunities. Only ln B is needed; rows are weighted by pattern counts.
+//! (0 if none), out of n opportunities. The likelihood needs ln B (and ψ for its gradient); rows
+//! are weighted by pattern counts.
 
 use std::collections::BTreeMap;
 
@@ -217,8 +218,8 @@ fn ln_lik(p: [f64; 4], x: f64, t_x: f64, n: f64) -> f64 {
 /// The likelihood is the "alive through n" term plus a sum over the n − t_x periods i after
 /// t_x in which the customer may have died. The sum's terms fall: term i + 1 is term i times
 /// (β + t_x − x + i)(δ + t_x + i) / ((α + β + t_x + i)(γ + δ + t_x + i + 1)) < 1, so the sum is
-/// its first term (two log-beta functions) times a sum of running products in (0, 1], one
-/// multiplication per period instead of six log-gamma calls. The digamma functions of the
+/// its first term (two log-beta functions) times a sum of running products in (0, 1]: a
+/// division and two multiplications per period instead of six log-gamma calls. The digamma functions of the
 /// terms' derivatives move by the recurrence ψ(z + 1) = ψ(z) + 1/z.
 fn ln_lik_grad(p: [f64; 4], x: f64, t_x: f64, n: f64, grad: bool) -> (f64, [f64; 4]) {
     let [al, be, ga, de] = p;
@@ -321,6 +322,9 @@ impl Objective for Likelihood<'_> {
     fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
         let p = [theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp()];
         if !p.iter().all(|v| v.is_finite() && *v > 0.0) {
+            if let Some(g) = grad {
+                g.iter_mut().for_each(|g| *g = f64::NAN);
+            }
             return f64::NAN;
         }
         let d = self.data;
@@ -594,6 +598,23 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Over wide parameter and history ranges the likelihood and its derivatives are finite.
+        #[test]
+        fn likelihood_and_derivatives_are_finite(
+            al in 0.01f64..100.0, be in 0.01f64..100.0, ga in 0.01f64..100.0, de in 0.01f64..100.0,
+            n in 0u32..3000, ftx in 0.0f64..=1.0, fx in 0.0f64..=1.0,
+        ) {
+            let n = f64::from(n);
+            let tx = (ftx * n).floor();
+            let x = (fx * tx).floor();
+            let (v, g) = ln_lik_grad([al, be, ga, de], x, tx, n, true);
+            proptest::prop_assert!(v.is_finite() && v <= 1e-12, "{}", v);
+            proptest::prop_assert!(g.iter().all(|d| d.is_finite()), "{:?}", g);
         }
     }
 }

@@ -20,8 +20,6 @@ pub(crate) trait Objective: Sync {
     fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64;
 }
 
-/// Central-difference gradient of `f` (for objectives without an analytic gradient).
-#[cfg_attr(not(test), allow(dead_code))]
 /// The penalised negative log-likelihood of a fit on log-parameters, from per-chunk sums
 /// `[ℓ, ∂ℓ/∂p₁, …, ∂ℓ/∂pₖ]` of the log-likelihood (added in chunk order): −ℓ + `pen`·Σpᵢ², and
 /// into `grad` (when given) its gradient with respect to ln pᵢ, pᵢ·(−∂ℓ/∂pᵢ + 2·`pen`·pᵢ).
@@ -40,6 +38,8 @@ pub(crate) fn penalized<const M: usize>(parts: &[[f64; M]], p: &[f64], pen: f64,
     -tot[0] + pen * p.iter().map(|v| v * v).sum::<f64>()
 }
 
+/// Central-difference gradient of `f` (for objectives without an analytic gradient).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn numeric_gradient(f: impl Fn(&[f64]) -> f64, theta: &[f64], grad: &mut [f64]) {
     let mut x = theta.to_vec();
     for i in 0..theta.len() {

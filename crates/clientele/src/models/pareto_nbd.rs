@@ -796,4 +796,25 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Over wide parameter and history ranges (both ₂F₁ branches and the quadrature), the
+        /// terms and their derivatives are finite (the second term may be −∞ with t_x = T).
+        #[test]
+        fn term_derivatives_are_finite(
+            r in 0.01f64..50.0, al in 0.01f64..2000.0, s in 0.01f64..50.0, be in 0.01f64..2000.0,
+            x in 0u32..500, frac in 0.0f64..=1.0, t in 0.01f64..500.0,
+        ) {
+            let x = f64::from(x);
+            let tx = if x == 0.0 { 0.0 } else { frac * t };
+            let ((l1, d1), (l2, d2)) = ln_terms_grad(r, al, s, be, x, tx, t).unwrap();
+            proptest::prop_assert!(l1.is_finite() && d1.iter().all(|v| v.is_finite()), "{:?}", (l1, d1));
+            proptest::prop_assert!(l2 < f64::INFINITY && !l2.is_nan(), "{}", l2);
+            proptest::prop_assert!(d2.iter().all(|v| v.is_finite()), "{:?}", d2);
+            let (v1, v2) = ln_terms(r, al, s, be, x, tx, t).unwrap();
+            proptest::prop_assert!((v1 - l1).abs() <= 1e-12 * v1.abs().max(1.0));
+            proptest::prop_assert!(v2 == l2 || (v2 - l2).abs() <= 1e-9 * v2.abs().max(1.0), "{} vs {}", v2, l2);
+        }
+    }
 }

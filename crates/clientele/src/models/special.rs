@@ -65,7 +65,7 @@ pub(crate) struct ScaledSum {
 }
 
 /// Sums t₀ = `first`, tₙ₊₁ = tₙ · ratio(n) with a running scale until the tail is below
-/// 2⁻⁵³ relative. `ratio(n)` must tend to `limit` (|limit| < 1) as n grows; the tail after tₙ is
+/// 2⁻⁵⁴ relative. `ratio(n)` must tend to `limit` (|limit| < 1) as n grows; the tail after tₙ is
 /// bounded by |tₙ| · q / (1 − q) with q = max(|ratio(n)|, |limit|), and three such small tails
 /// in a row end the sum.
 pub(crate) fn scaled_series(
@@ -95,7 +95,7 @@ pub(crate) fn scaled_series(
         sum += term;
         let aq = q.abs().max(limit.abs());
         if aq < 1.0 {
-            // The tail bound |tₙ| · q / (1 − q) against 2⁻⁵⁵ |sum|, multiplied out (no division
+            // The tail bound |tₙ| · q / (1 − q) against 2⁻⁵⁴ |sum|, multiplied out (no division
             // on the path of every term).
             if term.abs() * aq <= f64::EPSILON * 0.25 * sum.abs() * (1.0 - aq) {
                 small_in_a_row += 1;
@@ -296,7 +296,7 @@ fn hyp2f1_series_grad(a: f64, b: f64, c: f64, z: f64) -> Result<(f64, [f64; 4])>
         d[2] += term * cc;
         d[3] += term * (nf + 1.0);
         // The tails of the sum and of the derivative sums (whose weights grow at most by
-        // n + the running sums) against 2⁻⁵⁵ of the sum, multiplied out.
+        // n + the running sums) against 2⁻⁵⁴ of the sum, multiplied out.
         let aq = q.max(z);
         if aq < 1.0 {
             let weight = nf + 2.0 + ca + cb - cc;
