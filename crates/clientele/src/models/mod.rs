@@ -19,7 +19,7 @@
 //! `{"format":"clientele-model","version":1,"model":"bgnbd","params":{...},"diagnostics":{...}}`.
 //!
 //! **Fitting.** Maximum likelihood over the log-parameters by BFGS (analytic gradients for
-//! BG/NBD, Pareto/NBD, BG/BB and Gamma-Gamma, central differences for MBG/NBD and sBG) on distinct weighted rows, with times divided
+//! BG/NBD, MBG/NBD, Pareto/NBD, BG/BB and Gamma-Gamma, central differences for sBG) on distinct weighted rows, with times divided
 //! by the largest T while fitting; standard errors come from the Hessian at the optimum (delta
 //! method). A fit that does not converge is an [`Error::FitFailed`] carrying its diagnostics.
 //! An optional L2 `penalizer` c adds c·N·Σ(parameter²) to the negative log-likelihood of N
