@@ -171,6 +171,15 @@ impl Error {
         }
     }
 
+    /// An [`Error::Format`] for a Parquet source named `source_name`.
+    pub(crate) fn parquet(source_name: &str, message: impl std::fmt::Display) -> Self {
+        Error::Format {
+            source_name: source_name.to_string(),
+            format: "parquet",
+            message: message.to_string(),
+        }
+    }
+
     /// An [`Error::InvalidParameter`].
     pub fn param(field: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidParameter {

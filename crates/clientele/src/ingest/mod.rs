@@ -452,13 +452,7 @@ impl Ingestor {
 
     fn read_parquet_source(&mut self, path: &Path) -> Result<()> {
         let name = path.display().to_string();
-        let fmt = |e: &dyn std::fmt::Display| Error::Format {
-            source_name: name.clone(),
-            format: "parquet",
-            message: e.to_string(),
-        };
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| fmt(&e))?;
+        let meta = parquet_metadata(path)?;
         // Read label columns (event type, channel, product, campaign, string keys) as
         // dictionaries: Parquet stores them dictionary-encoded, so validation then interns each
         // distinct value once instead of hashing every row.
@@ -515,11 +509,11 @@ impl Ingestor {
                                 .with_row_groups(vec![rg])
                                 .with_batch_size(usize::try_from(n).unwrap_or(1 << 20).clamp(1, 1 << 20))
                                 .build()
-                                .map_err(|e| fmt(&e))?;
+                                .map_err(|e| Error::parquet(&name, e))?;
                             let mut units = Vec::new();
                             let mut row = first;
                             for b in reader {
-                                let unit = Unit::numbered_from(b.map_err(|e| fmt(&e))?, row);
+                                let unit = Unit::numbered_from(b.map_err(|e| Error::parquet(&name, e))?, row);
                                 row += unit.rows_read;
                                 units.push(unit);
                             }
@@ -667,4 +661,14 @@ impl Ingestor {
         let store = self.parallelism.install(move || builder.finish())?;
         Ok((store, self.report))
     }
+}
+
+/// Opens the Parquet file at `path` and reads its metadata (footer, schema, statistics).
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be opened, [`Error::Format`] when it is not Parquet.
+pub(crate) fn parquet_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| Error::parquet(&path.display().to_string(), e))
 }

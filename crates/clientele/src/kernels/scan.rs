@@ -100,13 +100,7 @@ impl PurchaseScan {
             return Ok(None);
         }
         let name = path.display().to_string();
-        let fmt = |e: &dyn std::fmt::Display| Error::Format {
-            source_name: name.clone(),
-            format: "parquet",
-            message: e.to_string(),
-        };
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| fmt(&e))?;
+        let meta = crate::ingest::parquet_metadata(path)?;
         let schema = meta.schema().clone();
         let m = &ingest.mapping;
         let find = |role: Role| schema.index_of(m.column(role)).ok();
@@ -182,7 +176,7 @@ impl PurchaseScan {
             ArrowReaderOptions::new()
                 .with_schema(Arc::new(Schema::new_with_metadata(hinted, schema.metadata().clone()))),
         )
-        .map_err(|e| fmt(&e))?;
+        .map_err(|e| Error::parquet(&name, e))?;
         let mut sorted_roots = roots.clone();
         sorted_roots.sort_unstable();
         if sorted_roots != roots {
@@ -220,11 +214,6 @@ impl PurchaseScan {
         par: &Parallelism,
         make: impl Fn() -> S + Sync,
     ) -> Result<Option<Vec<S>>> {
-        let fmt = |e: &dyn std::fmt::Display| Error::Format {
-            source_name: self.name.clone(),
-            format: "parquet",
-            message: e.to_string(),
-        };
         let workers = par.install(rayon::current_num_threads).clamp(1, self.groups.max(1));
         // Row groups are taken from a shared counter as workers free up (a busy core slows
         // one worker, not the whole scan); a refusal stops the others early.
@@ -248,9 +237,9 @@ impl PurchaseScan {
                                 .with_row_groups(vec![rg])
                                 .with_batch_size(64 * 1024)
                                 .build()
-                                .map_err(|e| fmt(&e))?;
+                                .map_err(|e| Error::parquet(&self.name, e))?;
                             for b in reader {
-                                let b = b.map_err(|e| fmt(&e))?;
+                                let b = b.map_err(|e| Error::parquet(&self.name, e))?;
                                 if self.batch(&mut sink, &b, until, &mut scratch).is_err() {
                                     refused.store(true, Ordering::Relaxed);
                                     return Ok(None);
