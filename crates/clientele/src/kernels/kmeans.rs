@@ -420,10 +420,10 @@ fn nearest_group_expanded<const D: usize>(x: &[[f64; LANES]; D], cen: &[([f64; D
     label
 }
 
-/// Calls `sink(i, row, label, distance)` for every point `i` of the `D` columns `xs` (equal
-/// lengths), in order: its features, its nearest centroid and the squared distance to it.
+/// Calls `sink(i, label, distance)` for every point `i` of the `D` columns `xs` (equal
+/// lengths), in order: its nearest centroid and the squared distance to it.
 #[inline(always)]
-fn scan_fixed<const D: usize, F: FnMut(usize, &[f64; D], usize, f64)>(xs: [&[f64]; D], centroids: &[f64], mut sink: F) {
+fn scan_fixed<const D: usize, F: FnMut(usize, usize, f64)>(xs: [&[f64]; D], centroids: &[f64], mut sink: F) {
     let n = xs.iter().map(|x| x.len()).min().unwrap_or(0);
     let cen: Vec<[f64; D]> = centroids
         .chunks_exact(D)
@@ -446,11 +446,7 @@ fn scan_fixed<const D: usize, F: FnMut(usize, &[f64; D], usize, f64)>(xs: [&[f64
         }
         let (best, label) = nearest_group(&x, &cen);
         for l in 0..m {
-            let mut row = [0.0f64; D];
-            for (r, g) in row.iter_mut().zip(&x) {
-                *r = g[l];
-            }
-            sink(start + l, &row, label[l] as usize, best[l]);
+            sink(start + l, label[l] as usize, best[l]);
         }
         start += m;
     }
@@ -498,16 +494,10 @@ fn scan_general<F: FnMut(usize, usize, f64)>(cols: &[Vec<f64>], lo: usize, hi: u
 #[inline(always)]
 fn scan<F: FnMut(usize, usize, f64)>(cols: &[Vec<f64>], lo: usize, hi: usize, centroids: &[f64], mut sink: F) {
     match cols {
-        [a] => scan_fixed([&a[lo..hi]], centroids, |i, _, l, t| sink(i, l, t)),
-        [a, b] => scan_fixed([&a[lo..hi], &b[lo..hi]], centroids, |i, _, l, t| sink(i, l, t)),
-        [a, b, c] => scan_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, |i, _, l, t| {
-            sink(i, l, t)
-        }),
-        [a, b, c, e] => scan_fixed(
-            [&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]],
-            centroids,
-            |i, _, l, t| sink(i, l, t),
-        ),
+        [a] => scan_fixed([&a[lo..hi]], centroids, &mut sink),
+        [a, b] => scan_fixed([&a[lo..hi], &b[lo..hi]], centroids, &mut sink),
+        [a, b, c] => scan_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi]], centroids, &mut sink),
+        [a, b, c, e] => scan_fixed([&a[lo..hi], &b[lo..hi], &c[lo..hi], &e[lo..hi]], centroids, &mut sink),
         _ => scan_general(cols, lo, hi, centroids, sink),
     }
 }
