@@ -41,6 +41,12 @@ use crate::ingest::{IngestOptions, KeyType, MAX_AMOUNT};
 use crate::schema::Role;
 use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
 
+mod delta;
+mod hybrid;
+mod pages;
+#[cfg(test)]
+mod tests;
+
 /// Receives the purchases one worker decodes. `customer` is the key minus the file's smallest
 /// key (below [`PurchaseScan::customers`]); `time` is in µs since the epoch.
 pub(crate) trait PurchaseSink: Send {
@@ -74,6 +80,8 @@ pub(crate) struct PurchaseScan {
     has_amount: bool,
     purchase: String,
     allow_refunds: bool,
+    /// The scan's columns among the file's leaves, when the page decoder can read them.
+    layout: Option<pages::Layout>,
 }
 
 /// Why a batch cannot be aggregated on this path (the caller falls back).
@@ -185,6 +193,13 @@ impl PurchaseScan {
         }
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         let groups = meta.metadata().num_row_groups();
+        let layout = pages::Layout::new(
+            meta.metadata(),
+            m.column(Role::CustomerId),
+            m.column(Role::EventTime),
+            type_i.map(|_| m.column(Role::EventType)),
+            amount_i.map(|_| m.column(Role::Amount)),
+        );
         Ok(Some(PurchaseScan {
             path: path.to_path_buf(),
             name,
@@ -198,6 +213,7 @@ impl PurchaseScan {
             has_amount: amount_i.is_some(),
             purchase: ingest.purchase_type.clone(),
             allow_refunds: ingest.allow_refunds,
+            layout,
         }))
     }
 
@@ -226,12 +242,24 @@ impl PurchaseScan {
                     .map(|_| -> Result<Option<S>> {
                         let mut sink = make();
                         let mut scratch = (Vec::new(), Vec::new());
+                        let mut page_scratch = pages::Scratch::default();
                         loop {
                             let rg = next.fetch_add(1, Ordering::Relaxed);
                             if rg >= self.groups || refused.load(Ordering::Relaxed) {
                                 break;
                             }
-                            let f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+                            let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+                            if let Some(layout) = &self.layout {
+                                match pages::row_group(self, layout, &mut f, rg, until, &mut sink, &mut page_scratch) {
+                                    Ok(()) => continue,
+                                    Err(pages::Stop::Refuse) => {
+                                        refused.store(true, Ordering::Relaxed);
+                                        return Ok(None);
+                                    }
+                                    // Decoded below by the Arrow reader, which decides.
+                                    Err(pages::Stop::Fallback) => {}
+                                }
+                            }
                             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
                                 .with_projection(self.mask.clone())
                                 .with_row_groups(vec![rg])

@@ -1,0 +1,188 @@
+//! Parquet's RLE / bit-packed hybrid encoding, decoded into `u32`s.
+//!
+//! Dictionary indices and definition levels are stored as a sequence of runs, each led by a
+//! ULEB128 header: an even header `2n` is a run of `n` copies of one value stored in
+//! ⌈width / 8⌉ little-endian bytes; an odd header `2g + 1` is `g` groups of 8 values packed
+//! least-significant bit first, `width` bytes a group. The last group may carry padding
+//! values beyond the count, which are dropped.
+
+/// Appends the first `count` values of the hybrid-encoded `data` of bit width `width` to
+/// `out` (cleared first); `None` when `data` ends early, a header is malformed or `width`
+/// exceeds 32.
+pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32>) -> Option<()> {
+    out.clear();
+    if width > 32 {
+        return None;
+    }
+    out.reserve(count);
+    let width = usize::from(width);
+    let value_bytes = width.div_ceil(8);
+    while out.len() < count {
+        let (header, rest) = uleb128(data)?;
+        data = rest;
+        let left = count - out.len();
+        if header & 1 == 0 {
+            let run = usize::try_from(header >> 1).ok()?;
+            let bytes = data.get(..value_bytes)?;
+            data = data.get(value_bytes..)?;
+            let value = bytes
+                .iter()
+                .rev()
+                .fold(0u32, |v, &b| (v << 8) | u32::from(b));
+            if run == 0 {
+                // A zero-length run makes no progress: a malformed stream, not a loop.
+                return None;
+            }
+            out.resize(out.len() + run.min(left), value);
+        } else {
+            let groups = usize::try_from(header >> 1).ok()?;
+            let len = groups.checked_mul(width)?;
+            let bytes = data.get(..len)?;
+            data = data.get(len..)?;
+            if groups == 0 {
+                return None;
+            }
+            unpack(bytes, width, groups, left.min(groups * 8), out);
+        }
+    }
+    Some(())
+}
+
+/// Reads an unsigned LEB128 integer (at most 10 bytes) from the front of `data`.
+pub(super) fn uleb128(data: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, &b) in data.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, data.get(i + 1..)?));
+        }
+    }
+    None
+}
+
+/// Appends the first `take` of the `groups × 8` values bit-packed in `bytes` (`width` bytes
+/// a group, `bytes.len() == groups × width`).
+fn unpack(bytes: &[u8], width: usize, groups: usize, take: usize, out: &mut Vec<u32>) {
+    if width == 0 {
+        out.resize(out.len() + take, 0);
+        return;
+    }
+    let start = out.len();
+    out.resize(start + groups * 8, 0);
+    let dst = out.get_mut(start..).unwrap_or_default();
+    if width <= 8 {
+        // A group fits one u64: eight shifts and masks, no carry between words.
+        let mask = (1u64 << width) - 1;
+        for (group, values) in bytes.chunks_exact(width).zip(dst.chunks_exact_mut(8)) {
+            let mut word = [0u8; 8];
+            if let Some(w) = word.get_mut(..width) {
+                w.copy_from_slice(group);
+            }
+            let word = u64::from_le_bytes(word);
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = ((word >> (i * width)) & mask) as u32;
+            }
+        }
+    } else if width <= 16 {
+        let mask = (1u128 << width) - 1;
+        for (group, values) in bytes.chunks_exact(width).zip(dst.chunks_exact_mut(8)) {
+            let mut word = [0u8; 16];
+            if let Some(w) = word.get_mut(..width) {
+                w.copy_from_slice(group);
+            }
+            let word = u128::from_le_bytes(word);
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = ((word >> (i * width)) & mask) as u32;
+            }
+        }
+    } else {
+        // Wider values through a bit buffer (at most 39 bits held at once).
+        let mask = (1u64 << width) - 1;
+        let (mut acc, mut bits) = (0u64, 0usize);
+        let mut input = bytes.iter();
+        for v in dst.iter_mut() {
+            while bits < width {
+                acc |= u64::from(input.next().copied().unwrap_or(0)) << bits;
+                bits += 8;
+            }
+            *v = (acc & mask) as u32;
+            acc >>= width;
+            bits -= width;
+        }
+    }
+    out.truncate(start + take);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes `values` as bit-packed groups only (the padding values are zeros).
+    fn packed(values: &[u32], width: usize) -> Vec<u8> {
+        let groups = values.len().div_ceil(8);
+        let mut out = Vec::new();
+        let mut header = ((groups as u64) << 1) | 1;
+        loop {
+            let b = (header & 0x7f) as u8;
+            header >>= 7;
+            if header == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        }
+        let mut bits = vec![false; groups * 8 * width];
+        for (i, &v) in values.iter().enumerate() {
+            for k in 0..width {
+                bits[i * width + k] = (v >> k) & 1 == 1;
+            }
+        }
+        for byte in bits.chunks(8) {
+            out.push(byte.iter().enumerate().fold(0u8, |a, (k, &b)| a | (u8::from(b) << k)));
+        }
+        out
+    }
+
+    #[test]
+    fn bit_packed_values_of_every_width_decode() {
+        for width in 0..=32usize {
+            let max = if width == 32 { u32::MAX } else { (1u32 << width).wrapping_sub(1) };
+            let values: Vec<u32> = (0..203u32)
+                .map(|i| i.wrapping_mul(2_654_435_761) & max)
+                .collect();
+            let data = packed(&values, width);
+            let mut out = Vec::new();
+            decode(&data, width as u8, values.len(), &mut out).unwrap();
+            assert_eq!(out, values, "width {width}");
+        }
+    }
+
+    #[test]
+    fn runs_and_groups_mix_and_stop_at_the_count() {
+        // A run of 300 sevens (header 600 = 0xd8 0x04, value in one byte), then 16 packed
+        // 3-bit values of which only 10 are wanted.
+        let mut data = vec![0xd8, 0x04, 7];
+        let values: Vec<u32> = (0..16).map(|i| i % 8).collect();
+        data.extend(packed(&values, 3));
+        let mut out = Vec::new();
+        decode(&data, 3, 310, &mut out).unwrap();
+        assert_eq!(out.len(), 310);
+        assert!(out[..300].iter().all(|&v| v == 7));
+        assert_eq!(&out[300..], &values[..10]);
+        // A run longer than the count is cut.
+        decode(&[0xd8, 0x04, 7], 3, 5, &mut out).unwrap();
+        assert_eq!(out, vec![7; 5]);
+    }
+
+    #[test]
+    fn malformed_streams_are_none() {
+        let mut out = Vec::new();
+        assert!(decode(&[], 3, 1, &mut out).is_none(), "no data");
+        assert!(decode(&[0x02], 3, 1, &mut out).is_none(), "run without its value");
+        assert!(decode(&[0x00, 1], 3, 1, &mut out).is_none(), "empty run");
+        assert!(decode(&[0x03, 0xff], 3, 8, &mut out).is_none(), "group cut short");
+        assert!(decode(&[0x80; 11], 3, 1, &mut out).is_none(), "endless header");
+        assert!(decode(&[0x02, 0, 0, 0, 0, 0], 33, 1, &mut out).is_none(), "width");
+        assert!(decode(&[], 3, 0, &mut out).is_some(), "nothing wanted");
+    }
+}

@@ -1,0 +1,675 @@
+//! The purchase scan's fast path: a row group's Parquet pages decoded straight into purchases.
+//!
+//! The Arrow reader builds every row of every projected column: it expands dictionary
+//! indices into 8-byte keys and times for all rows, builds the event-type dictionary arrays,
+//! and reads the file in thousands of small calls. The scan needs far less: the event type
+//! of every row, then the amount, time and key of the purchase rows only. This path reads each
+//! column chunk with one call, lets the parquet crate's page reader decompress the pages, and
+//! decodes them itself:
+//!
+//! 1. event types: the dictionary's strings are classified once (purchase, other, blank); the
+//!    rows whose index is a purchase become the selection;
+//! 2. amount, time and key: each column's values are checked as the scan's batch check
+//!    checks them (over every row, on the dictionary's values or the plain values, so a
+//!    dictionary-encoded page costs one check per distinct value), and only the selected rows'
+//!    values are gathered.
+//!
+//! It refuses (the scan then returns `None`) on exactly the rows the batch check refuses: a
+//! null key, time or event type, a blank event type, a time out of range, an amount that is
+//! not finite or beyond ±10¹⁵, a negative purchase without `allow_refunds`, a purchase before
+//! `until` outside the key range. It handles flat columns whose data pages (format v1 or v2)
+//! are PLAIN or dictionary encoded; on any other page, and on anything it cannot read (a
+//! codec, a corrupt page), the row group is a [`Stop::Fallback`] and the caller decodes it
+//! with the Arrow reader, which then decides, and reports errors. Nothing reaches the sink
+//! before a whole row group has been decoded, so a fallback never counts a purchase twice.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+use parquet::basic::{Encoding, Type as PhysicalType};
+use parquet::column::page::{Page, PageReader};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
+use parquet::file::reader::{ChunkReader, Length};
+use parquet::file::serialized_reader::SerializedPageReader;
+
+use super::{delta, hybrid};
+use super::{PurchaseScan, PurchaseSink};
+use crate::ingest::MAX_AMOUNT;
+use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
+
+/// Why a row group was not aggregated on this path.
+pub(super) enum Stop {
+    /// A row the batch check refuses: the whole scan returns `None`.
+    Refuse,
+    /// Something this path does not decode: the caller decodes the row group with the Arrow
+    /// reader instead.
+    Fallback,
+}
+
+/// `Fallback` for every `None`: this path gives up on what it does not understand.
+trait OrFallback<T> {
+    fn or_fallback(self) -> Result<T, Stop>;
+}
+
+impl<T> OrFallback<T> for Option<T> {
+    fn or_fallback(self) -> Result<T, Stop> {
+        self.ok_or(Stop::Fallback)
+    }
+}
+
+/// One column of the scan: its leaf index and maximum definition level (0 or 1).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Leaf {
+    index: usize,
+    max_def: i16,
+    /// An INT64 column, whose pages may also be DELTA_BINARY_PACKED.
+    integer: bool,
+}
+
+/// Where the scan's columns are among the file's leaves, when this path can read them.
+#[derive(Debug, Clone)]
+pub(super) struct Layout {
+    key: Leaf,
+    time: Leaf,
+    kind: Option<Leaf>,
+    amount: Option<Leaf>,
+}
+
+impl Layout {
+    /// The leaves of the named columns, or `None` when one is not a flat column of the
+    /// physical type this path decodes (key and time INT64, event type BYTE_ARRAY, amount
+    /// DOUBLE).
+    pub(super) fn new(meta: &ParquetMetaData, key: &str, time: &str, kind: Option<&str>, amount: Option<&str>) -> Option<Layout> {
+        let schema = meta.file_metadata().schema_descr();
+        let leaf = |name: &str, physical: PhysicalType| -> Option<Leaf> {
+            let index = schema.columns().iter().position(|c| {
+                let parts = c.path().parts();
+                parts.len() == 1 && parts.first().map(String::as_str) == Some(name)
+            })?;
+            let c = schema.columns().get(index)?;
+            (c.physical_type() == physical && c.max_rep_level() == 0 && (0..=1).contains(&c.max_def_level())).then_some(
+                Leaf {
+                    index,
+                    max_def: c.max_def_level(),
+                    integer: physical == PhysicalType::INT64,
+                },
+            )
+        };
+        let optional = |name: Option<&str>, physical| match name {
+            None => Some(None),
+            Some(n) => leaf(n, physical).map(Some),
+        };
+        Some(Layout {
+            key: leaf(key, PhysicalType::INT64)?,
+            time: leaf(time, PhysicalType::INT64)?,
+            kind: optional(kind, PhysicalType::BYTE_ARRAY)?,
+            amount: optional(amount, PhysicalType::DOUBLE)?,
+        })
+    }
+}
+
+/// A worker's buffers, reused from row group to row group.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// The selected (purchase) rows of the row group.
+    rows: Vec<u32>,
+    amounts: Vec<u64>,
+    times: Vec<u64>,
+    keys: Vec<u64>,
+    /// One page's dictionary indices / definition levels.
+    indices: Vec<u32>,
+    levels: Vec<u32>,
+    /// One page's event-type codes.
+    codes: Vec<u8>,
+    /// One page's delta-decoded values.
+    decoded: Vec<u64>,
+    /// The current dictionary's values (8-byte types) and per-value refusal flags.
+    dictionary: Vec<u64>,
+    flags: Vec<bool>,
+    purchases: Vec<(u32, i64, f64)>,
+    /// Column chunk buffers, reused.
+    pool: Vec<Vec<u8>>,
+}
+
+/// A column chunk held in memory, addressed by file offsets (what the page reader expects).
+struct Chunk {
+    start: u64,
+    bytes: Bytes,
+}
+
+impl Length for Chunk {
+    fn len(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+}
+
+impl ChunkReader for Chunk {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let from = start
+            .checked_sub(self.start)
+            .and_then(|f| usize::try_from(f).ok())
+            .filter(|&f| f <= self.bytes.len())
+            .ok_or_else(|| ParquetError::General(format!("offset {start} outside the column chunk")))?;
+        Ok(self.bytes.slice(from..).reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let from = start.checked_sub(self.start).and_then(|f| usize::try_from(f).ok());
+        let range = from
+            .and_then(|f| Some(f..f.checked_add(length)?))
+            .filter(|r| r.end <= self.bytes.len())
+            .ok_or_else(|| ParquetError::General(format!("bytes {start}+{length} outside the column chunk")))?;
+        Ok(self.bytes.slice(range))
+    }
+}
+
+/// One column chunk of a row group: its bytes, read with one call into a buffer of `pool`,
+/// and their page reader. [`Column::recycle`] gives the buffer back.
+struct Column {
+    chunk: Arc<Chunk>,
+    reader: SerializedPageReader<Chunk>,
+}
+
+impl Column {
+    fn open(file: &mut File, rg: &RowGroupMetaData, leaf: Leaf, pool: &mut Vec<Vec<u8>>) -> Result<Column, Stop> {
+        let meta = rg.columns().get(leaf.index).or_fallback()?;
+        let (start, len) = meta.byte_range();
+        let mut buf = pool.pop().unwrap_or_default();
+        buf.clear();
+        buf.resize(usize::try_from(len).map_err(|_| Stop::Fallback)?, 0);
+        file.seek(SeekFrom::Start(start)).map_err(|_| Stop::Fallback)?;
+        file.read_exact(&mut buf).map_err(|_| Stop::Fallback)?;
+        let chunk = Arc::new(Chunk {
+            start,
+            bytes: Bytes::from(buf),
+        });
+        let rows = usize::try_from(rg.num_rows()).map_err(|_| Stop::Fallback)?;
+        let reader = SerializedPageReader::new(chunk.clone(), meta, rows, None).map_err(|_| Stop::Fallback)?;
+        Ok(Column { chunk, reader })
+    }
+
+    /// Returns the chunk's buffer to `pool` (reused buffers spare the page faults and zeroing
+    /// of fresh megabytes for every chunk).
+    fn recycle(self, pool: &mut Vec<Vec<u8>>) {
+        let Column { chunk, reader } = self;
+        drop(reader);
+        if let Some(buf) = Arc::try_unwrap(chunk).ok().and_then(|c| c.bytes.try_into_mut().ok()) {
+            pool.push(Vec::from(buf));
+        }
+    }
+}
+
+/// A data page split into its parts.
+struct Data<'a> {
+    rows: usize,
+    /// The definition levels (RLE / bit-packed hybrid, width 1), for an optional column.
+    levels: Option<&'a [u8]>,
+    encoding: Kind,
+    values: &'a [u8],
+}
+
+/// How a data page stores its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Dictionary,
+    Delta,
+}
+
+/// Splits a data page; `None` for a dictionary page or an encoding this path does not decode.
+fn split(page: &Page, max_def: i16) -> Option<Data<'_>> {
+    let kind = |e: Encoding| match e {
+        Encoding::PLAIN => Some(Kind::Plain),
+        Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY => Some(Kind::Dictionary),
+        Encoding::DELTA_BINARY_PACKED => Some(Kind::Delta),
+        _ => None,
+    };
+    match page {
+        Page::DataPage {
+            buf,
+            num_values,
+            encoding,
+            def_level_encoding,
+            ..
+        } => {
+            let (levels, values) = if max_def > 0 {
+                if *def_level_encoding != Encoding::RLE {
+                    return None;
+                }
+                let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize;
+                let end = len.checked_add(4)?;
+                (Some(buf.get(4..end)?), buf.get(end..)?)
+            } else {
+                (None, buf.as_ref())
+            };
+            Some(Data {
+                rows: *num_values as usize,
+                levels,
+                encoding: kind(*encoding)?,
+                values,
+            })
+        }
+        Page::DataPageV2 {
+            buf,
+            num_values,
+            num_rows,
+            encoding,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            ..
+        } => {
+            if *rep_levels_byte_len != 0 || num_rows != num_values {
+                return None;
+            }
+            let len = *def_levels_byte_len as usize;
+            let levels = if max_def > 0 {
+                Some(buf.get(..len)?)
+            } else if len == 0 {
+                None
+            } else {
+                return None;
+            };
+            Some(Data {
+                rows: *num_values as usize,
+                levels,
+                encoding: kind(*encoding)?,
+                values: buf.get(len..)?,
+            })
+        }
+        Page::DictionaryPage { .. } => None,
+    }
+}
+
+/// The check a column's values get: every value, in every row, as the batch check does.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// None (customer keys: their range is checked on the purchases).
+    Nothing,
+    /// A time (raw units × `scale` µs) in `[MIN_EVENT_MICROS, END_EVENT_MICROS)`.
+    Time { scale: i64 },
+    /// An amount finite and within ±`MAX_AMOUNT`.
+    Amount,
+}
+
+impl Check {
+    /// Whether one stored value is refused.
+    fn refuses(self, bits: u64) -> bool {
+        match self {
+            Check::Nothing => false,
+            Check::Time { scale } => (bits as i64)
+                .checked_mul(scale)
+                .is_none_or(|t| !(MIN_EVENT_MICROS..END_EVENT_MICROS).contains(&t)),
+            Check::Amount => !(f64::from_bits(bits).abs() <= MAX_AMOUNT),
+        }
+    }
+
+    /// Whether any of `words` is refused; a reduction the compiler vectorizes (a time range
+    /// by its extremes: scaling keeps the order).
+    fn refuses_words(self, words: impl Iterator<Item = u64>) -> bool {
+        match self {
+            Check::Nothing => false,
+            Check::Time { .. } => {
+                let (lo, hi) = words.fold((i64::MAX, i64::MIN), |(lo, hi), w| (lo.min(w as i64), hi.max(w as i64)));
+                lo <= hi && (self.refuses(lo as u64) || self.refuses(hi as u64))
+            }
+            Check::Amount => words.fold(false, |bad, w| bad | !(f64::from_bits(w).abs() <= MAX_AMOUNT)),
+        }
+    }
+}
+
+/// Decodes a page's definition levels into `levels` (one 0 / 1 per row), or returns `None`
+/// when every row is defined (no levels, or one run of ones).
+fn definitions<'a>(data: &Data<'_>, levels: &'a mut Vec<u32>) -> Result<Option<&'a [u32]>, Stop> {
+    let Some(encoded) = data.levels else {
+        return Ok(None);
+    };
+    hybrid::decode(encoded, 1, data.rows, levels).or_fallback()?;
+    if levels.iter().any(|&l| l > 1) {
+        return Err(Stop::Fallback);
+    }
+    Ok(if levels.iter().all(|&l| l == 1) { None } else { Some(levels) })
+}
+
+/// Reads the 8-byte value at `position` of plain `values`.
+fn word(values: &[u8], position: usize) -> Option<u64> {
+    let at = position.checked_mul(8)?;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(values.get(at..at.checked_add(8)?)?);
+    Some(u64::from_le_bytes(b))
+}
+
+/// Gathers the values of an 8-byte column (INT64 / DOUBLE) at the selected `rows` into
+/// `out`, after checking every stored value with `check`; a null row is `null` (or refuses
+/// when `null` is `None`).
+#[allow(clippy::too_many_arguments)]
+fn gather(
+    reader: &mut SerializedPageReader<Chunk>,
+    Leaf { max_def, integer, .. }: Leaf,
+    total: usize,
+    rows: &[u32],
+    check: Check,
+    null: Option<u64>,
+    s: &mut Scratch,
+    out: &mut Vec<u64>,
+) -> Result<(), Stop> {
+    out.clear();
+    out.reserve(rows.len());
+    s.dictionary.clear();
+    s.flags.clear();
+    let (mut have_dictionary, mut dictionary_refuses) = (false, false);
+    let (mut first, mut next) = (0usize, 0usize);
+    while let Some(page) = reader.get_next_page().map_err(|_| Stop::Fallback)? {
+        if let Page::DictionaryPage {
+            buf,
+            num_values,
+            encoding,
+            ..
+        } = &page
+        {
+            if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+                return Err(Stop::Fallback);
+            }
+            let n = *num_values as usize;
+            let bytes = buf.get(..n.checked_mul(8).or_fallback()?).or_fallback()?;
+            s.dictionary.clear();
+            s.dictionary.extend(bytes.chunks_exact(8).filter_map(|w| Some(u64::from_le_bytes(w.try_into().ok()?))));
+            s.flags.clear();
+            s.flags.extend(s.dictionary.iter().map(|&v| check.refuses(v)));
+            dictionary_refuses = s.flags.iter().any(|&f| f);
+            have_dictionary = true;
+            continue;
+        }
+        let data = split(&page, max_def).or_fallback()?;
+        let end = first.checked_add(data.rows).filter(|&e| e <= total).or_fallback()?;
+        let levels = definitions(&data, &mut s.levels)?;
+        let defined = levels.map_or(data.rows, |l| l.iter().filter(|&&l| l == 1).count());
+        if null.is_none() && defined < data.rows {
+            return Err(Stop::Refuse);
+        }
+        // The selected rows of this page, and each one's position among the stored values.
+        let stop = next + rows.get(next..).unwrap_or_default().partition_point(|&r| (r as usize) < end);
+        let selected = rows.get(next..stop).unwrap_or_default();
+        let position = |row: u32, rank: &mut (usize, usize)| -> Option<usize> {
+            let offset = (row as usize).checked_sub(first)?;
+            match levels {
+                None => Some(offset),
+                Some(l) => {
+                    // Ranks advance monotonically: count the defined rows since the last one.
+                    let (at, count) = rank;
+                    *count += l.get(*at..offset)?.iter().sum::<u32>() as usize;
+                    *at = offset;
+                    (l.get(offset) == Some(&1)).then_some(*count)
+                }
+            }
+        };
+        let mut rank = (0usize, 0usize);
+        if data.encoding == Kind::Dictionary {
+            if !have_dictionary {
+                return Err(Stop::Fallback);
+            }
+            let (&width, encoded) = data.values.split_first().or_fallback()?;
+            hybrid::decode(encoded, width, defined, &mut s.indices).or_fallback()?;
+            let size = s.dictionary.len();
+            if s.indices.iter().any(|&i| i as usize >= size) {
+                return Err(Stop::Fallback);
+            }
+            if dictionary_refuses && s.indices.iter().any(|&i| s.flags.get(i as usize) == Some(&true)) {
+                return Err(Stop::Refuse);
+            }
+            for &row in selected {
+                out.push(match position(row, &mut rank) {
+                    Some(p) => {
+                        let i = *s.indices.get(p).or_fallback()? as usize;
+                        *s.dictionary.get(i).or_fallback()?
+                    }
+                    None => null.or_fallback()?,
+                });
+            }
+        } else if data.encoding == Kind::Delta {
+            if !integer {
+                return Err(Stop::Fallback);
+            }
+            delta::decode(data.values, defined, &mut s.decoded).or_fallback()?;
+            if check.refuses_words(s.decoded.iter().copied()) {
+                return Err(Stop::Refuse);
+            }
+            for &row in selected {
+                out.push(match position(row, &mut rank) {
+                    Some(p) => *s.decoded.get(p).or_fallback()?,
+                    None => null.or_fallback()?,
+                });
+            }
+        } else {
+            let values = data.values.get(..defined.checked_mul(8).or_fallback()?).or_fallback()?;
+            if check.refuses_words(values.chunks_exact(8).map(|w| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(w);
+                u64::from_le_bytes(b)
+            })) {
+                return Err(Stop::Refuse);
+            }
+            for &row in selected {
+                out.push(match position(row, &mut rank) {
+                    Some(p) => word(values, p).or_fallback()?,
+                    None => null.or_fallback()?,
+                });
+            }
+        }
+        first = end;
+        next = stop;
+    }
+    if first != total || out.len() != rows.len() {
+        return Err(Stop::Fallback);
+    }
+    Ok(())
+}
+
+/// [`gather`] over the column chunk of `leaf` in row group `rg`.
+#[allow(clippy::too_many_arguments)]
+fn gather_column(
+    file: &mut File,
+    rg: &RowGroupMetaData,
+    leaf: Leaf,
+    total: usize,
+    rows: &[u32],
+    check: Check,
+    null: Option<u64>,
+    s: &mut Scratch,
+    out: &mut Vec<u64>,
+) -> Result<(), Stop> {
+    let mut c = Column::open(file, rg, leaf, &mut s.pool)?;
+    let result = gather(&mut c.reader, leaf, total, rows, check, null, s, out);
+    c.recycle(&mut s.pool);
+    result
+}
+
+/// Splits the first PLAIN byte array (a little-endian u32 length, then the bytes) off `data`.
+fn byte_array(data: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, tail) = data.split_first_chunk::<4>()?;
+    let len = u32::from_le_bytes(*len) as usize;
+    Some((tail.get(..len)?, tail.get(len..)?))
+}
+
+/// An event type's code: 0 another type, 1 a purchase, 2 blank (ingestion trims types and
+/// rejects blank ones); `None` when the bytes are not UTF-8 (the Arrow reader reports that).
+fn classify(value: &[u8], purchase: &str) -> Option<u8> {
+    let value = std::str::from_utf8(value).ok()?.trim();
+    Some(if value.is_empty() { 2 } else { u8::from(value == purchase) })
+}
+
+/// Selects the rows of purchases: the event-type dictionary's strings are classified once;
+/// a null or blank type refuses.
+fn select(
+    reader: &mut SerializedPageReader<Chunk>,
+    max_def: i16,
+    total: usize,
+    purchase: &str,
+    s: &mut Scratch,
+) -> Result<(), Stop> {
+    s.rows.clear();
+    s.rows.resize(total, 0);
+    // Per dictionary value, as `classify` codes it.
+    let mut codes: Vec<u8> = Vec::new();
+    let mut have_dictionary = false;
+    let (mut first, mut taken) = (0usize, 0usize);
+    while let Some(page) = reader.get_next_page().map_err(|_| Stop::Fallback)? {
+        if let Page::DictionaryPage {
+            buf,
+            num_values,
+            encoding,
+            ..
+        } = &page
+        {
+            if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+                return Err(Stop::Fallback);
+            }
+            codes.clear();
+            let mut rest: &[u8] = buf;
+            for _ in 0..*num_values {
+                let (value, tail) = byte_array(rest).or_fallback()?;
+                rest = tail;
+                codes.push(classify(value, purchase).or_fallback()?);
+            }
+            have_dictionary = true;
+            continue;
+        }
+        let data = split(&page, max_def).or_fallback()?;
+        let end = first.checked_add(data.rows).filter(|&e| e <= total).or_fallback()?;
+        if definitions(&data, &mut s.levels)?.is_some() {
+            return Err(Stop::Refuse);
+        }
+        // Each row's code (4: an index outside the dictionary).
+        s.codes.clear();
+        match data.encoding {
+            Kind::Dictionary if have_dictionary => {
+                let (&width, encoded) = data.values.split_first().or_fallback()?;
+                hybrid::decode(encoded, width, data.rows, &mut s.indices).or_fallback()?;
+                s.codes
+                    .extend(s.indices.iter().map(|&i| codes.get(i as usize).copied().unwrap_or(4)));
+            }
+            Kind::Plain => {
+                let mut rest = data.values;
+                for _ in 0..data.rows {
+                    let (value, tail) = byte_array(rest).or_fallback()?;
+                    rest = tail;
+                    s.codes.push(classify(value, purchase).or_fallback()?);
+                }
+            }
+            _ => return Err(Stop::Fallback),
+        }
+        let dst = s.rows.get_mut(first..end).or_fallback()?;
+        let mut flags = 0u8;
+        // Branch-free: every row is written to the next free slot, which advances only for
+        // a purchase.
+        let mut local = 0usize;
+        for (row, &code) in (first as u32..).zip(s.codes.iter()) {
+            flags |= code;
+            if let Some(slot) = dst.get_mut(local) {
+                *slot = row;
+            }
+            local += usize::from(code == 1);
+        }
+        if s.codes.len() != data.rows {
+            return Err(Stop::Fallback);
+        }
+        if flags & 4 != 0 {
+            return Err(Stop::Fallback);
+        }
+        if flags & 2 != 0 {
+            return Err(Stop::Refuse);
+        }
+        // The page's purchases sit at the front of its slots: move them down.
+        s.rows.copy_within(first..first + local, taken);
+        taken += local;
+        first = end;
+    }
+    if first != total {
+        return Err(Stop::Fallback);
+    }
+    s.rows.truncate(taken);
+    Ok(())
+}
+
+/// Decodes row group `rg` of the scan's file and hands its purchases before `until` to
+/// `sink`, all at once at the end (see the [module docs](self) for what refuses and what
+/// falls back).
+pub(super) fn row_group<S: PurchaseSink>(
+    scan: &PurchaseScan,
+    layout: &Layout,
+    file: &mut File,
+    rg: usize,
+    until: i64,
+    sink: &mut S,
+    s: &mut Scratch,
+) -> Result<(), Stop> {
+    let meta = scan.meta.metadata().row_groups().get(rg).or_fallback()?;
+    let total = usize::try_from(meta.num_rows()).map_err(|_| Stop::Fallback)?;
+    if u32::try_from(total).is_err() {
+        return Err(Stop::Fallback);
+    }
+    match layout.kind {
+        Some(kind) => {
+            let mut c = Column::open(file, meta, kind, &mut s.pool)?;
+            let result = select(&mut c.reader, kind.max_def, total, &scan.purchase, s);
+            c.recycle(&mut s.pool);
+            result?;
+        }
+        None => {
+            s.rows.clear();
+            s.rows.extend(0..total as u32);
+        }
+    }
+    let rows = std::mem::take(&mut s.rows);
+    let mut amounts = std::mem::take(&mut s.amounts);
+    let mut times = std::mem::take(&mut s.times);
+    let mut keys = std::mem::take(&mut s.keys);
+    let result = (|| {
+        match layout.amount {
+            Some(a) => {
+                gather_column(file, meta, a, total, &rows, Check::Amount, Some(0), s, &mut amounts)?;
+                if !scan.allow_refunds && amounts.iter().any(|&x| f64::from_bits(x) < 0.0) {
+                    return Err(Stop::Refuse);
+                }
+            }
+            None => {
+                amounts.clear();
+                amounts.resize(rows.len(), 0);
+            }
+        }
+        let t = layout.time;
+        let check = Check::Time { scale: scan.scale };
+        gather_column(file, meta, t, total, &rows, check, None, s, &mut times)?;
+        let k = layout.key;
+        gather_column(file, meta, k, total, &rows, Check::Nothing, None, s, &mut keys)?;
+        // The purchases before `until`, their keys checked against the statistics' range.
+        let (lo, range) = (scan.min_key, scan.customers as u64);
+        s.purchases.clear();
+        let mut outside = false;
+        for ((&key, &time), &amount) in keys.iter().zip(&times).zip(&amounts) {
+            // Checked above: scaling cannot overflow.
+            let time = (time as i64).wrapping_mul(scan.scale);
+            if time < until {
+                let k = (key as i64).wrapping_sub(lo) as u64;
+                outside |= k >= range;
+                s.purchases.push((k as u32, time, f64::from_bits(amount)));
+            }
+        }
+        if outside {
+            return Err(Stop::Refuse);
+        }
+        Ok(())
+    })();
+    s.rows = rows;
+    s.amounts = amounts;
+    s.times = times;
+    s.keys = keys;
+    result?;
+    sink.extend(&s.purchases);
+    sink.end_batch();
+    Ok(())
+}
