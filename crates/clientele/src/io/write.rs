@@ -161,17 +161,35 @@ fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], w: impl Write + Se
             offset += b.num_rows();
         }
         let writers = factory.create_column_writers(rg)?;
-        let mut leaves: Vec<Vec<ArrowLeafColumn>> = (0..writers.len()).map(|_| Vec::new()).collect();
-        for b in &slices {
-            let mut j = 0;
-            for (field, column) in schema.fields().iter().zip(b.columns()) {
-                for leaf in compute_leaves(field, column)? {
-                    if let Some(l) = leaves.get_mut(j) {
-                        l.push(leaf);
+        // The leaves of each field, computed in parallel: for a 1M-row column this builds
+        // the writer's list of 1M row indices, which serially cost as much as encoding.
+        let per_field: Vec<Result<Vec<Vec<ArrowLeafColumn>>>> = par.install(|| {
+            schema
+                .fields()
+                .par_iter()
+                .enumerate()
+                .map(|(f, field)| {
+                    let mut leaves: Vec<Vec<ArrowLeafColumn>> = Vec::new();
+                    for b in &slices {
+                        let Some(column) = b.columns().get(f) else {
+                            continue;
+                        };
+                        for (j, leaf) in compute_leaves(field, column)?.into_iter().enumerate() {
+                            if leaves.len() <= j {
+                                leaves.push(Vec::new());
+                            }
+                            if let Some(l) = leaves.get_mut(j) {
+                                l.push(leaf);
+                            }
+                        }
                     }
-                    j += 1;
-                }
-            }
+                    Ok(leaves)
+                })
+                .collect()
+        });
+        let mut leaves: Vec<Vec<ArrowLeafColumn>> = Vec::with_capacity(writers.len());
+        for f in per_field {
+            leaves.extend(f?);
         }
         let chunks: Vec<Result<ArrowColumnChunk>> = par.install(|| {
             writers

@@ -48,38 +48,62 @@ pub(super) fn decode(data: &[u8], count: usize, out: &mut Vec<u64>) -> Option<()
             if width > 64 {
                 return None;
             }
-            let len = per_mini * width / 8;
-            let bytes = data.get(..len)?;
-            data = data.get(len..)?;
-            let take = per_mini.min(count - out.len());
-            unpack(bytes, width, take, |delta| {
-                last = last.wrapping_add(min_delta).wrapping_add(delta);
-                out.push(last);
-            });
+            // A miniblock is a whole number of 32-value groups of 4 × width bytes each.
+            for _ in 0..per_mini / 32 {
+                let bytes = data.get(..4 * width)?;
+                data = data.get(4 * width..)?;
+                let mut deltas = [0u64; 32];
+                unpack32(bytes, width, &mut deltas);
+                let take = 32.min(count - out.len());
+                for &d in deltas.iter().take(take) {
+                    last = last.wrapping_add(min_delta).wrapping_add(d);
+                    out.push(last);
+                }
+                if out.len() >= count {
+                    break;
+                }
+            }
         }
     }
     Some(())
 }
 
-/// Calls `f` with each of the first `take` values bit-packed in `bytes` at `width` bits.
-#[inline]
-fn unpack(bytes: &[u8], width: usize, take: usize, mut f: impl FnMut(u64)) {
+/// Unpacks 32 values of `width` bits from `bytes` (4 × `width` bytes, least-significant bit
+/// first). Up to 56 bits, each value is one unaligned 8-byte load, a shift and a mask, with
+/// no dependency between values.
+fn unpack32(bytes: &[u8], width: usize, out: &mut [u64; 32]) {
     if width == 0 {
-        (0..take).for_each(|_| f(0));
+        *out = [0; 32];
         return;
     }
-    let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
-    // A 128-bit buffer holds up to 64 + 7 bits at once.
-    let (mut acc, mut bits) = (0u128, 0usize);
-    let mut input = bytes.iter();
-    for _ in 0..take {
-        while bits < width {
-            acc |= u128::from(input.next().copied().unwrap_or(0)) << bits;
-            bits += 8;
+    let mut buf = [0u8; 4 * 64 + 8];
+    if let Some(dst) = buf.get_mut(..bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+    if width <= 56 {
+        let mask = (1u64 << width) - 1;
+        for (i, v) in out.iter_mut().enumerate() {
+            let bit = i * width;
+            let word = buf
+                .get(bit >> 3..)
+                .and_then(|b| b.first_chunk::<8>())
+                .map_or(0, |w| u64::from_le_bytes(*w));
+            *v = (word >> (bit & 7)) & mask;
         }
-        f((acc as u64) & mask);
-        acc >>= width;
-        bits -= width;
+    } else {
+        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        // Wider values through a 128-bit buffer (up to 64 + 7 bits held at once).
+        let (mut acc, mut bits) = (0u128, 0usize);
+        let mut input = buf.iter();
+        for v in out.iter_mut() {
+            while bits < width {
+                acc |= u128::from(input.next().copied().unwrap_or(0)) << bits;
+                bits += 8;
+            }
+            *v = (acc as u64) & mask;
+            acc >>= width;
+            bits -= width;
+        }
     }
 }
 
