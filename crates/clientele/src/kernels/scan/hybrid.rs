@@ -29,8 +29,9 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
                 .iter()
                 .rev()
                 .fold(0u32, |v, &b| (v << 8) | u32::from(b));
-            if run == 0 {
-                // A zero-length run makes no progress: a malformed stream, not a loop.
+            if run == 0 || (width < 32 && value >> width != 0) {
+                // A zero-length run makes no progress, and a run value wider than the bit
+                // width is not a value of the stream: malformed.
                 return None;
             }
             out.resize(out.len() + run.min(left), value);
@@ -180,6 +181,7 @@ mod tests {
         assert!(decode(&[], 3, 1, &mut out).is_none(), "no data");
         assert!(decode(&[0x02], 3, 1, &mut out).is_none(), "run without its value");
         assert!(decode(&[0x00, 1], 3, 1, &mut out).is_none(), "empty run");
+        assert!(decode(&[0x02, 8], 3, 1, &mut out).is_none(), "run value wider than 3 bits");
         assert!(decode(&[0x03, 0xff], 3, 8, &mut out).is_none(), "group cut short");
         assert!(decode(&[0x80; 11], 3, 1, &mut out).is_none(), "endless header");
         assert!(decode(&[0x02, 0, 0, 0, 0, 0], 33, 1, &mut out).is_none(), "width");

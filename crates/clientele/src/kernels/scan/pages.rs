@@ -329,10 +329,9 @@ fn definitions<'a>(data: &Data<'_>, levels: &'a mut Vec<u32>) -> Result<Option<&
         return Ok(None);
     };
     hybrid::decode(encoded, 1, data.rows, levels).or_fallback()?;
-    if levels.iter().any(|&l| l > 1) {
-        return Err(Stop::Fallback);
-    }
-    Ok(if levels.iter().all(|&l| l == 1) { None } else { Some(levels) })
+    // One pass: the levels are 0 or 1 (width 1), so their sum counts the defined rows.
+    let defined: usize = levels.iter().map(|&l| l as usize).sum();
+    Ok(if defined == levels.len() { None } else { Some(levels) })
 }
 
 /// Reads the 8-byte value at `position` of plain `values`.
@@ -387,7 +386,7 @@ fn gather(
         let data = split(&page, max_def).or_fallback()?;
         let end = first.checked_add(data.rows).filter(|&e| e <= total).or_fallback()?;
         let levels = definitions(&data, &mut s.levels)?;
-        let defined = levels.map_or(data.rows, |l| l.iter().filter(|&&l| l == 1).count());
+        let defined = levels.map_or(data.rows, |l| l.iter().map(|&l| l as usize).sum());
         if null.is_none() && defined < data.rows {
             return Err(Stop::Refuse);
         }
@@ -414,8 +413,7 @@ fn gather(
             }
             let (&width, encoded) = data.values.split_first().or_fallback()?;
             hybrid::decode(encoded, width, defined, &mut s.indices).or_fallback()?;
-            let size = s.dictionary.len();
-            if s.indices.iter().any(|&i| i as usize >= size) {
+            if s.indices.iter().copied().max().is_some_and(|i| i as usize >= s.dictionary.len()) {
                 return Err(Stop::Fallback);
             }
             if dictionary_refuses && s.indices.iter().any(|&i| s.flags.get(i as usize) == Some(&true)) {
