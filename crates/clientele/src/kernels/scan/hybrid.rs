@@ -25,10 +25,7 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
             let run = usize::try_from(header >> 1).ok()?;
             let bytes = data.get(..value_bytes)?;
             data = data.get(value_bytes..)?;
-            let value = bytes
-                .iter()
-                .rev()
-                .fold(0u32, |v, &b| (v << 8) | u32::from(b));
+            let value = bytes.iter().rev().fold(0u32, |v, &b| (v << 8) | u32::from(b));
             if run == 0 || (width < 32 && value >> width != 0) {
                 // A zero-length run makes no progress, and a run value wider than the bit
                 // width is not a value of the stream: malformed.
@@ -147,10 +144,12 @@ mod tests {
     #[test]
     fn bit_packed_values_of_every_width_decode() {
         for width in 0..=32usize {
-            let max = if width == 32 { u32::MAX } else { (1u32 << width).wrapping_sub(1) };
-            let values: Vec<u32> = (0..203u32)
-                .map(|i| i.wrapping_mul(2_654_435_761) & max)
-                .collect();
+            let max = if width == 32 {
+                u32::MAX
+            } else {
+                (1u32 << width).wrapping_sub(1)
+            };
+            let values: Vec<u32> = (0..203u32).map(|i| i.wrapping_mul(2_654_435_761) & max).collect();
             let data = packed(&values, width);
             let mut out = Vec::new();
             decode(&data, width as u8, values.len(), &mut out).unwrap();
@@ -181,7 +180,10 @@ mod tests {
         assert!(decode(&[], 3, 1, &mut out).is_none(), "no data");
         assert!(decode(&[0x02], 3, 1, &mut out).is_none(), "run without its value");
         assert!(decode(&[0x00, 1], 3, 1, &mut out).is_none(), "empty run");
-        assert!(decode(&[0x02, 8], 3, 1, &mut out).is_none(), "run value wider than 3 bits");
+        assert!(
+            decode(&[0x02, 8], 3, 1, &mut out).is_none(),
+            "run value wider than 3 bits"
+        );
         assert!(decode(&[0x03, 0xff], 3, 8, &mut out).is_none(), "group cut short");
         assert!(decode(&[0x80; 11], 3, 1, &mut out).is_none(), "endless header");
         assert!(decode(&[0x02, 0, 0, 0, 0, 0], 33, 1, &mut out).is_none(), "width");

@@ -35,8 +35,8 @@ use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::serialized_reader::SerializedPageReader;
 
-use super::{delta, hybrid};
 use super::{PurchaseScan, PurchaseSink};
+use super::{delta, hybrid};
 use crate::ingest::MAX_AMOUNT;
 use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
 
@@ -82,7 +82,13 @@ impl Layout {
     /// The leaves of the named columns, or `None` when one is not a flat column of the
     /// physical type this path decodes (key and time INT64, event type BYTE_ARRAY, amount
     /// DOUBLE).
-    pub(super) fn new(meta: &ParquetMetaData, key: &str, time: &str, kind: Option<&str>, amount: Option<&str>) -> Option<Layout> {
+    pub(super) fn new(
+        meta: &ParquetMetaData,
+        key: &str,
+        time: &str,
+        kind: Option<&str>,
+        amount: Option<&str>,
+    ) -> Option<Layout> {
         let schema = meta.file_metadata().schema_descr();
         let leaf = |name: &str, physical: PhysicalType| -> Option<Leaf> {
             let index = schema.columns().iter().position(|c| {
@@ -285,6 +291,12 @@ fn split(page: &Page, max_def: i16) -> Option<Data<'_>> {
     }
 }
 
+/// Whether an amount is finite and within ±`MAX_AMOUNT` (false for NaN).
+#[inline]
+fn amount_within_bounds(x: f64) -> bool {
+    x.abs() <= MAX_AMOUNT
+}
+
 /// The check a column's values get: every value, in every row, as the batch check does.
 #[derive(Debug, Clone, Copy)]
 enum Check {
@@ -304,7 +316,7 @@ impl Check {
             Check::Time { scale } => (bits as i64)
                 .checked_mul(scale)
                 .is_none_or(|t| !(MIN_EVENT_MICROS..END_EVENT_MICROS).contains(&t)),
-            Check::Amount => !(f64::from_bits(bits).abs() <= MAX_AMOUNT),
+            Check::Amount => !amount_within_bounds(f64::from_bits(bits)),
         }
     }
 
@@ -317,7 +329,7 @@ impl Check {
                 let (lo, hi) = words.fold((i64::MAX, i64::MIN), |(lo, hi), w| (lo.min(w as i64), hi.max(w as i64)));
                 lo <= hi && (self.refuses(lo as u64) || self.refuses(hi as u64))
             }
-            Check::Amount => words.fold(false, |bad, w| bad | !(f64::from_bits(w).abs() <= MAX_AMOUNT)),
+            Check::Amount => words.fold(false, |bad, w| bad | !amount_within_bounds(f64::from_bits(w))),
         }
     }
 }
@@ -376,7 +388,11 @@ fn gather(
             let n = *num_values as usize;
             let bytes = buf.get(..n.checked_mul(8).or_fallback()?).or_fallback()?;
             s.dictionary.clear();
-            s.dictionary.extend(bytes.chunks_exact(8).filter_map(|w| Some(u64::from_le_bytes(w.try_into().ok()?))));
+            s.dictionary.extend(
+                bytes
+                    .chunks_exact(8)
+                    .filter_map(|w| Some(u64::from_le_bytes(w.try_into().ok()?))),
+            );
             s.flags.clear();
             s.flags.extend(s.dictionary.iter().map(|&v| check.refuses(v)));
             dictionary_refuses = s.flags.iter().any(|&f| f);
@@ -391,7 +407,11 @@ fn gather(
             return Err(Stop::Refuse);
         }
         // The selected rows of this page, and each one's position among the stored values.
-        let stop = next + rows.get(next..).unwrap_or_default().partition_point(|&r| (r as usize) < end);
+        let stop = next
+            + rows
+                .get(next..)
+                .unwrap_or_default()
+                .partition_point(|&r| (r as usize) < end);
         let selected = rows.get(next..stop).unwrap_or_default();
         let position = |row: u32, rank: &mut (usize, usize)| -> Option<usize> {
             let offset = (row as usize).checked_sub(first)?;
@@ -413,7 +433,12 @@ fn gather(
             }
             let (&width, encoded) = data.values.split_first().or_fallback()?;
             hybrid::decode(encoded, width, defined, &mut s.indices).or_fallback()?;
-            if s.indices.iter().copied().max().is_some_and(|i| i as usize >= s.dictionary.len()) {
+            if s.indices
+                .iter()
+                .copied()
+                .max()
+                .is_some_and(|i| i as usize >= s.dictionary.len())
+            {
                 return Err(Stop::Fallback);
             }
             if dictionary_refuses && s.indices.iter().any(|&i| s.flags.get(i as usize) == Some(&true)) {
@@ -497,7 +522,11 @@ fn byte_array(data: &[u8]) -> Option<(&[u8], &[u8])> {
 /// rejects blank ones); `None` when the bytes are not UTF-8 (the Arrow reader reports that).
 fn classify(value: &[u8], purchase: &str) -> Option<u8> {
     let value = std::str::from_utf8(value).ok()?.trim();
-    Some(if value.is_empty() { 2 } else { u8::from(value == purchase) })
+    Some(if value.is_empty() {
+        2
+    } else {
+        u8::from(value == purchase)
+    })
 }
 
 /// Selects the rows of purchases: the event-type dictionary's strings are classified once;
@@ -700,7 +729,8 @@ mod tests {
             });
         }
         let dir = tempfile::tempdir().unwrap();
-        let batch = RecordBatch::try_from_iter([("k", std::sync::Arc::new(Int64Array::from(values.clone())) as _)]).unwrap();
+        let batch =
+            RecordBatch::try_from_iter([("k", std::sync::Arc::new(Int64Array::from(values.clone())) as _)]).unwrap();
         for (v, encoding, dictionary) in [
             (WriterVersion::PARQUET_1_0, Encoding::PLAIN, true),
             (WriterVersion::PARQUET_1_0, Encoding::PLAIN, false),
@@ -720,7 +750,10 @@ mod tests {
             let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
             w.write(&batch).unwrap();
             w.close().unwrap();
-            let meta = SerializedFileReader::new(File::open(&path).unwrap()).unwrap().metadata().clone();
+            let meta = SerializedFileReader::new(File::open(&path).unwrap())
+                .unwrap()
+                .metadata()
+                .clone();
             let leaf = Leaf {
                 index: 0,
                 max_def: 0,
@@ -732,7 +765,19 @@ mod tests {
                 let rows: Vec<u32> = (0..total as u32).collect();
                 let mut c = Column::open(&mut file, rg, leaf, &mut s.pool).ok().unwrap();
                 let mut out = Vec::new();
-                assert!(gather(&mut c.reader, leaf, total, &rows, Check::Nothing, None, &mut s, &mut out).is_ok());
+                assert!(
+                    gather(
+                        &mut c.reader,
+                        leaf,
+                        total,
+                        &rows,
+                        Check::Nothing,
+                        None,
+                        &mut s,
+                        &mut out
+                    )
+                    .is_ok()
+                );
                 c.recycle(&mut s.pool);
                 got.extend(out.iter().map(|&w| w as i64));
             }

@@ -102,13 +102,31 @@ fn layouts() -> Vec<(&'static str, WriterProperties)> {
     });
     vec![
         ("default", WriterProperties::builder().build()),
-        ("small pages, zstd", small().set_compression(Compression::ZSTD(Default::default())).build()),
+        (
+            "small pages, zstd",
+            small().set_compression(Compression::ZSTD(Default::default())).build(),
+        ),
         // Dictionaries overflow into plain pages part way through each column chunk.
-        ("dictionary fallback", small().set_dictionary_page_size_limit(200).build()),
-        ("plain, snappy", small().set_dictionary_enabled(false).set_compression(Compression::SNAPPY).build()),
-        ("page format v2", small().set_writer_version(WriterVersion::PARQUET_2_0).build()),
+        (
+            "dictionary fallback",
+            small().set_dictionary_page_size_limit(200).build(),
+        ),
+        (
+            "plain, snappy",
+            small()
+                .set_dictionary_enabled(false)
+                .set_compression(Compression::SNAPPY)
+                .build(),
+        ),
+        (
+            "page format v2",
+            small().set_writer_version(WriterVersion::PARQUET_2_0).build(),
+        ),
         ("delta integers", delta.clone().build()),
-        ("delta integers, v2", delta.set_writer_version(WriterVersion::PARQUET_2_0).build()),
+        (
+            "delta integers, v2",
+            delta.set_writer_version(WriterVersion::PARQUET_2_0).build(),
+        ),
         // Not decoded by the page path (byte-array deltas): the Arrow reader takes over.
         (
             "delta types",
@@ -176,14 +194,34 @@ fn page_decoder_refuses_what_the_arrow_reader_refuses() {
     let at = 2_222;
     let kind = base[at].2;
     let cases: Vec<(&str, Row, bool)> = vec![
-        ("NaN amount on a visit", (base[at].0, base[at].1, Some("visit"), Some(f64::NAN)), true),
+        (
+            "NaN amount on a visit",
+            (base[at].0, base[at].1, Some("visit"), Some(f64::NAN)),
+            true,
+        ),
         ("huge amount", (base[at].0, base[at].1, kind, Some(2e15)), true),
-        ("negative purchase", (base[at].0, base[at].1, Some("purchase"), Some(-3.0)), true),
-        ("negative visit", (base[at].0, base[at].1, Some("visit"), Some(-3.0)), false),
+        (
+            "negative purchase",
+            (base[at].0, base[at].1, Some("purchase"), Some(-3.0)),
+            true,
+        ),
+        (
+            "negative visit",
+            (base[at].0, base[at].1, Some("visit"), Some(-3.0)),
+            false,
+        ),
         ("blank type", (base[at].0, base[at].1, Some("  "), Some(1.0)), true),
         ("null type", (base[at].0, base[at].1, None, Some(1.0)), true),
-        ("time past year 9999", (base[at].0, Some(254_000_000_000_000_000), kind, Some(1.0)), true),
-        ("purchase after until", (base[at].0, Some(until + DAY), Some("purchase"), Some(1.0)), false),
+        (
+            "time past year 9999",
+            (base[at].0, Some(254_000_000_000_000_000), kind, Some(1.0)),
+            true,
+        ),
+        (
+            "purchase after until",
+            (base[at].0, Some(until + DAY), Some("purchase"), Some(1.0)),
+            false,
+        ),
         ("null time", (base[at].0, None, kind, Some(1.0)), true),
         ("null key", (None, base[at].1, kind, Some(1.0)), true),
     ];
