@@ -40,7 +40,11 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
             if groups == 0 {
                 return None;
             }
-            unpack(bytes, width, groups, left.min(groups * 8), out);
+            // Only the groups holding wanted values are unpacked (the rest is padding or
+            // beyond the count).
+            let take = left.min(groups.saturating_mul(8));
+            let needed = take.div_ceil(8);
+            unpack(bytes.get(..needed * width)?, width, needed, take, out);
         }
     }
     Some(())

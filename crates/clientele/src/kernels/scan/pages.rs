@@ -14,14 +14,17 @@
 //!    dictionary-encoded page costs one check per distinct value), and only the selected rows'
 //!    values are gathered.
 //!
-//! It refuses (the scan then returns `None`) on exactly the rows the batch check refuses: a
-//! null key, time or event type, a blank event type, a time out of range, an amount that is
-//! not finite or beyond ±10¹⁵, a negative purchase without `allow_refunds`, a purchase before
-//! `until` outside the key range. It handles flat columns whose data pages (format v1 or v2)
-//! are PLAIN or dictionary encoded; on any other page, and on anything it cannot read (a
-//! codec, a corrupt page), the row group is a [`Stop::Fallback`] and the caller decodes it
-//! with the Arrow reader, which then decides, and reports errors. Nothing reaches the sink
-//! before a whole row group has been decoded, so a fallback never counts a purchase twice.
+//! It refuses (the scan then returns `None`) on the rows the batch check refuses: a null
+//! key, time or event type, a blank event type, a time out of range, an amount that is not
+//! finite or beyond ±10¹⁵, a negative purchase without `allow_refunds`, a purchase before
+//! `until` outside the key range; and only after the whole row group has decoded, so that a
+//! file the Arrow reader reports as damaged is not refused instead. It handles flat columns
+//! whose data pages (format v1 or v2) are PLAIN or dictionary encoded, or
+//! DELTA_BINARY_PACKED for INT64 columns; on any other page, and on anything it cannot read (a
+//! codec, a corrupt page, a second dictionary), the row group is a [`Stop::Fallback`] and the
+//! caller decodes it with the Arrow reader, which then decides, and reports errors. Nothing
+//! reaches the sink before a whole row group has been decoded, so a fallback never counts a
+//! purchase twice.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -185,6 +188,11 @@ impl Column {
     fn open(file: &mut File, rg: &RowGroupMetaData, leaf: Leaf, pool: &mut Vec<Vec<u8>>) -> Result<Column, Stop> {
         let meta = rg.columns().get(leaf.index).or_fallback()?;
         let (start, len) = meta.byte_range();
+        // The footer's range must lie in the file before it sizes an allocation.
+        let size = file.metadata().map_err(|_| Stop::Fallback)?.len();
+        if start.checked_add(len).is_none_or(|end| end > size) {
+            return Err(Stop::Fallback);
+        }
         let mut buf = pool.pop().unwrap_or_default();
         buf.clear();
         buf.resize(usize::try_from(len).map_err(|_| Stop::Fallback)?, 0);
@@ -213,6 +221,8 @@ impl Column {
 /// A data page split into its parts.
 struct Data<'a> {
     rows: usize,
+    /// The null count a v2 page header states.
+    nulls: Option<usize>,
     /// The definition levels (RLE / bit-packed hybrid, width 1), for an optional column.
     levels: Option<&'a [u8]>,
     encoding: Kind,
@@ -227,8 +237,30 @@ enum Kind {
     Delta,
 }
 
-/// Splits a data page; `None` for a dictionary page or an encoding this path does not decode.
+impl Data<'_> {
+    /// `Fallback` unless a v2 page's stated null count is `rows − defined` (the Arrow reader
+    /// errors on a count that does not fit).
+    fn check_nulls(&self, defined: usize) -> Result<(), Stop> {
+        match self.nulls {
+            Some(n) if n != self.rows - defined => Err(Stop::Fallback),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The most rows a data page may claim here (writers use about 20,000): a larger claim
+/// goes to the Arrow reader, which decodes in batches, rather than into one allocation.
+const MAX_PAGE_ROWS: usize = 1 << 24;
+
+/// Splits a data page; `None` for a dictionary page, an encoding or level layout this path
+/// does not decode (levels other than RLE in v1, repetition levels, a v2 page whose rows
+/// and values differ, more than [`MAX_PAGE_ROWS`] rows) or cut-off level data.
 fn split(page: &Page, max_def: i16) -> Option<Data<'_>> {
+    let data = split_unchecked(page, max_def)?;
+    (data.rows <= MAX_PAGE_ROWS).then_some(data)
+}
+
+fn split_unchecked(page: &Page, max_def: i16) -> Option<Data<'_>> {
     let kind = |e: Encoding| match e {
         Encoding::PLAIN => Some(Kind::Plain),
         Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY => Some(Kind::Dictionary),
@@ -255,6 +287,7 @@ fn split(page: &Page, max_def: i16) -> Option<Data<'_>> {
             };
             Some(Data {
                 rows: *num_values as usize,
+                nulls: None,
                 levels,
                 encoding: kind(*encoding)?,
                 values,
@@ -264,6 +297,7 @@ fn split(page: &Page, max_def: i16) -> Option<Data<'_>> {
             buf,
             num_values,
             num_rows,
+            num_nulls,
             encoding,
             def_levels_byte_len,
             rep_levels_byte_len,
@@ -282,6 +316,7 @@ fn split(page: &Page, max_def: i16) -> Option<Data<'_>> {
             };
             Some(Data {
                 rows: *num_values as usize,
+                nulls: Some(*num_nulls as usize),
                 levels,
                 encoding: kind(*encoding)?,
                 values: buf.get(len..)?,
@@ -335,7 +370,7 @@ impl Check {
 }
 
 /// Decodes a page's definition levels into `levels` (one 0 / 1 per row), or returns `None`
-/// when every row is defined (no levels, or one run of ones).
+/// when every row is defined (no levels, or levels that are all ones).
 fn definitions<'a>(data: &Data<'_>, levels: &'a mut Vec<u32>) -> Result<Option<&'a [u32]>, Stop> {
     let Some(encoded) = data.levels else {
         return Ok(None);
@@ -355,8 +390,9 @@ fn word(values: &[u8], position: usize) -> Option<u64> {
 }
 
 /// Gathers the values of an 8-byte column (INT64 / DOUBLE) at the selected `rows` into
-/// `out`, after checking every stored value with `check`; a null row is `null` (or refuses
-/// when `null` is `None`).
+/// `out` and checks every stored value with `check`; a null row is `null` (or refuses when
+/// `null` is `None`). The whole chunk is decoded even after a refusal, so that `Ok(true)`
+/// (a row refuses) is only returned for a chunk that decodes, as the Arrow reader would.
 #[allow(clippy::too_many_arguments)]
 fn gather(
     reader: &mut SerializedPageReader<Chunk>,
@@ -367,13 +403,13 @@ fn gather(
     null: Option<u64>,
     s: &mut Scratch,
     out: &mut Vec<u64>,
-) -> Result<(), Stop> {
+) -> Result<bool, Stop> {
     out.clear();
     out.reserve(rows.len());
     s.dictionary.clear();
     s.flags.clear();
     let (mut have_dictionary, mut dictionary_refuses) = (false, false);
-    let (mut first, mut next) = (0usize, 0usize);
+    let (mut first, mut next, mut refused) = (0usize, 0usize, false);
     while let Some(page) = reader.get_next_page().map_err(|_| Stop::Fallback)? {
         if let Page::DictionaryPage {
             buf,
@@ -382,7 +418,8 @@ fn gather(
             ..
         } = &page
         {
-            if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+            // The Arrow reader refuses a second dictionary in a primitive column chunk.
+            if have_dictionary || !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
                 return Err(Stop::Fallback);
             }
             let n = *num_values as usize;
@@ -403,9 +440,10 @@ fn gather(
         let end = first.checked_add(data.rows).filter(|&e| e <= total).or_fallback()?;
         let levels = definitions(&data, &mut s.levels)?;
         let defined = levels.map_or(data.rows, |l| l.iter().map(|&l| l as usize).sum());
-        if null.is_none() && defined < data.rows {
-            return Err(Stop::Refuse);
-        }
+        data.check_nulls(defined)?;
+        refused |= null.is_none() && defined < data.rows;
+        // A null row's value (a null that refuses is gathered as 0: nothing is emitted then).
+        let null = null.unwrap_or(0);
         // The selected rows of this page, and each one's position among the stored values.
         let stop = next
             + rows
@@ -413,16 +451,17 @@ fn gather(
                 .unwrap_or_default()
                 .partition_point(|&r| (r as usize) < end);
         let selected = rows.get(next..stop).unwrap_or_default();
-        let position = |row: u32, rank: &mut (usize, usize)| -> Option<usize> {
-            let offset = (row as usize).checked_sub(first)?;
+        // The stored position of a selected row's value, or `None` for a null row.
+        let position = |row: u32, rank: &mut (usize, usize)| -> Result<Option<usize>, Stop> {
+            let offset = (row as usize).checked_sub(first).or_fallback()?;
             match levels {
-                None => Some(offset),
+                None => Ok(Some(offset)),
                 Some(l) => {
                     // Ranks advance monotonically: count the defined rows since the last one.
                     let (at, count) = rank;
-                    *count += l.get(*at..offset)?.iter().sum::<u32>() as usize;
+                    *count += l.get(*at..offset).or_fallback()?.iter().sum::<u32>() as usize;
                     *at = offset;
-                    (l.get(offset) == Some(&1)).then_some(*count)
+                    Ok((*l.get(offset).or_fallback()? == 1).then_some(*count))
                 }
             }
         };
@@ -441,16 +480,14 @@ fn gather(
             {
                 return Err(Stop::Fallback);
             }
-            if dictionary_refuses && s.indices.iter().any(|&i| s.flags.get(i as usize) == Some(&true)) {
-                return Err(Stop::Refuse);
-            }
+            refused |= dictionary_refuses && s.indices.iter().any(|&i| s.flags.get(i as usize) == Some(&true));
             for &row in selected {
-                out.push(match position(row, &mut rank) {
+                out.push(match position(row, &mut rank)? {
                     Some(p) => {
                         let i = *s.indices.get(p).or_fallback()? as usize;
                         *s.dictionary.get(i).or_fallback()?
                     }
-                    None => null.or_fallback()?,
+                    None => null,
                 });
             }
         } else if data.encoding == Kind::Delta {
@@ -458,28 +495,24 @@ fn gather(
                 return Err(Stop::Fallback);
             }
             delta::decode(data.values, defined, &mut s.decoded).or_fallback()?;
-            if check.refuses_words(s.decoded.iter().copied()) {
-                return Err(Stop::Refuse);
-            }
+            refused |= check.refuses_words(s.decoded.iter().copied());
             for &row in selected {
-                out.push(match position(row, &mut rank) {
+                out.push(match position(row, &mut rank)? {
                     Some(p) => *s.decoded.get(p).or_fallback()?,
-                    None => null.or_fallback()?,
+                    None => null,
                 });
             }
         } else {
             let values = data.values.get(..defined.checked_mul(8).or_fallback()?).or_fallback()?;
-            if check.refuses_words(values.chunks_exact(8).map(|w| {
+            refused |= check.refuses_words(values.chunks_exact(8).map(|w| {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(w);
                 u64::from_le_bytes(b)
-            })) {
-                return Err(Stop::Refuse);
-            }
+            }));
             for &row in selected {
-                out.push(match position(row, &mut rank) {
+                out.push(match position(row, &mut rank)? {
                     Some(p) => word(values, p).or_fallback()?,
-                    None => null.or_fallback()?,
+                    None => null,
                 });
             }
         }
@@ -489,7 +522,7 @@ fn gather(
     if first != total || out.len() != rows.len() {
         return Err(Stop::Fallback);
     }
-    Ok(())
+    Ok(refused)
 }
 
 /// [`gather`] over the column chunk of `leaf` in row group `rg`.
@@ -504,7 +537,7 @@ fn gather_column(
     null: Option<u64>,
     s: &mut Scratch,
     out: &mut Vec<u64>,
-) -> Result<(), Stop> {
+) -> Result<bool, Stop> {
     let mut c = Column::open(file, rg, leaf, &mut s.pool)?;
     let result = gather(&mut c.reader, leaf, total, rows, check, null, s, out);
     c.recycle(&mut s.pool);
@@ -530,16 +563,16 @@ fn classify(value: &[u8], purchase: &str) -> Option<u8> {
 }
 
 /// Selects the rows of purchases: the event-type dictionary's strings are classified once;
-/// a null or blank type refuses.
+/// `Ok(true)` when a null or blank type refuses (after decoding the whole chunk).
 fn select(
     reader: &mut SerializedPageReader<Chunk>,
     max_def: i16,
     total: usize,
     purchase: &str,
     s: &mut Scratch,
-) -> Result<(), Stop> {
+) -> Result<bool, Stop> {
     s.rows.clear();
-    s.rows.resize(total, 0);
+    let mut refused = false;
     // Per dictionary value, as `classify` codes it.
     let mut codes: Vec<u8> = Vec::new();
     let mut have_dictionary = false;
@@ -567,21 +600,24 @@ fn select(
         }
         let data = split(&page, max_def).or_fallback()?;
         let end = first.checked_add(data.rows).filter(|&e| e <= total).or_fallback()?;
-        if definitions(&data, &mut s.levels)?.is_some() {
-            return Err(Stop::Refuse);
-        }
-        // Each row's code (4: an index outside the dictionary).
+        let levels = definitions(&data, &mut s.levels)?;
+        let defined = levels.map_or(data.rows, |l| l.iter().map(|&l| l as usize).sum());
+        data.check_nulls(defined)?;
+        // A null type refuses; the page's values are still decoded (they must decode).
+        let nulls = defined < data.rows;
+        refused |= nulls;
+        // Each stored value's code (4: an index outside the dictionary).
         s.codes.clear();
         match data.encoding {
             Kind::Dictionary if have_dictionary => {
                 let (&width, encoded) = data.values.split_first().or_fallback()?;
-                hybrid::decode(encoded, width, data.rows, &mut s.indices).or_fallback()?;
+                hybrid::decode(encoded, width, defined, &mut s.indices).or_fallback()?;
                 s.codes
                     .extend(s.indices.iter().map(|&i| codes.get(i as usize).copied().unwrap_or(4)));
             }
             Kind::Plain => {
                 let mut rest = data.values;
-                for _ in 0..data.rows {
+                for _ in 0..defined {
                     let (value, tail) = byte_array(rest).or_fallback()?;
                     rest = tail;
                     s.codes.push(classify(value, purchase).or_fallback()?);
@@ -589,8 +625,17 @@ fn select(
             }
             _ => return Err(Stop::Fallback),
         }
-        let dst = s.rows.get_mut(first..end).or_fallback()?;
+        if s.codes.len() != defined {
+            return Err(Stop::Fallback);
+        }
         let mut flags = 0u8;
+        if nulls {
+            // Refused: no selection needed, only the codes' check.
+            flags = s.codes.iter().fold(0, |f, &c| f | c);
+            s.codes.clear();
+        }
+        s.rows.resize(taken + s.codes.len(), 0);
+        let dst = s.rows.get_mut(taken..).or_fallback()?;
         // Branch-free: every row is written to the next free slot, which advances only for
         // a purchase.
         let mut local = 0usize;
@@ -601,25 +646,19 @@ fn select(
             }
             local += usize::from(code == 1);
         }
-        if s.codes.len() != data.rows {
-            return Err(Stop::Fallback);
-        }
         if flags & 4 != 0 {
             return Err(Stop::Fallback);
         }
-        if flags & 2 != 0 {
-            return Err(Stop::Refuse);
-        }
-        // The page's purchases sit at the front of its slots: move them down.
-        s.rows.copy_within(first..first + local, taken);
+        refused |= flags & 2 != 0;
+        // The page's purchases are the first `local` of its slots.
         taken += local;
+        s.rows.truncate(taken);
         first = end;
     }
     if first != total {
         return Err(Stop::Fallback);
     }
-    s.rows.truncate(taken);
-    Ok(())
+    Ok(refused)
 }
 
 /// Decodes row group `rg` of the scan's file and hands its purchases before `until` to
@@ -639,18 +678,21 @@ pub(super) fn row_group<S: PurchaseSink>(
     if u32::try_from(total).is_err() {
         return Err(Stop::Fallback);
     }
-    match layout.kind {
+    // A refusing row is only reported once every column has decoded: until then an error
+    // further on (which the Arrow reader reports) could still make this a fallback.
+    let mut refused = match layout.kind {
         Some(kind) => {
             let mut c = Column::open(file, meta, kind, &mut s.pool)?;
             let result = select(&mut c.reader, kind.max_def, total, &scan.purchase, s);
             c.recycle(&mut s.pool);
-            result?;
+            result?
         }
         None => {
             s.rows.clear();
             s.rows.extend(0..total as u32);
+            false
         }
-    }
+    };
     let rows = std::mem::take(&mut s.rows);
     let mut amounts = std::mem::take(&mut s.amounts);
     let mut times = std::mem::take(&mut s.times);
@@ -658,10 +700,8 @@ pub(super) fn row_group<S: PurchaseSink>(
     let result = (|| {
         match layout.amount {
             Some(a) => {
-                gather_column(file, meta, a, total, &rows, Check::Amount, Some(0), s, &mut amounts)?;
-                if !scan.allow_refunds && amounts.iter().any(|&x| f64::from_bits(x) < 0.0) {
-                    return Err(Stop::Refuse);
-                }
+                refused |= gather_column(file, meta, a, total, &rows, Check::Amount, Some(0), s, &mut amounts)?;
+                refused |= !scan.allow_refunds && amounts.iter().any(|&x| f64::from_bits(x) < 0.0);
             }
             None => {
                 amounts.clear();
@@ -670,15 +710,18 @@ pub(super) fn row_group<S: PurchaseSink>(
         }
         let t = layout.time;
         let check = Check::Time { scale: scan.scale };
-        gather_column(file, meta, t, total, &rows, check, None, s, &mut times)?;
+        refused |= gather_column(file, meta, t, total, &rows, check, None, s, &mut times)?;
         let k = layout.key;
-        gather_column(file, meta, k, total, &rows, Check::Nothing, None, s, &mut keys)?;
+        refused |= gather_column(file, meta, k, total, &rows, Check::Nothing, None, s, &mut keys)?;
+        if refused {
+            return Err(Stop::Refuse);
+        }
         // The purchases before `until`, their keys checked against the statistics' range.
         let (lo, range) = (scan.min_key, scan.customers as u64);
         s.purchases.clear();
         let mut outside = false;
         for ((&key, &time), &amount) in keys.iter().zip(&times).zip(&amounts) {
-            // Checked above: scaling cannot overflow.
+            // Checked above (no row refused): scaling cannot overflow.
             let time = (time as i64).wrapping_mul(scan.scale);
             if time < until {
                 let k = (key as i64).wrapping_sub(lo) as u64;

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampSecondArray,
+};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
@@ -58,24 +61,29 @@ fn rows(n: usize) -> Vec<Row> {
 
 /// Writes `rows` with `props`; key and time are nullable columns when `nullable`.
 fn write(dir: &Path, name: &str, rows: &[Row], props: WriterProperties, nullable: bool) -> PathBuf {
+    write_in(dir, name, rows, props, nullable, TimeUnit::Microsecond)
+}
+
+/// [`write`] with times stored in `unit` (the rows' µs truncated to it).
+fn write_in(dir: &Path, name: &str, rows: &[Row], props: WriterProperties, nullable: bool, unit: TimeUnit) -> PathBuf {
     let schema = Arc::new(Schema::new(vec![
         Field::new("customer_id", DataType::Int64, nullable),
-        Field::new(
-            "event_time",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            nullable,
-        ),
+        Field::new("event_time", DataType::Timestamp(unit, Some("UTC".into())), nullable),
         Field::new("event_type", DataType::Utf8, true),
         Field::new("amount", DataType::Float64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(rows.iter().map(|r| r.0).collect::<Int64Array>()),
-        Arc::new(
-            rows.iter()
-                .map(|r| r.1)
-                .collect::<TimestampMicrosecondArray>()
-                .with_timezone("UTC"),
-        ),
+        {
+            let per = |d: i64| rows.iter().map(move |r| r.1.map(|t| t.div_euclid(d)));
+            match unit {
+                TimeUnit::Millisecond => {
+                    Arc::new(per(1_000).collect::<TimestampMillisecondArray>().with_timezone("UTC"))
+                }
+                TimeUnit::Second => Arc::new(per(1_000_000).collect::<TimestampSecondArray>().with_timezone("UTC")),
+                _ => Arc::new(per(1).collect::<TimestampMicrosecondArray>().with_timezone("UTC")),
+            }
+        },
         Arc::new(rows.iter().map(|r| r.2).collect::<StringArray>()),
         Arc::new(rows.iter().map(|r| r.3).collect::<Float64Array>()),
     ];
@@ -181,6 +189,26 @@ fn page_decoder_gives_the_arrow_readers_purchases_for_every_layout() {
                 let got = scan(&path, &ingest, until, true, threads).expect("accepted");
                 assert_eq!(got, expected, "{name}, nullable {nullable}, {threads} threads");
             }
+        }
+    }
+}
+
+#[test]
+fn millisecond_and_second_times_are_scaled_as_the_arrow_reader_scales_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = rows(4_000);
+    let ingest = IngestOptions::default();
+    let until = START + 400 * DAY;
+    for unit in [TimeUnit::Millisecond, TimeUnit::Second] {
+        for (i, (name, props)) in layouts().into_iter().enumerate() {
+            let path = write_in(dir.path(), &format!("{unit:?}-{i}.parquet"), &rows, props, false, unit);
+            let expected = scan(&path, &ingest, until, false, 1).expect("accepted");
+            assert!(!expected.is_empty());
+            assert_eq!(
+                scan(&path, &ingest, until, true, 2).expect("accepted"),
+                expected,
+                "{unit:?} {name}"
+            );
         }
     }
 }
