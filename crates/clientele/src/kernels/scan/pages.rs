@@ -381,21 +381,35 @@ fn definitions<'a>(data: &Data<'_>, levels: &'a mut Vec<u32>) -> Result<Option<&
     Ok(if defined == levels.len() { None } else { Some(levels) })
 }
 
-/// A data page of rows `first..`: its parts, the end of its rows (within `total`), its
-/// definition levels when some row is null, and the number of stored (defined) values.
+/// A data page of rows `first..end` (see [`data_page`]).
+struct DataPage<'p, 'l> {
+    data: Data<'p>,
+    end: usize,
+    /// The definition levels, when some row is null.
+    levels: Option<&'l [u32]>,
+    /// The number of stored (defined) values.
+    defined: usize,
+}
+
+/// Splits the data page of rows `first..` (its end within `total`) and decodes its levels.
 fn data_page<'p, 'l>(
     page: &'p Page,
     max_def: i16,
     first: usize,
     total: usize,
     levels: &'l mut Vec<u32>,
-) -> Result<(Data<'p>, usize, Option<&'l [u32]>, usize), Stop> {
+) -> Result<DataPage<'p, 'l>, Stop> {
     let data = split(page, max_def).or_fallback()?;
     let end = first.checked_add(data.rows).filter(|&e| e <= total).or_fallback()?;
     let levels = definitions(&data, levels)?;
     let defined = levels.map_or(data.rows, |l| l.iter().map(|&l| l as usize).sum());
     data.check_nulls(defined)?;
-    Ok((data, end, levels, defined))
+    Ok(DataPage {
+        data,
+        end,
+        levels,
+        defined,
+    })
 }
 
 /// Reads the 8-byte value at `position` of plain `values`.
@@ -453,7 +467,12 @@ fn gather(
             have_dictionary = true;
             continue;
         }
-        let (data, end, levels, defined) = data_page(&page, max_def, first, total, &mut s.levels)?;
+        let DataPage {
+            data,
+            end,
+            levels,
+            defined,
+        } = data_page(&page, max_def, first, total, &mut s.levels)?;
         refused |= null.is_none() && defined < data.rows;
         // A null row's value (a null that refuses is gathered as 0: nothing is emitted then).
         let null = null.unwrap_or(0);
@@ -611,7 +630,7 @@ fn select(
             have_dictionary = true;
             continue;
         }
-        let (data, end, _, defined) = data_page(&page, max_def, first, total, &mut s.levels)?;
+        let DataPage { data, end, defined, .. } = data_page(&page, max_def, first, total, &mut s.levels)?;
         // A null type refuses; the page's values are still decoded (they must decode).
         let nulls = defined < data.rows;
         refused |= nulls;
