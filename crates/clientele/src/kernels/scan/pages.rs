@@ -420,18 +420,18 @@ fn word(values: &[u8], position: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b))
 }
 
-/// Gathers the values of an 8-byte column (INT64 / DOUBLE) at the selected `rows` into
-/// `out` and checks every stored value with `check`; a null row is `null` (or refuses when
-/// `null` is `None`). The whole chunk is decoded even after a refusal, so that `Ok(true)`
-/// (a row refuses) is only returned for a chunk that decodes, as the Arrow reader would.
-#[allow(clippy::too_many_arguments)]
+/// Gathers the values `want` names from an 8-byte column (INT64 / DOUBLE) into `out`. The
+/// whole chunk is decoded even after a refusal, so that `Ok(true)` (a row refuses) is only
+/// returned for a chunk that decodes, as the Arrow reader would.
 fn gather(
     reader: &mut SerializedPageReader<Chunk>,
     Leaf { max_def, integer, .. }: Leaf,
-    total: usize,
-    rows: &[u32],
-    check: Check,
-    null: Option<u64>,
+    Want {
+        total,
+        rows,
+        check,
+        null,
+    }: Want<'_>,
     s: &mut Scratch,
     out: &mut Vec<u64>,
 ) -> Result<bool, Stop> {
@@ -557,21 +557,27 @@ fn gather(
     Ok(refused)
 }
 
+/// What [`gather`] takes from a column chunk of `total` rows: the values of the selected
+/// `rows`, after `check` on every stored value; a null row is `null` (or refuses when `None`).
+#[derive(Clone, Copy)]
+struct Want<'a> {
+    total: usize,
+    rows: &'a [u32],
+    check: Check,
+    null: Option<u64>,
+}
+
 /// [`gather`] over the column chunk of `leaf` in row group `rg`.
-#[allow(clippy::too_many_arguments)]
 fn gather_column(
     file: &mut File,
     rg: &RowGroupMetaData,
     leaf: Leaf,
-    total: usize,
-    rows: &[u32],
-    check: Check,
-    null: Option<u64>,
+    want: Want<'_>,
     s: &mut Scratch,
     out: &mut Vec<u64>,
 ) -> Result<bool, Stop> {
     let mut c = Column::open(file, rg, leaf, &mut s.pool)?;
-    let result = gather(&mut c.reader, leaf, total, rows, check, null, s, out);
+    let result = gather(&mut c.reader, leaf, want, s, out);
     c.recycle(&mut s.pool);
     result
 }
@@ -728,7 +734,13 @@ pub(super) fn row_group<S: PurchaseSink>(
     let result = (|| {
         match layout.amount {
             Some(a) => {
-                refused |= gather_column(file, meta, a, total, &rows, Check::Amount, Some(0), s, &mut amounts)?;
+                let want = Want {
+                    total,
+                    rows: &rows,
+                    check: Check::Amount,
+                    null: Some(0),
+                };
+                refused |= gather_column(file, meta, a, want, s, &mut amounts)?;
                 refused |= !scan.allow_refunds && amounts.iter().any(|&x| f64::from_bits(x) < 0.0);
             }
             None => {
@@ -738,9 +750,19 @@ pub(super) fn row_group<S: PurchaseSink>(
         }
         let t = layout.time;
         let check = Check::Time { scale: scan.scale };
-        refused |= gather_column(file, meta, t, total, &rows, check, None, s, &mut times)?;
+        let want = Want {
+            total,
+            rows: &rows,
+            check,
+            null: None,
+        };
+        refused |= gather_column(file, meta, t, want, s, &mut times)?;
         let k = layout.key;
-        refused |= gather_column(file, meta, k, total, &rows, Check::Nothing, None, s, &mut keys)?;
+        let want = Want {
+            check: Check::Nothing,
+            ..want
+        };
+        refused |= gather_column(file, meta, k, want, s, &mut keys)?;
         if refused {
             return Err(Stop::Refuse);
         }
@@ -840,10 +862,12 @@ mod tests {
                     gather(
                         &mut c.reader,
                         leaf,
-                        total,
-                        &rows,
-                        Check::Nothing,
-                        None,
+                        Want {
+                            total,
+                            rows: &rows,
+                            check: Check::Nothing,
+                            null: None
+                        },
                         &mut s,
                         &mut out
                     )
