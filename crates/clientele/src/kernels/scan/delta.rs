@@ -7,6 +7,7 @@
 //! its delta, in wrapping arithmetic. The last miniblock may be padded; the last block may
 //! list widths of miniblocks it does not store.
 
+use super::bitpack;
 use super::hybrid::uleb128;
 
 /// Appends the first `count` values encoded in `data` to `out` (cleared first); `None` when
@@ -32,79 +33,43 @@ pub(super) fn decode(data: &[u8], count: usize, out: &mut Vec<u64>) -> Option<()
         return Some(());
     }
     let per_mini = block / miniblocks;
-    out.reserve(count);
+    out.resize(count, 0);
     let mut last = zigzag(first);
-    out.push(last);
-    while out.len() < count {
-        let (min_delta, rest) = uleb128(data)?;
+    let (first_slot, mut rest) = out.split_first_mut()?;
+    *first_slot = last;
+    let mut deltas = [0u64; 32];
+    while !rest.is_empty() {
+        let (min_delta, tail) = uleb128(data)?;
         let min_delta = zigzag(min_delta);
-        let widths = rest.get(..miniblocks)?;
-        data = rest.get(miniblocks..)?;
+        let widths = tail.get(..miniblocks)?;
+        data = tail.get(miniblocks..)?;
         for &width in widths {
-            if out.len() >= count {
+            if rest.is_empty() {
                 break;
             }
             let width = usize::from(width);
-            if width > 64 {
-                return None;
-            }
+            let unpack = bitpack::unpacker(width)?;
             // A miniblock is a whole number of 32-value groups of 4 × width bytes each.
             for _ in 0..per_mini / 32 {
-                let bytes = data.get(..4 * width)?;
-                data = data.get(4 * width..)?;
-                let mut deltas = [0u64; 32];
-                unpack32(bytes, width, &mut deltas);
-                let take = 32.min(count - out.len());
-                for &d in deltas.iter().take(take) {
-                    last = last.wrapping_add(min_delta).wrapping_add(d);
-                    out.push(last);
+                if data.len() < 4 * width {
+                    return None;
                 }
-                if out.len() >= count {
+                unpack(data, &mut deltas);
+                data = data.get(4 * width..)?;
+                let take = rest.len().min(32);
+                let (dst, tail) = rest.split_at_mut(take);
+                for (slot, &d) in dst.iter_mut().zip(&deltas) {
+                    last = last.wrapping_add(min_delta).wrapping_add(d);
+                    *slot = last;
+                }
+                rest = tail;
+                if rest.is_empty() {
                     break;
                 }
             }
         }
     }
     Some(())
-}
-
-/// Unpacks 32 values of `width` bits from `bytes` (4 × `width` bytes, least-significant bit
-/// first). Up to 56 bits, each value is one unaligned 8-byte load, a shift and a mask, with
-/// no dependency between values.
-fn unpack32(bytes: &[u8], width: usize, out: &mut [u64; 32]) {
-    if width == 0 {
-        *out = [0; 32];
-        return;
-    }
-    let mut buf = [0u8; 4 * 64 + 8];
-    if let Some(dst) = buf.get_mut(..bytes.len()) {
-        dst.copy_from_slice(bytes);
-    }
-    if width <= 56 {
-        let mask = (1u64 << width) - 1;
-        for (i, v) in out.iter_mut().enumerate() {
-            let bit = i * width;
-            let word = buf
-                .get(bit >> 3..)
-                .and_then(|b| b.first_chunk::<8>())
-                .map_or(0, |w| u64::from_le_bytes(*w));
-            *v = (word >> (bit & 7)) & mask;
-        }
-    } else {
-        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
-        // Wider values through a 128-bit buffer (up to 64 + 7 bits held at once).
-        let (mut acc, mut bits) = (0u128, 0usize);
-        let mut input = buf.iter();
-        for v in out.iter_mut() {
-            while bits < width {
-                acc |= u128::from(input.next().copied().unwrap_or(0)) << bits;
-                bits += 8;
-            }
-            *v = (acc as u64) & mask;
-            acc >>= width;
-            bits -= width;
-        }
-    }
 }
 
 fn zigzag(v: u64) -> u64 {

@@ -6,6 +6,8 @@
 //! least-significant bit first, `width` bytes a group. The last group may carry padding
 //! values beyond the count, which are dropped.
 
+use super::bitpack;
+
 /// Appends the first `count` values of the hybrid-encoded `data` of bit width `width` to
 /// `out` (cleared first); `None` when `data` ends early, a header is malformed or `width`
 /// exceeds 32.
@@ -35,16 +37,27 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
         } else {
             let groups = usize::try_from(header >> 1).ok()?;
             let len = groups.checked_mul(width)?;
-            let bytes = data.get(..len)?;
-            data = data.get(len..)?;
-            if groups == 0 {
+            if groups == 0 || data.len() < len {
                 return None;
             }
             // Only the groups holding wanted values are unpacked (the rest is padding or
-            // beyond the count).
+            // beyond the count), 32 values (4 groups) at a time.
             let take = left.min(groups.saturating_mul(8));
-            let needed = take.div_ceil(8);
-            unpack(bytes.get(..needed * width)?, width, needed, take, out);
+            let unpack = bitpack::unpacker(width)?;
+            let start = out.len();
+            out.resize(start + take, 0);
+            let mut packed = data;
+            let mut values = [0u64; 32];
+            for dst in out.get_mut(start..)?.chunks_mut(32) {
+                // Bytes past the run (a next header, or groups past 4 × width) are read as
+                // the group's tail and dropped with the values past `take`.
+                unpack(packed, &mut values);
+                packed = packed.get(4 * width..).unwrap_or_default();
+                for (d, &v) in dst.iter_mut().zip(&values) {
+                    *d = v as u32;
+                }
+            }
+            data = data.get(len..)?;
         }
     }
     Some(())
@@ -60,59 +73,6 @@ pub(super) fn uleb128(data: &[u8]) -> Option<(u64, &[u8])> {
         }
     }
     None
-}
-
-/// Appends the first `take` of the `groups × 8` values bit-packed in `bytes` (`width` bytes
-/// a group, `bytes.len() == groups × width`).
-fn unpack(bytes: &[u8], width: usize, groups: usize, take: usize, out: &mut Vec<u32>) {
-    if width == 0 {
-        out.resize(out.len() + take, 0);
-        return;
-    }
-    let start = out.len();
-    out.resize(start + groups * 8, 0);
-    let dst = out.get_mut(start..).unwrap_or_default();
-    if width <= 8 {
-        // A group fits one u64: eight shifts and masks, no carry between words.
-        let mask = (1u64 << width) - 1;
-        for (group, values) in bytes.chunks_exact(width).zip(dst.chunks_exact_mut(8)) {
-            let mut word = [0u8; 8];
-            if let Some(w) = word.get_mut(..width) {
-                w.copy_from_slice(group);
-            }
-            let word = u64::from_le_bytes(word);
-            for (i, v) in values.iter_mut().enumerate() {
-                *v = ((word >> (i * width)) & mask) as u32;
-            }
-        }
-    } else if width <= 16 {
-        let mask = (1u128 << width) - 1;
-        for (group, values) in bytes.chunks_exact(width).zip(dst.chunks_exact_mut(8)) {
-            let mut word = [0u8; 16];
-            if let Some(w) = word.get_mut(..width) {
-                w.copy_from_slice(group);
-            }
-            let word = u128::from_le_bytes(word);
-            for (i, v) in values.iter_mut().enumerate() {
-                *v = ((word >> (i * width)) & mask) as u32;
-            }
-        }
-    } else {
-        // Wider values through a bit buffer (at most 39 bits held at once).
-        let mask = (1u64 << width) - 1;
-        let (mut acc, mut bits) = (0u64, 0usize);
-        let mut input = bytes.iter();
-        for v in dst.iter_mut() {
-            while bits < width {
-                acc |= u64::from(input.next().copied().unwrap_or(0)) << bits;
-                bits += 8;
-            }
-            *v = (acc & mask) as u32;
-            acc >>= width;
-            bits -= width;
-        }
-    }
-    out.truncate(start + take);
 }
 
 #[cfg(test)]

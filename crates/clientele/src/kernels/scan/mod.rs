@@ -41,6 +41,7 @@ use crate::ingest::{IngestOptions, KeyType, MAX_AMOUNT};
 use crate::schema::Role;
 use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
 
+mod bitpack;
 mod delta;
 mod hybrid;
 mod pages;
