@@ -145,10 +145,13 @@ pub fn rfm_parquet(
     let parts: Vec<Part> = par.install(|| {
         (0..buckets)
             .into_par_iter()
-            .map(|b| {
+            // One cell array per rayon job, reset for each bucket (a fresh 2^12-cell array
+            // is 128 KiB, which the allocator maps and the kernel zeroes every time).
+            .map_init(Vec::new, |cells: &mut Vec<Cell>, b| {
                 let base = b << shift;
                 let width = (1usize << shift).min(n.saturating_sub(base));
-                let mut cells = vec![EMPTY; width];
+                cells.clear();
+                cells.resize(width, EMPTY);
                 for p in workers.iter().filter_map(|w| w.buckets.get(b)).flatten().flatten() {
                     if let Some(cell) = cells.get_mut((p.customer as usize).wrapping_sub(base)) {
                         cell.count += 1;
