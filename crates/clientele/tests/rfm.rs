@@ -470,3 +470,64 @@ fn streaming_parquet_path_refuses_out_of_bound_scores_and_costs() {
     let no_cost = IngestOptions::default().only(&[clientele::schema::Role::EventType, clientele::schema::Role::Amount]);
     assert!(rfm_parquet(&bad, &cfg, &no_cost, &par).unwrap().is_some());
 }
+
+/// Keys spread over many buckets with gaps (keys without events, keys with only visits, whole
+/// empty buckets): the streamed table closes the gaps exactly as the store path orders
+/// customers, on 1 and 3 threads.
+#[test]
+fn streaming_parquet_path_equals_the_store_path_on_sparse_keys() {
+    use clientele::kernels::rfm::rfm_parquet;
+    use std::sync::Arc;
+    let (mut keys, mut times, mut types, mut amounts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    // 40,000 keys from 5,000,000: a range of ten 4,096-key buckets, the keys 12,000-20,000
+    // without events at all.
+    for key in (5_000_000i64..5_040_000).filter(|k| !(5_012_000..5_020_000).contains(k)) {
+        for _ in 0..next() % 4 {
+            let r = next();
+            keys.push(key);
+            times.push(1_690_000_000_000_000 + (r % 400) as i64 * 86_400_000_000 + (r % 86_400) as i64 * 1_000_000);
+            // Every seventh key only ever visits.
+            let buy = key % 7 != 0 && r % 3 != 0;
+            types.push(if buy { "purchase" } else { "visit" });
+            amounts.push(buy.then_some((r % 100_000) as f64 / 100.0));
+        }
+    }
+    let batch = RecordBatch::try_from_iter([
+        ("customer_id", Arc::new(arrow_array::Int64Array::from(keys)) as _),
+        (
+            "event_time",
+            Arc::new(arrow_array::TimestampMicrosecondArray::from(times).with_timezone("UTC")) as _,
+        ),
+        ("event_type", Arc::new(arrow_array::StringArray::from(types)) as _),
+        ("amount", Arc::new(arrow_array::Float64Array::from(amounts)) as _),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.parquet");
+    clientele::io::write_batch(&batch, &path).unwrap();
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_parquet(&path).unwrap();
+    let (store, report) = ing.finish().unwrap();
+    assert_eq!(report.rows_rejected, 0);
+    let cfg = RfmParams::new(date(2024, 6, 1)).validate().unwrap();
+    let from_store = rfm(&store, &cfg, &Parallelism::current()).unwrap();
+    assert!(from_store.num_rows() > 10_000, "{} customers", from_store.num_rows());
+    for threads in [1, 3] {
+        let streamed = rfm_parquet(
+            &path,
+            &cfg,
+            &IngestOptions::default(),
+            &Parallelism::threads(threads).unwrap(),
+        )
+        .unwrap()
+        .expect("in scope");
+        assert_eq!(streamed, from_store, "{threads} threads");
+    }
+}

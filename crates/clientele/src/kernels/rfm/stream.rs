@@ -97,16 +97,6 @@ const EMPTY: Cell = Cell {
     most_days: i32::MIN,
 };
 
-/// The RFM axes of one bucket's customers with a purchase, in key order.
-#[derive(Default)]
-struct Part {
-    keys: Vec<i64>,
-    recency: Vec<i64>,
-    frequency: Vec<i64>,
-    money: Vec<i64>,
-    t_days: Vec<i64>,
-}
-
 /// The `orders` RFM table of the events in the Parquet file at `path`, read with `ingest`'s
 /// column mapping and purchase type, or `None` when the file is outside this path's scope
 /// (see the [module docs](self)); the table is then what [`rfm`](super::rfm) gives over a
@@ -141,63 +131,80 @@ pub fn rfm_parquet(
     };
     // Each bucket in parallel: exact integer sums and min / max over its customers, so the
     // result does not depend on the decoding order; the bucket boundaries depend only on the
-    // key range, so the output is the same for any pool.
-    let parts: Vec<Part> = par.install(|| {
-        (0..buckets)
+    // key range, so the output is the same for any pool. Bucket `b` writes its customers
+    // with a purchase, in key order, to the front of its own region `b << shift ..` of the
+    // output columns (one slot per key in the range), and the regions are then closed up.
+    let width = 1usize << shift;
+    let mut columns: [Vec<i64>; 5] = std::array::from_fn(|_| vec![0i64; n]);
+    let [keys, recency, frequency, money, t_days] = &mut columns;
+    let regions: Vec<_> = keys
+        .chunks_mut(width)
+        .zip(recency.chunks_mut(width))
+        .zip(frequency.chunks_mut(width))
+        .zip(money.chunks_mut(width))
+        .zip(t_days.chunks_mut(width))
+        .enumerate()
+        .collect();
+    let counts: Vec<usize> = par.install(|| {
+        regions
             .into_par_iter()
             // One cell array per rayon job, reset for each bucket (a fresh 2^12-cell array
             // is 128 KiB, which the allocator maps and the kernel zeroes every time).
-            .map_init(Vec::new, |cells: &mut Vec<Cell>, b| {
-                let base = b << shift;
-                let width = (1usize << shift).min(n.saturating_sub(base));
-                cells.clear();
-                cells.resize(width, EMPTY);
-                for p in workers.iter().filter_map(|w| w.buckets.get(b)).flatten().flatten() {
-                    if let Some(cell) = cells.get_mut((p.customer as usize).wrapping_sub(base)) {
-                        cell.count += 1;
-                        cell.units += to_units(p.amount);
-                        cell.fewest_days = cell.fewest_days.min(p.days);
-                        cell.most_days = cell.most_days.max(p.days);
+            .map_init(
+                Vec::new,
+                |cells: &mut Vec<Cell>, (b, ((((keys, recency), frequency), money), t_days))| {
+                    let base = b << shift;
+                    cells.clear();
+                    cells.resize(keys.len(), EMPTY);
+                    for p in workers.iter().filter_map(|w| w.buckets.get(b)).flatten().flatten() {
+                        if let Some(cell) = cells.get_mut((p.customer as usize).wrapping_sub(base)) {
+                            cell.count += 1;
+                            cell.units += to_units(p.amount);
+                            cell.fewest_days = cell.fewest_days.min(p.days);
+                            cell.most_days = cell.most_days.max(p.days);
+                        }
                     }
-                }
-                let mut part = Part::default();
-                for (c, cell) in cells.iter().enumerate() {
-                    if cell.count > 0 {
-                        part.keys.push(lo + (base + c) as i64);
-                        part.recency.push(i64::from(cell.fewest_days));
-                        part.frequency.push(i64::try_from(cell.count).unwrap_or(i64::MAX));
-                        part.money.push(cents(cell.units));
-                        part.t_days.push(i64::from(cell.most_days));
+                    let mut out = keys
+                        .iter_mut()
+                        .zip(recency.iter_mut())
+                        .zip(frequency.iter_mut())
+                        .zip(money.iter_mut())
+                        .zip(t_days.iter_mut());
+                    let mut count = 0;
+                    for (c, cell) in cells.iter().enumerate() {
+                        if cell.count == 0 {
+                            continue;
+                        }
+                        let Some(((((k, r), f), m), t)) = out.next() else {
+                            break;
+                        };
+                        *k = lo + (base + c) as i64;
+                        *r = i64::from(cell.fewest_days);
+                        *f = i64::try_from(cell.count).unwrap_or(i64::MAX);
+                        *m = cents(cell.units);
+                        *t = i64::from(cell.most_days);
+                        count += 1;
                     }
-                }
-                part
-            })
+                    count
+                },
+            )
             .collect()
     });
     drop(workers);
-    let rows: usize = parts.iter().map(|p| p.keys.len()).sum();
-    // The parts side by side into whole columns, copied in parallel.
-    let mut columns: [Vec<i64>; 5] = std::array::from_fn(|_| vec![0i64; rows]);
-    let mut pieces: Vec<(&mut [i64], &[i64])> = Vec::with_capacity(5 * parts.len());
-    for (c, column) in columns.iter_mut().enumerate() {
-        let mut rest = column.as_mut_slice();
-        for p in &parts {
-            let src = match c {
-                0 => &p.keys,
-                1 => &p.recency,
-                2 => &p.frequency,
-                3 => &p.money,
-                _ => &p.t_days,
-            };
-            let Some((dst, tail)) = rest.split_at_mut_checked(src.len()) else {
-                break;
-            };
-            pieces.push((dst, src));
-            rest = tail;
-        }
-    }
-    par.install(|| pieces.into_par_iter().for_each(|(dst, src)| dst.copy_from_slice(src)));
-    drop(parts);
+    // The regions closed up, the five columns in parallel.
+    par.install(|| {
+        columns.par_iter_mut().for_each(|column| {
+            let mut end = 0;
+            for (b, &count) in counts.iter().enumerate() {
+                let from = b << shift;
+                if from + count <= column.len() {
+                    column.copy_within(from..from + count, end);
+                }
+                end += count;
+            }
+            column.truncate(end);
+        });
+    });
     let [keys, recency, frequency, money, t_days] = columns;
     let axes = Axes {
         keys: Arc::new(Int64Array::from(keys)) as ArrayRef,
