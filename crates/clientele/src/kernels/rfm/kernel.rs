@@ -227,17 +227,21 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
                 }
             }
         }
-        let names: Vec<&str> = (0..rows)
+        // Each customer's entry in the table (2 bytes, where a &str is 16), then the string
+        // column built with its exact byte size (no regrowing).
+        let entries: Vec<u16> = (0..rows)
             .into_par_iter()
-            .map(|i| {
-                let at = (usize::from(r_score[i]) * nf + usize::from(f_score[i])) * nm + usize::from(m_score[i]);
-                table
-                    .get(at)
-                    .copied()
-                    .unwrap_or_else(|| map.segment(r_score[i], f_score[i], m_score[i]))
-            })
+            .map(|i| ((usize::from(r_score[i]) * nf + usize::from(f_score[i])) * nm + usize::from(m_score[i])) as u16)
             .collect();
-        StringArray::from_iter_values(names)
+        let bytes: usize = entries
+            .iter()
+            .map(|&e| table.get(usize::from(e)).map_or(0, |s| s.len()))
+            .sum();
+        let mut names = arrow_array::builder::StringBuilder::with_capacity(rows, bytes);
+        for &e in &entries {
+            names.append_value(table.get(usize::from(e)).copied().unwrap_or_default());
+        }
+        names.finish()
     } else {
         (0..rows)
             .map(|i| Some(map.segment(r_score[i], f_score[i], m_score[i])))

@@ -27,60 +27,105 @@ pub fn ntile(position: usize, rows: usize, bins: u32) -> u32 {
 
 /// Scores for `keys` (one per customer, customers in key order): customers are ordered by
 /// key (ascending, or descending with `descending`) with ties broken by customer index, and
-/// scored by [`ntile`]. Small non-negative keys (the usual recency days and frequencies) are
-/// ordered by a counting sort, others by a comparison sort.
+/// scored by [`ntile`]. No ordering is built: small non-negative keys (the usual recency days
+/// and frequencies) are scored in a counting pass (a customer's position is the count of
+/// smaller keys plus the equal keys before it), others by finding the first (key, index) of
+/// each bucket by selection and comparing every customer with those `bins − 1` boundaries.
 pub fn ntile_scores(keys: &[i64], descending: bool, bins: u32) -> Vec<u8> {
-    let n = keys.len();
-    let order = order_by(keys, descending);
-    let mut scores = vec![0u8; n];
-    for (position, &c) in order.iter().enumerate() {
-        scores[c as usize] = ntile(position, n, bins) as u8;
-    }
-    scores
-}
-
-/// Customer indices ordered by (key, index) or (key descending, index).
-fn order_by(keys: &[i64], descending: bool) -> Vec<u32> {
     let n = keys.len();
     let (min, max) = keys
         .iter()
         .fold((i64::MAX, i64::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
-    let small = n > 0 && min >= 0 && max < (4 * n as i64).max(1 << 16);
-    if small {
-        // Counting sort: stable, so ties keep index order.
-        let width = max as usize + 1;
-        let slot = |k: i64| {
-            if descending {
-                max as usize - k as usize
-            } else {
-                k as usize
-            }
-        };
-        let mut counts = vec![0usize; width + 1];
-        for &k in keys {
-            counts[slot(k) + 1] += 1;
-        }
-        for i in 1..counts.len() {
-            counts[i] += counts[i - 1];
-        }
-        let mut order = vec![0u32; n];
-        for (c, &k) in keys.iter().enumerate() {
-            let s = &mut counts[slot(k)];
-            order[*s] = c as u32;
-            *s += 1;
-        }
-        order
+    if n > 0 && min >= 0 && max < (4 * n as i64).max(1 << 16) {
+        counting_scores(keys, max, descending, bins)
     } else {
-        // (key, index) pairs are distinct, so an unstable (parallel) sort of the pairs gives
-        // the one (key, index) order in any pool; `!k` reverses the key order exactly.
-        let mut pairs: Vec<(i64, u32)> = keys
-            .iter()
-            .enumerate()
-            .map(|(c, &k)| (if descending { !k } else { k }, c as u32))
-            .collect();
-        pairs.par_sort_unstable();
-        pairs.into_iter().map(|(_, c)| c).collect()
+        selection_scores(keys, descending, bins)
     }
+}
+
+/// [`ntile_scores`] of keys in `0..=max`: one counting pass, then one scoring pass.
+fn counting_scores(keys: &[i64], max: i64, descending: bool, bins: u32) -> Vec<u8> {
+    let n = keys.len();
+    let slot = |k: i64| -> usize {
+        let k = usize::try_from(k).unwrap_or(0);
+        let max = usize::try_from(max).unwrap_or(0);
+        if descending { max.saturating_sub(k) } else { k }
+    };
+    // counts[s] becomes the position of the first key in slot s.
+    let mut counts = vec![0usize; slot(0).max(slot(max)) + 2];
+    for &k in keys {
+        if let Some(c) = counts.get_mut(slot(k) + 1) {
+            *c += 1;
+        }
+    }
+    let mut total = 0;
+    for c in counts.iter_mut() {
+        total += *c;
+        *c = total;
+    }
+    keys.iter()
+        .map(|&k| match counts.get_mut(slot(k)) {
+            Some(position) => {
+                let score = ntile(*position, n, bins) as u8;
+                *position += 1;
+                score
+            }
+            None => 0,
+        })
+        .collect()
+}
+
+/// [`ntile_scores`] through the first (key, index) pair of each bucket, found by selection.
+fn selection_scores(keys: &[i64], descending: bool, bins: u32) -> Vec<u8> {
+    let n = keys.len();
+    // Descending keys order as their bitwise complements ascending (an exact reversal).
+    let pair = |c: usize, k: i64| (if descending { !k } else { k }, c as u32);
+    let mut pairs: Vec<(i64, u32)> = keys.par_iter().enumerate().map(|(c, &k)| pair(c, k)).collect();
+    // The first position of every bucket after the first (empty buckets have none).
+    let k = bins.max(1) as usize;
+    let (q, r) = (n / k, n % k);
+    let starts: Vec<usize> = (1..k)
+        .map(|b| if b < r { b * (q + 1) } else { r * (q + 1) + (b - r) * q })
+        .filter(|&p| p < n)
+        .collect();
+    select_positions(&mut pairs, 0, &starts);
+    let boundaries: Vec<(i64, u32)> = starts.iter().filter_map(|&p| pairs.get(p).copied()).collect();
+    drop(pairs);
+    keys.par_iter()
+        .enumerate()
+        .map(|(c, &key)| {
+            let me = pair(c, key);
+            1 + boundaries.partition_point(|&b| b <= me) as u8
+        })
+        .collect()
+}
+
+/// Moves the pair of each of the ascending `positions` (relative to `offset`, the position of
+/// `pairs[0]`) into place, as a full sort would: selection at the middle position, then each
+/// side on its own.
+fn select_positions(pairs: &mut [(i64, u32)], offset: usize, positions: &[usize]) {
+    let Some(&mid) = positions.get(positions.len() / 2) else {
+        return;
+    };
+    let Some(at) = mid.checked_sub(offset).filter(|&at| at < pairs.len()) else {
+        return;
+    };
+    let (left, _, right) = pairs.select_nth_unstable(at);
+    let (before, after) = positions.split_at(positions.len() / 2);
+    select_positions(left, offset, before);
+    select_positions(right, mid + 1, after.get(1..).unwrap_or_default());
+}
+
+/// The customers ordered as [`ntile_scores`] orders them (the reference it is tested against).
+#[cfg(test)]
+fn order_by(keys: &[i64], descending: bool) -> Vec<u32> {
+    let mut pairs: Vec<(i64, u32)> = keys
+        .iter()
+        .enumerate()
+        .map(|(c, &k)| (if descending { !k } else { k }, c as u32))
+        .collect();
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(_, c)| c).collect()
 }
 
 #[cfg(test)]
@@ -107,10 +152,45 @@ mod tests {
         let keys = [3, 1, 3, 0, 1, 1000];
         assert_eq!(order_by(&keys, false), [3, 1, 4, 0, 2, 5]);
         assert_eq!(order_by(&keys, true), [5, 0, 2, 1, 4, 3]);
-        let big: Vec<i64> = keys.iter().map(|k| k * 1_000_000_007 - 5).collect(); // comparison path
-        assert_eq!(order_by(&big, false), order_by(&keys, false));
-        assert_eq!(order_by(&big, true), order_by(&keys, true));
+        let big: Vec<i64> = keys.iter().map(|k| k * 1_000_000_007 - 5).collect(); // selection path
         assert_eq!(ntile_scores(&keys, false, 2), [2, 1, 2, 1, 1, 2]);
+        assert_eq!(ntile_scores(&big, false, 2), [2, 1, 2, 1, 1, 2]);
+        assert_eq!(ntile_scores(&keys, true, 3), [1, 2, 2, 3, 3, 1]);
+        assert_eq!(ntile_scores(&big, true, 3), [1, 2, 2, 3, 3, 1]);
         assert!(ntile_scores(&[], false, 5).is_empty());
+    }
+
+    /// Both scoring passes give the scores of the full ordering, for every row count around
+    /// the bin count, heavy ties, negative keys and every bin count up to 12.
+    #[test]
+    fn counting_and_selection_equal_the_sorted_reference() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for n in [0usize, 1, 2, 3, 4, 5, 6, 7, 11, 50, 1_000, 4_099] {
+            for spread in [1i64, 3, 1_000, 1 << 40] {
+                let keys: Vec<i64> = (0..n)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x % spread as u64) as i64 - if spread > 1_000 { spread / 2 } else { 0 }
+                    })
+                    .collect();
+                for bins in 1..=12u32 {
+                    for descending in [false, true] {
+                        let mut want = vec![0u8; n];
+                        for (position, &c) in order_by(&keys, descending).iter().enumerate() {
+                            want[c as usize] = ntile(position, n, bins) as u8;
+                        }
+                        let at = format!("n {n} spread {spread} bins {bins} descending {descending}");
+                        assert_eq!(ntile_scores(&keys, descending, bins), want, "{at}");
+                        assert_eq!(selection_scores(&keys, descending, bins), want, "{at}");
+                        let max = keys.iter().copied().max().unwrap_or(0);
+                        if keys.iter().all(|&k| k >= 0) && n > 0 && max < 1 << 16 {
+                            assert_eq!(counting_scores(&keys, max, descending, bins), want, "{at}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
