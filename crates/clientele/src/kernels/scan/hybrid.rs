@@ -63,6 +63,70 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
     Some(())
 }
 
+/// Decodes the first `count` values of a hybrid stream of bit width 1 (definition levels of
+/// a flat optional column) into a bitmap, `bits` (cleared first): bit `i % 64` of word
+/// `i / 64` is value `i`. `None` on the malformed streams [`decode`] refuses.
+pub(super) fn decode_bits(mut data: &[u8], count: usize, bits: &mut Vec<u64>) -> Option<()> {
+    bits.clear();
+    bits.resize(count.div_ceil(64), 0);
+    let mut at = 0usize;
+    while at < count {
+        let (header, rest) = uleb128(data)?;
+        let left = count - at;
+        if header & 1 == 0 {
+            let run = usize::try_from(header >> 1).ok()?;
+            let (&value, rest) = rest.split_first()?;
+            data = rest;
+            if run == 0 || value > 1 {
+                return None;
+            }
+            let n = run.min(left);
+            if value == 1 {
+                set_ones(bits, at, at + n);
+            }
+            at += n;
+        } else {
+            // Groups of 8 one-bit values: one byte each.
+            let groups = usize::try_from(header >> 1).ok()?;
+            if groups == 0 || rest.len() < groups {
+                return None;
+            }
+            let take = left.min(groups.saturating_mul(8));
+            for (i, &byte) in rest.get(..take.div_ceil(8))?.iter().enumerate() {
+                // The last byte's values past `take` are padding (or beyond the count).
+                let wanted = (take - 8 * i).min(8);
+                let byte = u64::from(byte) & ((1u64 << wanted) - 1);
+                let bit = at + 8 * i;
+                if let Some(w) = bits.get_mut(bit / 64) {
+                    *w |= byte << (bit % 64);
+                }
+                if bit % 64 > 56
+                    && let Some(w) = bits.get_mut(bit / 64 + 1)
+                {
+                    *w |= byte >> (64 - bit % 64);
+                }
+            }
+            at += take;
+            data = rest.get(groups..)?;
+        }
+    }
+    Some(())
+}
+
+/// Sets bits `from..to` of `bits`.
+fn set_ones(bits: &mut [u64], from: usize, to: usize) {
+    let mut bit = from;
+    while bit < to {
+        let (word, offset) = (bit / 64, bit % 64);
+        let n = (64 - offset).min(to - bit);
+        let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << offset };
+        if let Some(w) = bits.get_mut(word) {
+            *w |= mask;
+        }
+        bit += n;
+    }
+}
+
 /// Reads an unsigned LEB128 integer (at most 10 bytes) from the front of `data`.
 pub(super) fn uleb128(data: &[u8]) -> Option<(u64, &[u8])> {
     let mut value = 0u64;
@@ -136,6 +200,66 @@ mod tests {
         // A run longer than the count is cut.
         decode(&[0xd8, 0x04, 7], 3, 5, &mut out).unwrap();
         assert_eq!(out, vec![7; 5]);
+    }
+
+    /// The bitmap decoder gives the values of the u32 decoder, for runs and groups at every
+    /// bit offset, counts that cut a group, and refuses what it refuses.
+    #[test]
+    fn bitmaps_equal_the_values() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for trial in 0..200 {
+            // Runs of 1..=150 values and packed groups, mixed.
+            let mut data = Vec::new();
+            let mut values = Vec::new();
+            for _ in 0..(trial % 9 + 1) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x.is_multiple_of(2) {
+                    let run = (x % 150 + 1) as u32;
+                    data.extend(uleb(u64::from(run) << 1));
+                    let v = ((x >> 8) % 2) as u8;
+                    data.push(v);
+                    values.extend(std::iter::repeat_n(u32::from(v), run as usize));
+                } else {
+                    let n = ((x % 5 + 1) * 8) as usize;
+                    let group: Vec<u32> = (0..n).map(|i| ((x >> (i % 60)) & 1) as u32).collect();
+                    data.extend(packed(&group, 1));
+                    values.extend(group);
+                }
+            }
+            for count in [values.len(), values.len().saturating_sub(3), values.len() / 2] {
+                let mut bits = Vec::new();
+                decode_bits(&data, count, &mut bits).unwrap();
+                let got: Vec<u32> = (0..count).map(|i| ((bits[i / 64] >> (i % 64)) & 1) as u32).collect();
+                assert_eq!(got, values[..count], "trial {trial} count {count}");
+                assert!(
+                    bits.iter().map(|w| w.count_ones() as usize).sum::<usize>() == got.iter().sum::<u32>() as usize,
+                    "no bit beyond the count"
+                );
+            }
+        }
+        let mut bits = Vec::new();
+        assert!(
+            decode_bits(&[0x02, 2], 1, &mut bits).is_none(),
+            "run value wider than 1 bit"
+        );
+        assert!(decode_bits(&[0x00, 1], 1, &mut bits).is_none(), "empty run");
+        assert!(decode_bits(&[0x05, 0xff], 16, &mut bits).is_none(), "group cut short");
+        assert!(decode_bits(&[], 1, &mut bits).is_none(), "no data");
+    }
+
+    fn uleb(mut v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return out;
+            }
+            out.push(b | 0x80);
+        }
     }
 
     #[test]

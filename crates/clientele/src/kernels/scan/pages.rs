@@ -128,9 +128,9 @@ pub(super) struct Scratch {
     amounts: Vec<u64>,
     times: Vec<u64>,
     keys: Vec<u64>,
-    /// One page's dictionary indices / definition levels.
+    /// One page's dictionary indices and definition levels.
     indices: Vec<u32>,
-    levels: Vec<u32>,
+    levels: Levels,
     /// One page's event-type codes.
     codes: Vec<u8>,
     /// One page's delta-decoded values.
@@ -138,7 +138,6 @@ pub(super) struct Scratch {
     /// The current dictionary's values (8-byte types) and per-value refusal flags.
     dictionary: Vec<u64>,
     flags: Vec<bool>,
-    purchases: Vec<(u32, i64, f64)>,
     /// Column chunk buffers, reused.
     pool: Vec<Vec<u8>>,
 }
@@ -369,16 +368,58 @@ impl Check {
     }
 }
 
-/// Decodes a page's definition levels into `levels` (one 0 / 1 per row), or returns `None`
-/// when every row is defined (no levels, or levels that are all ones).
-fn definitions<'a>(data: &Data<'_>, levels: &'a mut Vec<u32>) -> Result<Option<&'a [u32]>, Stop> {
+/// A page's definition levels as a bitmap (bit `i` set when row `i` is defined), with the
+/// number of defined rows before each 64-row word, so that a row's stored position is one
+/// popcount away.
+#[derive(Default)]
+pub(super) struct Levels {
+    bits: Vec<u64>,
+    ranks: Vec<u32>,
+}
+
+/// The definition levels of a page with a null row (see [`Levels`]).
+#[derive(Clone, Copy)]
+struct Defined<'l> {
+    bits: &'l [u64],
+    ranks: &'l [u32],
+}
+
+impl Defined<'_> {
+    /// The stored position of row `offset`'s value, `None` for a null row; `Fallback` for a
+    /// row past the page.
+    #[inline]
+    fn position(self, offset: usize) -> Result<Option<usize>, Stop> {
+        let word = *self.bits.get(offset / 64).or_fallback()?;
+        let before = *self.ranks.get(offset / 64).or_fallback()? as usize;
+        let below = word & ((1u64 << (offset % 64)) - 1);
+        Ok((word >> (offset % 64) & 1 == 1).then_some(before + below.count_ones() as usize))
+    }
+}
+
+/// Decodes a page's definition levels into `levels`; returns them with the number of defined
+/// rows, or `None` when every row is defined (no levels, or levels that are all ones).
+fn definitions<'a>(data: &Data<'_>, levels: &'a mut Levels) -> Result<(Option<Defined<'a>>, usize), Stop> {
     let Some(encoded) = data.levels else {
-        return Ok(None);
+        return Ok((None, data.rows));
     };
-    hybrid::decode(encoded, 1, data.rows, levels).or_fallback()?;
-    // One pass: the levels are 0 or 1 (width 1), so their sum counts the defined rows.
-    let defined: usize = levels.iter().map(|&l| l as usize).sum();
-    Ok(if defined == levels.len() { None } else { Some(levels) })
+    hybrid::decode_bits(encoded, data.rows, &mut levels.bits).or_fallback()?;
+    levels.ranks.clear();
+    let mut defined = 0usize;
+    for w in &levels.bits {
+        levels.ranks.push(u32::try_from(defined).map_err(|_| Stop::Fallback)?);
+        defined += w.count_ones() as usize;
+    }
+    Ok(if defined == data.rows {
+        (None, defined)
+    } else {
+        (
+            Some(Defined {
+                bits: &levels.bits,
+                ranks: &levels.ranks,
+            }),
+            defined,
+        )
+    })
 }
 
 /// A data page of rows `first..end` (see [`data_page`]).
@@ -386,7 +427,7 @@ struct DataPage<'p, 'l> {
     data: Data<'p>,
     end: usize,
     /// The definition levels, when some row is null.
-    levels: Option<&'l [u32]>,
+    levels: Option<Defined<'l>>,
     /// The number of stored (defined) values.
     defined: usize,
 }
@@ -397,12 +438,11 @@ fn data_page<'p, 'l>(
     max_def: i16,
     first: usize,
     total: usize,
-    levels: &'l mut Vec<u32>,
+    levels: &'l mut Levels,
 ) -> Result<DataPage<'p, 'l>, Stop> {
     let data = split(page, max_def).or_fallback()?;
     let end = first.checked_add(data.rows).filter(|&e| e <= total).or_fallback()?;
-    let levels = definitions(&data, levels)?;
-    let defined = levels.map_or(data.rows, |l| l.iter().map(|&l| l as usize).sum());
+    let (levels, defined) = definitions(&data, levels)?;
     data.check_nulls(defined)?;
     Ok(DataPage {
         data,
@@ -484,20 +524,13 @@ fn gather(
                 .partition_point(|&r| (r as usize) < end);
         let selected = rows.get(next..stop).unwrap_or_default();
         // The stored position of a selected row's value, or `None` for a null row.
-        let position = |row: u32, rank: &mut (usize, usize)| -> Result<Option<usize>, Stop> {
+        let position = |row: u32| -> Result<Option<usize>, Stop> {
             let offset = (row as usize).checked_sub(first).or_fallback()?;
             match levels {
                 None => Ok(Some(offset)),
-                Some(l) => {
-                    // Ranks advance monotonically: count the defined rows since the last one.
-                    let (at, count) = rank;
-                    *count += l.get(*at..offset).or_fallback()?.iter().sum::<u32>() as usize;
-                    *at = offset;
-                    Ok((*l.get(offset).or_fallback()? == 1).then_some(*count))
-                }
+                Some(l) => l.position(offset),
             }
         };
-        let mut rank = (0usize, 0usize);
         if data.encoding == Kind::Dictionary {
             if !have_dictionary {
                 return Err(Stop::Fallback);
@@ -514,7 +547,7 @@ fn gather(
             }
             refused |= dictionary_refuses && s.indices.iter().any(|&i| s.flags.get(i as usize) == Some(&true));
             for &row in selected {
-                out.push(match position(row, &mut rank)? {
+                out.push(match position(row)? {
                     Some(p) => {
                         let i = *s.indices.get(p).or_fallback()? as usize;
                         *s.dictionary.get(i).or_fallback()?
@@ -529,7 +562,7 @@ fn gather(
             delta::decode(data.values, defined, &mut s.decoded).or_fallback()?;
             refused |= check.refuses_words(s.decoded.iter().copied());
             for &row in selected {
-                out.push(match position(row, &mut rank)? {
+                out.push(match position(row)? {
                     Some(p) => *s.decoded.get(p).or_fallback()?,
                     None => null,
                 });
@@ -542,7 +575,7 @@ fn gather(
                 u64::from_le_bytes(b)
             }));
             for &row in selected {
-                out.push(match position(row, &mut rank)? {
+                out.push(match position(row)? {
                     Some(p) => word(values, p).or_fallback()?,
                     None => null,
                 });
@@ -696,8 +729,8 @@ fn select(
 }
 
 /// Decodes row group `rg` of the scan's file and hands its purchases before `until` to
-/// `sink`, all at once at the end (see the [module docs](self) for what refuses and what
-/// falls back).
+/// `sink`, once every column has decoded (see the [module docs](self) for what refuses and
+/// what falls back).
 pub(super) fn row_group<S: PurchaseSink>(
     scan: &PurchaseScan,
     layout: &Layout,
@@ -766,9 +799,10 @@ pub(super) fn row_group<S: PurchaseSink>(
         if refused {
             return Err(Stop::Refuse);
         }
-        // The purchases before `until`, their keys checked against the statistics' range.
+        // The purchases before `until`, straight to the sink, their keys checked against the
+        // statistics' range (a key outside refuses the whole scan, whose sinks are then
+        // dropped, so what reached the sink before does not matter).
         let (lo, range) = (scan.min_key, scan.customers as u64);
-        s.purchases.clear();
         let mut outside = false;
         for ((&key, &time), &amount) in keys.iter().zip(&times).zip(&amounts) {
             // Checked above (no row refused): scaling cannot overflow.
@@ -776,7 +810,7 @@ pub(super) fn row_group<S: PurchaseSink>(
             if time < until {
                 let k = (key as i64).wrapping_sub(lo) as u64;
                 outside |= k >= range;
-                s.purchases.push((k as u32, time, f64::from_bits(amount)));
+                sink.push(k as u32, time, f64::from_bits(amount));
             }
         }
         if outside {
@@ -789,7 +823,6 @@ pub(super) fn row_group<S: PurchaseSink>(
     s.times = times;
     s.keys = keys;
     result?;
-    sink.extend(&s.purchases);
     sink.end_batch();
     Ok(())
 }
