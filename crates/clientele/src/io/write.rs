@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt32Type, UInt64Type};
@@ -10,7 +12,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnChunk, compute_leaves};
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -157,6 +159,10 @@ fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], w: impl Write + Se
     let writer = ArrowWriter::try_new(w, schema.clone(), Some(parquet_properties(schema)))?;
     let (mut file, factory) = writer.into_serialized_writer()?;
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    // One task per field of every row group: the field's column chunks (one per leaf; a
+    // flat field has one leaf, a nested one more), encoded apart from everything else.
+    let mut tasks = Vec::new();
+    let mut groups = 0;
     for (rg, start) in (0..total).step_by(ROW_GROUP).enumerate() {
         let end = (start + ROW_GROUP).min(total);
         // the parts of the batches inside [start, end)
@@ -169,41 +175,29 @@ fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], w: impl Write + Se
             }
             offset += b.num_rows();
         }
-        // The writers of each field's leaves (a flat field has one leaf, a nested one more).
+        let slices = Arc::new(slices);
         let mut writers = factory.create_column_writers(rg)?.into_iter();
-        let mut per_field = Vec::with_capacity(schema.fields().len());
         for (f, field) in schema.fields().iter().enumerate() {
             let leaves = match slices.first().and_then(|b| b.columns().get(f)) {
                 Some(column) => compute_leaves(field, &column.slice(0, 0))?.len(),
                 None => 0,
             };
-            per_field.push((f, field, writers.by_ref().take(leaves).collect::<Vec<_>>()));
+            let writers: Vec<_> = writers.by_ref().take(leaves).collect();
+            tasks.push(Task {
+                group: rg,
+                field: f,
+                slices: slices.clone(),
+                writers,
+            });
         }
-        // Each field in parallel, its leaves computed and written a piece at a time: the
-        // writer builds a list of row indices per leaf, which for a whole 1M-row column is
-        // 8 MB of fresh memory, where a piece's list is reused from piece to piece.
-        let chunks: Vec<Result<Vec<ArrowColumnChunk>>> = par.install(|| {
-            per_field
-                .into_par_iter()
-                .map(|(f, field, mut cws)| {
-                    for b in &slices {
-                        let Some(column) = b.columns().get(f) else {
-                            continue;
-                        };
-                        for at in (0..column.len()).step_by(PIECE) {
-                            let piece = column.slice(at, PIECE.min(column.len() - at));
-                            for (cw, leaf) in cws.iter_mut().zip(compute_leaves(field, &piece)?) {
-                                cw.write(&leaf)?;
-                            }
-                        }
-                    }
-                    cws.into_iter().map(|cw| Ok(cw.close()?)).collect()
-                })
-                .collect()
-        });
+        groups = rg + 1;
+    }
+    let chunks = encode_tasks(schema, tasks, par)?;
+    let mut chunks = chunks.into_iter().peekable();
+    for rg in 0..groups {
         let mut group = file.next_row_group()?;
-        for field in chunks {
-            for c in field? {
+        while let Some((_, field)) = chunks.next_if(|(g, _)| *g == rg) {
+            for c in field {
                 c.append_to_row_group(&mut group)?;
             }
         }
@@ -211,6 +205,88 @@ fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], w: impl Write + Se
     }
     file.close()?;
     Ok(())
+}
+
+/// The column writers of one field of one row group, and the row group's batch slices.
+struct Task {
+    group: usize,
+    field: usize,
+    slices: Arc<Vec<RecordBatch>>,
+    writers: Vec<ArrowColumnWriter>,
+}
+
+/// A task's index, row group and column chunks.
+type Encoded = (usize, usize, Vec<ArrowColumnChunk>);
+
+/// Encodes every task in `par`'s pool, the costliest kinds of column first (strings, then
+/// floats, then the rest) so that the last tasks to start are short ones; returns each
+/// task's row group and column chunks, in task order (the bytes do not depend on the pool).
+fn encode_tasks(
+    schema: &SchemaRef,
+    tasks: Vec<Task>,
+    par: &Parallelism,
+) -> Result<Vec<(usize, Vec<ArrowColumnChunk>)>> {
+    let cost = |t: &Task| match schema.fields().get(t.field).map(|f| f.data_type()) {
+        Some(DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::Utf8View) => 0,
+        Some(DataType::Float64 | DataType::Float32) => 1,
+        _ => 2,
+    };
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_by_key(|&i| tasks.get(i).map_or(3, cost));
+    let slots: Vec<std::sync::Mutex<Option<Task>>> =
+        tasks.into_iter().map(|t| std::sync::Mutex::new(Some(t))).collect();
+    let next = AtomicUsize::new(0);
+    let workers = par.install(rayon::current_num_threads).clamp(1, slots.len().max(1));
+    // Tasks are taken from a shared counter as workers free up.
+    let done: Vec<Result<Vec<Encoded>>> = par.install(|| {
+        (0..workers)
+            .into_par_iter()
+            .map(|_| {
+                let mut out = Vec::new();
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let task = slots.get(i).and_then(|m| m.lock().ok().and_then(|mut t| t.take()));
+                    let Some(Task {
+                        group,
+                        field,
+                        slices,
+                        mut writers,
+                    }) = task
+                    else {
+                        continue;
+                    };
+                    let Some(arrow_field) = schema.fields().get(field) else {
+                        continue;
+                    };
+                    // The leaves computed and written a piece at a time: the writer builds a
+                    // list of row indices per leaf, which for a whole 1M-row column is 8 MB
+                    // of fresh memory, where a piece's list is reused from piece to piece.
+                    for b in slices.iter() {
+                        let Some(column) = b.columns().get(field) else {
+                            continue;
+                        };
+                        for at in (0..column.len()).step_by(PIECE) {
+                            let piece = column.slice(at, PIECE.min(column.len() - at));
+                            for (cw, leaf) in writers.iter_mut().zip(compute_leaves(arrow_field, &piece)?) {
+                                cw.write(&leaf)?;
+                            }
+                        }
+                    }
+                    let chunks = writers
+                        .into_iter()
+                        .map(|cw| Ok(cw.close()?))
+                        .collect::<Result<Vec<_>>>()?;
+                    out.push((i, group, chunks));
+                }
+                Ok(out)
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(slots.len());
+    for d in done {
+        all.extend(d?);
+    }
+    all.sort_by_key(|&(i, _, _)| i);
+    Ok(all.into_iter().map(|(_, group, chunks)| (group, chunks)).collect())
 }
 
 fn formatters(batch: &RecordBatch) -> std::io::Result<Vec<ArrayFormatter<'_>>> {
