@@ -43,6 +43,17 @@ pub fn ntile_scores(keys: &[i64], descending: bool, bins: u32) -> Vec<u8> {
     }
 }
 
+/// The first position of every [`ntile`] bucket after the first, for `rows` rows (empty
+/// buckets have none): a position's score is one plus the number of starts at or below it.
+fn bucket_starts(rows: usize, bins: u32) -> Vec<usize> {
+    let k = bins.max(1) as usize;
+    let (q, r) = (rows / k, rows % k);
+    (1..k)
+        .map(|b| if b < r { b * (q + 1) } else { r * (q + 1) + (b - r) * q })
+        .filter(|&p| p < rows)
+        .collect()
+}
+
 /// [`ntile_scores`] of keys in `0..=max`: one counting pass, then one scoring pass.
 fn counting_scores(keys: &[i64], max: i64, descending: bool, bins: u32) -> Vec<u8> {
     let n = keys.len();
@@ -63,12 +74,14 @@ fn counting_scores(keys: &[i64], max: i64, descending: bool, bins: u32) -> Vec<u
         total += *c;
         *c = total;
     }
+    // A score by comparisons with the bucket starts (no division per customer).
+    let starts = bucket_starts(n, bins);
     keys.iter()
         .map(|&k| match counts.get_mut(slot(k)) {
             Some(position) => {
-                let score = ntile(*position, n, bins) as u8;
+                let p = *position;
                 *position += 1;
-                score
+                1 + starts.iter().map(|&s| u8::from(s <= p)).sum::<u8>()
             }
             None => 0,
         })
@@ -81,13 +94,7 @@ fn selection_scores(keys: &[i64], descending: bool, bins: u32) -> Vec<u8> {
     // Descending keys order as their bitwise complements ascending (an exact reversal).
     let pair = |c: usize, k: i64| (if descending { !k } else { k }, c as u32);
     let mut pairs: Vec<(i64, u32)> = keys.par_iter().enumerate().map(|(c, &k)| pair(c, k)).collect();
-    // The first position of every bucket after the first (empty buckets have none).
-    let k = bins.max(1) as usize;
-    let (q, r) = (n / k, n % k);
-    let starts: Vec<usize> = (1..k)
-        .map(|b| if b < r { b * (q + 1) } else { r * (q + 1) + (b - r) * q })
-        .filter(|&p| p < n)
-        .collect();
+    let starts = bucket_starts(n, bins);
     select_positions(&mut pairs, 0, &starts);
     let boundaries: Vec<(i64, u32)> = starts.iter().filter_map(|&p| pairs.get(p).copied()).collect();
     drop(pairs);
@@ -166,13 +173,18 @@ mod tests {
     fn counting_and_selection_equal_the_sorted_reference() {
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for n in [0usize, 1, 2, 3, 4, 5, 6, 7, 11, 50, 1_000, 4_099] {
-            for spread in [1i64, 3, 1_000, 1 << 40] {
+            // A spread of 0: half the keys tied at one value, the others spread over 2^40.
+            for spread in [1i64, 3, 1_000, 1 << 40, 0] {
                 let keys: Vec<i64> = (0..n)
                     .map(|_| {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
-                        (x % spread as u64) as i64 - if spread > 1_000 { spread / 2 } else { 0 }
+                        match spread {
+                            0 if x.is_multiple_of(2) => 12_345,
+                            0 => (x % (1 << 40)) as i64 - (1 << 39),
+                            _ => (x % spread as u64) as i64 - if spread > 1_000 { spread / 2 } else { 0 },
+                        }
                     })
                     .collect();
                 for bins in 1..=12u32 {
