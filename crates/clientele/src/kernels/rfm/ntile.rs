@@ -1,4 +1,5 @@
-//! SQL `NTILE` scoring, with counting sorts for small-integer axes.
+//! SQL `NTILE` scoring, without building an order: a counting pass for small-integer axes,
+//! selection of each bucket's first (value, customer) pair for the others.
 
 use rayon::prelude::*;
 
