@@ -473,9 +473,17 @@ fn streaming_parquet_path_refuses_out_of_bound_scores_and_costs() {
 
 /// Keys spread over many buckets with gaps (keys without events, keys with only visits, whole
 /// empty buckets): the streamed table closes the gaps exactly as the store path orders
-/// customers, on 1 and 3 threads.
+/// customers, on 1 and 3 threads, for a mostly filled key range (`step` 1: columns with a
+/// slot per key, closed up) and a sparse one (`step` 3: more than twice as many keys as
+/// purchases, per-bucket parts; the scan takes ranges up to 4 × the rows).
 #[test]
 fn streaming_parquet_path_equals_the_store_path_on_sparse_keys() {
+    for step in [1, 3] {
+        sparse_keys_case(step);
+    }
+}
+
+fn sparse_keys_case(step: i64) {
     use clientele::kernels::rfm::rfm_parquet;
     use std::sync::Arc;
     let (mut keys, mut times, mut types, mut amounts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -486,9 +494,12 @@ fn streaming_parquet_path_equals_the_store_path_on_sparse_keys() {
         x ^= x << 17;
         x
     };
-    // 40,000 keys from 5,000,000: a range of ten 4,096-key buckets, the keys 12,000-20,000
-    // without events at all.
-    for key in (5_000_000i64..5_040_000).filter(|k| !(5_012_000..5_020_000).contains(k)) {
+    // 40,000 keys, `step` apart from 5,000,000: a range of ten or more 4,096-key buckets; the
+    // keys 12,000-20,000 without events at all.
+    for key in (0..40_000)
+        .filter(|k| !(12_000..20_000).contains(k))
+        .map(|k| 5_000_000 + k * step)
+    {
         for _ in 0..next() % 4 {
             let r = next();
             keys.push(key);
@@ -510,7 +521,7 @@ fn streaming_parquet_path_equals_the_store_path_on_sparse_keys() {
     ])
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sparse.parquet");
+    let path = dir.path().join(format!("sparse{step}.parquet"));
     clientele::io::write_batch(&batch, &path).unwrap();
     let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
     ing.read_parquet(&path).unwrap();
@@ -528,6 +539,6 @@ fn streaming_parquet_path_equals_the_store_path_on_sparse_keys() {
         )
         .unwrap()
         .expect("in scope");
-        assert_eq!(streamed, from_store, "{threads} threads");
+        assert_eq!(streamed, from_store, "step {step}, {threads} threads");
     }
 }

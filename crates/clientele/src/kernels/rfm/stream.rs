@@ -51,6 +51,13 @@ struct Buckets {
     buckets: Vec<Vec<Vec<Purchase>>>,
 }
 
+impl Buckets {
+    /// The purchases held.
+    fn len(&self) -> usize {
+        self.buckets.iter().flatten().map(Vec::len).sum()
+    }
+}
+
 impl PurchaseSink for Buckets {
     #[inline]
     fn push(&mut self, customer: u32, time: i64, amount: f64) {
@@ -131,9 +138,68 @@ pub fn rfm_parquet(
     };
     // Each bucket in parallel: exact integer sums and min / max over its customers, so the
     // result does not depend on the decoding order; the bucket boundaries depend only on the
-    // key range, so the output is the same for any pool. Bucket `b` writes its customers
-    // with a purchase, in key order, to the front of its own region `b << shift ..` of the
-    // output columns (one slot per key in the range), and the regions are then closed up.
+    // key range, so the output is the same for any pool.
+    let purchases: usize = workers.iter().map(Buckets::len).sum();
+    let columns = if n <= 2 * purchases {
+        by_regions(&workers, n, shift, lo, par)
+    } else {
+        by_parts(&workers, n, shift, lo, par)
+    };
+    drop(workers);
+    let [keys, recency, frequency, money, t_days] = columns;
+    let axes = Axes {
+        keys: Arc::new(Int64Array::from(keys)) as ArrayRef,
+        recency,
+        frequency,
+        money,
+        t_days,
+    };
+    par.install(|| score(axes, cfg)).map(Some)
+}
+
+/// One customer's output row: key, recency days, frequency, money in cents, T days.
+type Row = (i64, i64, i64, i64, i64);
+
+/// Aggregates bucket `b` of every worker into `cells` (reset to `width` empty cells) and
+/// calls `emit` with the output row of each customer with a purchase, in key order.
+fn aggregate(
+    workers: &[Buckets],
+    b: usize,
+    shift: u32,
+    lo: i64,
+    width: usize,
+    cells: &mut Vec<Cell>,
+    mut emit: impl FnMut(Row),
+) {
+    let base = b << shift;
+    cells.clear();
+    cells.resize(width, EMPTY);
+    for p in workers.iter().filter_map(|w| w.buckets.get(b)).flatten().flatten() {
+        if let Some(cell) = cells.get_mut((p.customer as usize).wrapping_sub(base)) {
+            cell.count += 1;
+            cell.units += to_units(p.amount);
+            cell.fewest_days = cell.fewest_days.min(p.days);
+            cell.most_days = cell.most_days.max(p.days);
+        }
+    }
+    for (c, cell) in cells.iter().enumerate() {
+        if cell.count > 0 {
+            emit((
+                lo + (base + c) as i64,
+                i64::from(cell.fewest_days),
+                i64::try_from(cell.count).unwrap_or(i64::MAX),
+                cents(cell.units),
+                i64::from(cell.most_days),
+            ));
+        }
+    }
+}
+
+/// The output columns when most keys of the range have a purchase: bucket `b` writes its
+/// customers to the front of its own region `b << shift ..` of columns with one slot per key,
+/// and the regions are then closed up in place (no per-bucket vectors, no copy into fresh
+/// columns).
+fn by_regions(workers: &[Buckets], n: usize, shift: u32, lo: i64, par: &Parallelism) -> [Vec<i64>; 5] {
     let width = 1usize << shift;
     let mut columns: [Vec<i64>; 5] = std::array::from_fn(|_| vec![0i64; n]);
     let [keys, recency, frequency, money, t_days] = &mut columns;
@@ -153,17 +219,6 @@ pub fn rfm_parquet(
             .map_init(
                 Vec::new,
                 |cells: &mut Vec<Cell>, (b, ((((keys, recency), frequency), money), t_days))| {
-                    let base = b << shift;
-                    cells.clear();
-                    cells.resize(keys.len(), EMPTY);
-                    for p in workers.iter().filter_map(|w| w.buckets.get(b)).flatten().flatten() {
-                        if let Some(cell) = cells.get_mut((p.customer as usize).wrapping_sub(base)) {
-                            cell.count += 1;
-                            cell.units += to_units(p.amount);
-                            cell.fewest_days = cell.fewest_days.min(p.days);
-                            cell.most_days = cell.most_days.max(p.days);
-                        }
-                    }
                     let mut out = keys
                         .iter_mut()
                         .zip(recency.iter_mut())
@@ -171,26 +226,17 @@ pub fn rfm_parquet(
                         .zip(money.iter_mut())
                         .zip(t_days.iter_mut());
                     let mut count = 0;
-                    for (c, cell) in cells.iter().enumerate() {
-                        if cell.count == 0 {
-                            continue;
+                    aggregate(workers, b, shift, lo, out.len(), cells, |(k, r, f, m, t)| {
+                        if let Some(((((k0, r0), f0), m0), t0)) = out.next() {
+                            (*k0, *r0, *f0, *m0, *t0) = (k, r, f, m, t);
+                            count += 1;
                         }
-                        let Some(((((k, r), f), m), t)) = out.next() else {
-                            break;
-                        };
-                        *k = lo + (base + c) as i64;
-                        *r = i64::from(cell.fewest_days);
-                        *f = i64::try_from(cell.count).unwrap_or(i64::MAX);
-                        *m = cents(cell.units);
-                        *t = i64::from(cell.most_days);
-                        count += 1;
-                    }
+                    });
                     count
                 },
             )
             .collect()
     });
-    drop(workers);
     // The regions closed up, the five columns in parallel.
     par.install(|| {
         columns.par_iter_mut().for_each(|column| {
@@ -205,13 +251,39 @@ pub fn rfm_parquet(
             column.truncate(end);
         });
     });
-    let [keys, recency, frequency, money, t_days] = columns;
-    let axes = Axes {
-        keys: Arc::new(Int64Array::from(keys)) as ArrayRef,
-        recency,
-        frequency,
-        money,
-        t_days,
-    };
-    par.install(|| score(axes, cfg)).map(Some)
+    columns
+}
+
+/// The output columns when the key range is sparse (more than twice as many keys as
+/// purchases, where columns with a slot per key would mostly stay empty): each bucket's rows
+/// in vectors of their own, then copied side by side into exact columns.
+fn by_parts(workers: &[Buckets], n: usize, shift: u32, lo: i64, par: &Parallelism) -> [Vec<i64>; 5] {
+    let buckets = n.div_ceil(1 << shift);
+    let parts: Vec<Vec<Row>> = par.install(|| {
+        (0..buckets)
+            .into_par_iter()
+            .map_init(Vec::new, |cells: &mut Vec<Cell>, b| {
+                let width = (1usize << shift).min(n.saturating_sub(b << shift));
+                let mut rows = Vec::new();
+                aggregate(workers, b, shift, lo, width, cells, |row| rows.push(row));
+                rows
+            })
+            .collect()
+    });
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let mut columns: [Vec<i64>; 5] = std::array::from_fn(|_| Vec::with_capacity(total));
+    par.install(|| {
+        columns.par_iter_mut().enumerate().for_each(|(i, column)| {
+            for (k, r, f, m, t) in parts.iter().flatten().copied() {
+                column.push(match i {
+                    0 => k,
+                    1 => r,
+                    2 => f,
+                    3 => m,
+                    _ => t,
+                });
+            }
+        });
+    });
+    columns
 }
