@@ -32,6 +32,7 @@ pub fn ntile(position: usize, rows: usize, bins: u32) -> u32 {
 /// and frequencies) are scored in a counting pass (a customer's position is the count of
 /// smaller keys plus the equal keys before it), others by finding the first (key, index) of
 /// each bucket by selection and comparing every customer with those `bins − 1` boundaries.
+/// Scores are `u8`: with more than 255 bins the higher ones read 255 (RFM allows 1 to 9).
 pub fn ntile_scores(keys: &[i64], descending: bool, bins: u32) -> Vec<u8> {
     let n = keys.len();
     let (min, max) = keys
@@ -82,7 +83,8 @@ fn counting_scores(keys: &[i64], max: i64, descending: bool, bins: u32) -> Vec<u
             Some(position) => {
                 let p = *position;
                 *position += 1;
-                1 + starts.iter().map(|&s| u8::from(s <= p)).sum::<u8>()
+                let score = 1 + starts.iter().map(|&s| usize::from(s <= p)).sum::<usize>();
+                u8::try_from(score).unwrap_or(u8::MAX)
             }
             None => 0,
         })
@@ -103,7 +105,7 @@ fn selection_scores(keys: &[i64], descending: bool, bins: u32) -> Vec<u8> {
         .enumerate()
         .map(|(c, &key)| {
             let me = pair(c, key);
-            1 + boundaries.partition_point(|&b| b <= me) as u8
+            u8::try_from(1 + boundaries.partition_point(|&b| b <= me)).unwrap_or(u8::MAX)
         })
         .collect()
 }
