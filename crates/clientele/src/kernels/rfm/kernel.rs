@@ -228,20 +228,12 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
             }
         }
         // Each customer's entry in the table (2 bytes, where a &str is 16), then the string
-        // column built with its exact byte size (no regrowing).
+        // column built at its exact size, chunks of customers side by side.
         let entries: Vec<u16> = (0..rows)
             .into_par_iter()
             .map(|i| ((usize::from(r_score[i]) * nf + usize::from(f_score[i])) * nm + usize::from(m_score[i])) as u16)
             .collect();
-        let bytes: usize = entries
-            .iter()
-            .map(|&e| table.get(usize::from(e)).map_or(0, |s| s.len()))
-            .sum();
-        let mut names = arrow_array::builder::StringBuilder::with_capacity(rows, bytes);
-        for &e in &entries {
-            names.append_value(table.get(usize::from(e)).copied().unwrap_or_default());
-        }
-        names.finish()
+        segment_column(&table, &entries)?
     } else {
         (0..rows)
             .map(|i| Some(map.segment(r_score[i], f_score[i], m_score[i])))
@@ -263,8 +255,9 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
         keys,
         Arc::new(Int64Array::from(recency)),
         Arc::new(Int64Array::from(frequency)),
+        // Cents to currency units in the cents' own allocation (same size and alignment).
         Arc::new(Float64Array::from(
-            money.iter().map(|&c| c as f64 / 100.0).collect::<Vec<_>>(),
+            money.into_iter().map(|c| c as f64 / 100.0).collect::<Vec<_>>(),
         )),
         Arc::new(Int64Array::from(t_days)),
         Arc::new(UInt8Array::from(r_score)),
@@ -276,9 +269,74 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema, columns)?)
 }
 
+/// Customers per task of the segment column.
+const NAMES_CHUNK: usize = 1 << 16;
+
+/// The string column of `table[entry]` for each of `entries`: byte offsets summed per chunk of
+/// customers, then each chunk's offsets and bytes written into its own part of the column.
+///
+/// # Errors
+/// [`Error::Capacity`] when the names add up to more than `i32::MAX` bytes.
+fn segment_column(table: &[&str], entries: &[u16]) -> Result<StringArray> {
+    let name = |e: u16| table.get(usize::from(e)).copied().unwrap_or_default();
+    let sizes: Vec<usize> = entries
+        .par_chunks(NAMES_CHUNK)
+        .map(|chunk| chunk.iter().map(|&e| name(e).len()).sum())
+        .collect();
+    let bytes: usize = sizes.iter().sum();
+    let Ok(total) = i32::try_from(bytes) else {
+        return Err(Error::Capacity {
+            message: format!(
+                "segment names of {} customers take {bytes} bytes, over i32::MAX",
+                entries.len()
+            ),
+        });
+    };
+    let mut offsets = vec![0i32; entries.len() + 1];
+    let mut values = vec![0u8; bytes];
+    // Disjoint parts of both buffers, one per chunk (a chunk writes the offset after each row).
+    let mut tasks = Vec::with_capacity(sizes.len());
+    let (mut offs, mut vals, mut start) = (offsets.get_mut(1..).unwrap_or_default(), values.as_mut_slice(), 0usize);
+    for (chunk, &size) in entries.chunks(NAMES_CHUNK).zip(&sizes) {
+        let (o_len, v_len) = (chunk.len().min(offs.len()), size.min(vals.len()));
+        let (o, rest_o) = std::mem::take(&mut offs).split_at_mut(o_len);
+        let (v, rest_v) = std::mem::take(&mut vals).split_at_mut(v_len);
+        tasks.push((chunk, o, v, start));
+        (offs, vals, start) = (rest_o, rest_v, start + size);
+    }
+    tasks.into_par_iter().for_each(|(chunk, offs, vals, start)| {
+        let mut at = 0;
+        for (&e, off) in chunk.iter().zip(offs) {
+            let s = name(e).as_bytes();
+            if let Some(dst) = vals.get_mut(at..at + s.len()) {
+                dst.copy_from_slice(s);
+            }
+            at += s.len();
+            *off = (start + at) as i32;
+        }
+    });
+    debug_assert_eq!(offsets.last().copied(), Some(total));
+    let offsets = arrow_buffer::OffsetBuffer::new(arrow_buffer::ScalarBuffer::from(offsets));
+    Ok(StringArray::try_new(
+        offsets,
+        arrow_buffer::Buffer::from_vec(values),
+        None,
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::cents;
+    use super::{NAMES_CHUNK, StringArray, cents, segment_column};
+
+    #[test]
+    fn segment_column_equals_a_column_built_row_by_row() {
+        let table = ["Champions", "", "At Risk", "Can't Lose Them", "Ö"];
+        for rows in [0, 1, NAMES_CHUNK - 1, NAMES_CHUNK, 2 * NAMES_CHUNK + 5] {
+            let entries: Vec<u16> = (0..rows).map(|i| ((i * 7) % table.len()) as u16).collect();
+            let want: StringArray = entries.iter().map(|&e| Some(table[e as usize])).collect();
+            assert_eq!(segment_column(&table, &entries).unwrap(), want, "{rows} rows");
+        }
+    }
 
     #[test]
     fn cents_round_half_away_from_zero() {
