@@ -11,7 +11,19 @@ use super::bitpack;
 /// Appends the first `count` values of the hybrid-encoded `data` of bit width `width` to
 /// `out` (cleared first); `None` when `data` ends early, a header is malformed or `width`
 /// exceeds 32.
-pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32>) -> Option<()> {
+pub(super) fn decode(data: &[u8], width: u8, count: usize, out: &mut Vec<u32>) -> Option<()> {
+    decode_map(data, width, count, out, |v| v)
+}
+
+/// [`decode`], each value passed through `map` on its way to `out` (a dictionary index to
+/// what its dictionary entry stands for, without a pass over the indices themselves).
+pub(super) fn decode_map<T: Copy + Default>(
+    mut data: &[u8],
+    width: u8,
+    count: usize,
+    out: &mut Vec<T>,
+    map: impl Fn(u32) -> T,
+) -> Option<()> {
     out.clear();
     if width > 32 {
         return None;
@@ -33,7 +45,7 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
                 // width is not a value of the stream: malformed.
                 return None;
             }
-            out.resize(out.len() + run.min(left), value);
+            out.resize(out.len() + run.min(left), map(value));
         } else {
             let groups = usize::try_from(header >> 1).ok()?;
             let len = groups.checked_mul(width)?;
@@ -45,7 +57,7 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
             let take = left.min(groups.saturating_mul(8));
             let unpack = bitpack::unpacker(width)?;
             let start = out.len();
-            out.resize(start + take, 0);
+            out.resize(start + take, T::default());
             let mut packed = data;
             let mut values = [0u64; 32];
             for dst in out.get_mut(start..)?.chunks_mut(32) {
@@ -54,7 +66,7 @@ pub(super) fn decode(mut data: &[u8], width: u8, count: usize, out: &mut Vec<u32
                 unpack(packed, &mut values);
                 packed = packed.get(4 * width..).unwrap_or_default();
                 for (d, &v) in dst.iter_mut().zip(&values) {
-                    *d = v as u32;
+                    *d = map(v as u32);
                 }
             }
             data = data.get(len..)?;
@@ -200,6 +212,13 @@ mod tests {
         // A run longer than the count is cut.
         decode(&[0xd8, 0x04, 7], 3, 5, &mut out).unwrap();
         assert_eq!(out, vec![7; 5]);
+        // Mapped on the way out: runs and groups alike.
+        let mut mapped: Vec<u8> = Vec::new();
+        decode_map(&data, 3, 310, &mut mapped, |v| b"abcdefgh"[v as usize]).unwrap();
+        let want: Vec<u8> = std::iter::repeat_n(b'h', 300)
+            .chain(values[..10].iter().map(|&v| b"abcdefgh"[v as usize]))
+            .collect();
+        assert_eq!(mapped, want);
     }
 
     /// The bitmap decoder gives the values of the u32 decoder, for runs and groups at every

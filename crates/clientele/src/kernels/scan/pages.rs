@@ -678,9 +678,8 @@ fn select(
         match data.encoding {
             Kind::Dictionary if have_dictionary => {
                 let (&width, encoded) = data.values.split_first().or_fallback()?;
-                hybrid::decode(encoded, width, defined, &mut s.indices).or_fallback()?;
-                s.codes
-                    .extend(s.indices.iter().map(|&i| codes.get(i as usize).copied().unwrap_or(4)));
+                let code = |i: u32| codes.get(i as usize).copied().unwrap_or(4);
+                hybrid::decode_map(encoded, width, defined, &mut s.codes, code).or_fallback()?;
             }
             Kind::Plain => {
                 let mut rest = data.values;
