@@ -475,7 +475,8 @@ fn streaming_parquet_path_refuses_out_of_bound_scores_and_costs() {
 /// empty buckets): the streamed table closes the gaps exactly as the store path orders
 /// customers, on 1 and 3 threads, for a mostly filled key range (`step` 1: columns with a
 /// slot per key, closed up) and a sparse one (`step` 3: more than twice as many keys as
-/// purchases, per-bucket parts; the scan takes ranges up to 4 × the rows).
+/// purchases, per-bucket parts; the scan takes ranges up to 4 × the rows). Purchases in
+/// compact records and in wide ones (sub-cent and huge amounts, dates in 1800) mix.
 #[test]
 fn streaming_parquet_path_equals_the_store_path_on_sparse_keys() {
     for step in [1, 3] {
@@ -503,11 +504,25 @@ fn sparse_keys_case(step: i64) {
         for _ in 0..next() % 4 {
             let r = next();
             keys.push(key);
-            times.push(1_690_000_000_000_000 + (r % 400) as i64 * 86_400_000_000 + (r % 86_400) as i64 * 1_000_000);
+            // Some events in 1800, over 65,535 days before `as_of` (kept apart from the
+            // compact purchase records, which hold 16-bit days), some in 1900 (all 16 bits).
+            let day0 = match r % 17 {
+                0 => -5_364_662_400_000_000,
+                1 => -2_208_988_800_000_000,
+                _ => 1_690_000_000_000_000,
+            };
+            times.push(day0 + (r % 400) as i64 * 86_400_000_000 + (r % 86_400) as i64 * 1_000_000);
             // Every seventh key only ever visits.
             let buy = key % 7 != 0 && r % 3 != 0;
             types.push(if buy { "purchase" } else { "visit" });
-            amounts.push(buy.then_some((r % 100_000) as f64 / 100.0));
+            // Whole cents mostly; some amounts in tenths of a cent, and some over 2^31 cents
+            // (neither fits a compact record).
+            let amount = match r % 13 {
+                0 => (r % 100_000) as f64 / 1000.0,
+                1 => 30_000_000.0 + (r % 100) as f64 / 100.0,
+                _ => (r % 100_000) as f64 / 100.0,
+            };
+            amounts.push(buy.then_some(amount));
         }
     }
     let batch = RecordBatch::try_from_iter([

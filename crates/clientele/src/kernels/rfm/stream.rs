@@ -5,9 +5,9 @@
 //! row groups can be decoded and aggregated in parallel in any order and still give the exact
 //! answer. This path reads only `customer_id`, `event_time`, `event_type` and `amount`, drops
 //! each purchase into the bucket of its `customer_id − min` (buckets of consecutive keys; the
-//! key range comes from the file's column statistics), aggregates the buckets in parallel,
-//! each in a small cache-resident array, and never orders events by customer and time, which
-//! is what building a store costs.
+//! key range comes from the file's column statistics; most purchases in 8-byte records),
+//! aggregates the buckets in parallel, each in a small cache-resident array, and never orders
+//! events by customer and time, which is what building a store costs.
 //!
 //! The file is read by the shared purchase scan (`kernels::scan`), which decides
 //! which files this path accepts and refuses any file with a row the ingestion would reject:
@@ -30,7 +30,8 @@ use crate::kernels::scan::{PurchaseScan, PurchaseSink};
 use crate::kernels::summary::to_units;
 use crate::time::MICROS_PER_DAY;
 
-/// A purchase waiting to be applied: the customer offset, the whole days from the purchase
+/// A purchase waiting to be applied, when it does not fit a [`Compact`] record: the customer
+/// offset, the whole days from the purchase
 /// to `as_of` (`(as_of − time).div_euclid(day)`, which falls as the time rises, so the last
 /// purchase has the fewest days and the first the most) and the amount.
 #[derive(Debug, Clone, Copy)]
@@ -40,21 +41,56 @@ struct Purchase {
     amount: f64,
 }
 
-/// Purchases per block of a bucket (64 KiB): buckets grow by whole blocks, never by copying.
-const BLOCK: usize = 4096;
+/// The usual purchase in 8 bytes: the customer's offset in its bucket and the days to
+/// `as_of`, 16 bits each, and an amount that is a whole number of cents (its exact nano-units
+/// are `cents × 10^7`). Anything else is kept as a [`Purchase`].
+#[derive(Debug, Clone, Copy)]
+struct Compact {
+    offset_days: u32,
+    cents: i32,
+}
+
+/// Nano-units per cent.
+const UNITS_PER_CENT: i64 = 10_000_000;
+
+/// Bytes per block of a bucket (64 KiB): buckets grow by whole blocks, never by copying.
+const BLOCK_BYTES: usize = 1 << 16;
+
+/// One bucket's purchases, in blocks.
+#[derive(Default)]
+struct Bucket {
+    compact: Vec<Vec<Compact>>,
+    wide: Vec<Vec<Purchase>>,
+}
+
+/// Appends `p` to the last of `blocks`, or to a new block when that one is full.
+#[inline]
+fn append<T>(blocks: &mut Vec<Vec<T>>, p: T) {
+    match blocks.last_mut() {
+        Some(block) if block.len() < block.capacity() => block.push(p),
+        _ => {
+            let mut block = Vec::with_capacity(BLOCK_BYTES / size_of::<T>());
+            block.push(p);
+            blocks.push(block);
+        }
+    }
+}
 
 /// One worker's purchases before `as_of`, in buckets of 2^`shift` consecutive customers, so
-/// that each bucket can be aggregated on its own, in the cache. A bucket is a list of blocks.
+/// that each bucket can be aggregated on its own, in the cache.
 struct Buckets {
     shift: u32,
     as_of: i64,
-    buckets: Vec<Vec<Vec<Purchase>>>,
+    buckets: Vec<Bucket>,
 }
 
 impl Buckets {
     /// The purchases held.
     fn len(&self) -> usize {
-        self.buckets.iter().flatten().map(Vec::len).sum()
+        let count = |b: &Bucket| -> usize {
+            b.compact.iter().map(Vec::len).sum::<usize>() + b.wide.iter().map(Vec::len).sum::<usize>()
+        };
+        self.buckets.iter().map(count).sum()
     }
 }
 
@@ -64,16 +100,26 @@ impl PurchaseSink for Buckets {
         // The scan hands over times in [MIN_EVENT_MICROS, as_of) and `as_of` is a date, so
         // the difference is positive and far below i64::MAX, and the days fit an i32.
         let days = self.as_of.saturating_sub(time).div_euclid(MICROS_PER_DAY);
-        let days = i32::try_from(days).unwrap_or(i32::MAX);
-        let p = Purchase { customer, days, amount };
-        if let Some(b) = self.buckets.get_mut((customer >> self.shift) as usize) {
-            match b.last_mut() {
-                Some(block) if block.len() < block.capacity() => block.push(p),
-                _ => {
-                    let mut block = Vec::with_capacity(BLOCK);
-                    block.push(p);
-                    b.push(block);
-                }
+        let Some(bucket) = self.buckets.get_mut((customer >> self.shift) as usize) else {
+            return;
+        };
+        // Compact when the offset and the days fit 16 bits and the amount is whole cents.
+        let offset = customer & 1u32.checked_shl(self.shift).map_or(u32::MAX, |m| m - 1);
+        let units = i64::try_from(to_units(amount)).unwrap_or(i64::MAX);
+        let cents = (units % UNITS_PER_CENT == 0)
+            .then(|| i32::try_from(units / UNITS_PER_CENT).ok())
+            .flatten();
+        match (u16::try_from(offset), u16::try_from(days), cents) {
+            (Ok(offset), Ok(days), Some(cents)) => append(
+                &mut bucket.compact,
+                Compact {
+                    offset_days: (u32::from(offset) << 16) | u32::from(days),
+                    cents,
+                },
+            ),
+            _ => {
+                let days = i32::try_from(days).unwrap_or(i32::MAX);
+                append(&mut bucket.wide, Purchase { customer, days, amount });
             }
         }
     }
@@ -131,7 +177,7 @@ pub fn rfm_parquet(
     let make = || Buckets {
         shift,
         as_of,
-        buckets: (0..buckets).map(|_| Vec::new()).collect(),
+        buckets: (0..buckets).map(|_| Bucket::default()).collect(),
     };
     let Some(workers) = scan.run(as_of, par, make)? else {
         return Ok(None);
@@ -174,12 +220,21 @@ fn aggregate(
     let base = b << shift;
     cells.clear();
     cells.resize(width, EMPTY);
-    for p in workers.iter().filter_map(|w| w.buckets.get(b)).flatten().flatten() {
-        if let Some(cell) = cells.get_mut((p.customer as usize).wrapping_sub(base)) {
+    let mut add = |c: usize, days: i32, units: i128| {
+        if let Some(cell) = cells.get_mut(c) {
             cell.count += 1;
-            cell.units += to_units(p.amount);
-            cell.fewest_days = cell.fewest_days.min(p.days);
-            cell.most_days = cell.most_days.max(p.days);
+            cell.units += units;
+            cell.fewest_days = cell.fewest_days.min(days);
+            cell.most_days = cell.most_days.max(days);
+        }
+    };
+    for bucket in workers.iter().filter_map(|w| w.buckets.get(b)) {
+        for p in bucket.compact.iter().flatten() {
+            let units = i128::from(p.cents) * i128::from(UNITS_PER_CENT);
+            add((p.offset_days >> 16) as usize, (p.offset_days & 0xffff) as i32, units);
+        }
+        for p in bucket.wide.iter().flatten() {
+            add((p.customer as usize).wrapping_sub(base), p.days, to_units(p.amount));
         }
     }
     for (c, cell) in cells.iter().enumerate() {
