@@ -13,8 +13,9 @@ init=..., n_init=1, algorithm="lloyd", tol=1e-4)`, 2 threads through threadpoolc
 median of --runs runs; time per iteration = median time / iterations. Prints iterations,
 times, the speed-up per iteration and the relative inertia difference. With --native it also
 times a build with `-C target-cpu=native` (in its own target directory), since scikit-learn's
-compiled kernels pick the CPU's vector instructions at run time and a portable Rust build
-does not.
+compiled kernels pick the CPU's vector instructions at run time. (The default build targets
+x86-64-v3, `.cargo/config.toml`; the k-means kernels choose AVX2 or AVX-512 at run time in
+either build.)
 """
 import argparse
 import json
@@ -92,7 +93,7 @@ def main():
     features = os.path.join(DATA, f"rfm-features-{n}.f64")
     sk = json.loads(in_venv([__file__, "--worker", rfm, features, str(args.runs)]))
     init = ",".join(repr(v) for v in sk["init"])
-    builds = [("Clientele (portable x86-64 build)", os.path.join(target, "release", "kmeans_compare"))]
+    builds = [("Clientele (default build, x86-64-v3)", os.path.join(target, "release", "kmeans_compare"))]
     if args.native:
         native_target = target + "-native"
         env = dict(os.environ, CARGO_TARGET_DIR=native_target, RUSTFLAGS="-C target-cpu=native")
