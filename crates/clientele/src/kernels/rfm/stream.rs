@@ -63,17 +63,23 @@ struct Bucket {
     wide: Vec<Vec<Purchase>>,
 }
 
-/// Appends `p` to the last of `blocks`, or to a new block when that one is full.
-#[inline]
+/// Appends `p` to the last of `blocks`, or to a new block when that one is full (inlined into
+/// the scan's loop; the new block is the rare, out-of-line case).
+#[inline(always)]
 fn append<T>(blocks: &mut Vec<Vec<T>>, p: T) {
     match blocks.last_mut() {
         Some(block) if block.len() < block.capacity() => block.push(p),
-        _ => {
-            let mut block = Vec::with_capacity(BLOCK_BYTES / size_of::<T>());
-            block.push(p);
-            blocks.push(block);
-        }
+        _ => append_to_new_block(blocks, p),
     }
+}
+
+/// [`append`] when the last block is full (or there is none).
+#[cold]
+#[inline(never)]
+fn append_to_new_block<T>(blocks: &mut Vec<Vec<T>>, p: T) {
+    let mut block = Vec::with_capacity(BLOCK_BYTES / size_of::<T>());
+    block.push(p);
+    blocks.push(block);
 }
 
 /// One worker's purchases before `as_of`, in buckets of 2^`shift` consecutive customers, so
