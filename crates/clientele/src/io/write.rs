@@ -117,10 +117,13 @@ pub fn write_batches_in(
 ) -> Result<()> {
     let path = path.as_ref();
     let format = OutputFormat::of(path)?;
+    if format == OutputFormat::Parquet {
+        return write_parquet(schema, batches, path, par);
+    }
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     match format {
-        OutputFormat::Parquet => return write_parquet(schema, batches, w, par),
+        OutputFormat::Parquet => {} // written above
         OutputFormat::Ipc => {
             let mut writer = arrow_ipc::writer::FileWriter::try_new(w, schema)?;
             for b in batches {
@@ -154,10 +157,15 @@ fn parquet_properties(schema: &SchemaRef) -> WriterProperties {
     props.build()
 }
 
-/// Parquet with the columns of each row group encoded in parallel.
-fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], w: impl Write + Send, par: &Parallelism) -> Result<()> {
-    let writer = ArrowWriter::try_new(w, schema.clone(), Some(parquet_properties(schema)))?;
-    let (mut file, factory) = writer.into_serialized_writer()?;
+/// Parquet at `path` with the columns of each row group encoded in parallel. The file is
+/// created while the columns are encoded: replacing an existing file drops its cached pages,
+/// which takes milliseconds for a file of a few MB just written.
+fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], path: &Path, par: &Parallelism) -> Result<()> {
+    // The column writers come from a writer over nothing: an encoded column chunk is appended
+    // to the real file's row group afterwards, wherever it was encoded.
+    let props = parquet_properties(schema);
+    let (_, factory) =
+        ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))?.into_serialized_writer()?;
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     // One task per field of every row group: the field's column chunks (one per leaf; a
     // flat field has one leaf, a nested one more), encoded apart from everything else.
@@ -192,7 +200,15 @@ fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], w: impl Write + Se
         }
         groups = rg + 1;
     }
-    let chunks = encode_tasks(schema, tasks, par)?;
+    let (chunks, created) = std::thread::scope(|s| {
+        let creating = s.spawn(|| File::create(path));
+        let chunks = encode_tasks(schema, tasks, par);
+        (chunks, creating.join())
+    });
+    let chunks = chunks?;
+    let created = created.unwrap_or_else(|_| Err(std::io::Error::other("creating the file panicked")));
+    let w = BufWriter::with_capacity(1 << 20, created.map_err(|e| Error::io(path, e))?);
+    let (mut file, _) = ArrowWriter::try_new(w, schema.clone(), Some(props))?.into_serialized_writer()?;
     let mut chunks = chunks.into_iter().peekable();
     for rg in 0..groups {
         let mut group = file.next_row_group()?;
