@@ -170,7 +170,8 @@ fn binned_scores(keys: &[i64], descending: bool, bins: u32) -> Vec<u8> {
     // bins, whose score is the table entry and whose boundaries are all above any place;
     // slot `j + 1` holds cut `j`'s base score and boundaries, padded the same way.
     let wide = cuts.iter().map(|c| c.boundaries.len()).max().unwrap_or(0);
-    let mut bases = vec![0u8; cuts.len() + 1]; // slot 0: 0, plus the entry
+    // Slot 0 has no base of its own: its score is the entry itself (added below).
+    let mut bases = vec![0u8; cuts.len() + 1];
     let mut bounds = vec![u128::MAX; (cuts.len() + 1) * wide];
     for ((cut, base), row) in cuts
         .iter()
