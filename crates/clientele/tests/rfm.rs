@@ -9,7 +9,7 @@ use arrow_array::types::{Int32Type, Int64Type, UInt8Type};
 use arrow_array::{Array, RecordBatch};
 use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, IngestOptions, Ingestor};
-use clientele::kernels::rfm::{RfmParams, rfm};
+use clientele::kernels::rfm::{RfmParams, rfm, rfm_parquet};
 use common::*;
 
 fn ints(b: &RecordBatch, name: &str) -> Vec<i64> {
@@ -328,19 +328,10 @@ fn streaming_parquet_path_equals_the_store_path() {
     let (store, report) = ing.finish().unwrap();
     assert_eq!(report.rows_rejected, 0);
     for scoring in [Scoring::Ntile, Scoring::Quantile] {
+        let case = format!("{scoring:?}");
         let cfg = RfmParams::new(date(2025, 7, 1)).scoring(scoring).validate().unwrap();
         let from_store = rfm(&store, &cfg, &Parallelism::current()).unwrap();
-        for threads in [1, 3] {
-            let streamed = rfm_parquet(
-                &events,
-                &cfg,
-                &IngestOptions::default(),
-                &Parallelism::threads(threads).unwrap(),
-            )
-            .unwrap()
-            .expect("in scope");
-            assert_eq!(streamed, from_store);
-        }
+        streamed_equals_on_1_and_3_threads(&events, &cfg, &from_store, &case);
     }
     // Out of scope: btyd mode, and string keys by request.
     let btyd = RfmParams::new(date(2025, 7, 1))
@@ -365,7 +356,6 @@ fn streaming_parquet_path_equals_the_store_path() {
 
 #[test]
 fn streaming_parquet_path_refuses_files_with_rows_ingestion_rejects() {
-    use clientele::kernels::rfm::rfm_parquet;
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let write = |amounts: Vec<Option<f64>>| {
@@ -427,7 +417,6 @@ fn streaming_parquet_path_refuses_files_with_rows_ingestion_rejects() {
 #[test]
 fn streaming_parquet_path_refuses_out_of_bound_scores_and_costs() {
     use clientele::ingest::RejectReason;
-    use clientele::kernels::rfm::rfm_parquet;
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, costs: Vec<Option<f64>>| {
@@ -485,7 +474,6 @@ fn streaming_parquet_path_equals_the_store_path_on_sparse_keys() {
 }
 
 fn sparse_keys_case(step: i64) {
-    use clientele::kernels::rfm::rfm_parquet;
     use std::sync::Arc;
     let (mut keys, mut times, mut types, mut amounts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -545,15 +533,26 @@ fn sparse_keys_case(step: i64) {
     let cfg = RfmParams::new(date(2024, 6, 1)).validate().unwrap();
     let from_store = rfm(&store, &cfg, &Parallelism::current()).unwrap();
     assert!(from_store.num_rows() > 10_000, "{} customers", from_store.num_rows());
+    streamed_equals_on_1_and_3_threads(&path, &cfg, &from_store, &format!("step {step}"));
+}
+
+/// The streamed RFM of the Parquet file at `path` (default mapping) equals `want` in pools of
+/// 1 and 3 threads.
+fn streamed_equals_on_1_and_3_threads(
+    path: &std::path::Path,
+    cfg: &clientele::kernels::rfm::RfmConfig,
+    want: &RecordBatch,
+    case: &str,
+) {
     for threads in [1, 3] {
         let streamed = rfm_parquet(
-            &path,
-            &cfg,
+            path,
+            cfg,
             &IngestOptions::default(),
             &Parallelism::threads(threads).unwrap(),
         )
         .unwrap()
         .expect("in scope");
-        assert_eq!(streamed, from_store, "step {step}, {threads} threads");
+        assert_eq!(&streamed, want, "{case}, {threads} threads");
     }
 }
