@@ -735,11 +735,18 @@ fn fit_predict_and_clv_reproduce_the_published_cdnow_numbers() {
         "customer_id,frequency,recency,T,monetary_value,p_alive,expected_purchases,expected_spend,clv,churn_risk,risk_tier\n"
     ));
     assert_eq!(text.lines().count(), 2_358);
-    // Churn risk = 1 - P(alive), tiered at 0.5 and 0.8 by default.
+    // Churn risk = 1 - P(alive) under MBG/NBD (BG/NBD's P(alive) is 1 for every one-time
+    // buyer), tiered at 0.5 and 0.8 by default.
+    let mut one_time_risks = Vec::new();
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        let (p_alive, risk): (f64, f64) = (f[5].parse().unwrap(), f[9].parse().unwrap());
-        assert!((risk - (1.0 - p_alive)).abs() < 1e-12, "{line}");
+        let (x, t, p_alive, risk): (f64, f64, f64, f64) = (
+            f[1].parse().unwrap(),
+            f[3].parse().unwrap(),
+            f[5].parse().unwrap(),
+            f[9].parse().unwrap(),
+        );
+        assert!((0.0..=1.0).contains(&risk), "{line}");
         let tier = if risk < 0.5 {
             "low"
         } else if risk < 0.8 {
@@ -748,18 +755,73 @@ fn fit_predict_and_clv_reproduce_the_published_cdnow_numbers() {
             "high"
         };
         assert_eq!(f[10], tier, "{line}");
+        if x == 0.0 {
+            assert_eq!(p_alive, 1.0, "BG/NBD: {line}");
+            one_time_risks.push((t, risk));
+        }
     }
+    // One-time buyers: the longer ago the first purchase, the higher the risk, and never 0.
+    one_time_risks.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(one_time_risks.windows(2).all(|w| w[0].1 <= w[1].1 + 1e-12));
+    assert!(one_time_risks.iter().all(|r| r.1 > 0.0));
     let m = json(&models);
+    assert_eq!(m["format"], "clientele-models");
+    assert_eq!(m["window"]["time_unit"], "week");
+    assert_eq!(m["risk"]["model"], "mbgnbd");
     assert_eq!(m["discounting"]["convention"], "discrete_monthly");
     assert!((m["purchase"]["params"]["r"].as_f64().unwrap() - 0.243).abs() < 5e-4);
     assert!((m["spend"]["params"]["q"].as_f64().unwrap() - 3.74).abs() < 5e-3);
+    // Fit once, score many: the saved models give the same table without refitting.
+    let again = dir.path().join("clv-again.csv");
+    let mut args = cdnow_model_args(cd, "clv");
+    args.extend(["--models", models.to_str().unwrap(), "--out", again.to_str().unwrap()]);
+    ok(&args);
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), text);
+    // predict reads the model set clv writes, with the horizon's unit.
+    let scored = dir.path().join("scored-set.json");
+    ok(&[
+        "predict",
+        "--model",
+        models.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+        "--horizon",
+        "39w",
+        "--out",
+        scored.to_str().unwrap(),
+    ]);
+    let set_rows = json(&scored);
+    let first = &set_rows.as_array().unwrap()[0];
+    assert!(
+        (first["expected_purchases"].as_f64().unwrap() - 1.226).abs() < 1e-3,
+        "{first}"
+    );
+    assert!(first["expected_spend"].as_f64().unwrap() > 0.0, "{first}");
+    // A summary prepared with another time unit is refused.
+    let bad = run(&[
+        "predict",
+        "--model",
+        models.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+        "--time-unit",
+        "day",
+        "--horizon",
+        "12m",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("prepare it the same way"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     // Continuous discounting needs a model with a DERT: BG/NBD is refused with a clear error.
     let mut args = cdnow_model_args(cd, "clv");
     args.extend(["--discount-continuous", "0.0027"]);
     let bad = run(&args);
     assert!(!bad.status.success());
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("no DERT"),
+        String::from_utf8_lossy(&bad.stderr).contains("needs the Pareto/NBD model"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );

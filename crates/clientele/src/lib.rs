@@ -54,6 +54,7 @@ pub mod ingest;
 pub mod io;
 pub mod kernels;
 pub mod models;
+pub mod pipeline;
 pub mod report;
 pub mod schema;
 pub mod store;

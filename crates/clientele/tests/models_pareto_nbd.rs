@@ -217,7 +217,7 @@ fn json_round_trip() {
     for (a, b) in [(back.r, m.r), (back.alpha, m.alpha), (back.s, m.s), (back.beta, m.beta)] {
         assert!((a - b).abs() <= 1e-15 * b);
     }
-    assert!(ParetoNbd::from_json(&m.to_json().unwrap().replace("pareto_nbd", "bgnbd")).is_err());
+    assert!(ParetoNbd::from_json(&m.to_json().unwrap().replace("\"pnbd\"", "\"bgnbd\"")).is_err());
 }
 
 proptest! {

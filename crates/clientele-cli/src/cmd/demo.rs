@@ -102,40 +102,32 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     }
     // Lifetime value: BG/NBD + Gamma-Gamma fitted on the calibration weeks, 12 months at 1 %
     // a month (the lifetimes convention).
-    let discounting = clientele::models::clv::Discounting::DiscreteMonthly {
-        months: 12,
-        monthly_rate: 0.01,
-        time_units_per_month: clientele::models::clv::WEEKS_PER_MONTH,
-    };
-    let run = super::models::clv_table(
-        &s,
-        "bgnbd",
-        clientele::models::clv::WEEKS_PER_MONTH,
-        12,
-        discounting,
-        None,
-        0.0,
-        &clientele::churn::risk::RiskTiers::default(),
-        par,
-    )
-    .map_err(|e| e.to_string())?;
+    let summary = clientele::pipeline::CustomerSummary::new(
+        s.clone(),
+        clientele::models::DataWindow::new(Period::Day, TimeUnit::Week).calibration_end(date(1997, 9, 30)?),
+    )?;
+    let cfg = clientele::pipeline::ClvParams::new(clientele::pipeline::Discount::Monthly { rate: 0.01 }).validate()?;
+    let run = clientele::pipeline::clv(&summary, &cfg, par)?;
     let params = |p: &[(&str, f64)]| {
         p.iter()
             .map(|(n, v)| format!("{n} {v:.3}"))
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let purchase = run.models.purchase_model()?;
     println!(
         "\n   BG/NBD fit: {} (log-likelihood {:.1}; published 0.243, 4.414, 0.793, 2.426, -9582.4)",
-        params(&run.purchase.1),
-        run.purchase.2.as_ref().map_or(f64::NAN, |d| d.log_likelihood)
+        params(&purchase.params()),
+        purchase.diagnostics().map_or(f64::NAN, |d| d.log_likelihood)
     );
-    println!(
-        "   Gamma-Gamma fit: {} (published 6.25, 3.74, 15.44)",
-        params(&[("p", run.spend.p), ("q", run.spend.q), ("gamma", run.spend.gamma)])
-    );
+    if let Some(spend) = &run.models.spend {
+        println!(
+            "   Gamma-Gamma fit: {} (published 6.25, 3.74, 15.44)",
+            params(&[("p", spend.p), ("q", spend.q), ("gamma", spend.gamma)])
+        );
+    }
     println!("   top customers by 12-month CLV (1 % monthly discount):");
-    let top = super::models::top_by_clv(&run.table, 5).map_err(|e| e.to_string())?;
+    let top = clientele::pipeline::top_by(&run.table, clientele::schema::output::CLV, 5)?;
     for line in clientele::io::format_table(&top, 5).lines() {
         println!("   {line}");
     }

@@ -1,26 +1,23 @@
 //! `clientele fit`, `clientele predict`, `clientele clv`: lifetime-value models.
+//!
+//! Each command parses its flags, calls one function of [`clientele::pipeline`] and prints or
+//! writes the result; the formulas live in the library.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
-use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use clap::Args;
-use clientele::churn::risk::{RiskTiers, churn_risk, risk_tier_codes};
+use clientele::churn::risk::RiskTiers;
 use clientele::exec::Parallelism;
-use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize, summarize_parquet};
-use clientele::models::clv::{DAYS_PER_MONTH, Discounting, PurchaseModel, WEEKS_PER_MONTH};
-use clientele::models::scores::{conditional_expected_purchases_batch, probability_alive_batch, score_customers};
-use clientele::models::{
-    BgBb, BgBbData, BgBbParams, BgNbd, BgNbdParams, FitDiagnostics, GammaGamma, GammaGammaParams, MbgNbd, MbgNbdParams,
-    ParetoNbd, ParetoNbdParams, RfmData, SpendData,
+use clientele::ingest::IngestReport;
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit};
+use clientele::models::{DataWindow, FitDiagnostics, FittedModel, Horizon, ModelKind, SavedModels};
+use clientele::pipeline::{
+    ClvParams, CustomerSummary, Discount, EventSource, FileSource, ModelFit, customer_summary, top_by,
 };
-use clientele::schema::Role;
+use clientele::store::EventStore;
 
-use crate::input::{MappingArgs, SourceArgs, load};
+use crate::input::{MappingArgs, progress_bar};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -41,53 +38,83 @@ pub struct SummarySource {
     /// Last day of the calibration window, inclusive (with --input or --store).
     #[arg(long, value_name = "DATE", required_unless_present = "summary")]
     calibration_end: Option<NaiveDate>,
-    /// Purchase period of the summary: day, week (Monday-Sunday), month, or Nd.
-    #[arg(long, value_name = "PERIOD", default_value = "day")]
-    period: String,
-    /// Unit of recency and T, and so of the model's time: period, day, or week (days / 7).
-    #[arg(long, value_name = "UNIT", default_value = "period")]
-    time_unit: String,
+    /// Purchase period of the summary: day, week (Monday-Sunday), month, or Nd (default: day;
+    /// for a --summary file, the saved model's when a model is given).
+    #[arg(long, value_name = "PERIOD")]
+    period: Option<String>,
+    /// Unit of recency and T, and so of the model's time: period, day, or week (days / 7)
+    /// (default: period; for a --summary file, the saved model's when a model is given).
+    #[arg(long, value_name = "UNIT")]
+    time_unit: Option<String>,
 }
 
-/// The roles a summary needs besides the key and the time (both paths load only these).
-const ROLES: &[Role] = &[Role::EventType, Role::Amount];
-
 impl SummarySource {
-    /// The summary table, and the number of model time units per month (for the discrete CLV
-    /// convention: 4.345 for weeks, 30 for days, 1 for months).
-    fn load(&self, par: &Parallelism) -> CliResult<(RecordBatch, f64)> {
-        let (period, unit) = (Period::parse(&self.period)?, TimeUnit::parse(&self.time_unit)?);
-        let per_month = match (unit, period) {
-            (TimeUnit::Week, _) | (TimeUnit::Period, Period::Week) => WEEKS_PER_MONTH,
-            (TimeUnit::Day, _) | (TimeUnit::Period, Period::Day) => DAYS_PER_MONTH,
-            (TimeUnit::Period, Period::Month) => 1.0,
-            (TimeUnit::Period, Period::Days(n)) => DAYS_PER_MONTH / f64::from(n),
+    /// The data window the flags describe; `fallback` (a saved model's window) stands in for
+    /// flags not given with a --summary file, whose preparation is not recorded in the file.
+    fn window(&self, fallback: Option<&DataWindow>) -> CliResult<DataWindow> {
+        let period = match (&self.period, fallback, &self.summary) {
+            (Some(p), _, _) => Period::parse(p)?,
+            (None, Some(w), Some(_)) => w.period,
+            _ => Period::Day,
         };
+        let unit = match (&self.time_unit, fallback, &self.summary) {
+            (Some(u), _, _) => TimeUnit::parse(u)?,
+            (None, Some(w), Some(_)) => w.time_unit,
+            _ => TimeUnit::Period,
+        };
+        Ok(DataWindow::new(period, unit))
+    }
+
+    /// The summary, summarized here or read from --summary.
+    fn load(&self, fallback: Option<&DataWindow>, par: &Parallelism) -> CliResult<CustomerSummary> {
+        let window = self.window(fallback)?;
         if let Some(path) = &self.summary {
-            return Ok((clientele::io::read_table(path)?, per_month));
+            return Ok(CustomerSummary::read(path, window)?);
         }
         let end = self
             .calibration_end
             .ok_or("--calibration-end is required with --input or --store")?;
-        let cfg = SummaryParams::new(end).period(period).time_unit(unit).validate()?;
-        // One Parquet file: the purchase columns straight from the file, when it is in the
-        // streaming path's scope (the store path reports any row it would reject).
-        if let [input] = self.input.as_slice()
-            && self.store.is_none()
-            && input
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
-            && let Some(table) = summarize_parquet(input, &cfg, &self.mapping.ingest_options(false).only(ROLES), par)?
-        {
-            return Ok((table, per_month));
-        }
-        let source = SourceArgs {
-            input: self.input.clone(),
-            store: self.store.clone(),
-            mapping: self.mapping.clone(),
+        let cfg = SummaryParams::new(end)
+            .period(window.period)
+            .time_unit(window.time_unit)
+            .validate()?;
+        let opened;
+        let source = match &self.store {
+            Some(dir) => {
+                opened = EventStore::open(dir)?;
+                EventSource::Store(&opened)
+            }
+            None => {
+                let (bar, progress) = progress_bar();
+                let files = FileSource::new(self.input.clone())
+                    .ingest(self.mapping.ingest_options(false))
+                    .csv(self.mapping.csv_options()?)
+                    .progress(progress);
+                let run = customer_summary(&EventSource::Files(files), &cfg, par)?;
+                bar.finish_and_clear();
+                warn_rejections(run.ingest.as_ref());
+                return Ok(run.summary);
+            }
         };
-        let store = load(&source, par, ROLES)?;
-        Ok((summarize(&store, &cfg, par)?, per_month))
+        Ok(customer_summary(&source, &cfg, par)?.summary)
+    }
+}
+
+/// Rejected rows of an ingest, on stderr.
+fn warn_rejections(report: Option<&IngestReport>) {
+    if let Some(r) = report
+        && r.rows_rejected > 0
+    {
+        eprintln!(
+            "warning: {} of {} rows rejected ({}); run `clientele ingest --report FILE.json` for the list",
+            r.rows_rejected,
+            r.rows_read,
+            r.rejected_by_reason
+                .iter()
+                .map(|(k, v)| format!("{}: {v}", k.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
 }
 
@@ -96,40 +123,32 @@ impl SummarySource {
 pub struct FitArgs {
     /// The model: bgnbd, mbgnbd, pnbd (Pareto/NBD), bgbb (discrete periods) or gg (Gamma-Gamma
     /// spend, fitted on the repeat customers' monetary values).
-    #[arg(long, value_name = "MODEL", value_parser = ["bgnbd", "mbgnbd", "pnbd", "bgbb", "gg"])]
-    model: String,
+    #[arg(long, value_name = "MODEL", value_parser = purchase_or_spend)]
+    model: ModelKind,
     #[command(flatten)]
     source: SummarySource,
     /// L2 penalty coefficient (0: plain maximum likelihood).
     #[arg(long, value_name = "C", default_value_t = 0.0)]
     penalizer: f64,
-    /// Where to save the fitted model (versioned JSON).
+    /// Where to save the fitted model (versioned JSON with the data window).
     #[arg(long, value_name = "MODEL.json")]
     out: Option<PathBuf>,
 }
 
-/// The `Float64` column `name` of a summary (integers are converted).
-fn column(t: &RecordBatch, name: &str) -> CliResult<Vec<f64>> {
-    let c = t
-        .column_by_name(name)
-        .ok_or_else(|| format!("the summary has no `{name}` column"))?;
-    let c = arrow_cast::cast(c, &DataType::Float64)?;
-    let c = c.as_primitive::<Float64Type>();
-    if c.null_count() > 0 {
-        return Err(format!(
-            "`{name}` has {} null values (customers without a purchase?)",
-            c.null_count()
-        )
-        .into());
+fn purchase_or_spend(s: &str) -> Result<ModelKind, String> {
+    match ModelKind::parse(s) {
+        Ok(ModelKind::Sbg) => Err("sbg is fitted on cohort survival counts, not on a customer summary".into()),
+        Ok(k) => Ok(k),
+        Err(e) => Err(e.to_string()),
     }
-    Ok(c.values().to_vec())
 }
 
 /// Prints parameters, standard errors and diagnostics.
-fn report(title: &str, names: &[&str], values: &[f64], diag: Option<&FitDiagnostics>) {
+fn report(title: &str, model: &FittedModel) {
+    let diag: Option<&FitDiagnostics> = model.diagnostics();
     println!("{title}");
     println!("  {:<10} {:>14} {:>14}", "parameter", "estimate", "std. error");
-    for (i, (n, v)) in names.iter().zip(values).enumerate() {
+    for (i, (n, v)) in model.params().iter().enumerate() {
         let se = diag
             .and_then(|d| d.standard_errors.get(i).copied().flatten())
             .map_or("n/a".to_string(), |s| format!("{s:.6}"));
@@ -150,88 +169,34 @@ fn report(title: &str, names: &[&str], values: &[f64], diag: Option<&FitDiagnost
     }
 }
 
-fn save(path: Option<&PathBuf>, json: &str) -> CliResult<()> {
-    if let Some(p) = path {
-        std::fs::write(p, json).map_err(|e| clientele::Error::io(p, e))?;
-        eprintln!("model saved -> {}", p.display());
-    }
+fn save(path: &PathBuf, json: &str, what: &str) -> CliResult<()> {
+    std::fs::write(path, json).map_err(|e| clientele::Error::io(path, e))?;
+    eprintln!("{what} saved -> {}", path.display());
     Ok(())
 }
 
+fn fit_title(f: &ModelFit) -> String {
+    match f.model {
+        FittedModel::GammaGamma(_) => format!(
+            "Gamma-Gamma spend model ({} repeat customers; {} one-time buyers and {} with a mean spend ≤ 0 left out; frequency-spend correlation {:.4})",
+            f.customers,
+            f.one_time_buyers_excluded,
+            f.non_positive_spend_excluded,
+            f.frequency_spend_correlation.unwrap_or(f64::NAN)
+        ),
+        FittedModel::BgBb(_) => "BG/BB (discrete periods: frequency, recency and T in whole periods)".into(),
+        ref m => m.kind().title().into(),
+    }
+}
+
 pub fn fit(a: &FitArgs, par: &Parallelism) -> CliResult<()> {
-    let (summary, _) = a.source.load(par)?;
+    let summary = a.source.load(None, par)?;
     let started = std::time::Instant::now();
-    par.install(|| -> CliResult<()> {
-        match a.model.as_str() {
-            "gg" => {
-                let data = SpendData::from_summary(&summary)?;
-                let m = GammaGammaParams::new().penalizer(a.penalizer).validate()?.fit(&data)?;
-                report(
-                    &format!(
-                        "Gamma-Gamma spend model ({} repeat customers; {} skipped; frequency-spend correlation {:.4})",
-                        data.customers(),
-                        data.skipped(),
-                        data.frequency_spend_correlation()
-                    ),
-                    &["p", "q", "gamma"],
-                    &[m.p, m.q, m.gamma],
-                    m.diagnostics.as_ref(),
-                );
-                save(a.out.as_ref(), &m.to_json()?)
-            }
-            "bgbb" => {
-                let data = BgBbData::from_slices(
-                    &column(&summary, "frequency")?,
-                    &column(&summary, "recency")?,
-                    &column(&summary, "T")?,
-                    None,
-                )?;
-                let m = BgBbParams::new().penalizer(a.penalizer).validate()?.fit(&data)?;
-                report(
-                    "BG/BB (discrete periods: frequency, recency and T in whole periods)",
-                    &["alpha", "beta", "gamma", "delta"],
-                    &[m.alpha, m.beta, m.gamma, m.delta],
-                    m.diagnostics.as_ref(),
-                );
-                save(a.out.as_ref(), &m.to_json()?)
-            }
-            model => {
-                let data = RfmData::from_summary(&summary)?;
-                match model {
-                    "mbgnbd" => {
-                        let m = MbgNbdParams::new().penalizer(a.penalizer).validate()?.fit(&data)?;
-                        report(
-                            "MBG/NBD",
-                            &["r", "alpha", "a", "b"],
-                            &[m.r, m.alpha, m.a, m.b],
-                            m.diagnostics.as_ref(),
-                        );
-                        save(a.out.as_ref(), &m.to_json()?)
-                    }
-                    "pnbd" => {
-                        let m = ParetoNbdParams::new().penalizer(a.penalizer).validate()?.fit(&data)?;
-                        report(
-                            "Pareto/NBD",
-                            &["r", "alpha", "s", "beta"],
-                            &[m.r, m.alpha, m.s, m.beta],
-                            m.diagnostics.as_ref(),
-                        );
-                        save(a.out.as_ref(), &m.to_json()?)
-                    }
-                    _ => {
-                        let m = BgNbdParams::new().penalizer(a.penalizer).validate()?.fit(&data)?;
-                        report(
-                            "BG/NBD",
-                            &["r", "alpha", "a", "b"],
-                            &[m.r, m.alpha, m.a, m.b],
-                            m.diagnostics.as_ref(),
-                        );
-                        save(a.out.as_ref(), &m.to_json()?)
-                    }
-                }
-            }
-        }
-    })?;
+    let fitted = clientele::pipeline::fit(&summary, a.model, a.penalizer, par)?;
+    report(&fit_title(&fitted), &fitted.model);
+    if let Some(p) = &a.out {
+        save(p, &fitted.saved(&summary).to_json()?, "model")?;
+    }
     eprintln!("fitted in {:.3} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -239,119 +204,28 @@ pub fn fit(a: &FitArgs, par: &Parallelism) -> CliResult<()> {
 /// Arguments of `clientele predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// A model saved by `clientele fit` (or `clientele clv --model-out`'s purchase model).
+    /// A model file written by `clientele fit --out` or `clientele clv --model-out`.
     #[arg(long, value_name = "MODEL.json")]
     model: PathBuf,
-    /// The customer summary to score (.parquet, .csv, .json or .arrow).
-    #[arg(long, value_name = "FILE")]
-    summary: PathBuf,
-    /// Prediction horizon in the model's time unit (periods for bgbb).
-    #[arg(long, value_name = "T")]
-    horizon: f64,
+    #[command(flatten)]
+    source: SummarySource,
+    /// Horizon of `expected_purchases`, with its unit: 12m, 26w, 90d; a bare number is in the
+    /// model's time unit (periods for bgbb).
+    #[arg(long, value_name = "H", value_parser = parse_horizon)]
+    horizon: Horizon,
     /// Output file: .parquet, .csv, .json or .arrow (default: a table on stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
 
-/// A purchase model loaded from its JSON.
-enum Loaded {
-    Purchase(Box<dyn Scorer>),
-    BgBb(BgBb),
-    Spend(GammaGamma),
-}
-
-/// Batch scoring of the (x, t_x, T) models.
-trait Scorer: Sync {
-    fn p_alive(&self, x: &[f64], tx: &[f64], t: &[f64]) -> clientele::Result<Vec<f64>>;
-    fn expected(&self, h: f64, x: &[f64], tx: &[f64], t: &[f64]) -> clientele::Result<Vec<f64>>;
-}
-
-impl<M: PurchaseModel> Scorer for M {
-    fn p_alive(&self, x: &[f64], tx: &[f64], t: &[f64]) -> clientele::Result<Vec<f64>> {
-        probability_alive_batch(self, x, tx, t)
-    }
-    fn expected(&self, h: f64, x: &[f64], tx: &[f64], t: &[f64]) -> clientele::Result<Vec<f64>> {
-        conditional_expected_purchases_batch(self, h, x, tx, t)
-    }
-}
-
-fn load_model(path: &PathBuf) -> CliResult<Loaded> {
-    let text = std::fs::read_to_string(path).map_err(|e| clientele::Error::io(path, e))?;
-    let v: serde_json::Value = serde_json::from_str(&text)?;
-    Ok(match v.get("model").and_then(|m| m.as_str()).unwrap_or_default() {
-        "bgnbd" => Loaded::Purchase(Box::new(BgNbd::from_json(&text)?)),
-        "mbgnbd" => Loaded::Purchase(Box::new(MbgNbd::from_json(&text)?)),
-        "pareto_nbd" => Loaded::Purchase(Box::new(ParetoNbd::from_json(&text)?)),
-        "bgbb" => Loaded::BgBb(BgBb::from_json(&text)?),
-        "gamma_gamma" => Loaded::Spend(GammaGamma::from_json(&text)?),
-        other => return Err(format!("{}: unknown model {other:?}", path.display()).into()),
-    })
+fn parse_horizon(s: &str) -> Result<Horizon, String> {
+    Horizon::parse(s).map_err(|e| e.to_string())
 }
 
 pub fn predict(a: &PredictArgs, par: &Parallelism) -> CliResult<()> {
-    let model = load_model(&a.model)?;
-    let summary = clientele::io::read_table(&a.summary)?;
-    let keys = summary
-        .column_by_name(clientele::schema::CUSTOMER_ID)
-        .cloned()
-        .ok_or("the summary has no customer_id column")?;
-    let x = column(&summary, "frequency")?;
-    let mut fields = vec![Field::new("customer_id", keys.data_type().clone(), false)];
-    let mut cols: Vec<ArrayRef> = vec![keys];
-    let mut push = |name: &str, v: Vec<f64>| {
-        fields.push(Field::new(name, DataType::Float64, false));
-        cols.push(Arc::new(Float64Array::from(v)));
-    };
-    par.install(|| -> CliResult<()> {
-        match &model {
-            Loaded::Spend(gg) => {
-                let m = column(&summary, "monetary_value")?;
-                push("frequency", x.clone());
-                push("monetary_value", m.clone());
-                // One-time buyers get the population mean spend (as lifetimes does).
-                let e = x
-                    .iter()
-                    .zip(&m)
-                    .map(|(x, m)| gg.conditional_expected_average_spend(*x, *m))
-                    .collect::<clientele::Result<Vec<_>>>()?;
-                push("expected_spend", e);
-            }
-            Loaded::Purchase(p) => {
-                let (tx, t) = (column(&summary, "recency")?, column(&summary, "T")?);
-                let alive = p.p_alive(&x, &tx, &t)?;
-                let e = p.expected(a.horizon, &x, &tx, &t)?;
-                push("frequency", x.clone());
-                push("recency", tx);
-                push("T", t);
-                push("p_alive", alive);
-                push("expected_purchases", e);
-            }
-            Loaded::BgBb(m) => {
-                let (tx, n) = (column(&summary, "recency")?, column(&summary, "T")?);
-                // The same checks as fitting: whole periods, 0 <= x <= t_x <= n <= 10^6.
-                BgBbData::from_slices(&x, &tx, &n, None)?;
-                let alive = x
-                    .iter()
-                    .zip(&tx)
-                    .zip(&n)
-                    .map(|((x, tx), n)| m.p_alive(*x, *tx, *n))
-                    .collect();
-                let e = x
-                    .iter()
-                    .zip(&tx)
-                    .zip(&n)
-                    .map(|((x, tx), n)| m.conditional_expected_purchases(a.horizon, *x, *tx, *n))
-                    .collect();
-                push("frequency", x.clone());
-                push("recency", tx);
-                push("T", n);
-                push("p_alive", alive);
-                push("expected_purchases", e);
-            }
-        }
-        Ok(())
-    })?;
-    let table = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+    let models = SavedModels::read(&a.model)?;
+    let summary = a.source.load(models.window.as_ref(), par)?;
+    let table = clientele::pipeline::predict(&summary, &models, a.horizon, par)?;
     match &a.out {
         Some(path) => {
             clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
@@ -364,24 +238,37 @@ pub fn predict(a: &PredictArgs, par: &Parallelism) -> CliResult<()> {
 
 /// Arguments of `clientele clv`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("discount").required(true).args(["discount_monthly", "discount_continuous"])))]
+#[command(group(clap::ArgGroup::new("discount").required(false).args(["discount_monthly", "discount_continuous"])))]
 pub struct ClvArgs {
     #[command(flatten)]
     source: SummarySource,
     /// Purchase model: bgnbd, mbgnbd or pnbd (Pareto/NBD; needed for --discount-continuous).
-    #[arg(long, value_name = "MODEL", default_value = "bgnbd", value_parser = ["bgnbd", "mbgnbd", "pnbd"])]
-    model: String,
-    /// Horizon in months (discrete convention) and of `expected_purchases`.
-    #[arg(long, value_name = "MONTHS", default_value_t = 12)]
-    horizon_months: u32,
+    #[arg(long, value_name = "MODEL", default_value = "bgnbd", value_parser = purchase_model, conflicts_with = "models")]
+    model: ModelKind,
+    /// Score with models saved by `clv --model-out` instead of fitting (their discounting
+    /// applies unless a --discount flag is given).
+    #[arg(long, value_name = "MODELS.json")]
+    models: Option<PathBuf>,
+    /// Horizon with its unit (12m, 26w, 90d) of `expected_purchases` and of monthly discounting,
+    /// which needs whole months.
+    #[arg(long, value_name = "H", value_parser = parse_horizon, conflicts_with = "horizon_months")]
+    horizon: Option<Horizon>,
+    /// Horizon in months (the same as --horizon Nm).
+    #[arg(long, value_name = "MONTHS")]
+    horizon_months: Option<u32>,
     /// Discrete monthly discounting (lifetimes / pymc-marketing): rate per month, e.g. 0.01.
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", required_unless_present_any = ["discount_continuous", "models"])]
     discount_monthly: Option<f64>,
     /// Continuous discounting per model time unit over an infinite horizon (CLVTools / BTYD
     /// DERT; Pareto/NBD only), e.g. 0.0027 per week for 15 % a year.
     #[arg(long, value_name = "RATE")]
     discount_continuous: Option<f64>,
-    /// Risk tier cut points on churn risk = 1 − P(alive), ascending in (0, 1).
+    /// The model behind churn_risk = 1 − P(alive): bgnbd, mbgnbd or pnbd. Default: the
+    /// purchase model, except BG/NBD (P(alive) = 1 for every one-time buyer), for which MBG/NBD
+    /// is fitted as well.
+    #[arg(long, value_name = "MODEL", value_parser = purchase_model)]
+    risk_model: Option<ModelKind>,
+    /// Risk tier cut points on churn risk, ascending in (0, 1).
     #[arg(long, value_name = "CUTS", value_delimiter = ',', default_value = "0.5,0.8")]
     risk_cuts: Vec<f64>,
     /// Tier names, lowest risk first (one more than the cut points).
@@ -393,193 +280,101 @@ pub struct ClvArgs {
     /// Cost as a share of gross CLV (adds `net_clv` = clv × (1 − rate)).
     #[arg(long, value_name = "RATE")]
     cost_rate: Option<f64>,
-    /// L2 penalty coefficient of both fits.
-    #[arg(long, value_name = "C", default_value_t = 0.0)]
-    penalizer: f64,
+    /// L2 penalty of both fits (the same as --purchase-penalizer C --spend-penalizer C).
+    #[arg(long, value_name = "C", conflicts_with_all = ["purchase_penalizer", "spend_penalizer"])]
+    penalizer: Option<f64>,
+    /// L2 penalty of the purchase (and risk) model fit.
+    #[arg(long, value_name = "C")]
+    purchase_penalizer: Option<f64>,
+    /// L2 penalty of the Gamma-Gamma fit.
+    #[arg(long, value_name = "C")]
+    spend_penalizer: Option<f64>,
     /// Output file: .parquet, .csv, .json or .arrow (default: the top customers on stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Also save the fitted purchase and spend models (one JSON document).
+    /// Also save the models (purchase, spend, risk, data window and discounting; one JSON
+    /// document that `clv --models` and `predict --model` read).
     #[arg(long, value_name = "MODELS.json")]
     model_out: Option<PathBuf>,
 }
 
-/// Per customer: P(alive), expected purchases, expected spend, gross CLV, net CLV.
-type Valued = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>);
-
-/// The fitted models of a CLV run and the per-customer table.
-pub struct ClvRun {
-    /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
-    /// expected_spend, clv` (+ `net_clv`), `churn_risk`, `risk_tier`.
-    pub table: RecordBatch,
-    /// The purchase model's name, parameter names and values, and diagnostics.
-    pub purchase: (&'static str, Vec<(&'static str, f64)>, Option<FitDiagnostics>),
-    /// The spend model.
-    pub spend: GammaGamma,
-    /// `{"purchase": ..., "spend": ...}`.
-    pub models_json: String,
-    /// The discounting convention applied.
-    pub discounting: Discounting,
+fn purchase_model(s: &str) -> Result<ModelKind, String> {
+    match ModelKind::parse(s) {
+        Ok(k) if k.is_purchase_model() => Ok(k),
+        Ok(k) => Err(format!("{k} is not a purchase model: use bgnbd, mbgnbd or pnbd")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
-/// Fits the purchase model and Gamma-Gamma on `summary` and computes CLV per customer.
-#[allow(clippy::too_many_arguments)]
-pub fn clv_table(
-    summary: &RecordBatch,
-    model: &str,
-    per_month: f64,
-    months: u32,
-    discounting: Discounting,
-    cost_rate: Option<f64>,
-    penalizer: f64,
-    tiers: &RiskTiers,
-    par: &Parallelism,
-) -> CliResult<ClvRun> {
-    let keys = summary
-        .column_by_name(clientele::schema::CUSTOMER_ID)
-        .cloned()
-        .ok_or("the summary has no customer_id column")?;
-    let (x, tx, t, m) = (
-        column(summary, "frequency")?,
-        column(summary, "recency")?,
-        column(summary, "T")?,
-        column(summary, "monetary_value")?,
-    );
-    let data = RfmData::from_slices(&x, &tx, &t, None)?;
-    let spend_data = SpendData::from_slices(&x, &m, None)?;
-    par.install(|| -> CliResult<ClvRun> {
-        let spend = GammaGammaParams::new()
-            .penalizer(penalizer)
-            .validate()?
-            .fit(&spend_data)?;
-        let horizon = f64::from(months) * per_month;
-        fn run<P: PurchaseModel>(
-            p: &P,
-            spend: &GammaGamma,
-            cols: (&[f64], &[f64], &[f64], &[f64]),
-            horizon: f64,
-            discounting: &Discounting,
-            cost_rate: Option<f64>,
-        ) -> CliResult<Valued> {
-            let (x, tx, t, m) = cols;
-            let s = score_customers(p, spend, x, tx, t, m, horizon, discounting)?;
-            let net = cost_rate.map(|r| s.clv.iter().map(|g| g * (1.0 - r)).collect());
-            Ok((s.p_alive, s.expected_purchases, s.expected_spend, s.clv, net))
-        }
-        let cols = (&x[..], &tx[..], &t[..], &m[..]);
-        let (purchase, json, (alive, expected, spend_e, gross, net)) = match model {
-            "pnbd" => {
-                let p = ParetoNbdParams::new().penalizer(penalizer).validate()?.fit(&data)?;
-                let r = run(&p, &spend, cols, horizon, &discounting, cost_rate)?;
-                let params = vec![("r", p.r), ("alpha", p.alpha), ("s", p.s), ("beta", p.beta)];
-                (("Pareto/NBD", params, p.diagnostics.clone()), p.to_json()?, r)
-            }
-            "mbgnbd" => {
-                let p = MbgNbdParams::new().penalizer(penalizer).validate()?.fit(&data)?;
-                let r = run(&p, &spend, cols, horizon, &discounting, cost_rate)?;
-                let params = vec![("r", p.r), ("alpha", p.alpha), ("a", p.a), ("b", p.b)];
-                (("MBG/NBD", params, p.diagnostics.clone()), p.to_json()?, r)
-            }
-            _ => {
-                let p = BgNbdParams::new().penalizer(penalizer).validate()?.fit(&data)?;
-                let r = run(&p, &spend, cols, horizon, &discounting, cost_rate)?;
-                let params = vec![("r", p.r), ("alpha", p.alpha), ("a", p.a), ("b", p.b)];
-                (("BG/NBD", params, p.diagnostics.clone()), p.to_json()?, r)
-            }
+impl ClvArgs {
+    fn params(&self, saved: Option<&SavedModels>) -> ClvParams {
+        let model = saved
+            .and_then(|m| m.purchase.as_ref())
+            .map_or(self.model, FittedModel::kind);
+        let mut p = ClvParams {
+            model,
+            horizon: match (self.horizon, self.horizon_months) {
+                (Some(h), _) => h,
+                (None, Some(m)) => Horizon::months(f64::from(m)),
+                (None, None) => Horizon::months(12.0),
+            },
+            discount: match (self.discount_monthly, self.discount_continuous) {
+                (Some(rate), _) => Some(Discount::Monthly { rate }),
+                (None, Some(r)) => Some(Discount::Continuous { rate_per_time_unit: r }),
+                (None, None) => None,
+            },
+            cost_rate: self.cost_rate,
+            risk_model: self.risk_model,
+            risk_tiers: match self.risk_quantiles {
+                Some(n) => RiskTiers::Quantiles { n },
+                None => RiskTiers::Cuts {
+                    cuts: self.risk_cuts.clone(),
+                    labels: self.risk_labels.clone(),
+                },
+            },
+            ..ClvParams::default()
         };
-        let models_json = format!(
-            "{{\n\"discounting\": {},\n\"purchase\": {json},\n\"spend\": {}\n}}\n",
-            serde_json::to_string(&discounting)?,
-            spend.to_json()?
-        );
-        let mut fields = vec![Field::new("customer_id", keys.data_type().clone(), false)];
-        let mut columns: Vec<ArrayRef> = vec![keys.clone()];
-        let mut cols_out = vec![
-            ("frequency", x.clone()),
-            ("recency", tx.clone()),
-            ("T", t.clone()),
-            ("monetary_value", m.clone()),
-            ("p_alive", alive),
-            ("expected_purchases", expected),
-            ("expected_spend", spend_e),
-            ("clv", gross),
-        ];
-        let risk = churn_risk(&cols_out[4].1)?;
-        let (labels, codes) = risk_tier_codes(&risk, tiers)?;
-        if let Some(n) = net {
-            cols_out.push(("net_clv", n));
-        }
-        cols_out.push(("churn_risk", risk));
-        for (name, v) in cols_out {
-            fields.push(Field::new(name, DataType::Float64, false));
-            columns.push(Arc::new(Float64Array::from(v)));
-        }
-        fields.push(Field::new("risk_tier", DataType::Utf8, false));
-        columns.push(Arc::new(arrow_array::StringArray::from_iter_values(
-            codes.iter().map(|&c| labels.get(c as usize).map_or("", String::as_str)),
-        )));
-        Ok(ClvRun {
-            table: RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
-            purchase,
-            spend,
-            models_json,
-            discounting,
-        })
-    })
-}
-
-/// The discounting convention of the flags.
-fn discounting(a: &ClvArgs, per_month: f64) -> CliResult<Discounting> {
-    Ok(match (a.discount_monthly, a.discount_continuous) {
-        (Some(d), _) => Discounting::DiscreteMonthly {
-            months: a.horizon_months,
-            monthly_rate: d,
-            time_units_per_month: per_month,
-        },
-        (None, Some(r)) => Discounting::Continuous { rate_per_time_unit: r },
-        (None, None) => return Err("give --discount-monthly RATE or --discount-continuous RATE".into()),
-    })
+        p.purchase_penalizer = self.purchase_penalizer.or(self.penalizer).unwrap_or(0.0);
+        p.spend_penalizer = self.spend_penalizer.or(self.penalizer).unwrap_or(0.0);
+        p
+    }
 }
 
 pub fn clv(a: &ClvArgs, par: &Parallelism) -> CliResult<()> {
-    if let Some(r) = a.cost_rate
-        && !(0.0..=1.0).contains(&r)
-    {
-        return Err(format!("--cost-rate must be a share in [0, 1], got {r}").into());
-    }
+    let saved = a.models.as_deref().map(SavedModels::read).transpose()?;
+    let cfg = a.params(saved.as_ref()).validate()?;
     let started = std::time::Instant::now();
-    let (summary, per_month) = a.source.load(par)?;
+    let summary = a.source.load(saved.as_ref().and_then(|m| m.window.as_ref()), par)?;
     let loaded = started.elapsed();
-    let run = clv_table(
-        &summary,
-        &a.model,
-        per_month,
-        a.horizon_months,
-        discounting(a, per_month)?,
-        a.cost_rate,
-        a.penalizer,
-        &match a.risk_quantiles {
-            Some(n) => RiskTiers::Quantiles { n },
-            None => RiskTiers::Cuts {
-                cuts: a.risk_cuts.clone(),
-                labels: a.risk_labels.clone(),
-            },
-        },
-        par,
-    )?;
-    let (name, params, diag) = &run.purchase;
-    let names: Vec<&str> = params.iter().map(|p| p.0).collect();
-    let values: Vec<f64> = params.iter().map(|p| p.1).collect();
-    report(name, &names, &values, diag.as_ref());
-    report(
-        "Gamma-Gamma",
-        &["p", "q", "gamma"],
-        &[run.spend.p, run.spend.q, run.spend.gamma],
-        run.spend.diagnostics.as_ref(),
-    );
+    let run = match &saved {
+        Some(models) => clientele::pipeline::score_clv(&summary, models, &cfg, par)?,
+        None => clientele::pipeline::clv(&summary, &cfg, par)?,
+    };
+    let verb = if run.report.fitted { "" } else { " (saved)" };
+    for m in [
+        run.models.purchase.clone(),
+        run.models.spend.clone().map(FittedModel::GammaGamma),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        report(&format!("{}{verb}", m.kind().title()), &m);
+    }
+    if let Some(r) = &run.models.risk {
+        report(&format!("{}{verb}, for churn risk", r.kind().title()), r);
+    }
+    let rep = &run.report;
+    if rep.spend_non_positive_excluded + rep.negative_spend_valued_as_zero > 0 {
+        eprintln!(
+            "note: {} repeat customers with a mean spend ≤ 0 left out of the spend fit; {} negative mean spends valued as 0",
+            rep.spend_non_positive_excluded, rep.negative_spend_valued_as_zero
+        );
+    }
+    for w in &rep.warnings {
+        eprintln!("warning: {w}");
+    }
     if let Some(p) = &a.model_out {
-        std::fs::write(p, &run.models_json).map_err(|e| clientele::Error::io(p, e))?;
-        eprintln!("models saved -> {}", p.display());
+        save(p, &run.models.to_json()?, "models")?;
     }
     match &a.out {
         Some(path) => {
@@ -593,24 +388,15 @@ pub fn clv(a: &ClvArgs, par: &Parallelism) -> CliResult<()> {
             );
         }
         None => {
-            println!("\ntop customers by CLV ({:?}):", run.discounting);
-            print!("{}", clientele::io::format_table(&top_by_clv(&run.table, 10)?, 10));
+            println!(
+                "\ntop customers by CLV ({:?}; churn risk from {}):",
+                rep.discounting, rep.risk_model
+            );
+            print!(
+                "{}",
+                clientele::io::format_table(&top_by(&run.table, clientele::schema::output::CLV, 10)?, 10)
+            );
         }
     }
     Ok(())
-}
-
-/// The `n` rows with the highest `clv`, highest first (ties: input order).
-pub fn top_by_clv(table: &RecordBatch, n: usize) -> CliResult<RecordBatch> {
-    let clv = column(table, "clv")?;
-    let mut idx: Vec<u32> = (0..clv.len() as u32).collect();
-    idx.sort_by(|&a, &b| clv[b as usize].total_cmp(&clv[a as usize]).then(a.cmp(&b)));
-    idx.truncate(n);
-    let take = arrow_array::UInt32Array::from(idx);
-    let cols = table
-        .columns()
-        .iter()
-        .map(|c| arrow_select::take::take(c.as_ref(), &take, None))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(table.schema(), cols)?)
 }

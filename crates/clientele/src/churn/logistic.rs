@@ -673,7 +673,7 @@ impl ChurnModel {
     /// # Errors
     /// [`Error::Json`] if encoding fails.
     pub fn to_json(&self) -> Result<String> {
-        crate::models::to_json(MODEL_NAME, self, None)
+        crate::models::to_json_named(MODEL_NAME, self, None)
     }
 
     /// Reads a model written by [`to_json`](Self::to_json).
@@ -683,7 +683,7 @@ impl ChurnModel {
     /// [`Error::InvalidModelData`] when the coefficients do not match the features, a value is
     /// not finite or a standard deviation is not positive.
     pub fn from_json(json: &str) -> Result<ChurnModel> {
-        let (m, _): (ChurnModel, _) = crate::models::from_json(MODEL_NAME, json)?;
+        let (m, _): (ChurnModel, _) = crate::models::from_json_named(MODEL_NAME, json)?;
         let d = m.scaling.names.len();
         if m.coefficients.len() != d || m.scaling.means.len() != d || m.scaling.sds.len() != d {
             return Err(Error::InvalidModelData {

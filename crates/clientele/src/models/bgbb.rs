@@ -512,7 +512,7 @@ impl BgBb {
     /// [`Error::Json`] if encoding fails.
     pub fn to_json(&self) -> Result<String> {
         to_json(
-            "bgbb",
+            super::ModelKind::BgBb,
             Saved {
                 alpha: self.alpha,
                 beta: self.beta,
@@ -529,7 +529,7 @@ impl BgBb {
     /// [`Error::Format`] for another format, version or model; [`Error::InvalidParameter`] for
     /// parameters that are not positive.
     pub fn from_json(json: &str) -> Result<Self> {
-        let (p, diag): (Saved, _) = from_json("bgbb", json)?;
+        let (p, diag): (Saved, _) = from_json(super::ModelKind::BgBb, json)?;
         let mut m = BgBb::new(p.alpha, p.beta, p.gamma, p.delta)?;
         m.diagnostics = diag;
         Ok(m)

@@ -446,7 +446,7 @@ impl BgNbd {
     /// [`Error::Json`] if encoding fails (it does not for finite parameters).
     pub fn to_json(&self) -> Result<String> {
         to_json(
-            "bgnbd",
+            super::ModelKind::BgNbd,
             Saved {
                 r: self.r,
                 alpha: self.alpha,
@@ -472,7 +472,7 @@ impl BgNbd {
     /// # Ok(()) }
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
-        let (p, diag): (Saved, _) = from_json("bgnbd", json)?;
+        let (p, diag): (Saved, _) = from_json(super::ModelKind::BgNbd, json)?;
         let mut m = BgNbd::new(p.r, p.alpha, p.a, p.b)?;
         m.diagnostics = diag;
         Ok(m)

@@ -60,8 +60,10 @@ fn check_row(row: usize, x: f64, t_x: f64, t: f64, w: f64) -> Result<()> {
     if !x.is_finite() || x < 0.0 || x.fract() != 0.0 {
         return Err(invalid("frequency", row, x, "must be a non-negative integer"));
     }
-    if !t.is_finite() || t <= 0.0 {
-        return Err(invalid("T", row, t, "must be positive and finite"));
+    // T = 0 (a first purchase in the calibration end's period) is a valid history: for the
+    // (x, t_x, T) models its likelihood contribution is 1 and P(alive) is 1, as in lifetimes.
+    if !t.is_finite() || t < 0.0 {
+        return Err(invalid("T", row, t, "must be non-negative and finite"));
     }
     if !t_x.is_finite() || t_x < 0.0 || t_x > t {
         return Err(invalid("recency", row, t_x, "must be in [0, T]"));
@@ -85,8 +87,10 @@ impl RfmData {
     /// # Errors
     /// [`Error::InvalidParameter`] when the slices differ in length or hold no customer;
     /// [`Error::InvalidModelData`] for the first invalid row: x not a non-negative integer,
-    /// T not positive, t_x outside [0, T] or non-zero when x = 0, a negative weight, a
-    /// non-finite value.
+    /// T negative, t_x outside [0, T] or non-zero when x = 0, a negative weight, a
+    /// non-finite value. T = 0 (a customer whose first purchase falls in the calibration end's
+    /// period) is accepted; only when every customer has T = 0 is there nothing to fit
+    /// ([`Error::InvalidParameter`] on `T`).
     ///
     /// # Example
     /// ```
@@ -148,8 +152,15 @@ impl RfmData {
                 max_t = max_t.max(t[i]);
             }
         }
-        if max_t <= 0.0 {
+        if !(0..n).any(|i| w_at(i) > 0.0) {
             return Err(Error::param("frequency", "no customer with a positive weight"));
+        }
+        if max_t <= 0.0 {
+            return Err(Error::param(
+                "T",
+                "every customer has T = 0 (all first purchases fall in the calibration end's period): \
+                 there is no time in which to observe purchases, so no model can be fitted",
+            ));
         }
         let key = |a: &(f64, f64, f64, f64), b: &(f64, f64, f64, f64)| {
             a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
@@ -311,6 +322,7 @@ pub struct SpendData {
     pub(crate) x_index: Vec<u32>,
     pub(crate) distinct_x: Vec<f64>,
     skipped: usize,
+    non_positive: usize,
     customers: f64,
 }
 
@@ -321,8 +333,9 @@ impl SpendData {
     /// # Errors
     /// [`Error::InvalidParameter`] when the slices differ in length or no repeat customer is
     /// left; [`Error::InvalidModelData`] for the first invalid row: x not a non-negative
-    /// integer, a repeat customer's m̄ not positive and finite (zero or negative spend does not
-    /// fit a gamma model: filter or correct such rows first), a negative weight.
+    /// integer, a repeat customer's m̄ not finite (NaN, infinite), a negative weight.
+    /// A repeat customer whose m̄ is zero or negative does not fit a gamma model: the row is
+    /// excluded and counted in [`SpendData::non_positive`], not an error.
     ///
     /// # Example
     /// ```
@@ -330,7 +343,9 @@ impl SpendData {
     /// use clientele::models::SpendData;
     /// let d = SpendData::from_slices(&[0.0, 2.0, 1.0], &[0.0, 30.5, 12.0], None)?;
     /// assert_eq!((d.len(), d.skipped()), (2, 1));
-    /// assert!(SpendData::from_slices(&[1.0], &[-3.0], None).is_err());
+    /// let d = SpendData::from_slices(&[1.0, 2.0, 3.0], &[-3.0, 0.0, 8.0], None)?;
+    /// assert_eq!((d.len(), d.non_positive()), (1, 2));
+    /// assert!(SpendData::from_slices(&[1.0], &[f64::NAN], None).is_err());
     /// # Ok(()) }
     /// ```
     pub fn from_slices(frequency: &[f64], monetary_value: &[f64], weights: Option<&[f64]>) -> Result<Self> {
@@ -349,6 +364,7 @@ impl SpendData {
             x_index: Vec::new(),
             distinct_x: Vec::new(),
             skipped: 0,
+            non_positive: 0,
             customers: 0.0,
         };
         for i in 0..n {
@@ -368,13 +384,14 @@ impl SpendData {
                 d.skipped += 1;
                 continue;
             }
-            if !m.is_finite() || m <= 0.0 {
-                return Err(invalid(
-                    "monetary_value",
-                    i,
-                    m,
-                    "must be positive and finite for a repeat customer",
-                ));
+            if !m.is_finite() {
+                return Err(invalid("monetary_value", i, m, "must be finite for a repeat customer"));
+            }
+            if m <= 0.0 {
+                // zero or negative mean spend does not fit a gamma model: excluded and counted
+                // (lifetimes refuses the whole fit instead)
+                d.non_positive += 1;
+                continue;
             }
             d.x.push(x);
             d.m.push(m);
@@ -400,7 +417,7 @@ impl SpendData {
         if rows.is_empty() {
             return Err(Error::param(
                 "frequency",
-                "no repeat customer (x > 0) to fit the spend model on",
+                "no repeat customer (x > 0) with a positive mean spend to fit the spend model on",
             ));
         }
         rows.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
@@ -451,6 +468,11 @@ impl SpendData {
     /// Rows skipped because x = 0 or the weight is 0.
     pub fn skipped(&self) -> usize {
         self.skipped
+    }
+
+    /// Repeat customers (x > 0) excluded because their mean spend m̄ is zero or negative.
+    pub fn non_positive(&self) -> usize {
+        self.non_positive
     }
 
     /// The number of customers kept: the sum of the weights.

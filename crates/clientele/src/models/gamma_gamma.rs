@@ -272,13 +272,13 @@ impl GammaGamma {
             .collect()
     }
 
-    /// The model as versioned JSON (`"model":"gamma_gamma"`, parameters `p`, `q`, `gamma`).
+    /// The model as versioned JSON (`"model":"gg"`, parameters `p`, `q`, `gamma`).
     ///
     /// # Errors
     /// [`Error::Json`] if encoding fails.
     pub fn to_json(&self) -> Result<String> {
         to_json(
-            "gamma_gamma",
+            super::ModelKind::GammaGamma,
             Saved {
                 p: self.p,
                 q: self.q,
@@ -294,7 +294,7 @@ impl GammaGamma {
     /// [`Error::Format`] for another format, version or model; [`Error::InvalidParameter`] for
     /// parameters that are not positive.
     pub fn from_json(json: &str) -> Result<Self> {
-        let (s, diag): (Saved, _) = from_json("gamma_gamma", json)?;
+        let (s, diag): (Saved, _) = from_json(super::ModelKind::GammaGamma, json)?;
         let mut m = GammaGamma::new(s.p, s.q, s.gamma)?;
         m.diagnostics = diag;
         Ok(m)

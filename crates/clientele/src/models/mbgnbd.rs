@@ -364,7 +364,7 @@ impl MbgNbd {
     /// [`crate::Error::Json`] if encoding fails.
     pub fn to_json(&self) -> Result<String> {
         to_json(
-            "mbgnbd",
+            super::ModelKind::MbgNbd,
             Saved {
                 r: self.r,
                 alpha: self.alpha,
@@ -381,7 +381,7 @@ impl MbgNbd {
     /// [`crate::Error::Format`] for another format, version or model; [`crate::Error::InvalidParameter`] for
     /// parameters that are not positive.
     pub fn from_json(json: &str) -> Result<Self> {
-        let (p, diag): (Saved, _) = from_json("mbgnbd", json)?;
+        let (p, diag): (Saved, _) = from_json(super::ModelKind::MbgNbd, json)?;
         let mut m = MbgNbd::new(p.r, p.alpha, p.a, p.b)?;
         m.diagnostics = diag;
         Ok(m)

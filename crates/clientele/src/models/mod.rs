@@ -60,21 +60,27 @@ pub mod clv;
 pub mod data;
 pub mod evaluation;
 pub mod gamma_gamma;
+pub mod kind;
 pub mod mbgnbd;
 pub(crate) mod optim;
 pub mod pareto_nbd;
+pub mod saved;
 pub mod sbg;
 pub mod scores;
 pub mod special;
+pub mod window;
 
 pub use bgbb::{BgBb, BgBbConfig, BgBbData, BgBbParams};
 pub use bgnbd::{BgNbd, BgNbdConfig, BgNbdParams};
 pub use data::{RfmData, SpendData};
 pub use gamma_gamma::{GammaGamma, GammaGammaConfig, GammaGammaParams};
+pub use kind::{FittedModel, ModelKind};
 pub use mbgnbd::{MbgNbd, MbgNbdConfig, MbgNbdParams};
 pub use optim::FitDiagnostics;
 pub use pareto_nbd::{ParetoNbd, ParetoNbdConfig, ParetoNbdParams};
+pub use saved::SavedModels;
 pub use sbg::{Sbg, SbgConfig, SbgData, SbgParams};
+pub use window::{DataWindow, Horizon, HorizonUnit};
 
 /// Rows per chunk of a parallel likelihood sum (fixed, so sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
@@ -215,38 +221,98 @@ struct Envelope<P> {
     diagnostics: Option<FitDiagnostics>,
 }
 
-pub(crate) fn to_json<P: Serialize>(model: &str, params: P, diagnostics: Option<&FitDiagnostics>) -> Result<String> {
+pub(crate) fn to_json<P: Serialize>(
+    model: ModelKind,
+    params: P,
+    diagnostics: Option<&FitDiagnostics>,
+) -> Result<String> {
+    to_json_named(model.as_str(), params, diagnostics)
+}
+
+/// [`to_json`] for a model outside [`ModelKind`] (the churn classifier), by its name.
+pub(crate) fn to_json_named<P: Serialize>(
+    model: &str,
+    params: P,
+    diagnostics: Option<&FitDiagnostics>,
+) -> Result<String> {
     Ok(serde_json::to_string_pretty(&Envelope {
         format: MODEL_FORMAT.into(),
         version: MODEL_FORMAT_VERSION,
-        model: model.into(),
+        model: model.to_owned(),
         params,
         diagnostics: diagnostics.cloned(),
     })?)
 }
 
-pub(crate) fn from_json<P: DeserializeOwned>(model: &str, json: &str) -> Result<(P, Option<FitDiagnostics>)> {
-    let bad = |message: String| Error::Format {
+fn bad_model_json(message: String) -> Error {
+    Error::Format {
         source_name: "model JSON".into(),
         format: MODEL_FORMAT,
         message,
-    };
-    let env: Envelope<serde_json::Value> = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
-    if env.format != MODEL_FORMAT {
-        return Err(bad(format!("format is {:?}, expected {MODEL_FORMAT:?}", env.format)));
     }
-    if env.version != MODEL_FORMAT_VERSION {
-        return Err(bad(format!(
+}
+
+/// The header of a model document: its format, version and model name (checked).
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    model: String,
+}
+
+fn read_header(json: &str) -> Result<Header> {
+    let h: Header = serde_json::from_str(json).map_err(|e| bad_model_json(e.to_string()))?;
+    if h.format != MODEL_FORMAT {
+        return Err(bad_model_json(format!(
+            "format is {:?}, expected {MODEL_FORMAT:?}",
+            h.format
+        )));
+    }
+    if h.version != MODEL_FORMAT_VERSION {
+        return Err(bad_model_json(format!(
             "version {} is not supported (this build reads version {MODEL_FORMAT_VERSION})",
-            env.version
+            h.version
         )));
     }
-    if env.model != model {
-        return Err(bad(format!(
+    Ok(h)
+}
+
+/// The kind of model a model document holds (after checking its format and version).
+pub(crate) fn envelope_kind(json: &str) -> Result<ModelKind> {
+    let h = read_header(json)?;
+    ModelKind::parse(&h.model).map_err(|_| {
+        bad_model_json(format!(
+            "unknown model {:?}: expected one of {}",
+            h.model,
+            ModelKind::ALL.map(ModelKind::as_str).join(", ")
+        ))
+    })
+}
+
+pub(crate) fn from_json<P: DeserializeOwned>(model: ModelKind, json: &str) -> Result<(P, Option<FitDiagnostics>)> {
+    let kind = envelope_kind(json)?;
+    if kind != model {
+        return Err(bad_model_json(format!(
+            "the file holds a {:?} model, expected {:?}",
+            kind.as_str(),
+            model.as_str()
+        )));
+    }
+    let env: Envelope<serde_json::Value> = serde_json::from_str(json).map_err(|e| bad_model_json(e.to_string()))?;
+    let params = serde_json::from_value(env.params).map_err(|e| bad_model_json(format!("params: {e}")))?;
+    Ok((params, env.diagnostics))
+}
+
+/// [`from_json`] for a model outside [`ModelKind`], by its name.
+pub(crate) fn from_json_named<P: DeserializeOwned>(model: &str, json: &str) -> Result<(P, Option<FitDiagnostics>)> {
+    let h = read_header(json)?;
+    if h.model != model {
+        return Err(bad_model_json(format!(
             "the file holds a {:?} model, expected {model:?}",
-            env.model
+            h.model
         )));
     }
-    let params = serde_json::from_value(env.params).map_err(|e| bad(format!("params: {e}")))?;
+    let env: Envelope<serde_json::Value> = serde_json::from_str(json).map_err(|e| bad_model_json(e.to_string()))?;
+    let params = serde_json::from_value(env.params).map_err(|e| bad_model_json(format!("params: {e}")))?;
     Ok((params, env.diagnostics))
 }

@@ -677,13 +677,13 @@ impl ParetoNbd {
         super::scores::conditional_expected_purchases_batch(self, t, x, t_x, t_cal)
     }
 
-    /// The model as versioned JSON (`"model":"pareto_nbd"`, parameters `r`, `alpha`, `s`, `beta`).
+    /// The model as versioned JSON (`"model":"pnbd"`, parameters `r`, `alpha`, `s`, `beta`).
     ///
     /// # Errors
     /// [`Error::Json`] if encoding fails.
     pub fn to_json(&self) -> Result<String> {
         to_json(
-            "pareto_nbd",
+            super::ModelKind::ParetoNbd,
             Saved {
                 r: self.r,
                 alpha: self.alpha,
@@ -700,7 +700,7 @@ impl ParetoNbd {
     /// [`Error::Format`] for another format, version or model; [`Error::InvalidParameter`] for
     /// parameters that are not positive.
     pub fn from_json(json: &str) -> Result<Self> {
-        let (p, diag): (Saved, _) = from_json("pareto_nbd", json)?;
+        let (p, diag): (Saved, _) = from_json(super::ModelKind::ParetoNbd, json)?;
         let mut m = ParetoNbd::new(p.r, p.alpha, p.s, p.beta)?;
         m.diagnostics = diag;
         Ok(m)

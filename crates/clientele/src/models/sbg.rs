@@ -356,7 +356,7 @@ impl Sbg {
     /// [`Error::Json`] if encoding fails.
     pub fn to_json(&self) -> Result<String> {
         to_json(
-            "sbg",
+            super::ModelKind::Sbg,
             Saved {
                 alpha: self.alpha,
                 beta: self.beta,
@@ -371,7 +371,7 @@ impl Sbg {
     /// [`Error::Format`] for another format, version or model; [`Error::InvalidParameter`] for
     /// parameters that are not positive.
     pub fn from_json(json: &str) -> Result<Self> {
-        let (p, diag): (Saved, _) = from_json("sbg", json)?;
+        let (p, diag): (Saved, _) = from_json(super::ModelKind::Sbg, json)?;
         let mut m = Sbg::new(p.alpha, p.beta)?;
         m.diagnostics = diag;
         Ok(m)

@@ -144,6 +144,16 @@ impl TimeUnit {
     }
 }
 
+impl std::fmt::Display for TimeUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeUnit::Period => "period",
+            TimeUnit::Day => "day",
+            TimeUnit::Week => "week",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

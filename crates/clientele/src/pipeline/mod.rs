@@ -1,0 +1,43 @@
+//! Jobs: one library call per thing the command line does, on Arrow in and Arrow out.
+//!
+//! This is the top layer (the "faces"): it composes ingest, the store, the kernels and the
+//! models into whole jobs, and nothing below imports it. The command line, the examples, the
+//! report and the bindings call these functions rather than wiring the layers themselves, so
+//! that every formula is found in the library and every face computes the same numbers.
+//!
+//! | job | function | input | output |
+//! |---|---|---|---|
+//! | per-customer summary | [`customer_summary`] | [`EventSource`] (store, files, batches) | [`CustomerSummary`] + ingest report |
+//! | fit one model | [`fit`] | [`CustomerSummary`], [`ModelKind`](crate::models::ModelKind) | [`ModelFit`] |
+//! | predict with saved models | [`predict`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | `RecordBatch` |
+//! | lifetime value | [`clv`] / [`score_clv`] | [`CustomerSummary`], [`ClvConfig`] | [`Clv`]: table, models, report |
+//!
+//! # Example: the CLV job
+//! ```
+//! # fn main() -> Result<(), clientele::Error> {
+//! use clientele::chrono::NaiveDate;
+//! use clientele::exec::Parallelism;
+//! use clientele::kernels::summary::{SummaryParams, TimeUnit};
+//! use clientele::pipeline::{ClvParams, Discount, EventSource, clv, customer_summary};
+//! use clientele::synth::{GenerateParams, generate};
+//!
+//! let par = Parallelism::threads(2)?;
+//! let events = generate(&GenerateParams::default().customers(1_000).validate()?)?;
+//! let end = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap_or_default();
+//! let prep = SummaryParams::new(end).time_unit(TimeUnit::Week).validate()?;
+//! let summary = customer_summary(&EventSource::batches("events", events), &prep, &par)?.summary;
+//! let valued = clv(&summary, &ClvParams::new(Discount::Monthly { rate: 0.01 }).validate()?, &par)?;
+//! let json = valued.models.to_json()?; // fit once, score many: see `score_clv`
+//! assert!(json.contains("\"window\""));
+//! # Ok(()) }
+//! ```
+
+mod clv;
+mod fit;
+mod source;
+mod summary;
+
+pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
+pub use fit::{ModelFit, fit, predict};
+pub use source::{EventSource, Events, FileSource, load_events};
+pub use summary::{CustomerSummary, SUMMARY_ROLES, SummaryRun, customer_summary};
