@@ -25,7 +25,11 @@ fn clv_job(events: &Path, out: &Path, models: &Path) -> Result<Clv, clientele::E
     let end = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap_or_default();
     let prep = SummaryParams::new(end).time_unit(TimeUnit::Week).validate()?;
     let summary = customer_summary(&FileSource::new([events]).into(), &prep, &par)?.summary;
-    let valued = clv(&summary, &ClvParams::new(Discount::Monthly { rate: 0.01 }).validate()?, &par)?;
+    let valued = clv(
+        &summary,
+        &ClvParams::new(Discount::Monthly { rate: 0.01 }).validate()?,
+        &par,
+    )?;
     clientele::io::write_batch(&valued.table, out)?;
     std::fs::write(models, valued.models.to_json()?).map_err(|e| clientele::Error::io(models, e))?;
     Ok(valued)
@@ -62,7 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             path
         }
     };
-    let (out, models) = (events.with_extension("clv.parquet"), events.with_extension("models.json"));
+    let (out, models) = (
+        events.with_extension("clv.parquet"),
+        events.with_extension("models.json"),
+    );
     let started = Instant::now();
     let valued = clv_job(&events, &out, &models)?;
     let r = &valued.report;
