@@ -70,6 +70,10 @@ fn customers_with_t_zero_are_fitted_and_scored_as_lifetimes_does() {
         let g = &golden["models"][kind.as_str()];
         let fitted = fit(&summary, kind, 0.0, &par).unwrap();
         assert_eq!(fitted.customers, 2_403.0);
+        let d = fitted.model.diagnostics().unwrap();
+        assert!(d.identified && d.boundary.is_empty(), "{kind}: {d:?}");
+        assert_eq!(d.status(), "converged");
+        assert!(d.hessian_condition.is_some_and(|c| c < 1e8), "{kind}: {d:?}");
         for (name, value) in fitted.model.params() {
             let want = g["params"][name].as_f64().unwrap();
             // lifetimes stops its optimiser at a looser tolerance than ours

@@ -157,11 +157,12 @@ fn report(title: &str, model: &FittedModel) {
     if let Some(d) = diag {
         println!("  log-likelihood {:.4}", d.log_likelihood);
         println!(
-            "  {} ({} iterations, {} evaluations, gradient norm {:.2e}, {} customers in {} distinct rows, penalizer {})",
-            if d.converged { "converged" } else { "NOT converged" },
+            "  {} ({} iterations, {} evaluations, gradient norm {:.2e}, Hessian condition {}, {} customers in {} distinct rows, penalizer {})",
+            d.status(),
             d.iterations,
             d.evaluations,
             d.gradient_norm,
+            d.hessian_condition.map_or("n/a".to_string(), |c| format!("{c:.2e}")),
             d.customers,
             d.rows,
             d.penalizer

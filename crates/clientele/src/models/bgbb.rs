@@ -387,7 +387,15 @@ impl BgBbConfig {
             data,
             penalizer: self.opts.penalizer,
         };
-        let (theta, mut diag) = run_fit("bgbb", &obj, &theta0, self.opts, data.customers(), data.len())?;
+        let (theta, mut diag) = run_fit(
+            "bgbb",
+            &["alpha", "beta", "gamma", "delta"],
+            &obj,
+            &theta0,
+            self.opts,
+            data.customers(),
+            data.len(),
+        )?;
         let m = BgBb {
             alpha: theta[0].exp(),
             beta: theta[1].exp(),
@@ -396,6 +404,12 @@ impl BgBbConfig {
             diagnostics: None,
         };
         diag.log_likelihood = m.log_likelihood(data);
+        diag.describe_boundary(&[
+            ("alpha", m.alpha),
+            ("beta", m.beta),
+            ("gamma", m.gamma),
+            ("delta", m.delta),
+        ]);
         Ok(BgBb {
             diagnostics: Some(diag),
             ..m

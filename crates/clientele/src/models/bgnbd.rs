@@ -239,7 +239,15 @@ impl BgNbdConfig {
             data,
             penalizer: self.opts.penalizer,
         };
-        let (theta, mut diag) = run_fit("bgnbd", &obj, &theta0, self.opts, data.customers(), data.len())?;
+        let (theta, mut diag) = run_fit(
+            "bgnbd",
+            &["r", "alpha", "a", "b"],
+            &obj,
+            &theta0,
+            self.opts,
+            data.customers(),
+            data.len(),
+        )?;
         let m = BgNbd {
             r: theta[0].exp(),
             alpha: theta[1].exp() * s,
@@ -248,6 +256,7 @@ impl BgNbdConfig {
             diagnostics: None,
         };
         diag.log_likelihood = m.log_likelihood(data);
+        diag.describe_boundary(&[("r", m.r), ("alpha", m.alpha), ("a", m.a), ("b", m.b)]);
         if let Some(se) = diag.standard_errors.get_mut(1) {
             *se = se.map(|v| v * s);
         }

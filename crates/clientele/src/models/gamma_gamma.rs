@@ -192,7 +192,15 @@ impl GammaGammaConfig {
             data,
             penalizer: self.opts.penalizer,
         };
-        let (theta, mut diag) = run_fit("gamma_gamma", &obj, &theta0, self.opts, data.customers(), data.len())?;
+        let (theta, mut diag) = run_fit(
+            "gamma_gamma",
+            &["p", "q", "gamma"],
+            &obj,
+            &theta0,
+            self.opts,
+            data.customers(),
+            data.len(),
+        )?;
         let m = GammaGamma {
             p: theta[0].exp(),
             q: theta[1].exp(),
@@ -201,6 +209,7 @@ impl GammaGammaConfig {
             frequency_spend_correlation: Some(data.frequency_spend_correlation()),
         };
         diag.log_likelihood = m.log_likelihood(data);
+        diag.describe_boundary(&[("p", m.p), ("q", m.q), ("gamma", m.gamma)]);
         Ok(GammaGamma {
             diagnostics: Some(diag),
             ..m

@@ -227,7 +227,15 @@ impl MbgNbdConfig {
             data,
             penalizer: self.opts.penalizer,
         };
-        let (theta, mut diag) = run_fit("mbgnbd", &obj, &theta0, self.opts, data.customers(), data.len())?;
+        let (theta, mut diag) = run_fit(
+            "mbgnbd",
+            &["r", "alpha", "a", "b"],
+            &obj,
+            &theta0,
+            self.opts,
+            data.customers(),
+            data.len(),
+        )?;
         let m = MbgNbd {
             r: theta[0].exp(),
             alpha: theta[1].exp() * sc,
@@ -236,6 +244,7 @@ impl MbgNbdConfig {
             diagnostics: None,
         };
         diag.log_likelihood = m.log_likelihood(data);
+        diag.describe_boundary(&[("r", m.r), ("alpha", m.alpha), ("a", m.a), ("b", m.b)]);
         if let Some(se) = diag.standard_errors.get_mut(1) {
             *se = se.map(|v| v * sc);
         }

@@ -160,6 +160,7 @@ pub(crate) fn check_positive(values: &[(&'static str, f64)]) -> Result<()> {
 /// a fit that does not converge is an [`Error::FitFailed`].
 pub(crate) fn run_fit(
     model: &'static str,
+    names: &[&'static str],
     obj: &dyn optim::Objective,
     theta0: &[f64],
     opts: FitOptions,
@@ -168,11 +169,12 @@ pub(crate) fn run_fit(
 ) -> Result<(Vec<f64>, FitDiagnostics)> {
     let settings = optim::OptimSettings {
         max_iterations: opts.max_iterations,
+        log_bound: LOG_BOUND,
         gtol: opts.tolerance,
     };
     let mut res = optim::minimize(obj, theta0, settings);
     let (mut iterations, mut evaluations) = (res.iterations, res.evaluations);
-    if !res.converged && res.value.is_finite() {
+    if !res.converged && res.at_bound.is_empty() && res.value.is_finite() {
         let again = optim::minimize(obj, &res.theta.clone(), settings);
         iterations += again.iterations;
         evaluations += again.evaluations;
@@ -180,11 +182,21 @@ pub(crate) fn run_fit(
             res = again;
         }
     }
-    let standard_errors = if res.converged {
-        optim::standard_errors(obj, &res.theta)
+    let at_bound = !res.at_bound.is_empty();
+    let (standard_errors, hessian_condition) = if res.converged || at_bound {
+        let h = optim::hessian(obj, &res.theta);
+        // at a boundary the curvature is reported, but no standard error: the estimates are
+        // a point on the way to the limit, not a maximum with a sampling distribution
+        let se = if at_bound {
+            vec![None; theta0.len()]
+        } else {
+            optim::standard_errors_from(&h, &res.theta)
+        };
+        (se, optim::condition_number(&h, res.theta.len()))
     } else {
-        vec![None; theta0.len()]
+        (vec![None; theta0.len()], None)
     };
+    let identified = res.converged && !at_bound && standard_errors.iter().all(Option::is_some);
     let diag = FitDiagnostics {
         log_likelihood: -res.value,
         iterations,
@@ -196,8 +208,16 @@ pub(crate) fn run_fit(
         rows,
         penalizer: opts.penalizer,
         standard_errors,
+        hessian_condition,
+        boundary: res
+            .at_bound
+            .iter()
+            .filter_map(|&i| names.get(i).map(|n| (*n).to_string()))
+            .collect(),
+        identified,
+        note: None,
     };
-    if !diag.converged {
+    if !diag.converged && !at_bound {
         return Err(Error::FitFailed {
             model,
             diagnostics: Box::new(diag),
@@ -205,6 +225,10 @@ pub(crate) fn run_fit(
     }
     Ok((res.theta, diag))
 }
+
+/// How far (in natural log) a parameter may move from its data-based starting value before the
+/// search stops at a boundary: a factor 10^4.
+pub(crate) const LOG_BOUND: f64 = 9.210_340_371_976_184;
 
 /// The format tag of saved models.
 pub const MODEL_FORMAT: &str = "clientele-model";

@@ -58,6 +58,10 @@ pub(crate) fn numeric_gradient(f: impl Fn(&[f64]) -> f64, theta: &[f64], grad: &
 pub(crate) struct OptimSettings {
     /// Iteration cap.
     pub max_iterations: usize,
+    /// The search stops when a log-parameter moves further than this from its start (a factor
+    /// e^bound in the parameter): the likelihood then rises towards a boundary of the
+    /// parameter space, where it has no maximum, and evaluations there grow slow.
+    pub log_bound: f64,
     /// Converged when ‖∇f‖∞ ≤ `gtol` · max(1, |f|), or when f cannot be decreased any more at
     /// rounding level and ‖∇f‖∞ ≤ √`gtol` · max(1, |f|).
     pub gtol: f64,
@@ -73,6 +77,8 @@ pub(crate) struct OptimResult {
     pub evaluations: usize,
     pub converged: bool,
     pub message: String,
+    /// Indices of the parameters that reached the search bound (empty for an interior stop).
+    pub at_bound: Vec<usize>,
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -104,6 +110,7 @@ pub(crate) fn minimize(obj: &dyn Objective, theta0: &[f64], settings: OptimSetti
             iterations: it,
             evaluations: ev,
             converged: strict || flat,
+            at_bound: Vec::new(),
             message: if strict {
                 "gradient tolerance reached".into()
             } else if flat {
@@ -220,6 +227,22 @@ pub(crate) fn minimize(obj: &dyn Objective, theta0: &[f64], settings: OptimSetti
         x.copy_from_slice(&xn);
         g.copy_from_slice(&gn);
         f = fnew;
+        let at_bound: Vec<usize> = (0..n)
+            .filter(|&i| (x[i] - theta0[i]).abs() > settings.log_bound)
+            .collect();
+        if !at_bound.is_empty() {
+            let mut r = result(
+                x,
+                f,
+                &g,
+                it + 1,
+                evaluations,
+                "stopped at the search bound: the likelihood keeps rising towards a boundary",
+            );
+            r.converged = false;
+            r.at_bound = at_bound;
+            return r;
+        }
         if decrease <= 1e-15 * f.abs().max(1.0) {
             stall += 1;
             if stall >= 5 {
@@ -296,12 +319,11 @@ pub(crate) fn spd_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
 }
 
 /// Standard errors of the natural parameters exp(θ) by the delta method: se(pᵢ) = pᵢ · √(H⁻¹)ᵢᵢ,
-/// with H the Hessian of the negative log-likelihood in θ. `None` entries where H is not
-/// positive definite.
-pub(crate) fn standard_errors(obj: &dyn Objective, theta: &[f64]) -> Vec<Option<f64>> {
+/// with `h` the Hessian of the negative log-likelihood in θ ([`hessian`]). `None` entries
+/// where it is not positive definite.
+pub(crate) fn standard_errors_from(h: &[f64], theta: &[f64]) -> Vec<Option<f64>> {
     let n = theta.len();
-    let h = hessian(obj, theta);
-    match spd_inverse(&h, n) {
+    match spd_inverse(h, n) {
         Some(inv) => (0..n)
             .map(|i| {
                 let v = inv[i * n + i];
@@ -310,6 +332,55 @@ pub(crate) fn standard_errors(obj: &dyn Objective, theta: &[f64]) -> Vec<Option<
             .collect(),
         None => vec![None; n],
     }
+}
+
+/// The eigenvalues of a small symmetric matrix (row-major, `n × n`) by cyclic Jacobi rotations.
+pub(crate) fn symmetric_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
+    let mut m = a.to_vec();
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| m[i * n + j] * m[i * n + j])
+            .sum();
+        let diag: f64 = (0..n).map(|i| m[i * n + i] * m[i * n + i]).sum();
+        if off <= 1e-30 * diag.max(f64::MIN_POSITIVE) {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = m[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (m[q * n + q] - m[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (akp, akq) = (m[k * n + p], m[k * n + q]);
+                    m[k * n + p] = c * akp - s * akq;
+                    m[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (m[p * n + k], m[q * n + k]);
+                    m[p * n + k] = c * apk - s * aqk;
+                    m[q * n + k] = s * apk + c * aqk;
+                }
+            }
+        }
+    }
+    (0..n).map(|i| m[i * n + i]).collect()
+}
+
+/// The condition number of a symmetric positive-definite matrix (largest over smallest
+/// eigenvalue); `None` when it is not positive definite.
+pub(crate) fn condition_number(a: &[f64], n: usize) -> Option<f64> {
+    let ev = symmetric_eigenvalues(a, n);
+    let (lo, hi) = ev
+        .iter()
+        .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &v| (lo.min(v), hi.max(v.abs())));
+    (lo > 0.0 && lo.is_finite() && hi.is_finite()).then(|| hi / lo)
 }
 
 /// How a maximum-likelihood fit went.
@@ -323,8 +394,9 @@ pub struct FitDiagnostics {
     pub evaluations: usize,
     /// ‖∇‖∞ of the (penalised) negative log-likelihood with respect to the log-parameters, at the end.
     pub gradient_norm: f64,
-    /// Whether the gradient tolerance was met. A fitted model always has `true`; a
-    /// [`crate::Error::FitFailed`] carries `false`.
+    /// Whether the optimiser's stopping rule (the gradient tolerance) was met. A
+    /// [`crate::Error::FitFailed`] carries `false`; so does a fit that stopped at the search
+    /// bound (see [`FitDiagnostics::boundary`]), which still returns the model.
     pub converged: bool,
     /// Why the minimiser stopped.
     pub message: String,
@@ -338,6 +410,103 @@ pub struct FitDiagnostics {
     /// Hessian of the negative log-likelihood (delta method from the log-parameters); `None` when the
     /// Hessian is not positive definite.
     pub standard_errors: Vec<Option<f64>>,
+    /// The condition number of that Hessian (largest over smallest eigenvalue, in the
+    /// log-parameters); `None` when it is not positive definite. Above about 10^10 the data
+    /// barely determine some combination of the parameters.
+    #[serde(default)]
+    pub hessian_condition: Option<f64>,
+    /// The parameters that ran to a boundary of the parameter space (to 0 or without bound).
+    #[serde(default)]
+    pub boundary: Vec<String>,
+    /// True when the estimates are a proper maximum: converged, off every boundary, and with
+    /// a positive-definite Hessian (so every standard error exists). Only such a fit is
+    /// reported as "converged".
+    #[serde(default = "yes")]
+    pub identified: bool,
+    /// What an unidentified or boundary fit means, in words (`None` for a proper maximum).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl FitDiagnostics {
+    /// A one-line status: "converged", or why the estimates are not a proper maximum.
+    pub fn status(&self) -> String {
+        match (&self.note, self.identified, self.converged) {
+            (_, true, _) => "converged".into(),
+            (Some(n), false, _) => format!("NOT identified: {n}"),
+            (None, false, true) => "NOT identified: the Hessian is not positive definite".into(),
+            (None, false, false) => "NOT converged".into(),
+        }
+    }
+
+    /// Fills [`FitDiagnostics::note`] for a fit that stopped at a boundary, naming the limit
+    /// model the estimates approach, from the fitted (natural) parameters.
+    pub(crate) fn describe_boundary(&mut self, params: &[(&'static str, f64)]) {
+        if self.boundary.is_empty() {
+            if !self.identified && self.note.is_none() && self.converged {
+                self.note = Some(
+                    "the Hessian of the likelihood is not positive definite at the estimates: \
+                     some parameter combination is not determined by the data (no standard errors)"
+                        .into(),
+                );
+            }
+            return;
+        }
+        let value = |n: &str| params.iter().find(|p| p.0 == n).map(|p| p.1);
+        let has = |n: &str| self.boundary.iter().any(|b| b == n);
+        // a pair runs to infinity together: one of them reached the bound and both are large
+        let large = |n: &str| value(n).is_some_and(|v| v > 100.0);
+        let pair = |a: &str, b: &str| (has(a) || has(b)) && large(a) && large(b);
+        let note = if pair("s", "beta") {
+            let mu = value("s").zip(value("beta")).map_or(f64::NAN, |(s, b)| s / b);
+            format!(
+                "s and beta grow without bound with s/beta = {mu:.6}: every customer has the same dropout rate \
+                 ({mu:.6} per time unit, no heterogeneity); the estimates approximate that limit model and remain usable"
+            )
+        } else if pair("a", "b") {
+            let p = value("a").zip(value("b")).map_or(f64::NAN, |(a, b)| a / (a + b));
+            format!(
+                "a and b grow without bound with a/(a+b) = {p:.6}: every customer has the same dropout probability \
+                 ({p:.6}); the estimates approximate that limit model and remain usable"
+            )
+        } else if pair("r", "alpha") {
+            let l = value("r").zip(value("alpha")).map_or(f64::NAN, |(r, a)| r / a);
+            format!(
+                "r and alpha grow without bound with r/alpha = {l:.6}: every customer has the same purchase rate \
+                 ({l:.6} per time unit); the estimates approximate that limit model and remain usable"
+            )
+        } else if pair("gamma", "delta") {
+            let p = value("gamma")
+                .zip(value("delta"))
+                .map_or(f64::NAN, |(g, d)| g / (g + d));
+            format!(
+                "gamma and delta grow without bound with gamma/(gamma+delta) = {p:.6}: every customer has the same \
+                 dropout probability per period ({p:.6}); the estimates approximate that limit model and remain usable"
+            )
+        } else if pair("alpha", "beta") {
+            let p = value("alpha").zip(value("beta")).map_or(f64::NAN, |(a, b)| a / (a + b));
+            format!(
+                "alpha and beta grow without bound with alpha/(alpha+beta) = {p:.6}: every customer has the same \
+                 probability per period ({p:.6}); the estimates approximate that limit model and remain usable"
+            )
+        } else {
+            let names = self
+                .boundary
+                .iter()
+                .map(|n| format!("{n} = {:.6e}", value(n).unwrap_or(f64::NAN)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "{names} ran to the edge of the search (a factor 10^4 from the start): the likelihood has no \
+                 maximum inside the parameter space, so the data do not determine these parameters"
+            )
+        };
+        self.note = Some(note);
+    }
 }
 
 impl fmt::Display for FitDiagnostics {
@@ -376,12 +545,23 @@ mod tests {
     }
 
     #[test]
+    fn condition_number_of_a_diagonal_and_a_rotated_matrix() {
+        let d = [4.0, 0.0, 0.0, 0.5];
+        assert!((condition_number(&d, 2).unwrap() - 8.0).abs() < 1e-12);
+        // [[2, 1], [1, 2]]: eigenvalues 1 and 3
+        let r = [2.0, 1.0, 1.0, 2.0];
+        assert!((condition_number(&r, 2).unwrap() - 3.0).abs() < 1e-12);
+        assert_eq!(condition_number(&[1.0, 2.0, 2.0, 1.0], 2), None);
+    }
+
+    #[test]
     fn bfgs_minimises_rosenbrock() {
         let r = minimize(
             &Rosenbrock,
             &[-1.2, 1.0],
             OptimSettings {
                 max_iterations: 500,
+                log_bound: 50.0,
                 gtol: 1e-10,
             },
         );

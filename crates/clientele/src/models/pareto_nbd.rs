@@ -416,7 +416,15 @@ impl ParetoNbdConfig {
             data,
             penalizer: self.opts.penalizer,
         };
-        let (theta, mut diag) = run_fit("pareto_nbd", &obj, &theta0, self.opts, data.customers(), data.len())?;
+        let (theta, mut diag) = run_fit(
+            "pareto_nbd",
+            &["r", "alpha", "s", "beta"],
+            &obj,
+            &theta0,
+            self.opts,
+            data.customers(),
+            data.len(),
+        )?;
         let m = ParetoNbd {
             r: theta[0].exp(),
             alpha: theta[1].exp() * sc,
@@ -425,6 +433,7 @@ impl ParetoNbdConfig {
             diagnostics: None,
         };
         diag.log_likelihood = m.log_likelihood(data);
+        diag.describe_boundary(&[("r", m.r), ("alpha", m.alpha), ("s", m.s), ("beta", m.beta)]);
         for k in [1, 3] {
             if let Some(se) = diag.standard_errors.get_mut(k) {
                 *se = se.map(|v| v * sc);

@@ -271,6 +271,7 @@ impl SbgConfig {
         };
         let (theta, mut diag) = run_fit(
             "sbg",
+            &["alpha", "beta"],
             &obj,
             &init.map(f64::ln),
             self.opts,
@@ -283,6 +284,7 @@ impl SbgConfig {
             diagnostics: None,
         };
         diag.log_likelihood = -Likelihood { data, penalizer: 0.0 }.value(&theta);
+        diag.describe_boundary(&[("alpha", m.alpha), ("beta", m.beta)]);
         Ok(Sbg {
             diagnostics: Some(diag),
             ..m
