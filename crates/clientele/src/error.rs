@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::ingest::RejectReason;
+use crate::reject::RejectReason;
 
 /// A result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -158,7 +158,7 @@ pub enum Error {
         /// The model (`bgnbd`, `pareto_nbd`, ...).
         model: &'static str,
         /// Where the optimizer stopped.
-        diagnostics: Box<crate::models::FitDiagnostics>,
+        diagnostics: Box<crate::diagnostics::FitDiagnostics>,
     },
 }
 

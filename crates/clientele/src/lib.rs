@@ -11,6 +11,12 @@
 //!    customer and time, saved once and opened many times.
 //! 3. **Kernels** ([`kernels::summary::summarize`], ...): parallel passes over each customer's
 //!    contiguous events, returning Arrow record batches ([`io`] writes them out).
+//! 4. **Models** ([`models`]): lifetime-value models fitted on the customer summary.
+//! 5. **Jobs** ([`pipeline`]): one call per job (summary, fit, predict, CLV) that composes the
+//!    layers above; the command line and the examples are thin shells over it.
+//!
+//! Ground types that every layer may use and that use nothing above them: [`error`],
+//! [`reject`], [`diagnostics`], [`schema`], [`time`], [`exec`].
 //!
 //! Every parameter that changes a result is explicit: dates such as the calibration end,
 //! periods and time units, and the thread pool ([`exec::Parallelism`]). Results do not depend
@@ -48,6 +54,7 @@
 #![deny(missing_docs)]
 
 pub mod churn;
+pub mod diagnostics;
 pub mod error;
 pub mod exec;
 pub mod ingest;
@@ -55,6 +62,7 @@ pub mod io;
 pub mod kernels;
 pub mod models;
 pub mod pipeline;
+pub mod reject;
 pub mod report;
 pub mod schema;
 pub mod store;

@@ -2,6 +2,8 @@
 //! boundary. They must say so (not "converged"), name the limit model, stop in bounded time,
 //! and stay usable for scoring.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use clientele::models::{ParetoNbdParams, RfmData};
 
 /// xorshift64*: a small seeded generator for the simulation.

@@ -2,6 +2,8 @@
 //! customers with no spend), checked against `lifetimes` 0.11.3 on the same fixture
 //! (`testdata/models/edge_lifetimes.json`, see `testdata/models/README.md`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::path::PathBuf;
 
 use clientele::exec::Parallelism;

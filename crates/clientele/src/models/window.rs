@@ -73,7 +73,7 @@ impl DataWindow {
     /// 30 for days, 1 for months, 30 / n for n-day periods.
     pub fn time_units_per_month(&self) -> f64 {
         match self.unit() {
-            Unit::Days(d) if d == 7.0 => WEEKS_PER_MONTH,
+            Unit::Days(7.0) => WEEKS_PER_MONTH,
             Unit::Days(d) => DAYS_PER_MONTH / d,
             Unit::Months => 1.0,
         }
@@ -82,8 +82,8 @@ impl DataWindow {
     /// A readable name of the model's time unit: `week`, `day`, `month` or `14-day period`.
     pub fn unit_name(&self) -> String {
         match self.unit() {
-            Unit::Days(d) if d == 7.0 => "week".into(),
-            Unit::Days(d) if d == 1.0 => "day".into(),
+            Unit::Days(7.0) => "week".into(),
+            Unit::Days(1.0) => "day".into(),
             Unit::Days(d) => format!("{d}-day period"),
             Unit::Months => "month".into(),
         }

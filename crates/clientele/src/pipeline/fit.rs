@@ -33,7 +33,7 @@ pub struct ModelFit {
 impl ModelFit {
     /// The fitted model with the summary's data window, ready to save.
     pub fn saved(&self, summary: &CustomerSummary) -> SavedModels {
-        SavedModels::single(self.model.clone(), Some(summary.window().clone()))
+        SavedModels::single(self.model.clone(), Some(*summary.window()))
     }
 }
 

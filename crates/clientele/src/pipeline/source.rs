@@ -125,7 +125,7 @@ pub enum Events<'a> {
     /// The caller's store.
     Borrowed(&'a EventStore),
     /// A store ingested from files.
-    Owned(EventStore),
+    Owned(Box<EventStore>),
 }
 
 impl Deref for Events<'_> {
@@ -164,7 +164,7 @@ pub fn load_events<'a>(
                 ing.read_path(path, &f.csv)?;
             }
             let (store, report) = ing.finish()?;
-            Ok((Events::Owned(store), Some(report)))
+            Ok((Events::Owned(Box::new(store)), Some(report)))
         }
         EventSource::Batches { name, batches, ingest } => {
             let opts = match roles {
@@ -174,7 +174,7 @@ pub fn load_events<'a>(
             let mut ing = Ingestor::new(&opts)?.with_parallelism(par.clone());
             ing.read_batches(name, batches.iter().cloned().map(Ok))?;
             let (store, report) = ing.finish()?;
-            Ok((Events::Owned(store), Some(report)))
+            Ok((Events::Owned(Box::new(store)), Some(report)))
         }
     }
 }

@@ -65,7 +65,8 @@ pub fn rfm(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result<Rec
         RfmMode::Orders => orders_axes(store, cfg, par)?,
         RfmMode::Btyd { period } => btyd_axes(store, cfg, period, par)?,
     };
-    score(axes, cfg)
+    // scoring runs in the caller's pool too (its NTILE chunking reads the pool's size)
+    par.install(|| score(axes, cfg))
 }
 
 /// The unscored columns of an RFM table; money in cents.
