@@ -33,6 +33,9 @@ enum Command {
     Fit(cmd::models::FitArgs),
     /// Score a customer summary with a saved model (P(alive), expected purchases or spend).
     Predict(cmd::models::PredictArgs),
+    /// Check a saved purchase model against a summary: calibration vs holdout, period
+    /// transactions, frequency/recency matrices and tracking, as tables.
+    Check(cmd::models::CheckArgs),
     /// Customer lifetime value from events in one command (purchase model + Gamma-Gamma).
     Clv(cmd::models::ClvArgs),
     /// Supervised churn scores: train, score or evaluate an L2 logistic regression.
@@ -99,6 +102,7 @@ fn main() -> std::process::ExitCode {
         Command::Segment(a) => cmd::segment::run(a, &par),
         Command::Fit(a) => cmd::models::fit(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Predict(a) => cmd::models::predict(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Check(a) => cmd::models::check(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Clv(a) => cmd::models::clv(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Churn(a) => cmd::churn::run(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Triggers(a) => cmd::churn::triggers(a).map_err(|e| e as Box<dyn std::error::Error>),

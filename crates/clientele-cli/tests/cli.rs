@@ -692,6 +692,31 @@ fn fit_predict_and_clv_reproduce_the_published_cdnow_numbers() {
         printed.contains("946 repeat customers") && printed.contains("log-likelihood -4055.9177"),
         "{printed}"
     );
+    // check: calibration vs holdout, period transactions, matrices and tracking as tables
+    let checks = dir.path().join("checks");
+    let mut args = cdnow_model_args(cd, "check");
+    args.extend([
+        "--model",
+        model.to_str().unwrap(),
+        "--observation-end",
+        "1998-06-30",
+        "--out-dir",
+        checks.to_str().unwrap(),
+    ]);
+    let printed = ok(&args);
+    assert!(
+        printed.contains("calibration vs holdout") && printed.contains("period transactions"),
+        "{printed}"
+    );
+    for name in [
+        "calibration_vs_holdout",
+        "period_transactions",
+        "frequency_recency",
+        "tracking",
+    ] {
+        let text = std::fs::read_to_string(checks.join(format!("{name}.csv"))).unwrap();
+        assert!(text.lines().count() > 1, "{name}: {text}");
+    }
     // predict from a summary file: E[Y(39) | x = 2, t_x = 30.43, T = 38.86] = 1.226 for customer 4.
     let summary = dir.path().join("summary.csv");
     let mut args = cdnow_model_args(cd, "summary");

@@ -38,6 +38,10 @@ pub struct SummarySource {
     /// Last day of the calibration window, inclusive (with --input or --store).
     #[arg(long, value_name = "DATE", required_unless_present = "summary")]
     calibration_end: Option<NaiveDate>,
+    /// Last day of the holdout window, inclusive (with --input or --store; adds the holdout
+    /// columns `check` compares with).
+    #[arg(long, value_name = "DATE")]
+    observation_end: Option<NaiveDate>,
     /// Purchase period of the summary: day, week (Monday-Sunday), month, or Nd (default: day;
     /// for a --summary file, the saved model's when a model is given).
     #[arg(long, value_name = "PERIOD")]
@@ -74,10 +78,13 @@ impl SummarySource {
         let end = self
             .calibration_end
             .ok_or("--calibration-end is required with --input or --store")?;
-        let cfg = SummaryParams::new(end)
+        let mut params = SummaryParams::new(end)
             .period(window.period)
-            .time_unit(window.time_unit)
-            .validate()?;
+            .time_unit(window.time_unit);
+        if let Some(o) = self.observation_end {
+            params = params.observation_end(o);
+        }
+        let cfg = params.validate()?;
         let opened;
         let source = match &self.store {
             Some(dir) => {
@@ -398,6 +405,71 @@ pub fn clv(a: &ClvArgs, par: &Parallelism) -> CliResult<()> {
                 clientele::io::format_table(&top_by(&run.table, clientele::schema::output::CLV, 10)?, 10)
             );
         }
+    }
+    Ok(())
+}
+
+/// Arguments of `clientele check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A model file with a purchase model (bgnbd, mbgnbd, pnbd): `fit --out` or `clv --model-out`.
+    #[arg(long, value_name = "MODEL.json")]
+    model: PathBuf,
+    #[command(flatten)]
+    source: SummarySource,
+    /// Highest calibration frequency with its own holdout bucket (the last is "N or more").
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    holdout_max_frequency: u32,
+    /// Highest repeat-purchase count with its own period-transactions row ("N or more").
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    period_max: u32,
+    /// Horizon of the matrix's expected purchases (12m, 26w, 90d; a bare number: model units).
+    #[arg(long, value_name = "H", value_parser = parse_horizon, default_value = "1")]
+    matrix_horizon: Horizon,
+    /// Write calibration_vs_holdout, period_transactions, frequency_recency and tracking
+    /// tables into this directory.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Format of the tables in --out-dir: csv, parquet, json or arrow.
+    #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = ["csv", "parquet", "json", "arrow"])]
+    format: String,
+}
+
+pub fn check(a: &CheckArgs, par: &Parallelism) -> CliResult<()> {
+    let models = SavedModels::read(&a.model)?;
+    let summary = a.source.load(models.window.as_ref(), par)?;
+    let params = clientele::pipeline::CheckParams {
+        holdout_max_frequency: a.holdout_max_frequency,
+        period_max: a.period_max,
+        matrix_horizon: a.matrix_horizon,
+        ..Default::default()
+    };
+    let t = clientele::pipeline::check_model(&summary, &models, &params, par)?;
+    match &t.calibration_vs_holdout {
+        Some(h) => {
+            println!("calibration vs holdout purchases (mean per customer, by calibration frequency):");
+            print!("{}", clientele::io::format_table(h, 50));
+        }
+        None => println!("no holdout columns: give --observation-end to compare with a holdout period"),
+    }
+    println!("\nperiod transactions (customers by repeat purchases in their calibration time):");
+    print!("{}", clientele::io::format_table(&t.period_transactions, 50));
+    if let Some(dir) = &a.out_dir {
+        std::fs::create_dir_all(dir).map_err(|e| clientele::Error::io(dir, e))?;
+        let mut written = Vec::new();
+        for (name, table) in [
+            ("calibration_vs_holdout", t.calibration_vs_holdout.as_ref()),
+            ("period_transactions", Some(&t.period_transactions)),
+            ("frequency_recency", Some(&t.frequency_recency)),
+            ("tracking", Some(&t.tracking)),
+        ] {
+            if let Some(table) = table {
+                let path = dir.join(format!("{name}.{}", a.format));
+                clientele::io::write_batch(table, &path)?;
+                written.push(path.display().to_string());
+            }
+        }
+        eprintln!("tables -> {}", written.join(", "));
     }
     Ok(())
 }

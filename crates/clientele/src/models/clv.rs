@@ -113,6 +113,12 @@ pub trait PurchaseModel: Sync {
     /// The model's own errors (see its documentation).
     fn expected_purchases(&self, t: f64) -> Result<f64>;
 
+    /// P(X(t) = n): the probability that a new customer makes `n` repeat purchases in `t`.
+    ///
+    /// # Errors
+    /// The model's own errors (see its documentation).
+    fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64>;
+
     /// DERT(δ) of a customer known to be alive at T (see
     /// [`PurchaseModel::discounted_expected_residual_transactions`]).
     ///
@@ -151,6 +157,9 @@ pub trait PurchaseModel: Sync {
 impl PurchaseModel for BgNbd {
     fn name(&self) -> &'static str {
         "BG/NBD"
+    }
+    fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64> {
+        Ok(BgNbd::probability_of_purchases(self, t, n))
     }
     fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         super::data::check_history(x, t_x, t_cal)?;

@@ -401,6 +401,9 @@ impl super::clv::PurchaseModel for MbgNbd {
     fn name(&self) -> &'static str {
         "MBG/NBD"
     }
+    fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64> {
+        Ok(MbgNbd::probability_of_purchases(self, t, n))
+    }
     fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         super::data::check_history(x, t_x, t_cal)?;
         Ok(self.p_alive(x, t_x, t_cal))

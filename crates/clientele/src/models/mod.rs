@@ -56,6 +56,7 @@ use crate::error::{Error, Result};
 
 pub mod bgbb;
 pub mod bgnbd;
+pub mod check;
 pub mod clv;
 pub mod data;
 pub mod evaluation;

@@ -739,6 +739,9 @@ impl PurchaseModel for ParetoNbd {
     fn name(&self) -> &'static str {
         "Pareto/NBD"
     }
+    fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64> {
+        ParetoNbd::probability_of_purchases(self, t, n)
+    }
     fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
         self.p_alive(x, t_x, t_cal)
     }

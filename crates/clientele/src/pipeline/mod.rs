@@ -10,6 +10,7 @@
 //! | per-customer summary | [`customer_summary`] | [`EventSource`] (store, files, batches) | [`CustomerSummary`] + ingest report |
 //! | fit one model | [`fit`] | [`CustomerSummary`], [`ModelKind`](crate::models::ModelKind) | [`ModelFit`] |
 //! | predict with saved models | [`predict`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | `RecordBatch` |
+//! | check a model | [`check_model`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | [`CheckTables`] |
 //! | lifetime value | [`clv`] / [`score_clv`] | [`CustomerSummary`], [`ClvConfig`] | [`Clv`]: table, models, report |
 //!
 //! # Example: the CLV job
@@ -32,11 +33,13 @@
 //! # Ok(()) }
 //! ```
 
+mod check;
 mod clv;
 mod fit;
 mod source;
 mod summary;
 
+pub use check::{CheckParams, CheckTables, check_model};
 pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
 pub use fit::{ModelFit, fit, predict};
 pub use source::{EventSource, Events, FileSource, load_events};
