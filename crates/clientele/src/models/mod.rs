@@ -170,7 +170,8 @@ pub(crate) fn run_fit(
 ) -> Result<(Vec<f64>, FitDiagnostics)> {
     let settings = optim::OptimSettings {
         max_iterations: opts.max_iterations,
-        log_bound: LOG_BOUND,
+        // a penalized likelihood always has an interior maximum (the penalty grows as θ²)
+        log_bound: if opts.penalizer > 0.0 { f64::INFINITY } else { LOG_BOUND },
         gtol: opts.tolerance,
     };
     let mut res = optim::minimize(obj, theta0, settings);
@@ -227,8 +228,8 @@ pub(crate) fn run_fit(
     Ok((res.theta, diag))
 }
 
-/// How far (in natural log) a parameter may move from its data-based starting value before the
-/// search stops at a boundary: a factor 10^4.
+/// How far (in natural log) a parameter may move from its data-based starting value before an
+/// unpenalized search stops at a boundary: a factor 10^4.
 pub(crate) const LOG_BOUND: f64 = 9.210_340_371_976_184;
 
 /// The format tag of saved models.
