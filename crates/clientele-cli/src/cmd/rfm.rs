@@ -8,8 +8,9 @@ use arrow_array::types::UInt8Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap, rfm, rfm_parquet};
+use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap, rfm};
 use clientele::kernels::summary::Period;
+use clientele::pipeline::{EventSource, FileSource, customer_rfm};
 use clientele::report::{SegmentReportParams, segment_report};
 use clientele::schema::Role;
 
@@ -122,81 +123,85 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     let a = &args.rfm;
     let cfg = a.config()?;
     let segments = &cfg.params().segments;
-    // RFM needs event types and amounts besides the required columns; the printed segment
-    // report also reads channels and scores.
-    let roles: &[Role] = if args.out.is_some() {
-        &[Role::EventType, Role::Amount]
-    } else {
-        &[Role::EventType, Role::Amount, Role::Channel, Role::Score]
-    };
-    // One Parquet file to an output file: the streaming path, when the file is in its scope.
-    if let (Some(path), [input]) = (&args.out, args.source.input.as_slice())
-        && args.source.store.is_none()
-        && input
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
-    {
+    // To an output file: the RFM table alone, from the library's job (one Parquet file is
+    // scored straight from its columns when it is in the streaming path's scope).
+    if let Some(path) = &args.out {
         let started = std::time::Instant::now();
-        if let Some(table) = rfm_parquet(input, &cfg, &args.source.mapping.ingest_options(false).only(roles), par)? {
-            clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
-            eprintln!(
-                "{} customers scored in {:.3} s (streamed from Parquet) -> {}",
-                table.num_rows(),
-                started.elapsed().as_secs_f64(),
-                path.display()
-            );
-            return Ok(());
-        }
-    }
-    let store = load(&args.source, par, roles)?;
-    let started = std::time::Instant::now();
-    let table = rfm(&store, &cfg, par)?;
-    let took = started.elapsed();
-    match &args.out {
-        Some(path) => {
-            clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
-            eprintln!(
-                "{} customers scored in {:.3} s -> {}",
-                table.num_rows(),
-                took.as_secs_f64(),
-                path.display()
-            );
-        }
-        None => {
-            // Breaks can give up to 9 scores per axis; the other methods give `bins`.
-            let shown = if a.scoring == "breaks" { 9 } else { a.bins };
-            println!(
-                "{} customers with purchases before {} ({} mode, {} scoring)",
-                table.num_rows(),
-                a.as_of,
-                a.mode,
-                a.scoring
-            );
-            println!(
-                "customers per score:{}",
-                (1..=shown).map(|s| format!("{s:>9}")).collect::<String>()
-            );
-            for (label, col) in [
-                ("recency", "r_score"),
-                ("frequency", "f_score"),
-                ("monetary", "m_score"),
-            ] {
-                println!("  {label:<18}{}", distribution(&table, col, shown));
+        let progress = crate::input::progress_bar();
+        let opened;
+        let source = match &args.source.store {
+            Some(dir) => {
+                opened = clientele::store::EventStore::open(dir)?;
+                EventSource::Store(&opened)
             }
-            let report = segment_report(
-                &store,
-                &table,
-                &SegmentReportParams::new(a.as_of)
-                    .segment_order(segments.rules.iter().map(|r| r.segment.clone()).collect())
-                    .validate()?,
-                par,
-            )?;
-            println!(
-                "\nsegments ({}):\n{}",
-                segments.name,
-                clientele::io::format_table(&report, 50)
+            None => EventSource::Files(
+                FileSource::new(args.source.input.clone())
+                    .ingest(args.source.mapping.ingest_options(false))
+                    .csv(args.source.mapping.csv_options()?)
+                    .progress(progress.1),
+            ),
+        };
+        let run = customer_rfm(&source, &cfg, par)?;
+        progress.0.finish_and_clear();
+        if let Some(r) = &run.ingest
+            && r.rows_rejected > 0
+        {
+            eprintln!(
+                "warning: {} of {} rows rejected; run `clientele ingest --report FILE.json` for the list",
+                r.rows_rejected, r.rows_read
             );
         }
+        let table = run.table;
+        clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
+        eprintln!(
+            "{} customers scored in {:.3} s{} -> {}",
+            table.num_rows(),
+            started.elapsed().as_secs_f64(),
+            if run.streamed { " (streamed from Parquet)" } else { "" },
+            path.display()
+        );
+        return Ok(());
     }
+    // On the terminal: the score distributions and the segment report, which also reads
+    // channels and scores.
+    let store = load(
+        &args.source,
+        par,
+        &[Role::EventType, Role::Amount, Role::Channel, Role::Score],
+    )?;
+    let table = rfm(&store, &cfg, par)?;
+    // Breaks can give up to 9 scores per axis; the other methods give `bins`.
+    let shown = if a.scoring == "breaks" { 9 } else { a.bins };
+    println!(
+        "{} customers with purchases before {} ({} mode, {} scoring)",
+        table.num_rows(),
+        a.as_of,
+        a.mode,
+        a.scoring
+    );
+    println!(
+        "customers per score:{}",
+        (1..=shown).map(|s| format!("{s:>9}")).collect::<String>()
+    );
+    for (label, col) in [
+        ("recency", "r_score"),
+        ("frequency", "f_score"),
+        ("monetary", "m_score"),
+    ] {
+        println!("  {label:<18}{}", distribution(&table, col, shown));
+    }
+    let report = segment_report(
+        &store,
+        &table,
+        &SegmentReportParams::new(a.as_of)
+            .segment_order(segments.rules.iter().map(|r| r.segment.clone()).collect())
+            .validate()?,
+        par,
+    )?;
+    println!(
+        "\nsegments ({}):\n{}",
+        segments.name,
+        clientele::io::format_table(&report, 50)
+    );
     Ok(())
 }

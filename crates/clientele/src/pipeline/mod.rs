@@ -8,6 +8,7 @@
 //! | job | function | input | output |
 //! |---|---|---|---|
 //! | per-customer summary | [`customer_summary`] | [`EventSource`] (store, files, batches) | [`CustomerSummary`] + ingest report |
+//! | RFM scores | [`customer_rfm`] | [`EventSource`], [`RfmConfig`](crate::kernels::rfm::RfmConfig) | [`RfmRun`] + ingest report |
 //! | fit one model | [`fit`] | [`CustomerSummary`], [`ModelKind`](crate::models::ModelKind) | [`ModelFit`] |
 //! | predict with saved models | [`predict`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | `RecordBatch` |
 //! | check a model | [`check_model`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | [`CheckTables`] |
@@ -36,11 +37,13 @@
 mod check;
 mod clv;
 mod fit;
+mod rfm;
 mod source;
 mod summary;
 
 pub use check::{CheckParams, CheckTables, check_model};
 pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
 pub use fit::{ModelFit, fit, predict};
+pub use rfm::{RFM_ROLES, RfmRun, customer_rfm};
 pub use source::{EventSource, Events, FileSource, load_events};
 pub use summary::{CustomerSummary, SUMMARY_ROLES, SummaryRun, customer_summary};
