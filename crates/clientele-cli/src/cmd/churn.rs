@@ -1,26 +1,14 @@
 //! `clientele churn train|score|evaluate` and `clientele triggers`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
-use arrow_array::{ArrayRef, Float64Array, RecordBatch};
-use clientele::kernels::summary::{Period, SummaryParams, summarize};
-use clientele::models::{BgNbdParams, RfmData};
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use clientele::churn::evaluation::evaluate;
-use clientele::churn::labels::label_values;
-use clientele::churn::logistic::ClassWeight;
-use clientele::churn::{
-    BtydFeatures, ChurnModel, ChurnModelParams, DEFAULT_BTYD_WEEKS, FeatureParams, LabelParams, churn_features,
-    churn_labels,
-};
+use clientele::churn::evaluation::ChurnEvaluation;
+use clientele::churn::{ChurnModel, DEFAULT_BTYD_WEEKS};
 use clientele::exec::Parallelism;
+use clientele::pipeline::{churn_evaluate, churn_score, churn_train, top_by};
 use clientele::schema::Role;
-use clientele::store::EventStore;
 use clientele::triggers::TriggerRules;
 
 use crate::input::{SourceArgs, load};
@@ -152,8 +140,7 @@ fn model_btyd(model: &ChurnModel, btyd: bool, weeks: Option<f64>) -> CliResult<O
     Ok(chosen)
 }
 
-fn print_evaluation(labels: &[f64], scores: &[f64]) -> CliResult<()> {
-    let e = evaluate(labels, scores)?;
+fn print_evaluation(e: &ChurnEvaluation) {
     println!(
         "  {} customers, churn rate {:.4}: ROC AUC {:.4}, PR AUC {:.4}, Brier {:.4}",
         e.rows, e.churn_rate, e.roc_auc, e.average_precision, e.brier_score
@@ -167,50 +154,6 @@ fn print_evaluation(labels: &[f64], scores: &[f64]) -> CliResult<()> {
     for b in &e.calibration {
         println!("    {:>8} {:>14.4} {:>13.4}", b.rows, b.mean_predicted, b.observed_rate);
     }
-    Ok(())
-}
-
-/// BG/NBD features of the customers who bought before `cutoff`: the model is fitted on the
-/// weekly summary with the calibration ending the day before the cutoff.
-fn btyd_features(store: &EventStore, cutoff: NaiveDate, weeks: f64, par: &Parallelism) -> CliResult<RecordBatch> {
-    let end = cutoff.pred_opt().ok_or("the cutoff has no previous day")?;
-    let summary = summarize(store, &SummaryParams::new(end).period(Period::Week).validate()?, par)?;
-    let data = RfmData::from_summary(&summary)?;
-    let model = par.install(|| BgNbdParams::new().validate()?.fit(&data))?;
-    let col = |name: &str| -> CliResult<Vec<f64>> {
-        Ok(summary
-            .column_by_name(name)
-            .and_then(|c| c.as_primitive_opt::<Float64Type>())
-            .ok_or_else(|| format!("the summary has no `{name}`"))?
-            .values()
-            .to_vec())
-    };
-    let (x, tx, t) = (col("frequency")?, col("recency")?, col("T")?);
-    let p_alive = par.install(|| model.p_alive_batch(&x, &tx, &t))?;
-    let expected = par.install(|| model.conditional_expected_purchases_batch(weeks, &x, &tx, &t))?;
-    let keys = summary
-        .column_by_name("customer_id")
-        .ok_or("the summary has no customer_id")?
-        .clone();
-    Ok(RecordBatch::try_from_iter([
-        ("customer_id", keys),
-        ("p_alive", Arc::new(Float64Array::from(p_alive)) as ArrayRef),
-        ("expected_purchases", Arc::new(Float64Array::from(expected)) as ArrayRef),
-    ])?)
-}
-
-fn features_and_labels(
-    store: &EventStore,
-    features: &FeatureParams,
-    cutoff: NaiveDate,
-    horizon: u32,
-    btyd: Option<f64>,
-    par: &Parallelism,
-) -> CliResult<(arrow_array::RecordBatch, arrow_array::RecordBatch)> {
-    let extra = btyd.map(|w| btyd_features(store, cutoff, w, par)).transpose()?;
-    let f = churn_features(store, &features.validate()?, extra.as_ref(), par)?;
-    let l = churn_labels(store, &LabelParams::new(cutoff).horizon_days(horizon).validate()?, par)?;
-    Ok((f, l))
 }
 
 pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
@@ -218,20 +161,9 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
         Step::Train(t) => {
             let store = load(&t.source, par, &ROLES)?;
             let started = std::time::Instant::now();
-            let fp = FeatureParams::new(t.cutoff);
             let btyd = t.btyd.then_some(t.btyd_weeks);
-            let (features, labels) = features_and_labels(&store, &fp, t.cutoff, t.horizon_days, btyd, par)?;
-            let mut params = ChurnModelParams::new().c(t.c);
-            if t.balanced {
-                params = params.class_weight(ClassWeight::Balanced);
-            }
-            let model = par
-                .install(|| params.validate()?.fit(&features, &labels))?
-                .with_feature_params(&fp)
-                .with_btyd(match btyd {
-                    Some(weeks) => BtydFeatures::Used { weeks },
-                    None => BtydFeatures::Off,
-                });
+            let trained = churn_train(&store, t.cutoff, t.horizon_days, btyd, t.c, t.balanced, par)?;
+            let (model, labels) = (&trained.model, &trained.labels);
             let took = started.elapsed();
             let d = &model.diagnostics;
             println!(
@@ -257,7 +189,7 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
                 println!("    {name:<28} {coef:>+10.4}");
             }
             println!("  on the training window:");
-            print_evaluation(&label_values(&labels)?, &model.predict(&features)?)?;
+            print_evaluation(&trained.training_fit);
             if let Some(p) = &t.out {
                 std::fs::write(p, model.to_json()?).map_err(|e| clientele::Error::io(p, e))?;
                 eprintln!("model saved -> {}", p.display());
@@ -266,22 +198,15 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
         Step::Score(s) => {
             let model = load_model(&s.model)?;
             let store = load(&s.source, par, &ROLES)?;
-            let extra = model_btyd(&model, s.btyd, s.btyd_weeks)?
-                .map(|weeks| btyd_features(&store, s.as_of, weeks, par))
-                .transpose()?;
-            let features = churn_features(&store, &model.feature_config(s.as_of)?, extra.as_ref(), par)?;
-            let scores = model.score(&features)?;
+            let btyd = model_btyd(&model, s.btyd, s.btyd_weeks)?;
+            let scores = churn_score(&store, &model, s.as_of, btyd, par)?;
             match &s.out {
                 Some(path) => {
                     clientele::io::write_batch(&scores, path)?;
                     eprintln!("{} customers scored -> {}", scores.num_rows(), path.display());
                 }
                 None => {
-                    let p = model.predict(&features)?;
-                    let mut order: Vec<u32> = (0..p.len() as u32).collect();
-                    order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
-                    order.truncate(20);
-                    let top = arrow_select::take::take_record_batch(&scores, &arrow_array::UInt32Array::from(order))?;
+                    let top = top_by(&scores, "churn_probability", 20)?;
                     println!("most at risk as of {}:", s.as_of);
                     print!("{}", clientele::io::format_table(&top, 20));
                 }
@@ -290,14 +215,13 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
         Step::Evaluate(e) => {
             let model = load_model(&e.model)?;
             let store = load(&e.source, par, &ROLES)?;
-            let fp = model.feature_config(e.cutoff)?;
             let btyd = model_btyd(&model, e.btyd, e.btyd_weeks)?;
-            let (features, labels) = features_and_labels(&store, fp.params(), e.cutoff, e.horizon_days, btyd, par)?;
+            let evaluation = churn_evaluate(&store, &model, e.cutoff, e.horizon_days, btyd, par)?;
             println!(
                 "held-out evaluation: features before {}, churn = no purchase in the next {} days",
                 e.cutoff, e.horizon_days
             );
-            print_evaluation(&label_values(&labels)?, &model.predict(&features)?)?;
+            print_evaluation(&evaluation);
         }
     }
     Ok(())

@@ -12,6 +12,7 @@
 //! | fit one model | [`fit`] | [`CustomerSummary`], [`ModelKind`](crate::models::ModelKind) | [`ModelFit`] |
 //! | predict with saved models | [`predict`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | `RecordBatch` |
 //! | check a model | [`check_model`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | [`CheckTables`] |
+//! | churn | [`churn_train`] / [`churn_score`] / [`churn_evaluate`] | `EventStore`, cutoff, horizon | model, scores, evaluation |
 //! | lifetime value | [`clv`] / [`score_clv`] | [`CustomerSummary`], [`ClvConfig`] | [`Clv`]: table, models, report |
 //!
 //! # Example: the CLV job
@@ -35,6 +36,7 @@
 //! ```
 
 mod check;
+mod churn;
 mod clv;
 mod fit;
 mod rfm;
@@ -42,6 +44,7 @@ mod source;
 mod summary;
 
 pub use check::{CheckParams, CheckTables, check_model};
+pub use churn::{ChurnTraining, btyd_features, churn_dataset, churn_evaluate, churn_score, churn_train};
 pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
 pub use fit::{ModelFit, fit, predict};
 pub use rfm::{RFM_ROLES, RfmRun, customer_rfm};
