@@ -28,30 +28,33 @@ use crate::store::EventStore;
 /// [`Error::InvalidParameter`] for a cutoff without a previous day; the summary's and the fit's
 /// errors.
 pub fn btyd_features(store: &EventStore, cutoff: NaiveDate, weeks: f64, par: &Parallelism) -> Result<RecordBatch> {
-    let end = cutoff
-        .pred_opt()
-        .ok_or_else(|| Error::param("cutoff", "the cutoff has no previous day"))?;
-    let table = summarize(store, &SummaryParams::new(end).period(Period::Week).validate()?, par)?;
-    let summary = CustomerSummary::new(table, DataWindow::new(Period::Week, TimeUnit::Period))?;
-    let (x, tx, t) = (summary.column(FREQUENCY)?, summary.column(RECENCY)?, summary.column(T)?);
-    let data = RfmData::from_slices(&x, &tx, &t, None)?;
-    let (p_alive, expected) = par.install(|| -> Result<(Vec<f64>, Vec<f64>)> {
-        let model = BgNbdParams::new().validate()?.fit(&data)?;
-        Ok((
-            model.p_alive_batch(&x, &tx, &t)?,
-            model.conditional_expected_purchases_batch(weeks, &x, &tx, &t)?,
-        ))
-    })?;
-    let keys = summary
-        .table()
-        .column_by_name(crate::schema::CUSTOMER_ID)
-        .cloned()
-        .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
-    Ok(RecordBatch::try_from_iter([
-        (crate::schema::CUSTOMER_ID, keys),
-        (P_ALIVE, Arc::new(Float64Array::from(p_alive)) as ArrayRef),
-        (EXPECTED_PURCHASES, Arc::new(Float64Array::from(expected)) as ArrayRef),
-    ])?)
+    // every step in the caller's pool
+    par.install(|| {
+        let end = cutoff
+            .pred_opt()
+            .ok_or_else(|| Error::param("cutoff", "the cutoff has no previous day"))?;
+        let table = summarize(store, &SummaryParams::new(end).period(Period::Week).validate()?, par)?;
+        let summary = CustomerSummary::new(table, DataWindow::new(Period::Week, TimeUnit::Period))?;
+        let (x, tx, t) = (summary.column(FREQUENCY)?, summary.column(RECENCY)?, summary.column(T)?);
+        let data = RfmData::from_slices(&x, &tx, &t, None)?;
+        let (p_alive, expected) = par.install(|| -> Result<(Vec<f64>, Vec<f64>)> {
+            let model = BgNbdParams::new().validate()?.fit(&data)?;
+            Ok((
+                model.p_alive_batch(&x, &tx, &t)?,
+                model.conditional_expected_purchases_batch(weeks, &x, &tx, &t)?,
+            ))
+        })?;
+        let keys = summary
+            .table()
+            .column_by_name(crate::schema::CUSTOMER_ID)
+            .cloned()
+            .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
+        Ok(RecordBatch::try_from_iter([
+            (crate::schema::CUSTOMER_ID, keys),
+            (P_ALIVE, Arc::new(Float64Array::from(p_alive)) as ArrayRef),
+            (EXPECTED_PURCHASES, Arc::new(Float64Array::from(expected)) as ArrayRef),
+        ])?)
+    })
 }
 
 /// The time-split data set: features of the customers active before `cutoff` (with BG/NBD
@@ -68,14 +71,17 @@ pub fn churn_dataset(
     btyd_weeks: Option<f64>,
     par: &Parallelism,
 ) -> Result<(RecordBatch, RecordBatch)> {
-    let extra = btyd_weeks.map(|w| btyd_features(store, cutoff, w, par)).transpose()?;
-    let f = churn_features(store, &features.validate()?, extra.as_ref(), par)?;
-    let l = churn_labels(
-        store,
-        &LabelParams::new(cutoff).horizon_days(horizon_days).validate()?,
-        par,
-    )?;
-    Ok((f, l))
+    // every step in the caller's pool
+    par.install(|| {
+        let extra = btyd_weeks.map(|w| btyd_features(store, cutoff, w, par)).transpose()?;
+        let f = churn_features(store, &features.validate()?, extra.as_ref(), par)?;
+        let l = churn_labels(
+            store,
+            &LabelParams::new(cutoff).horizon_days(horizon_days).validate()?,
+            par,
+        )?;
+        Ok((f, l))
+    })
 }
 
 /// A trained churn model with the data it was trained on.
@@ -106,25 +112,28 @@ pub fn churn_train(
     balanced: bool,
     par: &Parallelism,
 ) -> Result<ChurnTraining> {
-    let fp = FeatureParams::new(cutoff);
-    let (features, labels) = churn_dataset(store, &fp, cutoff, horizon_days, btyd_weeks, par)?;
-    let mut params = ChurnModelParams::new().c(c);
-    if balanced {
-        params = params.class_weight(ClassWeight::Balanced);
-    }
-    let model = par
-        .install(|| params.validate()?.fit(&features, &labels))?
-        .with_feature_params(&fp)
-        .with_btyd(match btyd_weeks {
-            Some(weeks) => BtydFeatures::Used { weeks },
-            None => BtydFeatures::Off,
-        });
-    let training_fit = evaluate(&label_values(&labels)?, &model.predict(&features)?)?;
-    Ok(ChurnTraining {
-        model,
-        features,
-        labels,
-        training_fit,
+    // every step in the caller's pool
+    par.install(|| {
+        let fp = FeatureParams::new(cutoff);
+        let (features, labels) = churn_dataset(store, &fp, cutoff, horizon_days, btyd_weeks, par)?;
+        let mut params = ChurnModelParams::new().c(c);
+        if balanced {
+            params = params.class_weight(ClassWeight::Balanced);
+        }
+        let model = par
+            .install(|| params.validate()?.fit(&features, &labels))?
+            .with_feature_params(&fp)
+            .with_btyd(match btyd_weeks {
+                Some(weeks) => BtydFeatures::Used { weeks },
+                None => BtydFeatures::Off,
+            });
+        let training_fit = evaluate(&label_values(&labels)?, &model.predict(&features)?)?;
+        Ok(ChurnTraining {
+            model,
+            features,
+            labels,
+            training_fit,
+        })
     })
 }
 
@@ -140,11 +149,14 @@ pub fn churn_score(
     btyd_weeks: Option<f64>,
     par: &Parallelism,
 ) -> Result<RecordBatch> {
-    let extra = btyd_weeks
-        .map(|weeks| btyd_features(store, as_of, weeks, par))
-        .transpose()?;
-    let features = churn_features(store, &model.feature_config(as_of)?, extra.as_ref(), par)?;
-    model.score(&features)
+    // every step in the caller's pool
+    par.install(|| {
+        let extra = btyd_weeks
+            .map(|weeks| btyd_features(store, as_of, weeks, par))
+            .transpose()?;
+        let features = churn_features(store, &model.feature_config(as_of)?, extra.as_ref(), par)?;
+        model.score(&features)
+    })
 }
 
 /// A saved model's held-out evaluation: features before `cutoff`, churn = no purchase in the
@@ -160,7 +172,10 @@ pub fn churn_evaluate(
     btyd_weeks: Option<f64>,
     par: &Parallelism,
 ) -> Result<ChurnEvaluation> {
-    let fp = model.feature_config(cutoff)?;
-    let (features, labels) = churn_dataset(store, fp.params(), cutoff, horizon_days, btyd_weeks, par)?;
-    evaluate(&label_values(&labels)?, &model.predict(&features)?)
+    // every step in the caller's pool
+    par.install(|| {
+        let fp = model.feature_config(cutoff)?;
+        let (features, labels) = churn_dataset(store, fp.params(), cutoff, horizon_days, btyd_weeks, par)?;
+        evaluate(&label_values(&labels)?, &model.predict(&features)?)
+    })
 }

@@ -300,6 +300,11 @@ pub struct Clv {
 /// # Ok(()) }
 /// ```
 pub fn clv(summary: &CustomerSummary, cfg: &ClvConfig, par: &Parallelism) -> Result<Clv> {
+    // every step in the caller's pool (the model data's row counting is parallel too)
+    par.install(|| clv_in_pool(summary, cfg, par))
+}
+
+fn clv_in_pool(summary: &CustomerSummary, cfg: &ClvConfig, par: &Parallelism) -> Result<Clv> {
     let p = cfg.params();
     let discount = p
         .discount
@@ -307,24 +312,22 @@ pub fn clv(summary: &CustomerSummary, cfg: &ClvConfig, par: &Parallelism) -> Res
     let (x, tx, t, m) = history(summary)?;
     let data = RfmData::from_slices(&x, &tx, &t, None)?;
     let spend_data = SpendData::from_slices(&x, &m, None)?;
-    let models = par.install(|| -> Result<SavedModels> {
-        let spend = GammaGammaParams::new()
-            .penalizer(p.spend_penalizer)
-            .validate()?
-            .fit(&spend_data)?;
-        let purchase = fit_purchase(p.model, &data, p.purchase_penalizer)?;
-        let risk_kind = cfg.risk_model_for(p.model);
-        let risk = (risk_kind != p.model)
-            .then(|| fit_purchase(risk_kind, &data, p.purchase_penalizer))
-            .transpose()?;
-        Ok(SavedModels {
-            purchase: Some(purchase),
-            spend: Some(spend),
-            risk,
-            window: Some(*summary.window()),
-            discounting: None,
-        })
-    })?;
+    let spend = GammaGammaParams::new()
+        .penalizer(p.spend_penalizer)
+        .validate()?
+        .fit(&spend_data)?;
+    let purchase = fit_purchase(p.model, &data, p.purchase_penalizer)?;
+    let risk_kind = cfg.risk_model_for(p.model);
+    let risk = (risk_kind != p.model)
+        .then(|| fit_purchase(risk_kind, &data, p.purchase_penalizer))
+        .transpose()?;
+    let models = SavedModels {
+        purchase: Some(purchase),
+        spend: Some(spend),
+        risk,
+        window: Some(*summary.window()),
+        discounting: None,
+    };
     let mut run = value(summary, models, discount, cfg, (&x, &tx, &t, &m), par)?;
     run.report.fitted = true;
     run.report.spend_one_time_buyers_excluded = spend_data.skipped();
@@ -360,8 +363,10 @@ pub fn score_clv(summary: &CustomerSummary, models: &SavedModels, cfg: &ClvConfi
             ));
         }
     };
-    let (x, tx, t, m) = history(summary)?;
-    value(summary, models.clone(), discount, cfg, (&x, &tx, &t, &m), par)
+    par.install(|| {
+        let (x, tx, t, m) = history(summary)?;
+        value(summary, models.clone(), discount, cfg, (&x, &tx, &t, &m), par)
+    })
 }
 
 type History = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);

@@ -47,8 +47,8 @@ impl ModelFit {
 /// [`crate::models::SbgParams`]) or an invalid penalizer; the data's and the fit's errors
 /// ([`Error::FitFailed`] with the diagnostics when the optimiser does not converge).
 pub fn fit(summary: &CustomerSummary, kind: ModelKind, penalizer: f64, par: &Parallelism) -> Result<ModelFit> {
-    let x = summary.column(FREQUENCY)?;
     par.install(|| {
+        let x = summary.column(FREQUENCY)?;
         let purchase = |model: FittedModel, customers: f64| ModelFit {
             model,
             customers,

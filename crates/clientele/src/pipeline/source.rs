@@ -149,7 +149,8 @@ pub fn load_events<'a>(
     roles: Option<&[Role]>,
     par: &Parallelism,
 ) -> Result<(Events<'a>, Option<IngestReport>)> {
-    match source {
+    // every step in the caller's pool
+    par.install(|| match source {
         EventSource::Store(s) => Ok((Events::Borrowed(s), None)),
         EventSource::Files(f) => {
             let opts = match roles {
@@ -176,5 +177,5 @@ pub fn load_events<'a>(
             let (store, report) = ing.finish()?;
             Ok((Events::Owned(Box::new(store)), Some(report)))
         }
-    }
+    })
 }
