@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::clv::PurchaseModel;
 use super::{BgBb, BgNbd, GammaGamma, MbgNbd, ParetoNbd, Sbg};
 use crate::error::{Error, Result};
 
@@ -155,6 +156,22 @@ pub enum FittedModel {
 }
 
 impl FittedModel {
+    /// The continuous-time purchase model inside (BG/NBD, MBG/NBD, Pareto/NBD).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (field `model`) for any other kind.
+    pub fn as_purchase_model(&self) -> Result<&dyn PurchaseModel> {
+        match self {
+            FittedModel::BgNbd(m) => Ok(m),
+            FittedModel::MbgNbd(m) => Ok(m),
+            FittedModel::ParetoNbd(m) => Ok(m),
+            other => Err(Error::param(
+                "model",
+                format!("{} is not a purchase model (bgnbd, mbgnbd, pnbd)", other.kind()),
+            )),
+        }
+    }
+
     /// Which model this is.
     pub fn kind(&self) -> ModelKind {
         match self {
@@ -236,6 +253,39 @@ impl FittedModel {
             ModelKind::GammaGamma => FittedModel::GammaGamma(GammaGamma::from_json(json)?),
             ModelKind::Sbg => FittedModel::Sbg(Sbg::from_json(json)?),
         })
+    }
+}
+
+/// A fitted model scores as the purchase model inside it, so that one code path serves BG/NBD,
+/// MBG/NBD and Pareto/NBD; other kinds answer every call with the error of
+/// [`FittedModel::as_purchase_model`].
+impl PurchaseModel for FittedModel {
+    fn name(&self) -> &'static str {
+        self.kind().title()
+    }
+    fn probability_alive(&self, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        self.as_purchase_model()?.probability_alive(x, t_x, t_cal)
+    }
+    fn expected_purchases_if_alive(&self, t: f64, x: f64, t_cal: f64) -> Result<f64> {
+        self.as_purchase_model()?.expected_purchases_if_alive(t, x, t_cal)
+    }
+    fn expected_purchases(&self, t: f64) -> Result<f64> {
+        self.as_purchase_model()?.expected_purchases(t)
+    }
+    fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64> {
+        self.as_purchase_model()?.probability_of_purchases(t, n)
+    }
+    fn discounted_residual_transactions_if_alive(&self, delta: f64, x: f64, t_cal: f64) -> Result<f64> {
+        self.as_purchase_model()?
+            .discounted_residual_transactions_if_alive(delta, x, t_cal)
+    }
+    fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        self.as_purchase_model()?
+            .conditional_expected_purchases(t, x, t_x, t_cal)
+    }
+    fn discounted_expected_residual_transactions(&self, delta: f64, x: f64, t_x: f64, t_cal: f64) -> Result<f64> {
+        self.as_purchase_model()?
+            .discounted_expected_residual_transactions(delta, x, t_x, t_cal)
     }
 }
 

@@ -7,12 +7,12 @@ use arrow_schema::{Field, Schema};
 use serde::{Deserialize, Serialize};
 
 use super::summary::CustomerSummary;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::models::check::{calibration_vs_holdout, frequency_recency_matrix, period_transactions};
 use crate::models::clv::PurchaseModel;
 use crate::models::evaluation::cumulative_expected_purchases;
-use crate::models::{FittedModel, Horizon, SavedModels};
+use crate::models::{Horizon, SavedModels};
 use crate::schema::output::{FREQUENCY, RECENCY, T};
 
 /// Settings of [`check_model`], with documented defaults.
@@ -78,15 +78,7 @@ pub fn check_model(
 ) -> Result<CheckTables> {
     models.check_window(summary.window())?;
     let model = models.purchase_model()?;
-    par.install(|| match model {
-        FittedModel::BgNbd(m) => tables(m, summary, params),
-        FittedModel::MbgNbd(m) => tables(m, summary, params),
-        FittedModel::ParetoNbd(m) => tables(m, summary, params),
-        other => Err(Error::param(
-            "model",
-            format!("{} is not checked yet (bgnbd, mbgnbd, pnbd are)", other.kind()),
-        )),
-    })
+    par.install(|| tables(model, summary, params))
 }
 
 fn batch(fields: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {

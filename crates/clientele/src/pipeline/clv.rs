@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::models::clv::Discounting;
 use crate::models::scores::{CustomerScores, probability_alive_batch, score_customers};
-use crate::models::{FittedModel, GammaGamma, GammaGammaParams, Horizon, ModelKind, RfmData, SavedModels, SpendData};
+use crate::models::{GammaGammaParams, Horizon, ModelKind, RfmData, SavedModels, SpendData};
 use crate::schema::output::{
     CHURN_RISK, CLV, EXPECTED_PURCHASES, EXPECTED_SPEND, FREQUENCY, MONETARY_VALUE, NET_CLV, P_ALIVE, RECENCY,
     RISK_TIER, T,
@@ -380,37 +380,6 @@ fn history(summary: &CustomerSummary) -> Result<History> {
     ))
 }
 
-fn scores(
-    model: &FittedModel,
-    spend: &GammaGamma,
-    h: (&[f64], &[f64], &[f64], &[f64]),
-    horizon: f64,
-    d: &Discounting,
-) -> Result<CustomerScores> {
-    let (x, tx, t, m) = h;
-    match model {
-        FittedModel::BgNbd(p) => score_customers(p, spend, x, tx, t, m, horizon, d),
-        FittedModel::MbgNbd(p) => score_customers(p, spend, x, tx, t, m, horizon, d),
-        FittedModel::ParetoNbd(p) => score_customers(p, spend, x, tx, t, m, horizon, d),
-        other => Err(Error::param(
-            "model",
-            format!("{} is not a purchase model for CLV", other.kind()),
-        )),
-    }
-}
-
-fn p_alive(model: &FittedModel, x: &[f64], tx: &[f64], t: &[f64]) -> Result<Vec<f64>> {
-    match model {
-        FittedModel::BgNbd(p) => probability_alive_batch(p, x, tx, t),
-        FittedModel::MbgNbd(p) => probability_alive_batch(p, x, tx, t),
-        FittedModel::ParetoNbd(p) => probability_alive_batch(p, x, tx, t),
-        other => Err(Error::param(
-            "risk_model",
-            format!("{} is not a purchase model", other.kind()),
-        )),
-    }
-}
-
 /// Scores with `models` and builds the table.
 fn value(
     summary: &CustomerSummary,
@@ -456,9 +425,9 @@ fn value(
         ));
     }
     let (s, risk_alive) = par.install(|| -> Result<(CustomerScores, Option<Vec<f64>>)> {
-        let s = scores(&purchase, &spend, (x, tx, t, &m_used), horizon, &discounting)?;
+        let s = score_customers(&purchase, &spend, x, tx, t, &m_used, horizon, &discounting)?;
         let r = match &models.risk {
-            Some(r) => Some(p_alive(r, x, tx, t)?),
+            Some(r) => Some(probability_alive_batch(r, x, tx, t)?),
             None => None,
         };
         Ok((s, r))

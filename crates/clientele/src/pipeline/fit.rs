@@ -115,17 +115,9 @@ pub(crate) fn purchase_scores(
     t: &[f64],
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     match model {
-        FittedModel::BgNbd(m) => Ok((
-            probability_alive_batch(m, x, tx, t)?,
-            conditional_expected_purchases_batch(m, horizon, x, tx, t)?,
-        )),
-        FittedModel::MbgNbd(m) => Ok((
-            probability_alive_batch(m, x, tx, t)?,
-            conditional_expected_purchases_batch(m, horizon, x, tx, t)?,
-        )),
-        FittedModel::ParetoNbd(m) => Ok((
-            probability_alive_batch(m, x, tx, t)?,
-            conditional_expected_purchases_batch(m, horizon, x, tx, t)?,
+        FittedModel::BgNbd(_) | FittedModel::MbgNbd(_) | FittedModel::ParetoNbd(_) => Ok((
+            probability_alive_batch(model, x, tx, t)?,
+            conditional_expected_purchases_batch(model, horizon, x, tx, t)?,
         )),
         FittedModel::BgBb(m) => {
             // The same checks as fitting: whole periods, 0 <= x <= t_x <= n.

@@ -149,33 +149,34 @@ pub fn load_events<'a>(
     roles: Option<&[Role]>,
     par: &Parallelism,
 ) -> Result<(Events<'a>, Option<IngestReport>)> {
+    let ingestor = |options: &IngestOptions| -> Result<Ingestor> {
+        let options = match roles {
+            Some(r) => options.clone().only(r),
+            None => options.clone(),
+        };
+        Ok(Ingestor::new(&options)?.with_parallelism(par.clone()))
+    };
     // every step in the caller's pool
-    par.install(|| match source {
-        EventSource::Store(s) => Ok((Events::Borrowed(s), None)),
-        EventSource::Files(f) => {
-            let opts = match roles {
-                Some(r) => f.ingest.clone().only(r),
-                None => f.ingest.clone(),
-            };
-            let mut ing = Ingestor::new(&opts)?.with_parallelism(par.clone());
-            if let Some(p) = &f.progress {
-                ing = ing.with_progress(p.clone());
+    par.install(|| {
+        let ing = match source {
+            EventSource::Store(s) => return Ok((Events::Borrowed(s), None)),
+            EventSource::Files(f) => {
+                let mut ing = ingestor(&f.ingest)?;
+                if let Some(p) = &f.progress {
+                    ing = ing.with_progress(p.clone());
+                }
+                for path in &f.paths {
+                    ing.read_path(path, &f.csv)?;
+                }
+                ing
             }
-            for path in &f.paths {
-                ing.read_path(path, &f.csv)?;
+            EventSource::Batches { name, batches, ingest } => {
+                let mut ing = ingestor(ingest)?;
+                ing.read_batches(name, batches.iter().cloned().map(Ok))?;
+                ing
             }
-            let (store, report) = ing.finish()?;
-            Ok((Events::Owned(Box::new(store)), Some(report)))
-        }
-        EventSource::Batches { name, batches, ingest } => {
-            let opts = match roles {
-                Some(r) => ingest.clone().only(r),
-                None => ingest.clone(),
-            };
-            let mut ing = Ingestor::new(&opts)?.with_parallelism(par.clone());
-            ing.read_batches(name, batches.iter().cloned().map(Ok))?;
-            let (store, report) = ing.finish()?;
-            Ok((Events::Owned(Box::new(store)), Some(report)))
-        }
+        };
+        let (store, report) = ing.finish()?;
+        Ok((Events::Owned(Box::new(store)), Some(report)))
     })
 }
