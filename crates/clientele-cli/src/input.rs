@@ -8,6 +8,7 @@ use clientele::exec::Parallelism;
 use clientele::ingest::{
     CsvOptions, Delimiter, IngestOptions, IngestReport, Ingestor, KeyType, Progress, ProgressUnit,
 };
+use clientele::pipeline::{EventSource, FileSource};
 use clientele::schema::Role;
 use clientele::store::EventStore;
 use clientele::time::TimeFormat;
@@ -189,18 +190,44 @@ pub fn load(src: &SourceArgs, par: &Parallelism, roles: &[Role]) -> clientele::R
         return EventStore::open(dir);
     }
     let (store, report, _) = ingest_files(&src.input, &src.mapping, false, par, None, Some(roles))?;
-    if report.rows_rejected > 0 {
+    warn_rejections(Some(&report));
+    Ok(store)
+}
+
+/// Runs `job` on the events the flags name: the store opened, or the files (with a progress
+/// bar on a terminal while they are read).
+pub fn with_source<T>(
+    src: &SourceArgs,
+    job: impl FnOnce(&EventSource<'_>) -> clientele::Result<T>,
+) -> clientele::Result<T> {
+    if let Some(dir) = &src.store {
+        let store = EventStore::open(dir)?;
+        return job(&EventSource::Store(&store));
+    }
+    let (bar, progress) = progress_bar();
+    let files = FileSource::new(src.input.clone())
+        .ingest(src.mapping.ingest_options(false))
+        .csv(src.mapping.csv_options()?)
+        .progress(progress);
+    let out = job(&EventSource::Files(files));
+    bar.finish_and_clear();
+    out
+}
+
+/// Rejected rows of an ingest, on stderr.
+pub fn warn_rejections(report: Option<&IngestReport>) {
+    if let Some(r) = report
+        && r.rows_rejected > 0
+    {
         eprintln!(
             "warning: {} of {} rows rejected ({}); run `clientele ingest --report FILE.json` for the list",
-            report.rows_rejected,
-            report.rows_read,
-            report
-                .rejected_by_reason
+            r.rows_rejected,
+            r.rows_read,
+            r.rejected_by_reason
                 .iter()
                 .map(|(k, v)| format!("{}: {v}", k.as_str()))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     }
-    Ok(store)
 }

@@ -656,7 +656,7 @@ fn segment_kmeans_is_deterministic() {
         "--features",
         "nope",
     ]);
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("no feature column `nope`"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no column `nope` in the RFM table"));
 }
 
 /// The CDNOW flags plus the published weekly calibration.

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use clientele::churn::evaluation::ChurnEvaluation;
 use clientele::churn::{ChurnModel, DEFAULT_BTYD_WEEKS};
 use clientele::exec::Parallelism;
-use clientele::pipeline::{churn_evaluate, churn_score, churn_train, top_by};
+use clientele::pipeline::{churn_evaluate, churn_score, churn_train, fire_triggers, top_by};
 use clientele::schema::Role;
 use clientele::triggers::TriggerRules;
 
@@ -245,14 +245,15 @@ pub struct TriggersArgs {
 pub fn triggers(a: &TriggersArgs) -> CliResult<()> {
     let rules = TriggerRules::from_path(&a.rules)?;
     let table = clientele::io::read_table(&a.table)?;
-    let fired = rules.bind(&table.schema())?.evaluate(&table)?;
+    let run = fire_triggers(&rules, &table)?;
+    let fired = run.fired;
     match &a.out {
         Some(path) => {
             clientele::io::write_batch(&fired, path)?;
             eprintln!(
                 "{} rules over {} customers: {} fired -> {}",
-                rules.rules.len(),
-                table.num_rows(),
+                run.rules,
+                run.customers,
                 fired.num_rows(),
                 path.display()
             );
@@ -260,8 +261,8 @@ pub fn triggers(a: &TriggersArgs) -> CliResult<()> {
         None => {
             println!(
                 "{} rules over {} customers: {} fired",
-                rules.rules.len(),
-                table.num_rows(),
+                run.rules,
+                run.customers,
                 fired.num_rows()
             );
             print!("{}", clientele::io::format_table(&fired, 50));

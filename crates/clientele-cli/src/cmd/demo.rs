@@ -9,6 +9,10 @@ use clap::Args;
 use clientele::exec::Parallelism;
 use clientele::ingest::{IngestOptions, Ingestor};
 use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
+use clientele::pipeline::{
+    EventSource, SegmentBy, churn_score, churn_train, fire_triggers, report_segments, satisfaction_view,
+};
+use clientele::report::SegmentReportParams;
 use clientele::synth::GenerateParams;
 
 /// The CDNOW sample, bundled (see testdata/cdnow/README.md for its provenance).
@@ -173,23 +177,22 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     );
     // RFM (orders convention, NTILE quintiles) and the R rfm segment map.
     let rfm_params = clientele::kernels::rfm::RfmParams::new(date(2026, 1, 1)?).validate()?;
-    let table = clientele::kernels::rfm::rfm(&store, &rfm_params, par)?;
-    let order = rfm_params
-        .params()
-        .segments
-        .rules
-        .iter()
-        .map(|r| r.segment.clone())
-        .collect();
-    let report_params = clientele::report::SegmentReportParams::new(date(2026, 1, 1)?).segment_order(order);
-    let segments = clientele::report::segment_report(&store, &table, &report_params.validate()?, par)?;
+    let source = EventSource::Store(&store);
+    let run = report_segments(
+        &source,
+        &rfm_params,
+        SegmentBy::Rfm,
+        SegmentReportParams::new(date(2026, 1, 1)?),
+        par,
+    )?;
+    let (segments, table) = (run.report, run.table);
     println!("\n   RFM segments as of 2026-01-01 (NTILE quintiles, R rfm segment map):");
     for line in clientele::io::format_table(&segments, 20).lines() {
         println!("   {line}");
     }
     // Satisfaction by segment (the regular report).
-    let sat_params = clientele::views::satisfaction::SatisfactionParams::new();
-    let sat = clientele::views::satisfaction::satisfaction(&store, Some(&table), &sat_params.validate()?, par)?;
+    let sat_cfg = clientele::views::SatisfactionParams::new().validate()?;
+    let sat = satisfaction_view(&source, Some(&table), &sat_cfg, par)?.output;
     let seg_rows: Vec<u32> = {
         let dims = sat
             .summary
@@ -208,22 +211,9 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     // Churn: a logistic regression trained on the second half of 2025's outcome, scored as of
     // 2026-01-01; and the triggers that fire on the scored, segmented customers.
     let cutoff = date(2025, 7, 1)?;
-    let fp = clientele::churn::FeatureParams::new(cutoff);
-    let features = clientele::churn::churn_features(&store, &fp.validate()?, None, par)?;
-    let labels = clientele::churn::churn_labels(
-        &store,
-        &clientele::churn::LabelParams::new(cutoff).horizon_days(90).validate()?,
-        par,
-    )?;
-    let model = par
-        .install(|| {
-            clientele::churn::ChurnModelParams::new()
-                .validate()?
-                .fit(&features, &labels)
-        })?
-        .with_feature_params(&fp);
-    let now = clientele::churn::churn_features(&store, &model.feature_config(date(2026, 1, 1)?)?, None, par)?;
-    let scores = model.score(&now)?;
+    let c = clientele::churn::ChurnModelParams::new().c;
+    let model = churn_train(&store, cutoff, 90, None, c, false, par)?.model;
+    let scores = churn_score(&store, &model, date(2026, 1, 1)?, None, par)?;
     let top: Vec<(String, f64)> = model.feature_importance().into_iter().take(3).collect();
     println!(
         "\n   churn model (features before 2025-07-01, churn = no purchase in 90 days): strongest features {}",
@@ -259,7 +249,7 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
         "[[rules]]\nname = \"save-champions\"\nwhen = 'churn_probability > 0.6 and segment == \"Champions\"'\naction = \"personal call\"\n\n\
          [[rules]]\nname = \"win-back\"\nwhen = \"churn_probability > 0.9 and monetary > 300\"\naction = \"win-back offer\"\n",
     )?;
-    let fired = rules.bind(&joined.schema())?.evaluate(&joined)?;
+    let fired = fire_triggers(&rules, &joined)?.fired;
     let names = fired
         .column_by_name("rule")
         .and_then(|c| c.as_string_opt::<i32>())

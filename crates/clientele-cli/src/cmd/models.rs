@@ -9,7 +9,6 @@ use chrono::NaiveDate;
 use clap::Args;
 use clientele::churn::risk::RiskTiers;
 use clientele::exec::Parallelism;
-use clientele::ingest::IngestReport;
 use clientele::kernels::summary::{Period, SummaryParams, TimeUnit};
 use clientele::models::{DataWindow, FitDiagnostics, FittedModel, Horizon, ModelKind, SavedModels};
 use clientele::pipeline::{
@@ -17,7 +16,7 @@ use clientele::pipeline::{
 };
 use clientele::store::EventStore;
 
-use crate::input::{MappingArgs, progress_bar};
+use crate::input::{MappingArgs, progress_bar, warn_rejections};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -104,24 +103,6 @@ impl SummarySource {
             }
         };
         Ok(customer_summary(&source, &cfg, par)?.summary)
-    }
-}
-
-/// Rejected rows of an ingest, on stderr.
-fn warn_rejections(report: Option<&IngestReport>) {
-    if let Some(r) = report
-        && r.rows_rejected > 0
-    {
-        eprintln!(
-            "warning: {} of {} rows rejected ({}); run `clientele ingest --report FILE.json` for the list",
-            r.rows_rejected,
-            r.rows_read,
-            r.rejected_by_reason
-                .iter()
-                .map(|(k, v)| format!("{}: {v}", k.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
     }
 }
 

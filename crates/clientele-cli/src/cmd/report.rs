@@ -1,21 +1,15 @@
 //! `clientele report`: business reports over the store.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-use arrow_array::cast::AsArray;
-use arrow_array::{Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
 
 use clap::{Args, Subcommand};
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{Tiers, rfm, value_tiers};
-use clientele::report::{SegmentReportParams, segment_report};
-use clientele::schema::Role;
+use clientele::kernels::rfm::Tiers;
+use clientele::pipeline::{SegmentBy, report_segments};
+use clientele::report::SegmentReportParams;
 
 use super::rfm::RfmOptions;
-use crate::input::{SourceArgs, load};
+use crate::input::{SourceArgs, warn_rejections, with_source};
 
 /// Arguments of `clientele report`.
 #[derive(Debug, Args)]
@@ -58,29 +52,6 @@ struct SegmentsArgs {
 
 /// The RFM table with a `tier` column appended (tiers come in rank order; put them back in
 /// the table's row order through the customer key), so the report keeps the mean R/F/M.
-fn with_tiers(table: &RecordBatch, tiers: Tiers) -> Result<RecordBatch, Box<dyn std::error::Error>> {
-    let ranked = value_tiers(table, tiers)?;
-    let as_text = |t: &RecordBatch, name: &str| -> Result<Vec<String>, Box<dyn std::error::Error>> {
-        let c = t.column_by_name(name).ok_or_else(|| format!("no `{name}` column"))?;
-        let c = arrow_cast::cast(c, &DataType::Utf8)?;
-        let c = c.as_string_opt::<i32>().ok_or("not text")?;
-        Ok((0..c.len()).map(|i| c.value(i).to_string()).collect())
-    };
-    let tier_of: HashMap<String, String> = as_text(&ranked, "customer_id")?
-        .into_iter()
-        .zip(as_text(&ranked, "tier")?)
-        .collect();
-    let tiers: StringArray = as_text(table, "customer_id")?
-        .iter()
-        .map(|k| tier_of.get(k).cloned())
-        .collect();
-    let mut fields: Vec<Field> = table.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
-    fields.push(Field::new("tier", DataType::Utf8, true));
-    let mut columns = table.columns().to_vec();
-    columns.push(Arc::new(tiers));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
-}
-
 pub fn run(a: &ReportArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     match &a.report {
         Report::Segments(s) => segments(s, par),
@@ -89,35 +60,18 @@ pub fn run(a: &ReportArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
 
 fn segments(a: &SegmentsArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     let cfg = a.rfm.config()?;
-    let store = load(
-        &a.source,
-        par,
-        &[Role::EventType, Role::Amount, Role::Channel, Role::Score],
-    )?;
     let started = std::time::Instant::now();
-    let table = rfm(&store, &cfg, par)?;
     let mut params = SegmentReportParams::new(a.rfm.as_of);
     params.complaint_type = a.complaint_type.clone();
     let params = params.survey_type((a.survey_type != "any").then(|| a.survey_type.clone()));
-    let (table, params) = match a.by.as_str() {
-        "pareto" => (
-            with_tiers(&table, Tiers::Pareto { top_share: a.top_share })?,
-            params
-                .segment_column("tier")
-                .segment_order(vec!["top".into(), "rest".into()]),
-        ),
-        "deciles" => (
-            with_tiers(&table, Tiers::Deciles)?,
-            params
-                .segment_column("tier")
-                .segment_order((1..=10).map(|d| format!("decile_{d}")).collect()),
-        ),
-        _ => {
-            let order = cfg.params().segments.rules.iter().map(|r| r.segment.clone()).collect();
-            (table, params.segment_order(order))
-        }
+    let by = match a.by.as_str() {
+        "pareto" => SegmentBy::Tiers(Tiers::Pareto { top_share: a.top_share }),
+        "deciles" => SegmentBy::Tiers(Tiers::Deciles),
+        _ => SegmentBy::Rfm,
     };
-    let report = segment_report(&store, &table, &params.validate()?, par)?;
+    let run = with_source(&a.source, |s| report_segments(s, &cfg, by, params, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let (report, table) = (run.report, run.table);
     let took = started.elapsed();
     match &a.out {
         Some(path) => {

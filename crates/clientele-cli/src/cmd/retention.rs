@@ -2,13 +2,10 @@
 
 use std::path::PathBuf;
 
-use arrow_array::Array;
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
-use arrow_schema::DataType;
 use clap::Args;
 use clientele::exec::Parallelism;
 use clientele::models::{Sbg, SbgData, SbgParams};
+use clientele::pipeline::retention_data;
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -44,30 +41,9 @@ pub struct RetentionArgs {
     out: Option<PathBuf>,
 }
 
-fn churn_periods(path: &PathBuf) -> CliResult<Vec<Option<u32>>> {
-    let t = clientele::io::read_table(path)?;
-    let c = t
-        .column_by_name("churn_period")
-        .ok_or("the table has no `churn_period` column")?;
-    let c = arrow_cast::cast(c, &DataType::Float64)?;
-    let c = c.as_primitive::<Float64Type>();
-    (0..c.len())
-        .map(|i| {
-            if c.is_null(i) {
-                return Ok(None);
-            }
-            let v = c.value(i);
-            if v.fract() != 0.0 || !(1.0..=f64::from(u32::MAX)).contains(&v) {
-                return Err(format!("row {}: churn_period {v} is not a whole period >= 1", i + 1).into());
-            }
-            Ok(Some(v as u32))
-        })
-        .collect()
-}
-
 pub fn run(a: &RetentionArgs, par: &Parallelism) -> CliResult<()> {
     let data = match (&a.input, a.periods) {
-        (Some(path), Some(n)) => SbgData::from_churn_periods(&churn_periods(path)?, n)?,
+        (Some(path), Some(n)) => retention_data(&clientele::io::read_table(path)?, n)?,
         _ => SbgData::from_survivors(&a.survivors)?,
     };
     let m: Sbg = par.install(|| SbgParams::new().validate()?.fit(&data))?;

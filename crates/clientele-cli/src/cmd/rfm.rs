@@ -8,13 +8,12 @@ use arrow_array::types::UInt8Type;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap, rfm};
+use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap};
 use clientele::kernels::summary::Period;
-use clientele::pipeline::{EventSource, FileSource, customer_rfm};
-use clientele::report::{SegmentReportParams, segment_report};
-use clientele::schema::Role;
+use clientele::pipeline::{SegmentBy, customer_rfm, report_segments};
+use clientele::report::SegmentReportParams;
 
-use crate::input::{SourceArgs, load};
+use crate::input::{SourceArgs, warn_rejections, with_source};
 
 /// The flags that define an RFM table (shared by `rfm` and `report segments`).
 #[derive(Debug, Args)]
@@ -127,30 +126,8 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     // scored straight from its columns when it is in the streaming path's scope).
     if let Some(path) = &args.out {
         let started = std::time::Instant::now();
-        let progress = crate::input::progress_bar();
-        let opened;
-        let source = match &args.source.store {
-            Some(dir) => {
-                opened = clientele::store::EventStore::open(dir)?;
-                EventSource::Store(&opened)
-            }
-            None => EventSource::Files(
-                FileSource::new(args.source.input.clone())
-                    .ingest(args.source.mapping.ingest_options(false))
-                    .csv(args.source.mapping.csv_options()?)
-                    .progress(progress.1),
-            ),
-        };
-        let run = customer_rfm(&source, &cfg, par)?;
-        progress.0.finish_and_clear();
-        if let Some(r) = &run.ingest
-            && r.rows_rejected > 0
-        {
-            eprintln!(
-                "warning: {} of {} rows rejected; run `clientele ingest --report FILE.json` for the list",
-                r.rows_rejected, r.rows_read
-            );
-        }
+        let run = with_source(&args.source, |s| customer_rfm(s, &cfg, par))?;
+        warn_rejections(run.ingest.as_ref());
         let table = run.table;
         clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
         eprintln!(
@@ -164,12 +141,11 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     }
     // On the terminal: the score distributions and the segment report, which also reads
     // channels and scores.
-    let store = load(
-        &args.source,
-        par,
-        &[Role::EventType, Role::Amount, Role::Channel, Role::Score],
-    )?;
-    let table = rfm(&store, &cfg, par)?;
+    let run = with_source(&args.source, |s| {
+        report_segments(s, &cfg, SegmentBy::Rfm, SegmentReportParams::new(a.as_of), par)
+    })?;
+    warn_rejections(run.ingest.as_ref());
+    let table = run.table;
     // Breaks can give up to 9 scores per axis; the other methods give `bins`.
     let shown = if a.scoring == "breaks" { 9 } else { a.bins };
     println!(
@@ -190,14 +166,7 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     ] {
         println!("  {label:<18}{}", distribution(&table, col, shown));
     }
-    let report = segment_report(
-        &store,
-        &table,
-        &SegmentReportParams::new(a.as_of)
-            .segment_order(segments.rules.iter().map(|r| r.segment.clone()).collect())
-            .validate()?,
-        par,
-    )?;
+    let report = run.report;
     println!(
         "\nsegments ({}):\n{}",
         segments.name,

@@ -1,23 +1,18 @@
 //! `clientele segment`: value tiers (Pareto top group or revenue deciles) or behavioural
 //! clusters (k-means on RFM features).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
+use arrow_array::types::{Float64Type, UInt64Type};
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use std::sync::Arc;
+use clientele::kernels::kmeans::KMeansParams;
+use clientele::kernels::rfm::{RfmParams, Tiers};
+use clientele::pipeline::{cluster_segments, value_segments};
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt32Array};
-use arrow_schema::{DataType, Field, Schema};
-use clientele::kernels::kmeans::{KMeansParams, fit as kmeans_fit};
-use clientele::kernels::rfm::{RfmParams, Tiers, rfm, value_tiers};
-use clientele::schema::Role;
-
-use crate::input::{SourceArgs, load};
+use crate::input::{SourceArgs, warn_rejections, with_source};
 
 /// Arguments of `clientele segment`.
 #[derive(Debug, Args)]
@@ -58,45 +53,21 @@ pub struct SegmentArgs {
 
 pub fn run(a: &SegmentArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     let cfg = RfmParams::new(a.as_of).validate()?;
-    let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
-    let rfm_table = rfm(&store, &cfg, par)?;
     if let Some(k) = a.kmeans {
-        return kmeans(a, k, &rfm_table, par);
+        return kmeans(a, k, &cfg, par);
     }
     let tiers = match a.tiers.as_deref() {
         Some("deciles") => Tiers::Deciles,
         _ => Tiers::Pareto { top_share: a.top_share },
     };
-    let table = value_tiers(&rfm_table, tiers)?;
+    let run = with_source(&a.source, |s| value_segments(s, &cfg, tiers, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let table = run.table;
     if let Some(path) = &a.out {
         clientele::io::write_batch(&table, path)?;
         eprintln!("{} customers tiered -> {}", table.num_rows(), path.display());
         return Ok(());
     }
-    let labels = table
-        .column_by_name("tier")
-        .and_then(|c| c.as_string_opt::<i32>())
-        .ok_or("no tier column")?;
-    let revenue = table
-        .column_by_name("revenue")
-        .and_then(|c| c.as_primitive_opt::<Float64Type>())
-        .ok_or("no revenue column")?;
-    let mut per: BTreeMap<String, (u64, f64)> = BTreeMap::new();
-    for i in 0..table.num_rows() {
-        let e = per.entry(labels.value(i).to_string()).or_default();
-        e.0 += 1;
-        e.1 += revenue.value(i);
-    }
-    let total: f64 = per.values().map(|v| v.1).sum();
-    let mut names: Vec<&String> = per.keys().collect();
-    // Deciles in numeric order; Pareto's top before rest.
-    names.sort_by_key(|n| {
-        (
-            n.as_str() != "top",
-            n.trim_start_matches("decile_").parse::<u32>().unwrap_or(0),
-            n.to_string(),
-        )
-    });
     println!(
         "{} customers with purchases before {}, {} tiers",
         table.num_rows(),
@@ -107,49 +78,44 @@ pub fn run(a: &SegmentArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
         "{:<12} {:>10} {:>16} {:>14}",
         "tier", "customers", "revenue", "revenue_share"
     );
-    for n in names {
-        let (c, r) = per.get(n).copied().unwrap_or_default();
+    let t = &run.summary;
+    let tier = t.column_by_name("tier").and_then(|c| c.as_string_opt::<i32>());
+    let customers = t
+        .column_by_name("customers")
+        .and_then(|c| c.as_primitive_opt::<UInt64Type>());
+    let revenue = t
+        .column_by_name("revenue")
+        .and_then(|c| c.as_primitive_opt::<Float64Type>());
+    let share = t
+        .column_by_name("revenue_share")
+        .and_then(|c| c.as_primitive_opt::<Float64Type>());
+    let (Some(tier), Some(customers), Some(revenue), Some(share)) = (tier, customers, revenue, share) else {
+        return Err("the tier summary lacks a column".into());
+    };
+    for i in 0..t.num_rows() {
         println!(
-            "{n:<12} {c:>10} {r:>16.2} {:>14.4}",
-            if total > 0.0 { r / total } else { 0.0 }
+            "{:<12} {:>10} {:>16.2} {:>14.4}",
+            tier.value(i),
+            customers.value(i),
+            revenue.value(i),
+            share.value(i)
         );
     }
     Ok(())
 }
 
-/// The numeric column `name` of `t` as f64.
-fn feature(t: &RecordBatch, name: &str) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
-    let c = t.column_by_name(name).ok_or_else(|| {
-        format!("no feature column `{name}` (RFM columns: recency_days, frequency, monetary, t_days)")
-    })?;
-    let c = arrow_cast::cast(c, &arrow_schema::DataType::Float64)?;
-    Ok(c.as_primitive::<Float64Type>()
-        .iter()
-        .map(|v| v.unwrap_or(0.0))
-        .collect())
-}
-
-fn kmeans(a: &SegmentArgs, k: usize, t: &RecordBatch, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
-    let columns = a
-        .features
-        .iter()
-        .map(|f| feature(t, f))
-        .collect::<Result<Vec<_>, _>>()?;
-    let params = KMeansParams::default().k(k).seed(a.seed).log(a.log);
+fn kmeans(
+    a: &SegmentArgs,
+    k: usize,
+    cfg: &clientele::kernels::rfm::RfmConfig,
+    par: &Parallelism,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let kcfg = KMeansParams::default().k(k).seed(a.seed).log(a.log).validate()?;
     let started = std::time::Instant::now();
-    let fit = kmeans_fit(&columns, &params.validate()?, par)?;
+    let run = with_source(&a.source, |s| cluster_segments(s, cfg, &a.features, &kcfg, par))?;
     let took = started.elapsed();
-    let labels: ArrayRef = Arc::new(UInt32Array::from(fit.labels.clone()));
-    let mut fields = vec![
-        Field::new("customer_id", t.schema().field(0).data_type().clone(), false),
-        Field::new("cluster", DataType::UInt32, false),
-    ];
-    let mut cols: Vec<ArrayRef> = vec![t.column(0).clone(), labels];
-    for (name, col) in a.features.iter().zip(&columns) {
-        fields.push(Field::new(name, DataType::Float64, false));
-        cols.push(Arc::new(Float64Array::from(col.clone())));
-    }
-    let table = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+    warn_rejections(run.ingest.as_ref());
+    let (table, fit) = (run.table, run.fit);
     if let Some(path) = &a.out {
         clientele::io::write_batch(&table, path)?;
         eprintln!(

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
-use clientele::schema::Role;
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit};
+use clientele::pipeline::customer_summary_all;
 
-use crate::input::{SourceArgs, load};
+use crate::input::{SourceArgs, warn_rejections, with_source};
 
 /// Arguments of `clientele summary`.
 #[derive(Debug, Args)]
@@ -47,19 +47,21 @@ pub fn run(a: &SummaryArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
         params = params.observation_end(o);
     }
     let cfg = params.validate()?;
-    // The summary needs event types and amounts besides the required columns.
-    let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
     let started = std::time::Instant::now();
-    let summary = summarize(&store, &cfg, par)?;
+    // Every column, activity counts included: through a store (only the key, time, type and
+    // amount are loaded).
+    let run = with_source(&a.source, |s| customer_summary_all(s, &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
     let took = started.elapsed();
+    let summary = run.summary.into_table();
     match &a.out {
         Some(path) => {
             clientele::io::write_batch(&summary, path)?;
             eprintln!(
-                "{} customers summarized from {} events in {:.3} s -> {}",
+                "{} customers summarized in {:.3} s{} -> {}",
                 summary.num_rows(),
-                store.num_events(),
                 took.as_secs_f64(),
+                if run.streamed { " (streamed from Parquet)" } else { "" },
                 path.display()
             );
         }

@@ -3,23 +3,25 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float64Type, UInt32Type, UInt64Type};
+use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::schema::Role;
+use clientele::pipeline::{
+    acquisition_view, attribution_view, campaign_view, channel_view, cohort_view, cross_sell_view, customer_card,
+    customer360_view, satisfaction_view,
+};
 use clientele::views::{
     AttributionModel, AttributionParams, Basket, CampaignParams, ChannelParams, CohortParams, CrossSellParams,
-    Customer360Params, Grain, SatisfactionParams, acquisition_channels, attribution, campaigns, channels, cohorts,
-    cross_sell, customer_lookup, customer360, satisfaction,
+    Customer360Params, Grain, SatisfactionParams, retention_matrix,
 };
+use std::sync::Arc;
 
-use crate::input::{SourceArgs, load};
+use crate::input::{SourceArgs, warn_rejections, with_source};
 
 type CmdResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -121,62 +123,36 @@ fn write(batch: &RecordBatch, path: &PathBuf, what: &str) -> CmdResult {
     Ok(())
 }
 
-/// The retention matrix: one row per cohort, one column per period (retention in percent).
-fn retention_matrix(long: &RecordBatch) -> Result<RecordBatch, Box<dyn std::error::Error>> {
-    let col = |n: &str| long.column_by_name(n).ok_or_else(|| format!("no `{n}` column"));
-    let cohort = col("cohort")?.as_primitive_opt::<Date32Type>().ok_or("cohort")?.clone();
-    let period = col("period")?.as_primitive_opt::<UInt32Type>().ok_or("period")?.clone();
-    let size = col("customers")?
-        .as_primitive_opt::<UInt64Type>()
-        .ok_or("customers")?
-        .clone();
-    let ret = col("retention")?
-        .as_primitive_opt::<Float64Type>()
-        .ok_or("retention")?
-        .clone();
-    let mut rows: BTreeMap<i32, (u64, Vec<String>)> = BTreeMap::new();
-    let mut width = 0;
-    for i in 0..long.num_rows() {
-        let p = period.value(i) as usize;
-        if p >= MATRIX_PERIODS {
-            continue;
-        }
-        width = width.max(p + 1);
-        let e = rows.entry(cohort.value(i)).or_insert((size.value(i), Vec::new()));
-        e.1.push(format!("{:.1}%", 100.0 * ret.value(i)));
-    }
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("epoch")?;
-    let mut fields = vec![
-        Field::new("cohort", DataType::Utf8, false),
-        Field::new("customers", DataType::UInt64, false),
-    ];
-    let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(
-            rows.keys()
-                .map(|&d| (epoch + chrono::Duration::days(i64::from(d))).to_string())
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(arrow_array::UInt64Array::from(
-            rows.values().map(|r| r.0).collect::<Vec<_>>(),
-        )),
-    ];
-    for p in 0..width {
-        fields.push(Field::new(p.to_string(), DataType::Utf8, true));
-        columns.push(Arc::new(
-            rows.values().map(|r| r.1.get(p).cloned()).collect::<StringArray>(),
-        ));
+/// The library's retention matrix with cohorts as dates and shares as percentages, for the
+/// terminal.
+fn printable_matrix(matrix: &RecordBatch) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (f, col) in matrix.schema().fields().iter().zip(matrix.columns()) {
+        let text: ArrayRef = match col.as_primitive_opt::<Float64Type>() {
+            Some(share) => Arc::new(
+                share
+                    .iter()
+                    .map(|v| v.map(|v| format!("{:.1}%", 100.0 * v)))
+                    .collect::<StringArray>(),
+            ),
+            None => arrow_cast::cast(col, &DataType::Utf8)?,
+        };
+        fields.push(Field::new(f.name(), DataType::Utf8, true));
+        columns.push(text);
     }
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
 pub fn run_cohorts(a: &CohortsArgs, par: &Parallelism) -> CmdResult {
     let cfg = CohortParams::new(a.as_of).by(Grain::parse(&a.by)?).validate()?;
-    let store = load(&a.source, par, &[Role::EventType, Role::Amount])?;
-    let long = cohorts(&store, &cfg, par)?;
+    let run = with_source(&a.source, |s| cohort_view(s, &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let long = run.output;
     match &a.out {
         Some(path) => write(&long, path, "cohort cell"),
         None => {
-            let matrix = retention_matrix(&long)?;
+            let matrix = printable_matrix(&retention_matrix(&long, MATRIX_PERIODS)?)?;
             println!(
                 "retention by {} since acquisition, purchases before {} ({} cohorts; first {MATRIX_PERIODS} periods)",
                 a.by,
@@ -211,12 +187,9 @@ pub fn run_channels(a: &ChannelsArgs, par: &Parallelism) -> CmdResult {
         params = params.channel_costs(parse_costs(&a.channel_cost)?);
     }
     let cfg = params.validate()?;
-    let store = load(
-        &a.source,
-        par,
-        &[Role::EventType, Role::Amount, Role::Channel, Role::Cost],
-    )?;
-    let views = channels(&store, &cfg, par)?;
+    let run = with_source(&a.source, |s| channel_view(s, &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let views = run.output;
     if let Some(path) = &a.preferred_out {
         write(&views.preferred, path, "preferred-channel")?;
     }
@@ -236,12 +209,9 @@ pub fn run_attribution(a: &AttributionArgs, par: &Parallelism) -> CmdResult {
         .by_campaign(!a.no_campaigns);
     params.as_of = a.as_of;
     let cfg = params.validate()?;
-    let store = load(
-        &a.source,
-        par,
-        &[Role::EventType, Role::Amount, Role::Channel, Role::CampaignId],
-    )?;
-    let table = attribution(&store, &cfg, par)?;
+    let run = with_source(&a.source, |s| attribution_view(s, &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let table = run.output;
     match &a.out {
         Some(path) => write(&table, path, "attribution"),
         None => {
@@ -270,8 +240,9 @@ pub fn run_satisfaction(a: &SatisfactionArgs, par: &Parallelism) -> CmdResult {
     params.as_of = a.as_of;
     let cfg = params.validate()?;
     let table = a.segments.as_ref().map(clientele::io::read_table).transpose()?;
-    let store = load(&a.source, par, &[Role::EventType, Role::Channel, Role::Score])?;
-    let views = satisfaction(&store, table.as_ref(), &cfg, par)?;
+    let run = with_source(&a.source, |s| satisfaction_view(s, table.as_ref(), &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let views = run.output;
     if let Some(path) = &a.distribution_out {
         write(&views.distribution, path, "distribution")?;
     }
@@ -323,17 +294,6 @@ pub struct Customers360Args {
     out: Option<PathBuf>,
 }
 
-/// Every optional column: the card's recent events show them all.
-const ALL_ROLES: [Role; 7] = [
-    Role::EventType,
-    Role::Amount,
-    Role::Channel,
-    Role::Product,
-    Role::CampaignId,
-    Role::Score,
-    Role::Cost,
-];
-
 fn params_360(as_of: Option<NaiveDate>) -> Customer360Params {
     let mut p = Customer360Params::new();
     p.as_of = as_of;
@@ -343,12 +303,14 @@ fn params_360(as_of: Option<NaiveDate>) -> Customer360Params {
 pub fn run_customer(a: &CustomerArgs, par: &Parallelism) -> CmdResult {
     let cfg = params_360(a.as_of).recent(a.recent).validate()?;
     let table = a.table.as_ref().map(clientele::io::read_table).transpose()?;
-    let store = load(&a.source, par, &ALL_ROLES)?;
     let key = match a.id.trim().parse::<i64>() {
         Ok(k) => clientele::store::KeyRef::Int(k),
         Err(_) => clientele::store::KeyRef::Str(a.id.as_str()),
     };
-    let card = customer_lookup(&store, key, table.as_ref(), &cfg)?
+    let run = with_source(&a.source, |s| customer_card(s, key, table.as_ref(), &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let card = run
+        .output
         .ok_or_else(|| format!("customer {} is not in the store", a.id))?;
     print_card(&card, "")?;
     Ok(())
@@ -375,8 +337,9 @@ pub fn print_card(card: &clientele::views::CustomerCard, indent: &str) -> CmdRes
 pub fn run_customers360(a: &Customers360Args, par: &Parallelism) -> CmdResult {
     let cfg = params_360(a.as_of).validate()?;
     let table = a.table.as_ref().map(clientele::io::read_table).transpose()?;
-    let store = load(&a.source, par, &ALL_ROLES)?;
-    let t = customer360(&store, table.as_ref(), &cfg, par)?;
+    let run = with_source(&a.source, |s| customer360_view(s, table.as_ref(), &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let t = run.output;
     match &a.out {
         Some(path) => write(&t, path, "customer 360"),
         None => {
@@ -427,8 +390,9 @@ pub fn run_campaigns(a: &CampaignsArgs, par: &Parallelism) -> CmdResult {
     params.as_of = a.as_of;
     let cfg = params.validate()?;
     let table = a.segments.as_ref().map(clientele::io::read_table).transpose()?;
-    let store = load(&a.source, par, &[Role::EventType, Role::Amount, Role::CampaignId])?;
-    let t = campaigns(&store, table.as_ref(), &cfg, par)?;
+    let run = with_source(&a.source, |s| campaign_view(s, table.as_ref(), &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let t = run.output;
     match &a.out {
         Some(path) => write(&t, path, "campaign"),
         None => {
@@ -470,8 +434,9 @@ pub fn run_cross_sell(a: &CrossSellArgs, par: &Parallelism) -> CmdResult {
         .top_k(a.top_k);
     params.as_of = a.as_of;
     let cfg = params.validate()?;
-    let store = load(&a.source, par, &[Role::EventType, Role::Product])?;
-    let v = cross_sell(&store, &cfg, par)?;
+    let run = with_source(&a.source, |s| cross_sell_view(s, &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let v = run.output;
     if let Some(path) = &a.next_best_out {
         write(&v.next_best, path, "next-best")?;
     }
@@ -505,8 +470,9 @@ pub fn run_acquisition(a: &AcquisitionArgs, par: &Parallelism) -> CmdResult {
     params.as_of = a.as_of;
     let cfg = params.validate()?;
     let clv = a.clv.as_ref().map(clientele::io::read_table).transpose()?;
-    let store = load(&a.source, par, &[Role::EventType, Role::Amount, Role::Channel])?;
-    let t = acquisition_channels(&store, clv.as_ref(), &cfg, par)?;
+    let run = with_source(&a.source, |s| acquisition_view(s, clv.as_ref(), &cfg, par))?;
+    warn_rejections(run.ingest.as_ref());
+    let t = run.output;
     match &a.out {
         Some(path) => write(&t, path, "acquisition-channel"),
         None => {

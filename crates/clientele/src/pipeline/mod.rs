@@ -14,6 +14,12 @@
 //! | check a model | [`check_model`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | [`CheckTables`] |
 //! | churn | [`churn_train`] / [`churn_score`] / [`churn_evaluate`] | `EventStore`, cutoff, horizon | model, scores, evaluation |
 //! | lifetime value | [`clv`] / [`score_clv`] | [`CustomerSummary`], [`ClvConfig`] | [`Clv`]: table, models, report |
+//! | value tiers | [`value_segments`] | [`EventSource`], RFM config, [`Tiers`](crate::kernels::rfm::Tiers) | [`TierRun`]: per customer + per tier |
+//! | behavioural clusters | [`cluster_segments`] | [`EventSource`], RFM config, features, k-means config | [`ClusterRun`]: labels + fit |
+//! | segment report | [`report_segments`] | [`EventSource`], RFM config, [`SegmentBy`] | [`SegmentReportRun`] |
+//! | contractual retention data | [`retention_data`] | a table with `churn_period` | [`SbgData`](crate::models::SbgData) |
+//! | triggers | [`fire_triggers`] | rules, any customer table | fired rules |
+//! | CRM views | [`cohort_view`], [`channel_view`], [`acquisition_view`], [`attribution_view`], [`satisfaction_view`], [`campaign_view`], [`cross_sell_view`], [`customer360_view`], [`customer_card`] | [`EventSource`], the view's config | [`ViewRun`] |
 //!
 //! # Example: the CLV job
 //! ```
@@ -39,14 +45,29 @@ mod check;
 mod churn;
 mod clv;
 mod fit;
+mod retention;
 mod rfm;
+mod segments;
 mod source;
 mod summary;
+mod triggers;
+mod views;
 
 pub use check::{CheckParams, CheckTables, check_model};
 pub use churn::{ChurnTraining, btyd_features, churn_dataset, churn_evaluate, churn_score, churn_train};
 pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
 pub use fit::{ModelFit, fit, predict};
+pub use retention::{CHURN_PERIOD, retention_data};
 pub use rfm::{RFM_ROLES, RfmRun, customer_rfm};
+pub use segments::{
+    CLUSTER_FEATURES, ClusterRun, SEGMENT_REPORT_ROLES, SegmentBy, SegmentReportRun, TierRun, cluster_segments,
+    report_segments, value_segments,
+};
 pub use source::{EventSource, Events, FileSource, load_events};
-pub use summary::{CustomerSummary, SUMMARY_ROLES, SummaryRun, customer_summary};
+pub use summary::{CustomerSummary, SUMMARY_ROLES, SummaryRun, customer_summary, customer_summary_all};
+pub use triggers::{TriggerRun, fire_triggers};
+pub use views::{
+    ACQUISITION_ROLES, ATTRIBUTION_ROLES, CAMPAIGN_ROLES, CHANNEL_ROLES, COHORT_ROLES, CROSS_SELL_ROLES,
+    CUSTOMER360_ROLES, SATISFACTION_ROLES, ViewRun, acquisition_view, attribution_view, campaign_view, channel_view,
+    cohort_view, cross_sell_view, customer_card, customer360_view, satisfaction_view,
+};

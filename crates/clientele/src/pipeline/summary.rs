@@ -138,7 +138,11 @@ pub struct SummaryRun {
 ///
 /// One Parquet file is summarized straight from its purchase columns when it is in the
 /// streaming path's scope ([`summarize_parquet`]); any other source is ingested (loading only
-/// the key, time, type and amount) and summarized from the store. Both give the same table.
+/// the key, time, type and amount) and summarized from the store. Both give the same purchase
+/// columns (`customer_id`, `first_purchase`, `last_purchase`, `purchase_count`, `frequency`,
+/// `recency`, `T`, `monetary_value`, `total_spend` and the holdout columns), which is all the
+/// models read; the store path adds the activity columns (`first_event`, `last_event`, one
+/// `count_<type>` per event type). [`customer_summary_all`] always gives those.
 ///
 /// # Errors
 /// The ingest's and the kernel's errors.
@@ -171,6 +175,19 @@ pub fn customer_summary(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Par
             streamed: true,
         });
     }
+    customer_summary_all(source, cfg, par)
+}
+
+/// Like [`customer_summary`], with every column of [`summarize`]: besides the purchase
+/// columns, `first_event`, `last_event` and one `count_<type>` per event type. These need
+/// every event, not only purchases, so the source always goes through a store (the streaming
+/// Parquet scan reads purchases only).
+///
+/// # Errors
+/// The ingest's and the kernel's errors.
+pub fn customer_summary_all(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Parallelism) -> Result<SummaryRun> {
+    let p = cfg.params();
+    let window = DataWindow::new(p.period, p.time_unit).calibration_end(p.calibration_end);
     let (events, ingest) = load_events(source, Some(SUMMARY_ROLES), par)?;
     let table = summarize(&events, cfg, par)?;
     Ok(SummaryRun {

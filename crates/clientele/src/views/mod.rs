@@ -23,6 +23,7 @@ pub mod channels;
 pub mod cohorts;
 pub mod cross_sell;
 pub mod customer360;
+mod retention_matrix;
 pub mod satisfaction;
 
 pub use attribution::{AttributionConfig, AttributionModel, AttributionParams, attribution};
@@ -33,6 +34,7 @@ pub use cross_sell::{Basket, CrossSellConfig, CrossSellParams, CrossSellViews, c
 pub use customer360::{
     Customer360Config, Customer360Params, CustomerCard, customer_lookup, customer_lookup_indexed, customer360,
 };
+pub use retention_matrix::retention_matrix;
 pub use satisfaction::{SatisfactionConfig, SatisfactionParams, SatisfactionViews, satisfaction};
 
 use std::collections::HashMap;

@@ -26,4 +26,4 @@ pub use params::{RfmConfig, RfmMode, RfmParams, Scoring};
 pub use segments::{SegmentMap, SegmentRule};
 pub use stream::rfm_parquet;
 pub use summary::segment_summary;
-pub use tiers::{Tiers, value_tiers};
+pub use tiers::{Tiers, tier_summary, value_tiers, with_tier};
