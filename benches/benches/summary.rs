@@ -33,7 +33,7 @@ fn summary(c: &mut Criterion) {
         });
         let dir = saved_store(customers, &par).unwrap();
         g.bench_function(format!("saved-store/{customers}"), |b| {
-            b.iter(|| summarize(&EventStore::open(&dir).unwrap(), &cfg, &par).unwrap())
+            b.iter(|| summarize(&EventStore::open(&dir, &par).unwrap(), &cfg, &par).unwrap())
         });
         let path = events_file(customers, "parquet").unwrap();
         // As `clientele summary --input`: only the columns the summary needs are loaded.

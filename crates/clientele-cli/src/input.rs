@@ -187,7 +187,7 @@ pub fn format_phases(phases: &Phases) -> String {
 /// loading only `roles` from input files (a store has what it has).
 pub fn load(src: &SourceArgs, par: &Parallelism, roles: &[Role]) -> clientele::Result<EventStore> {
     if let Some(dir) = &src.store {
-        return EventStore::open(dir);
+        return EventStore::open(dir, par);
     }
     let (store, report, _) = ingest_files(&src.input, &src.mapping, false, par, None, Some(roles))?;
     warn_rejections(Some(&report));
@@ -198,10 +198,11 @@ pub fn load(src: &SourceArgs, par: &Parallelism, roles: &[Role]) -> clientele::R
 /// bar on a terminal while they are read).
 pub fn with_source<T>(
     src: &SourceArgs,
+    par: &Parallelism,
     job: impl FnOnce(&EventSource<'_>) -> clientele::Result<T>,
 ) -> clientele::Result<T> {
     if let Some(dir) = &src.store {
-        let store = EventStore::open(dir)?;
+        let store = EventStore::open(dir, par)?;
         return job(&EventSource::Store(&store));
     }
     let (bar, progress) = progress_bar();

@@ -14,6 +14,7 @@ use arrow_array::{
     TimestampNanosecondArray, UInt64Array,
 };
 use clientele::Error;
+use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, Delimiter, IngestOptions, Ingestor, KeyType, RejectReason};
 use clientele::schema::Role;
 use clientele::store::{CustomerKeys, EventStore, KeyRef, StoreFormat};
@@ -398,7 +399,7 @@ fn stores_save_and_open_in_both_formats() {
     for format in [StoreFormat::Ipc, StoreFormat::Parquet] {
         let d = dir.path().join(format!("{format:?}"));
         store.save(&d, format).unwrap();
-        let again = EventStore::open(&d).unwrap();
+        let again = EventStore::open(&d, &Parallelism::current()).unwrap();
         assert_eq!(again.events().unwrap(), store.events().unwrap());
         assert_eq!(again.customer_keys(), store.customer_keys());
         assert_eq!(again.offsets(), store.offsets());
@@ -412,14 +413,20 @@ fn stores_save_and_open_in_both_formats() {
         m.replace("\"num_events\": 6", "\"num_events\": 7"),
     )
     .unwrap();
-    assert!(matches!(EventStore::open(&d).unwrap_err(), Error::CorruptStore { .. }));
+    assert!(matches!(
+        EventStore::open(&d, &Parallelism::current()).unwrap_err(),
+        Error::CorruptStore { .. }
+    ));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)
         .open(d.join("manifest.json"))
         .unwrap();
     f.write_all(b"{").unwrap();
-    assert!(matches!(EventStore::open(&d).unwrap_err(), Error::CorruptStore { .. }));
+    assert!(matches!(
+        EventStore::open(&d, &Parallelism::current()).unwrap_err(),
+        Error::CorruptStore { .. }
+    ));
 }
 
 #[test]

@@ -70,5 +70,28 @@ fn a_one_thread_job_never_starts_the_global_pool() {
     clientele::pipeline::churn_score(&store, &trained.model, cutoff, Some(13.0), &par).unwrap();
     clientele::pipeline::churn_evaluate(&store, &trained.model, cutoff, 90, Some(13.0), &par).unwrap();
     assert_eq!(threads(), before, "a churn job ran on rayon's global pool");
-    assert_eq!(threads(), before, "a step ran on rayon's global pool");
+    // Saving and opening a store (the open reads its files with parallel positional reads),
+    // then the views and segment jobs on it.
+    let dir = tempfile::tempdir().unwrap();
+    store.save(dir.path(), clientele::store::StoreFormat::Ipc).unwrap();
+    let opened = clientele::store::EventStore::open(dir.path(), &par).unwrap();
+    assert_eq!(threads(), before, "EventStore::open ran on rayon's global pool");
+    let on_store = EventSource::Store(&opened);
+    let as_of = day(2026, 1, 1);
+    clientele::pipeline::cohort_view(
+        &on_store,
+        &clientele::views::CohortParams::new(as_of).validate().unwrap(),
+        &par,
+    )
+    .unwrap();
+    let c360 = clientele::views::Customer360Params::new().validate().unwrap();
+    clientele::pipeline::customer360_view(&on_store, None, &c360, &par).unwrap();
+    clientele::pipeline::value_segments(
+        &on_store,
+        &RfmParams::new(as_of).validate().unwrap(),
+        clientele::kernels::rfm::Tiers::Deciles,
+        &par,
+    )
+    .unwrap();
+    assert_eq!(threads(), before, "a view or segment job ran on rayon's global pool");
 }

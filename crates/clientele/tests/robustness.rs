@@ -52,14 +52,17 @@ fn damaged_store_files_are_errors_not_panics() {
                 *b = b.wrapping_mul(31).wrapping_add(7);
             }
             std::fs::write(&events, &bad).unwrap();
-            if let Ok(s) = EventStore::open(&d) {
+            if let Ok(s) = EventStore::open(&d, &Parallelism::current()) {
                 assert_eq!(s.offsets().len(), s.num_customers() + 1);
             }
             std::fs::write(&events, &good[..at]).unwrap();
-            assert!(EventStore::open(&d).is_err(), "{format:?} truncated at {at}");
+            assert!(
+                EventStore::open(&d, &Parallelism::current()).is_err(),
+                "{format:?} truncated at {at}"
+            );
         }
         std::fs::write(&events, &good).unwrap();
-        assert!(EventStore::open(&d).is_ok());
+        assert!(EventStore::open(&d, &Parallelism::current()).is_ok());
     }
 }
 
@@ -175,7 +178,7 @@ fn empty_stores_reopen_in_both_formats() {
     for format in [StoreFormat::Ipc, StoreFormat::Parquet] {
         let d = dir.path().join(format!("{format:?}"));
         store.save(&d, format).unwrap();
-        let again = EventStore::open(&d).unwrap();
+        let again = EventStore::open(&d, &Parallelism::current()).unwrap();
         assert_eq!((again.num_events(), again.num_customers()), (0, 0));
     }
 }

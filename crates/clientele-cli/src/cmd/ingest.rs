@@ -36,7 +36,7 @@ pub struct IngestArgs {
 pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let base = if a.append {
-        Some(EventStore::open(&a.store)?)
+        Some(EventStore::open(&a.store, par)?)
     } else {
         None
     };

@@ -87,7 +87,7 @@ impl SummarySource {
         let opened;
         let source = match &self.store {
             Some(dir) => {
-                opened = EventStore::open(dir)?;
+                opened = EventStore::open(dir, par)?;
                 EventSource::Store(&opened)
             }
             None => {

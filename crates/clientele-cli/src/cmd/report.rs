@@ -69,7 +69,7 @@ fn segments(a: &SegmentsArgs, par: &Parallelism) -> Result<(), Box<dyn std::erro
         "deciles" => SegmentBy::Tiers(Tiers::Deciles),
         _ => SegmentBy::Rfm,
     };
-    let run = with_source(&a.source, |s| report_segments(s, &cfg, by, params, par))?;
+    let run = with_source(&a.source, par, |s| report_segments(s, &cfg, by, params, par))?;
     warn_rejections(run.ingest.as_ref());
     let (report, table) = (run.report, run.table);
     let took = started.elapsed();

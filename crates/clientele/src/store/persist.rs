@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::columns::{StoreColumns, dictionary, floats};
 use super::{CustomerKeys, EventStore};
 use crate::error::{Error, Result};
+use crate::exec::Parallelism;
 use crate::schema;
 
 /// How a store's columns are saved.
@@ -134,9 +135,10 @@ fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
     }
 }
 
-/// Reads a whole file into memory with positional reads of 16 MiB chunks in parallel: the
-/// copy from the page cache and the first touch of fresh memory (page faults) are both
-/// spread over the pool's threads.
+/// Reads a whole file into memory with positional reads of 16 MiB chunks in parallel (in the
+/// current rayon pool): the copy from the page cache and the first touch of fresh memory (page
+/// faults) are both spread over the pool's threads.
+#[cfg(unix)]
 fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
     use rayon::prelude::*;
     use std::os::unix::fs::FileExt;
@@ -148,6 +150,13 @@ fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
         .enumerate()
         .try_for_each(|(i, chunk)| file.read_exact_at(chunk, (i * CHUNK) as u64))?;
     Ok(buf)
+}
+
+/// Reads a whole file into memory: the portable fallback of the parallel positional reads
+/// (one sequential read; the result is the same bytes).
+#[cfg(not(unix))]
+fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
+    std::fs::read(path)
 }
 
 /// Reads an Arrow IPC file with one read into one buffer and decodes its batches without
@@ -339,7 +348,7 @@ impl EventStore {
     /// let dir = std::env::temp_dir().join(format!("clientele-doc-{}", std::process::id()));
     /// let store = EventStore::empty("purchase")?;
     /// store.save(&dir, StoreFormat::Ipc)?;
-    /// let again = EventStore::open(&dir)?;
+    /// let again = EventStore::open(&dir, &clientele::exec::Parallelism::current())?;
     /// assert_eq!(again.num_events(), 0);
     /// # std::fs::remove_dir_all(&dir).ok();
     /// # Ok(()) }
@@ -371,13 +380,19 @@ impl EventStore {
         Ok(())
     }
 
-    /// Opens a store saved by [`save`](Self::save), verifying its invariants.
+    /// Opens a store saved by [`save`](Self::save), verifying its invariants. Files are read
+    /// and checked in `par`'s pool only.
     ///
     /// # Errors
     /// [`Error::Io`] for unreadable files, [`Error::Format`] for undecodable ones, and
     /// [`Error::CorruptStore`] when the manifest, the keys and the events disagree.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+    pub fn open(dir: impl AsRef<Path>, par: &Parallelism) -> Result<Self> {
         let dir = dir.as_ref();
+        par.install(|| Self::open_here(dir))
+    }
+
+    /// [`open`](Self::open) in the current pool.
+    fn open_here(dir: &Path) -> Result<Self> {
         let path = dir.join("manifest.json");
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let m: Manifest = serde_json::from_str(&text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
