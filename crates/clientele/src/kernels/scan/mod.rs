@@ -8,9 +8,12 @@
 //! same answer as over a store, in any decoding order and whatever the thread count, and skip
 //! ordering all events by customer and time, which is most of what building a store costs.
 //!
-//! It applies to the common layout only: integer customer keys whose range is at most 4 ×
-//! the row count (and 2²⁸), microsecond / millisecond / second timestamps, a float amount,
-//! an event-type column of strings (or none: every row a purchase). A kernel on this path must
+//! It applies to integer (Int64) customer keys whose range is at most 4 × the row count (and
+//! 2²⁸); event times as timestamps of any unit (nanoseconds, and Spark's INT96, are floored to
+//! microseconds as ingestion does) or dates (Date32, Date64); an amount of any numeric or
+//! decimal type (converted to f64 as ingestion converts it); an event-type column of strings
+//! in any Arrow layout (Utf8, LargeUtf8, Utf8View, or a dictionary of those), or none (every
+//! row a purchase). String customer keys take the store path. A kernel on this path must
 //! give exactly the table the store path gives, so the scan also refuses any file with a row
 //! the ingestion would reject (a null key or time, a time out of range, a null or blank event
 //! type, an amount that is not finite or beyond ±10¹⁵, a negative purchase without
@@ -26,7 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float64Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampSecondType,
+    Date32Type, Date64Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -76,7 +80,9 @@ pub(crate) struct PurchaseScan {
     pub min_key: i64,
     /// The number of key offsets (largest − smallest key + 1).
     pub customers: usize,
+    /// Raw time units × `scale`, floor-divided by `div`, are µs (as ingestion converts them).
     scale: i64,
+    div: i64,
     has_type: bool,
     has_amount: bool,
     purchase: String,
@@ -88,13 +94,26 @@ pub(crate) struct PurchaseScan {
 /// Why a batch cannot be aggregated on this path (the caller falls back).
 struct Refuse;
 
-/// The microseconds of a timestamp column's values, as a multiplier, if its unit is exact.
-fn micros_per_unit(t: &DataType) -> Option<i64> {
+/// How a time column's raw integers become µs, as ingestion converts them: `(mul, div)` with
+/// µs = floor(raw × mul / div); `None` for a type this path does not read.
+fn time_scale(t: &DataType) -> Option<(i64, i64)> {
     match t {
-        DataType::Timestamp(TimeUnit::Microsecond, _) => Some(1),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => Some(1_000),
-        DataType::Timestamp(TimeUnit::Second, _) => Some(1_000_000),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => Some((1, 1)),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => Some((1_000, 1)),
+        DataType::Timestamp(TimeUnit::Second, _) => Some((1_000_000, 1)),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => Some((1, 1_000)),
+        DataType::Date32 => Some((crate::time::MICROS_PER_DAY, 1)),
+        DataType::Date64 => Some((1_000, 1)),
         _ => None,
+    }
+}
+
+/// A string column in any of Arrow's layouts (decoded here as a dictionary of Utf8).
+fn is_text(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View),
+        _ => false,
     }
 }
 
@@ -118,14 +137,15 @@ impl PurchaseScan {
         };
         let (type_i, amount_i) = (find(Role::EventType), find(Role::Amount));
         let field = |i: usize| schema.field(i).data_type().clone();
+        let Some((scale, div)) = time_scale(&field(time_i)) else {
+            return Ok(None);
+        };
         if field(key_i) != DataType::Int64
-            || micros_per_unit(&field(time_i)).is_none()
-            || amount_i.is_some_and(|i| field(i) != DataType::Float64)
-            || type_i.is_some_and(|i| !matches!(field(i), DataType::Utf8))
+            || amount_i.is_some_and(|i| !field(i).is_numeric())
+            || type_i.is_some_and(|i| !is_text(&field(i)))
         {
             return Ok(None);
         }
-        let scale = micros_per_unit(&field(time_i)).unwrap_or(1);
         // The key range from the row groups' statistics (exact min / max of the key column).
         let key_leaf = meta
             .parquet_schema()
@@ -180,12 +200,14 @@ impl PurchaseScan {
                 }
             })
             .collect();
-        let meta = ArrowReaderMetadata::try_new(
+        // A layout the reader cannot decode as a dictionary takes the store path.
+        let Ok(meta) = ArrowReaderMetadata::try_new(
             meta.metadata().clone(),
             ArrowReaderOptions::new()
                 .with_schema(Arc::new(Schema::new_with_metadata(hinted, schema.metadata().clone()))),
-        )
-        .map_err(|e| Error::parquet(&name, e))?;
+        ) else {
+            return Ok(None);
+        };
         let mut sorted_roots = roots.clone();
         sorted_roots.sort_unstable();
         if sorted_roots != roots {
@@ -194,13 +216,22 @@ impl PurchaseScan {
         }
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         let groups = meta.metadata().num_row_groups();
-        let layout = pages::Layout::new(
-            meta.metadata(),
-            m.column(Role::CustomerId),
-            m.column(Role::EventTime),
-            type_i.map(|_| m.column(Role::EventType)),
-            amount_i.map(|_| m.column(Role::Amount)),
-        );
+        // The page decoder reads raw integer timestamps scaled by a multiplier and raw doubles:
+        // dates, nanoseconds (a division) and converted amounts take the Arrow reader.
+        let raw_pages = matches!(field(time_i), DataType::Timestamp(..))
+            && div == 1
+            && amount_i.is_none_or(|i| field(i) == DataType::Float64);
+        let layout = raw_pages
+            .then(|| {
+                pages::Layout::new(
+                    meta.metadata(),
+                    m.column(Role::CustomerId),
+                    m.column(Role::EventTime),
+                    type_i.map(|_| m.column(Role::EventType)),
+                    amount_i.map(|_| m.column(Role::Amount)),
+                )
+            })
+            .flatten();
         Ok(Some(PurchaseScan {
             path: path.to_path_buf(),
             name,
@@ -210,6 +241,7 @@ impl PurchaseScan {
             min_key: lo,
             customers: range,
             scale,
+            div,
             has_type: type_i.is_some(),
             has_amount: amount_i.is_some(),
             purchase: ingest.purchase_type.clone(),
@@ -324,6 +356,7 @@ impl PurchaseScan {
             return Err(Refuse);
         }
         let keys: &[i64] = keys.as_primitive_opt::<Int64Type>().ok_or(Refuse)?.values();
+        let widened: Vec<i64>;
         let raw: &[i64] = match times.data_type() {
             DataType::Timestamp(TimeUnit::Microsecond, _) => times
                 .as_primitive_opt::<TimestampMicrosecondType>()
@@ -336,15 +369,25 @@ impl PurchaseScan {
             DataType::Timestamp(TimeUnit::Second, _) => {
                 times.as_primitive_opt::<TimestampSecondType>().ok_or(Refuse)?.values()
             }
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => times
+                .as_primitive_opt::<TimestampNanosecondType>()
+                .ok_or(Refuse)?
+                .values(),
+            DataType::Date64 => times.as_primitive_opt::<Date64Type>().ok_or(Refuse)?.values(),
+            DataType::Date32 => {
+                let days = times.as_primitive_opt::<Date32Type>().ok_or(Refuse)?.values();
+                widened = days.iter().map(|&d| i64::from(d)).collect();
+                &widened
+            }
             _ => return Err(Refuse),
         };
         let n = keys.len();
         if raw.len() != n {
             return Err(Refuse);
         }
-        let scale = self.scale;
+        let (scale, div) = (self.scale, self.div);
         let scaled: Vec<i64>;
-        let times: &[i64] = if scale == 1 {
+        let times: &[i64] = if scale == 1 && div == 1 {
             raw
         } else {
             // A linear scale keeps the order, so the scaled extremes bound every value.
@@ -354,7 +397,8 @@ impl PurchaseScan {
             if n > 0 && (lo.checked_mul(scale).is_none() || hi.checked_mul(scale).is_none()) {
                 return Err(Refuse);
             }
-            scaled = raw.iter().map(|&t| t.wrapping_mul(scale)).collect();
+            // floor division, as ingestion converts (nanoseconds before 1970 round down)
+            scaled = raw.iter().map(|&t| t.wrapping_mul(scale).div_euclid(div)).collect();
             &scaled
         };
         // Event types: per dictionary value 0 (another type), 1 (a purchase) or 2 (blank: a
@@ -380,9 +424,17 @@ impl PurchaseScan {
                 (codes, Some(k))
             }
         };
+        let cast_amounts: arrow_array::ArrayRef;
         let (values, nulls): (&[f64], Option<&arrow_buffer::NullBuffer>) = match amounts {
             None => (&[], None),
             Some(a) => {
+                // Other numeric and decimal types convert as ingestion converts them.
+                let a = if a.data_type() == &DataType::Float64 {
+                    a
+                } else {
+                    cast_amounts = arrow_cast::cast(a, &DataType::Float64).map_err(|_| Refuse)?;
+                    &cast_amounts
+                };
                 let a = a.as_primitive_opt::<Float64Type>().ok_or(Refuse)?;
                 if a.len() != n {
                     return Err(Refuse);
