@@ -3,12 +3,12 @@
 
     python3 benches/compare/rfm_compare.py [--customers 1000000 5000000] [--runs 5]
 
-Creates benches/compare/.venv (pinned DuckDB and Polars) on first use, generates each data set
-with `clientele generate --seed 42`, and for every engine runs Parquet in -> Parquet out with 2
-threads, warm cache, the median of --runs runs (DuckDB and Polars are timed inside their own
-process, interpreter start-up excluded; Clientele is timed as the whole `clientele rfm`
-process). It then checks that the three outputs are equal row for row and prints the times and
-the ratio of the faster of DuckDB and Polars to Clientele.
+Creates benches/compare/.venv (pinned DuckDB, Polars and pyarrow; shared with writers.py) on
+first use, generates each data set with `clientele generate --seed 42`, and for every engine
+runs Parquet in -> Parquet out with 2 threads, warm cache, the median of --runs runs (DuckDB
+and Polars are timed inside their own process, interpreter start-up excluded; Clientele is
+timed as the whole `clientele rfm` process). It then checks that the three outputs are equal
+row for row and prints the times and the ratio of the faster of DuckDB and Polars to Clientele.
 """
 import argparse
 import json
@@ -22,7 +22,7 @@ import venv
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 VENV = os.path.join(HERE, ".venv")
-PINS = ["duckdb==2.0.0", "polars==2.1.0"]
+PINS = ["duckdb==2.0.0", "polars==2.1.0", "pyarrow==26.0.1"]
 AS_OF = "2026-01-01"
 DATA = os.environ.get("CLIENTELE_BENCH_DIR", "/tmp/clientele-bench") + "/compare"
 
@@ -45,15 +45,22 @@ FROM agg) TO '{{out}}' (FORMAT parquet)
 """
 
 
-def worker(engine, events, out, runs):
+def worker(engine, events, out, runs, cast_time=False):
+    # cast_time (writers.py, for files whose event_time the query cannot compare as it is, such
+    # as nanosecond or INT96 times): event_time read as a UTC microsecond timestamp first.
     times = []
     if engine == "duckdb":
         import duckdb
         con = duckdb.connect()
         con.execute("SET threads TO 2")
+        source = "read_parquet('{events}')"
+        if cast_time:
+            source = ("(SELECT customer_id, CAST(event_time AS TIMESTAMPTZ) AS event_time, event_type, amount "
+                      f"FROM {source})")
+        sql = DUCKDB_SQL.replace("read_parquet('{events}')", source)
         for _ in range(runs):
             t = time.perf_counter()
-            con.execute(DUCKDB_SQL.replace("{events}", events).replace("{out}", out))
+            con.execute(sql.replace("{events}", events).replace("{out}", out))
             times.append(time.perf_counter() - t)
     else:
         import datetime
@@ -62,8 +69,11 @@ def worker(engine, events, out, runs):
         day = 86_400_000_000
         for _ in range(runs):
             t = time.perf_counter()
+            scan = pl.scan_parquet(events)
+            if cast_time:
+                scan = scan.with_columns(pl.col("event_time").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
             agg = (
-                pl.scan_parquet(events)
+                scan
                 .filter((pl.col("event_type") == "purchase") & (pl.col("event_time") < as_of))
                 .group_by("customer_id")
                 .agg(
@@ -102,7 +112,8 @@ def worker(engine, events, out, runs):
     print(json.dumps(times))
 
 
-def in_venv(args, env=None):
+def venv_python():
+    """The venv's interpreter, with every pin installed (the venv is created on first use)."""
     python = os.path.join(VENV, "bin", "python")
     if not os.path.exists(python):
         venv.create(VENV, with_pip=True)
@@ -113,7 +124,11 @@ def in_venv(args, env=None):
         subprocess.run([python, "-m", "pip", "install", "-q", *PINS], check=True)
         with open(marker, "w") as f:
             f.write("\n".join(sorted(have | set(PINS))))
-    return subprocess.run([python, *args], check=True, capture_output=True, text=True, env=env).stdout
+    return python
+
+
+def in_venv(args, env=None):
+    return subprocess.run([venv_python(), *args], check=True, capture_output=True, text=True, env=env).stdout
 
 
 def compare(outputs):
@@ -162,6 +177,6 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6:] == ["--cast-time"])
     else:
         main()
