@@ -46,6 +46,12 @@ pub enum RejectReason {
     FieldCount,
     /// A delimited-text row is not valid UTF-8.
     InvalidUtf8,
+    /// A quoted field of a delimited-text row is not closed within the record limits
+    /// ([`MAX_RECORD_LINES`](crate::ingest::MAX_RECORD_LINES) lines,
+    /// [`MAX_RECORD_BYTES`](crate::ingest::MAX_RECORD_BYTES) bytes) or before a line break that
+    /// leaves the record with the wrong number of fields: the line is rejected and reading
+    /// resumes at the next line.
+    UnterminatedQuote,
 }
 
 impl RejectReason {
@@ -71,6 +77,7 @@ impl RejectReason {
             RejectReason::CostOutOfRange => "cost_out_of_range",
             RejectReason::FieldCount => "field_count",
             RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::UnterminatedQuote => "unterminated_quote",
         }
     }
 }
@@ -97,6 +104,7 @@ impl std::fmt::Display for RejectReason {
             RejectReason::CostOutOfRange => "cost exceeds 1e15 in magnitude",
             RejectReason::FieldCount => "wrong number of fields",
             RejectReason::InvalidUtf8 => "row is not valid UTF-8",
+            RejectReason::UnterminatedQuote => "quoted field is not closed (the line is skipped)",
         })
     }
 }

@@ -46,6 +46,9 @@ fn write_with(dir: &Path, file: &str, name: &str, f: &dyn Fn(&ArrayRef) -> Array
     path
 }
 
+/// A column conversion.
+type Convert = Box<dyn Fn(&ArrayRef) -> ArrayRef>;
+
 fn cast(to: DataType) -> impl Fn(&ArrayRef) -> ArrayRef {
     move |a| arrow_cast::cast(a, &to).unwrap()
 }
@@ -70,7 +73,7 @@ fn other_writers_column_types_stream_to_the_store_paths_tables() {
                 .unwrap(),
         )
     };
-    let variants: Vec<(&str, &str, Box<dyn Fn(&ArrayRef) -> ArrayRef>)> = vec![
+    let variants: Vec<(&str, &str, Convert)> = vec![
         ("type-large-utf8", "event_type", Box::new(cast(DataType::LargeUtf8))),
         ("type-utf8-view", "event_type", Box::new(cast(DataType::Utf8View))),
         (

@@ -99,6 +99,9 @@ impl SummarySource {
                 let run = customer_summary(&EventSource::Files(files), &cfg, par)?;
                 bar.finish_and_clear();
                 warn_rejections(run.ingest.as_ref());
+                if run.streamed {
+                    eprintln!("summary (streamed from Parquet)");
+                }
                 return Ok(run.summary);
             }
         };

@@ -67,6 +67,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use rayon::prelude::*;
 
+pub use self::csv::{MAX_RECORD_BYTES, MAX_RECORD_LINES};
 pub use normalize::{MAX_AMOUNT, MAX_COST, MAX_SCORE};
 pub use options::{CsvOptions, Delimiter, IngestConfig, IngestOptions, KeyType};
 pub use report::{IngestReport, RejectReason, Rejection, SourceCounts};
