@@ -1130,3 +1130,49 @@ fn churn_score_uses_the_btyd_weeks_saved_with_the_model() {
         "{err}"
     );
 }
+
+#[test]
+fn ingest_fails_when_rows_are_mostly_rejected_and_threads_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "customer_id,event_time,event_type,amount\n1,never,purchase,1\n2,,purchase,2\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let report = dir.path().join("report.json");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "ingest",
+            "--input",
+            bad.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let all = args(&["--report", report.to_str().unwrap()]);
+    let out = run(&all.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success(), "every row rejected must fail");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 of 2 rows rejected"));
+    assert!(report.exists(), "the report is written before failing");
+    assert!(!store.join("manifest.json").exists(), "nothing is saved");
+    // one good row of three: passes by default, fails with a 10% limit
+    std::fs::write(
+        &bad,
+        "customer_id,event_time,event_type,amount\n1,never,purchase,1\n2,2024-01-01,purchase,2\n3,,x,1\n",
+    )
+    .unwrap();
+    ok(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    let limited = args(&["--max-reject-share", "0.1"]);
+    let out = run(&limited.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more than the 0.1 allowed"));
+    let out = run(&["--threads", "20000", "generate", "--customers", "10", "--out", "x.csv"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter `threads`"));
+}

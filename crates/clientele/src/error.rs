@@ -98,6 +98,21 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// An ingest rejected more of its rows than allowed (every row, or a share above the
+    /// caller's limit).
+    #[error(
+        "{rejected} of {read} rows rejected ({share:.4} of them), more than the {max_share} allowed; see the ingest report"
+    )]
+    TooManyRejections {
+        /// Rows rejected.
+        rejected: u64,
+        /// Rows read.
+        read: u64,
+        /// `rejected / read`.
+        share: f64,
+        /// The limit that was exceeded.
+        max_share: f64,
+    },
     /// The store holds more customers or events than its index type allows.
     #[error("capacity exceeded: {message}")]
     Capacity {

@@ -31,13 +31,32 @@ impl Parallelism {
         Parallelism { pool: Some(pool) }
     }
 
-    /// Run in a new dedicated pool of `threads` threads (0 = one per core).
+    /// Run in a new dedicated pool of `threads` threads (0 = one per core), at most
+    /// [`max_threads`](Self::max_threads).
     ///
     /// # Errors
-    /// [`Error::ThreadPool`](crate::Error::ThreadPool) when the threads cannot be started.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) (field `threads`) above the
+    /// maximum; [`Error::ThreadPool`](crate::Error::ThreadPool) when the threads cannot be
+    /// started.
     pub fn threads(threads: usize) -> Result<Self> {
+        let max = Self::max_threads();
+        if threads > max {
+            return Err(crate::Error::param(
+                "threads",
+                format!("at most {max} (8 per core, and at least 16), got {threads}"),
+            ));
+        }
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
         Ok(Parallelism::pool(Arc::new(pool)))
+    }
+
+    /// The largest pool [`threads`](Self::threads) starts: 8 threads per core of this machine,
+    /// and at least 16. More threads than that only add switching and memory.
+    pub fn max_threads() -> usize {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .saturating_mul(8)
+            .max(16)
     }
 
     /// Runs `f` in the chosen pool.
@@ -54,5 +73,20 @@ impl Parallelism {
             Some(p) => p.current_num_threads(),
             None => rayon::current_num_threads(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+    use super::*;
+
+    #[test]
+    fn thread_counts_are_bounded() {
+        let max = Parallelism::max_threads();
+        assert!(max >= 16);
+        let err = Parallelism::threads(20_000).unwrap_err();
+        assert!(err.to_string().contains("invalid parameter `threads`"), "{err}");
+        assert_eq!(Parallelism::threads(2).unwrap().num_threads(), 2);
     }
 }

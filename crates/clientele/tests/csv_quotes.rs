@@ -101,3 +101,48 @@ fn an_over_long_field_is_rejected_and_reading_goes_on() {
     let shown = &unterminated(&r)[0];
     assert!(shown.len() < 300, "the report keeps a prefix of the line");
 }
+
+#[test]
+fn a_header_naming_a_read_column_twice_is_an_error() {
+    let text = "customer_id,event_time,amount,event_type,amount\n1,2024-01-01,1.0,purchase,2.0\n";
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    let err = ing
+        .read_csv_reader(text.as_bytes(), "dup.csv", &CsvOptions::default())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("column `amount` twice (columns 3 and 5)"),
+        "{err}"
+    );
+    // a repeated column nobody reads is fine
+    let text = "customer_id,event_time,note,note\n1,2024-01-01,a,b\n";
+    let (_, r) = ingest(text, 1 << 18);
+    assert_eq!(r.rows_accepted, 1);
+}
+
+#[test]
+fn the_reject_share_limit() {
+    let (_, r) = ingest(
+        &file(&["1,2024-01-01,purchase,1.0".into(), "x,,purchase,2".into()]),
+        1 << 18,
+    );
+    assert_eq!(r.rows_rejected, 1);
+    assert!(r.check_reject_share(0.5).is_ok());
+    let err = r.check_reject_share(0.25).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            clientele::Error::TooManyRejections {
+                rejected: 1,
+                read: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(r.check_reject_share(1.5).is_err(), "the limit is a share");
+    let (_, all) = ingest(&file(&["x,,purchase,2".into()]), 1 << 18);
+    assert!(
+        all.check_reject_share(1.0).is_err(),
+        "every row rejected fails whatever the limit"
+    );
+}

@@ -26,6 +26,10 @@ pub struct IngestArgs {
     /// Add the input to the existing store in --store instead of replacing it.
     #[arg(long)]
     append: bool,
+    /// Fail (exit non-zero, store not saved) when more than this share of the rows is
+    /// rejected, in [0, 1]. Whatever the value, an input whose every row is rejected fails.
+    #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
+    max_reject_share: f64,
     /// Storage format of the store: ipc (fastest to open) or parquet (smaller).
     #[arg(long, value_name = "FORMAT", default_value = "ipc", value_parser = ["ipc", "parquet"])]
     store_format: String,
@@ -35,6 +39,8 @@ pub struct IngestArgs {
 
 pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
+    // the limit is checked before any work
+    clientele::ingest::IngestReport::default().check_reject_share(a.max_reject_share)?;
     let base = if a.append {
         Some(EventStore::open(&a.store, par)?)
     } else {
@@ -46,24 +52,19 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     } else {
         StoreFormat::Ipc
     };
-    let saving = std::time::Instant::now();
-    store.save(&a.store, format)?;
-    phases.push(("save", saving.elapsed()));
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, text + "\n").map_err(|e| clientele::Error::io(path, e))?;
     }
     println!(
-        "rows read {}, accepted {}, rejected {}; store {}: {} customers, {} events ({:.2} s)",
+        "rows read {}, accepted {}, rejected {}; {} customers, {} events ({:.2} s)",
         report.rows_read,
         report.rows_accepted,
         report.rows_rejected,
-        a.store.display(),
         store.num_customers(),
         store.num_events(),
         started.elapsed().as_secs_f64()
     );
-    println!("  phases: {}", crate::input::format_phases(&phases));
     for (reason, n) in &report.rejected_by_reason {
         println!("  rejected {n:>10}  {}  ({reason})", reason.as_str());
     }
@@ -77,5 +78,16 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
             r.value.as_ref().map(|v| format!(" ({v:?})")).unwrap_or_default()
         );
     }
+    // Nothing is saved from an input that is mostly (or wholly) rejected.
+    report.check_reject_share(a.max_reject_share)?;
+    let saving = std::time::Instant::now();
+    store.save(&a.store, format)?;
+    phases.push(("save", saving.elapsed()));
+    println!(
+        "store {} saved ({:.2} s in all)",
+        a.store.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("  phases: {}", crate::input::format_phases(&phases));
     Ok(())
 }

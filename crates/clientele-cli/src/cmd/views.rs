@@ -129,17 +129,21 @@ fn printable_matrix(matrix: &RecordBatch) -> Result<RecordBatch, Box<dyn std::er
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for (f, col) in matrix.schema().fields().iter().zip(matrix.columns()) {
-        let text: ArrayRef = match col.as_primitive_opt::<Float64Type>() {
-            Some(share) => Arc::new(
-                share
-                    .iter()
-                    .map(|v| v.map(|v| format!("{:.1}%", 100.0 * v)))
-                    .collect::<StringArray>(),
-            ),
-            None => arrow_cast::cast(col, &DataType::Utf8)?,
-        };
-        fields.push(Field::new(f.name(), DataType::Utf8, true));
-        columns.push(text);
+        match col.as_primitive_opt::<Float64Type>() {
+            Some(share) => {
+                fields.push(Field::new(f.name(), DataType::Utf8, true));
+                columns.push(Arc::new(
+                    share
+                        .iter()
+                        .map(|v| v.map(|v| format!("{:.1}%", 100.0 * v)))
+                        .collect::<StringArray>(),
+                ));
+            }
+            None => {
+                fields.push(f.as_ref().clone());
+                columns.push(col.clone());
+            }
+        }
     }
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }

@@ -339,6 +339,24 @@ impl<R: Read> TextReader<R> {
             .filter(|(_, n)| wanted(n))
             .map(|(i, _)| i)
             .collect();
+        // A column the ingest reads must be named once: which of two would it be?
+        for (at, &i) in keep.iter().enumerate() {
+            let name = header.get(i).map(String::as_str).unwrap_or_default();
+            if let Some(&j) = keep
+                .get(at + 1..)
+                .and_then(|rest| rest.iter().find(|&&j| header.get(j).map(String::as_str) == Some(name)))
+            {
+                return Err(Error::Format {
+                    source_name: source.to_string(),
+                    format: "csv",
+                    message: format!(
+                        "the header names column `{name}` twice (columns {} and {})",
+                        i + 1,
+                        j + 1
+                    ),
+                });
+            }
+        }
         let fields: Vec<Field> = keep
             .iter()
             .filter_map(|&i| header.get(i))

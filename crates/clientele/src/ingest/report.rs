@@ -88,6 +88,47 @@ impl IngestReport {
             && src_ok
     }
 
+    /// Checks the share of rejected rows against `max_share` (in [0, 1]): an error when more
+    /// than that share was rejected, or when rows were read and every one was rejected
+    /// (whatever `max_share`). An input without rows passes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `max_share` outside [0, 1];
+    /// [`Error::TooManyRejections`] as above.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use clientele::ingest::{IngestOptions, Ingestor};
+    /// let mut ing = Ingestor::new(&IngestOptions::default())?;
+    /// ing.read_csv_reader("customer_id,event_time\n1,2024-01-01\n2,not a time\n".as_bytes(), "e.csv", &Default::default())?;
+    /// let (_, report) = ing.finish()?;
+    /// assert!(report.check_reject_share(0.5).is_ok()); // 1 of 2
+    /// assert!(report.check_reject_share(0.1).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn check_reject_share(&self, max_share: f64) -> crate::error::Result<()> {
+        if !(0.0..=1.0).contains(&max_share) {
+            return Err(crate::error::Error::param(
+                "max_reject_share",
+                format!("must be in [0, 1], got {max_share}"),
+            ));
+        }
+        if self.rows_read == 0 {
+            return Ok(());
+        }
+        let share = self.rows_rejected as f64 / self.rows_read as f64;
+        if share > max_share || self.rows_accepted == 0 {
+            return Err(crate::error::Error::TooManyRejections {
+                rejected: self.rows_rejected,
+                read: self.rows_read,
+                share,
+                max_share,
+            });
+        }
+        Ok(())
+    }
+
     /// A mark to [`rollback`](Self::rollback) to (cheap: the lists are truncated, not copied).
     pub(crate) fn mark(&self) -> ReportMark {
         ReportMark {
