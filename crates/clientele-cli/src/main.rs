@@ -81,9 +81,92 @@ fn exit_quietly_on_broken_pipe() {
     }));
 }
 
+/// Flags whose values are files or stores a command reads.
+const INPUT_FLAGS: &[&str] = &[
+    "--input",
+    "--store",
+    "--summary",
+    "--models",
+    "--model",
+    "--table",
+    "--segments",
+    "--clv",
+    "--rules",
+];
+
+/// Flags whose values are files or directories a command writes.
+const OUTPUT_FLAGS: &[&str] = &[
+    "--out",
+    "--preferred-out",
+    "--distribution-out",
+    "--next-best-out",
+    "--model-out",
+    "--out-dir",
+    "--report",
+];
+
+/// The input and output paths of the command line, from its flags (`--flag value...` and
+/// `--flag=value`); `ingest`'s `--store` is an output.
+fn paths_of(args: &[String]) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let ingest = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|c| c == "ingest");
+    let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+    let mut current: Option<bool> = None; // Some(true) while reading an output flag's values
+    let mut many = false; // --input takes several files, the others one
+    for a in args.iter().skip(1) {
+        if a.starts_with("--") {
+            let (flag, value) = match a.split_once('=') {
+                Some((f, v)) => (f, Some(v)),
+                None => (a.as_str(), None),
+            };
+            let output = OUTPUT_FLAGS.contains(&flag) || (ingest && flag == "--store");
+            many = flag == "--input";
+            current = if output {
+                Some(true)
+            } else if INPUT_FLAGS.contains(&flag) {
+                Some(false)
+            } else {
+                None
+            };
+            if let (Some(out), Some(v)) = (current, value) {
+                if out {
+                    outputs.push(v.into())
+                } else {
+                    inputs.push(v.into())
+                }
+                current = None;
+            }
+            continue;
+        }
+        match current {
+            Some(true) => {
+                outputs.push(a.into());
+                current = None;
+            }
+            Some(false) => {
+                inputs.push(a.into());
+                if !many {
+                    current = None;
+                }
+            }
+            None => {}
+        }
+    }
+    (inputs, outputs)
+}
+
 fn main() -> std::process::ExitCode {
     exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
+    // No output may overwrite an input (or a file of an input store): refused before any work.
+    let (inputs, outputs) = paths_of(&std::env::args().collect::<Vec<_>>());
+    if let Err(e) = clientele::io::check_outputs(&inputs, &outputs) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let par = match cli.threads {
         Some(n) => match Parallelism::threads(n) {
             Ok(p) => p,

@@ -1176,3 +1176,45 @@ fn ingest_fails_when_rows_are_mostly_rejected_and_threads_are_bounded() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter `threads`"));
 }
+
+#[test]
+fn outputs_never_overwrite_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    // a copy: the check under test guards the file
+    let copy = dir.path().join("events.parquet");
+    std::fs::copy(rfm_events(), &copy).unwrap();
+    let events = copy.display().to_string();
+    let before = std::fs::read(&events).unwrap();
+    let out = run(&["rfm", "--input", &events, "--as-of", "2025-07-01", "--out", &events]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is the input"));
+    assert_eq!(std::fs::read(&events).unwrap(), before, "the input is untouched");
+    let store = dir.path().join("store");
+    ok(&["ingest", "--input", &events, "--store", store.to_str().unwrap()]);
+    let inside = format!("--out={}", store.join("events.arrow").display());
+    let out = run(&[
+        "rfm",
+        "--store",
+        store.to_str().unwrap(),
+        "--as-of",
+        "2025-07-01",
+        &inside,
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is inside the input"));
+    // a good output leaves no temporary file beside it
+    let good = dir.path().join("rfm.csv");
+    ok(&[
+        "rfm",
+        "--store",
+        store.to_str().unwrap(),
+        "--as-of",
+        "2025-07-01",
+        "--out",
+        good.to_str().unwrap(),
+    ]);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+}

@@ -1,10 +1,12 @@
 //! Writing result tables (Parquet, CSV, JSON, Arrow IPC, and plain-text tables for terminals)
 //! and reading them back.
 
+mod atomic;
 mod read;
 mod table;
 mod write;
 
+pub use atomic::{check_outputs, write_atomically};
 pub use read::read_table;
 pub use table::format_table;
 pub use write::{OutputFormat, write_batch, write_batches, write_batches_in};

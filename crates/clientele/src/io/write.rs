@@ -1,6 +1,5 @@
 //! Writes a [`RecordBatch`] to a file in the format its extension names.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -120,22 +119,23 @@ pub fn write_batches_in(
     if format == OutputFormat::Parquet {
         return write_parquet(schema, batches, path, par);
     }
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    match format {
-        OutputFormat::Parquet => {} // written above
-        OutputFormat::Ipc => {
-            let mut writer = arrow_ipc::writer::FileWriter::try_new(w, schema)?;
-            for b in batches {
-                writer.write(b)?;
+    super::write_atomically(path, false, |file| {
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        match format {
+            OutputFormat::Parquet => {} // written above
+            OutputFormat::Ipc => {
+                let mut writer = arrow_ipc::writer::FileWriter::try_new(w, schema)?;
+                for b in batches {
+                    writer.write(b)?;
+                }
+                writer.finish()?;
+                return Ok(());
             }
-            writer.finish()?;
-            return Ok(());
+            OutputFormat::Csv => write_csv(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
+            OutputFormat::Json => write_json(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
         }
-        OutputFormat::Csv => write_csv(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
-        OutputFormat::Json => write_json(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
-    }
-    w.flush().map_err(|e| Error::io(path, e))
+        w.flush().map_err(|e| Error::io(path, e))
+    })
 }
 
 /// The writer settings of [`write_parquet`].
@@ -157,9 +157,8 @@ fn parquet_properties(schema: &SchemaRef) -> WriterProperties {
     props.build()
 }
 
-/// Parquet at `path` with the columns of each row group encoded in parallel. The file is
-/// created while the columns are encoded: replacing an existing file drops its cached pages,
-/// which takes milliseconds for a file of a few MB just written.
+/// Parquet at `path` with the columns of each row group encoded in parallel, written under a
+/// temporary name and renamed into place (see [`write_atomically`](super::write_atomically)).
 fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], path: &Path, par: &Parallelism) -> Result<()> {
     // The column writers come from a writer over nothing: an encoded column chunk is appended
     // to the real file's row group afterwards, wherever it was encoded.
@@ -200,27 +199,23 @@ fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch], path: &Path, par: 
         }
         groups = rg + 1;
     }
-    let (chunks, created) = std::thread::scope(|s| {
-        let creating = s.spawn(|| File::create(path));
-        let chunks = encode_tasks(schema, tasks, par);
-        (chunks, creating.join())
-    });
-    let chunks = chunks?;
-    let created = created.unwrap_or_else(|_| Err(std::io::Error::other("creating the file panicked")));
-    let w = BufWriter::with_capacity(1 << 20, created.map_err(|e| Error::io(path, e))?);
-    let (mut file, _) = ArrowWriter::try_new(w, schema.clone(), Some(props))?.into_serialized_writer()?;
-    let mut chunks = chunks.into_iter().peekable();
-    for rg in 0..groups {
-        let mut group = file.next_row_group()?;
-        while let Some((_, field)) = chunks.next_if(|(g, _)| *g == rg) {
-            for c in field {
-                c.append_to_row_group(&mut group)?;
+    let chunks = encode_tasks(schema, tasks, par)?;
+    super::write_atomically(path, false, |created| {
+        let w = BufWriter::with_capacity(1 << 20, created);
+        let (mut file, _) = ArrowWriter::try_new(w, schema.clone(), Some(props))?.into_serialized_writer()?;
+        let mut chunks = chunks.into_iter().peekable();
+        for rg in 0..groups {
+            let mut group = file.next_row_group()?;
+            while let Some((_, field)) = chunks.next_if(|(g, _)| *g == rg) {
+                for c in field {
+                    c.append_to_row_group(&mut group)?;
+                }
             }
+            group.close()?;
         }
-        group.close()?;
-    }
-    file.close()?;
-    Ok(())
+        file.close()?;
+        Ok(())
+    })
 }
 
 /// The column writers of one field of one row group, and the row group's batch slices.
@@ -455,7 +450,7 @@ mod tests {
             let path = dir.path().join(format!("t{threads}.parquet"));
             write_batches_in(&schema, &input, &path, &Parallelism::threads(threads).unwrap()).unwrap();
             files.push(std::fs::read(&path).unwrap());
-            let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+            let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap();
             assert_eq!(
                 reader.metadata().num_row_groups(),
                 2,

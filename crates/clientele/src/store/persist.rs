@@ -74,8 +74,12 @@ fn corrupt(dir: &Path, message: impl Into<String>) -> Error {
     }
 }
 
+/// Writes one store file atomically and durably (see [`write_atomically`](crate::io::write_atomically)).
 fn write_file(path: &Path, format: StoreFormat, batch: &RecordBatch) -> Result<()> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    crate::io::write_atomically(path, true, |file| write_into(file, format, batch))
+}
+
+fn write_into(file: File, format: StoreFormat, batch: &RecordBatch) -> Result<()> {
     let w = BufWriter::new(file);
     const CHUNK: usize = 1 << 20;
     match format {
@@ -376,8 +380,9 @@ impl EventStore {
         };
         let path = dir.join("manifest.json");
         let text = serde_json::to_string_pretty(&manifest)?;
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-        Ok(())
+        crate::io::write_atomically(&path, true, |mut f| {
+            std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| Error::io(&path, e))
+        })
     }
 
     /// Opens a store saved by [`save`](Self::save), verifying its invariants. Files are read
