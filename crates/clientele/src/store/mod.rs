@@ -15,6 +15,7 @@
 
 mod builder;
 pub(crate) mod columns;
+mod integrity;
 mod keys;
 mod persist;
 

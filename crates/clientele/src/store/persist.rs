@@ -28,6 +28,7 @@ use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use super::columns::{StoreColumns, dictionary, floats};
+use super::integrity::{self, FileEntry};
 use super::{CustomerKeys, EventStore};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
@@ -65,6 +66,49 @@ struct Manifest {
     num_customers: u64,
     num_events: u64,
     created_by: String,
+    /// Save generation: data files are named `customers.g<N>` / `events.g<N>`, so a save
+    /// never overwrites the files the current manifest names (absent in stores saved before
+    /// 0.1's integrity checks, whose files are `customers.<ext>` / `events.<ext>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    generation: Option<u64>,
+    /// The data files with their sizes and checksums (empty in older stores: not verified).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    files: Vec<FileEntry>,
+    /// CRC-32 of the fields above and the file list: an edited manifest is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    binding: Option<String>,
+}
+
+impl Manifest {
+    /// The checksum of the fields that decide what the store means.
+    fn binding(&self) -> String {
+        integrity::binding(
+            &[
+                ("format", self.format.clone()),
+                ("version", self.version.to_string()),
+                ("storage", self.storage.extension().to_string()),
+                ("purchase_type", self.purchase_type.clone()),
+                ("num_customers", self.num_customers.to_string()),
+                ("num_events", self.num_events.to_string()),
+                (
+                    "generation",
+                    self.generation.map_or_else(String::new, |g| g.to_string()),
+                ),
+            ],
+            &self.files,
+        )
+    }
+
+    /// The data file `stem` (`customers` or `events`): its name and, when recorded, its entry.
+    fn file(&self, stem: &str) -> (String, Option<&FileEntry>) {
+        let ext = self.storage.extension();
+        let name = match self.generation {
+            Some(g) => format!("{stem}.g{g}.{ext}"),
+            None => format!("{stem}.{ext}"),
+        };
+        let entry = self.files.iter().find(|f| f.name == name);
+        (name, entry)
+    }
 }
 
 fn corrupt(dir: &Path, message: impl Into<String>) -> Error {
@@ -102,40 +146,40 @@ fn write_into(file: File, format: StoreFormat, batch: &RecordBatch) -> Result<()
     Ok(())
 }
 
-fn read_file(path: &Path, format: StoreFormat) -> Result<Vec<RecordBatch>> {
-    let name = path.display().to_string();
+/// Reads a store file whole; with `expect`, refuses bytes that are not the recorded ones.
+fn read_file(dir: &Path, name: &str, format: StoreFormat, expect: Option<&FileEntry>) -> Result<Vec<RecordBatch>> {
+    let path = dir.join(name);
+    let shown = path.display().to_string();
     let fmt_err = |format: &'static str, e: String| Error::Format {
-        source_name: name.clone(),
+        source_name: shown.clone(),
         format,
         message: e,
     };
+    let bytes = read_parallel(&path).map_err(|e| Error::io(&path, e))?;
+    if let Some(why) = expect.and_then(|e| e.mismatch(&bytes)) {
+        return Err(corrupt(dir, why));
+    }
     match format {
-        StoreFormat::Ipc => {
-            let bytes = read_parallel(path).map_err(|e| Error::io(path, e))?;
-            crate::error::guard_decode(&name, "arrow-ipc", || {
-                read_ipc_zero_copy(bytes).map_err(|e| fmt_err("arrow-ipc", e))
-            })
-        }
-        StoreFormat::Parquet => {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            crate::error::guard_decode(&name, "parquet", || {
-                let builder =
-                    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fmt_err("parquet", e.to_string()))?;
-                let schema = builder.schema().clone();
-                let reader = builder
-                    .with_batch_size(1 << 20)
-                    .build()
-                    .map_err(|e| fmt_err("parquet", e.to_string()))?;
-                let mut batches = reader
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| fmt_err("parquet", e.to_string()))?;
-                // A file without rows has no row groups: keep its schema as an empty batch.
-                if batches.is_empty() {
-                    batches.push(RecordBatch::new_empty(schema));
-                }
-                Ok(batches)
-            })
-        }
+        StoreFormat::Ipc => crate::error::guard_decode(&shown, "arrow-ipc", || {
+            read_ipc_zero_copy(bytes).map_err(|e| fmt_err("arrow-ipc", e))
+        }),
+        StoreFormat::Parquet => crate::error::guard_decode(&shown, "parquet", || {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+                .map_err(|e| fmt_err("parquet", e.to_string()))?;
+            let schema = builder.schema().clone();
+            let reader = builder
+                .with_batch_size(1 << 20)
+                .build()
+                .map_err(|e| fmt_err("parquet", e.to_string()))?;
+            let mut batches = reader
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fmt_err("parquet", e.to_string()))?;
+            // A file without rows has no row groups: keep its schema as an empty batch.
+            if batches.is_empty() {
+                batches.push(RecordBatch::new_empty(schema));
+            }
+            Ok(batches)
+        }),
     }
 }
 
@@ -367,9 +411,22 @@ impl EventStore {
             false,
         )]));
         let keys = RecordBatch::try_new(keys_schema, vec![self.keys.array()])?;
-        write_file(&dir.join(format!("customers.{ext}")), format, &keys)?;
-        write_file(&dir.join(format!("events.{ext}")), format, &self.events()?)?;
-        let manifest = Manifest {
+        // A new generation of files beside the current one; the manifest switches to it in one
+        // rename, so a save killed at any point leaves the old store or the new one.
+        let path = dir.join("manifest.json");
+        let previous = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Manifest>(&t).ok());
+        let generation = previous.as_ref().and_then(|m| m.generation).map_or(1, |g| g + 1);
+        let mut files = Vec::new();
+        for (stem, batch) in [("customers", keys), ("events", self.events()?)] {
+            let name = format!("{stem}.g{generation}.{ext}");
+            let file = dir.join(&name);
+            write_file(&file, format, &batch)?;
+            let bytes = read_parallel(&file).map_err(|e| Error::io(&file, e))?;
+            files.push(FileEntry::of(name, &bytes));
+        }
+        let mut manifest = Manifest {
             format: FORMAT_NAME.into(),
             version: FORMAT_VERSION,
             storage: format,
@@ -377,12 +434,29 @@ impl EventStore {
             num_customers: self.num_customers() as u64,
             num_events: self.num_events() as u64,
             created_by: format!("clientele {}", env!("CARGO_PKG_VERSION")),
+            generation: Some(generation),
+            files,
+            binding: None,
         };
-        let path = dir.join("manifest.json");
+        manifest.binding = Some(manifest.binding());
         let text = serde_json::to_string_pretty(&manifest)?;
         crate::io::write_atomically(&path, true, |mut f| {
             std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| Error::io(&path, e))
-        })
+        })?;
+        // The old generation's files (and those of any save killed before its manifest).
+        let keep: BTreeSet<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ours = ["customers.", "events.", ".customers.", ".events."]
+                    .iter()
+                    .any(|p| name.starts_with(p));
+                if ours && !keep.contains(name.as_str()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Opens a store saved by [`save`](Self::save), verifying its invariants. Files are read
@@ -407,8 +481,21 @@ impl EventStore {
                 format!("unsupported store format {} version {}", m.format, m.version),
             ));
         }
-        let ext = m.storage.extension();
-        let key_batches = read_file(&dir.join(format!("customers.{ext}")), m.storage)?;
+        if !m.files.is_empty() || m.binding.is_some() {
+            if m.binding.as_deref() != Some(m.binding().as_str()) {
+                return Err(corrupt(
+                    dir,
+                    "manifest.json does not match its checksum (edited or damaged); re-ingest the data",
+                ));
+            }
+        }
+        let verified = !m.files.is_empty();
+        let (customers, customers_entry) = m.file("customers");
+        let (events, events_entry) = m.file("events");
+        if verified && (customers_entry.is_none() || events_entry.is_none()) {
+            return Err(corrupt(dir, "manifest.json does not list the store's data files"));
+        }
+        let key_batches = read_file(dir, &customers, m.storage, customers_entry)?;
         let keys = concat_column(&key_batches, schema::CUSTOMER_ID)?
             .ok_or_else(|| corrupt(dir, "customers file has no customer_id column"))?;
         let keys = match keys.data_type() {
@@ -423,7 +510,7 @@ impl EventStore {
         if !sorted {
             return Err(corrupt(dir, "customer keys are not strictly increasing"));
         }
-        let batches = read_file(&dir.join(format!("events.{ext}")), m.storage)?;
+        let batches = read_file(dir, &events, m.storage, events_entry)?;
         let idx = concat_column(&batches, super::CUSTOMER_INDEX)?
             .ok_or_else(|| corrupt(dir, "events have no customer_index column"))?;
         let idx = idx

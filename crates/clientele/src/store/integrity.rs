@@ -1,0 +1,107 @@
+//! What binds a saved store's files together: per-file sizes and CRC-32 checksums, and a
+//! checksum of the manifest's own fields, so that a damaged, edited or mixed store is refused
+//! on open instead of giving wrong answers.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Bytes per piece of the parallel checksum.
+const PIECE: usize = 16 << 20;
+
+/// CRC-32 (IEEE) of `bytes`: pieces hashed in parallel in the current pool and combined, the
+/// same value as one sequential pass.
+pub(crate) fn checksum(bytes: &[u8]) -> u32 {
+    let parts: Vec<crc32fast::Hasher> = bytes
+        .par_chunks(PIECE)
+        .map(|piece| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(piece);
+            h
+        })
+        .collect();
+    let mut all = crc32fast::Hasher::new();
+    for p in &parts {
+        all.combine(p);
+    }
+    all.finalize()
+}
+
+/// One data file of a store as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileEntry {
+    /// The file name inside the store directory.
+    pub name: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of its bytes, 8 lowercase hex digits.
+    pub crc32: String,
+}
+
+impl FileEntry {
+    /// The entry of `name` with contents `bytes`.
+    pub fn of(name: String, bytes: &[u8]) -> Self {
+        FileEntry {
+            name,
+            bytes: bytes.len() as u64,
+            crc32: format!("{:08x}", checksum(bytes)),
+        }
+    }
+
+    /// Why `bytes` are not this file's recorded contents, if they are not.
+    pub fn mismatch(&self, bytes: &[u8]) -> Option<String> {
+        if bytes.len() as u64 != self.bytes {
+            return Some(format!(
+                "{}: {} bytes, the manifest says {} (a damaged or replaced file)",
+                self.name,
+                bytes.len(),
+                self.bytes
+            ));
+        }
+        let found = format!("{:08x}", checksum(bytes));
+        (found != self.crc32).then(|| {
+            format!(
+                "{}: checksum {found}, the manifest says {} (a damaged or replaced file)",
+                self.name, self.crc32
+            )
+        })
+    }
+}
+
+/// The checksum binding a manifest's fields: CRC-32 of one line per field, in a fixed order.
+pub(crate) fn binding(fields: &[(&str, String)], files: &[FileEntry]) -> String {
+    let mut text = String::new();
+    for (k, v) in fields {
+        text.push_str(k);
+        text.push('=');
+        text.push_str(v);
+        text.push('\n');
+    }
+    for f in files {
+        text.push_str(&format!("file={} {} {}\n", f.name, f.bytes, f.crc32));
+    }
+    format!("{:08x}", checksum(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+    use super::*;
+
+    #[test]
+    fn the_parallel_checksum_is_the_sequential_crc32() {
+        let bytes: Vec<u8> = (0..(PIECE * 2 + 12_345)).map(|i| (i * 31 % 251) as u8).collect();
+        assert_eq!(checksum(&bytes), crc32fast::hash(&bytes));
+        assert_eq!(checksum(b"123456789"), 0xcbf4_3926, "the CRC-32 check value");
+        assert_eq!(checksum(&[]), 0);
+    }
+
+    #[test]
+    fn one_flipped_bit_is_a_mismatch() {
+        let mut bytes = vec![7u8; 1000];
+        let e = FileEntry::of("events.g1.arrow".into(), &bytes);
+        assert!(e.mismatch(&bytes).is_none());
+        bytes[500] ^= 0x10;
+        assert!(e.mismatch(&bytes).unwrap().contains("checksum"));
+        assert!(e.mismatch(&bytes[..999]).unwrap().contains("999 bytes"));
+    }
+}
