@@ -481,13 +481,11 @@ impl EventStore {
                 format!("unsupported store format {} version {}", m.format, m.version),
             ));
         }
-        if !m.files.is_empty() || m.binding.is_some() {
-            if m.binding.as_deref() != Some(m.binding().as_str()) {
-                return Err(corrupt(
-                    dir,
-                    "manifest.json does not match its checksum (edited or damaged); re-ingest the data",
-                ));
-            }
+        if (!m.files.is_empty() || m.binding.is_some()) && m.binding.as_deref() != Some(m.binding().as_str()) {
+            return Err(corrupt(
+                dir,
+                "manifest.json does not match its checksum (edited or damaged); re-ingest the data",
+            ));
         }
         let verified = !m.files.is_empty();
         let (customers, customers_entry) = m.file("customers");
