@@ -69,13 +69,18 @@ enum Command {
 }
 
 /// Output piped into a reader that stops early (`clientele ... | head`) ends the process
-/// quietly with the conventional SIGPIPE status, instead of a panic about printing to stdout.
+/// quietly with the conventional SIGPIPE status, instead of a panic about printing to stdout;
+/// a panic inside the library's decoding guard prints nothing (it returns as an error).
 fn exit_quietly_on_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let broken_pipe = info.payload_as_str().is_some_and(|m| m.contains("Broken pipe"));
         if broken_pipe {
             std::process::exit(141);
+        }
+        // A decoder panic on damaged input becomes an error naming the file: no panic text.
+        if clientele::decoding_under_guard() {
+            return;
         }
         default(info);
     }));

@@ -204,14 +204,29 @@ impl Error {
     }
 }
 
+thread_local! {
+    /// How many [`guard_decode`] calls are running on this thread.
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is decoding user bytes under the panic guard, whose panics become
+/// [`Error::Format`]: a panic hook can stay silent for them (the error names the file).
+pub fn decoding_under_guard() -> bool {
+    GUARDED.with(|g| g.get() > 0)
+}
+
 /// Runs `f`, turning a panic inside a dependency's decoder into an [`Error::Format`].
 ///
 /// Arrow's IPC reader and the Parquet decoder assert on some malformed inputs instead of
 /// returning errors; a damaged file must never bring down the caller, so every decode of
 /// untrusted bytes runs through this guard. (The default panic hook still prints the panic
-/// message to stderr; Clientele does not replace the process-wide hook.)
+/// message to stderr; Clientele does not replace the process-wide hook, but a program's hook
+/// can stay silent while [`decoding_under_guard`] is true, as the CLI's does.)
 pub(crate) fn guard_decode<T>(source_name: &str, format: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get().saturating_sub(1)));
+    match outcome {
         Ok(r) => r,
         Err(payload) => {
             let message = payload

@@ -71,7 +71,7 @@ pub mod time;
 pub mod triggers;
 pub mod views;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, decoding_under_guard};
 
 /// Re-exported so that users name the same `chrono` and `arrow` versions the API uses.
 pub use {arrow_array, arrow_schema, chrono};

@@ -670,6 +670,9 @@ impl Ingestor {
 /// [`Error::Io`] when the file cannot be opened, [`Error::Format`] when it is not Parquet.
 pub(crate) fn parquet_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| Error::parquet(&path.display().to_string(), e))
+    let name = path.display().to_string();
+    // arrow-rs can panic on a damaged footer (e.g. its embedded Arrow schema)
+    crate::error::guard_decode(&name, "parquet", || {
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| Error::parquet(&name, e))
+    })
 }

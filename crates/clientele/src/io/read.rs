@@ -49,13 +49,13 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<RecordBatch> {
     let format = OutputFormat::of(path)?;
     let file = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
     match format {
-        OutputFormat::Parquet => {
+        OutputFormat::Parquet => crate::error::guard_decode(&name, "parquet", || {
             use arrow_array::RecordBatchReader;
             let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file()?)?.build()?;
             let schema = reader.schema();
             let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
             Ok(arrow_select::concat::concat_batches(&schema, &batches)?)
-        }
+        }),
         OutputFormat::Ipc => crate::error::guard_decode(&name, "arrow", || {
             let reader = arrow_ipc::reader::FileReader::try_new(file()?, None)?;
             let schema = reader.schema();
