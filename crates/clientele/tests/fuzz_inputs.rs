@@ -25,6 +25,12 @@ fn cases() -> u64 {
         .unwrap_or(300)
 }
 
+/// `CLIENTELE_FUZZ_ONLY=N` runs case N alone (the mutations before it are still drawn, so it
+/// is the same input) and keeps its file in `CLIENTELE_FUZZ_KEEP` if set.
+fn only() -> Option<u64> {
+    std::env::var("CLIENTELE_FUZZ_ONLY").ok().and_then(|v| v.parse().ok())
+}
+
 fn seed() -> u64 {
     std::env::var("CLIENTELE_FUZZ_SEED")
         .ok()
@@ -153,7 +159,14 @@ fn damaged_parquet_never_panics() {
     let opts = IngestOptions::default();
     let mut r = Rng(seed() ^ 0x51_7cc1);
     for case in 0..cases() {
-        std::fs::write(&bad_path, mutate(&good, &mut r, 2048)).unwrap();
+        let bad = mutate(&good, &mut r, 2048);
+        if only().is_some_and(|k| k != case) {
+            continue;
+        }
+        std::fs::write(&bad_path, &bad).unwrap();
+        if let Ok(keep) = std::env::var("CLIENTELE_FUZZ_KEEP") {
+            std::fs::write(keep, &bad).unwrap();
+        }
         timed("parquet", case, || {
             let _ = rfm_parquet(&bad_path, &rfm_cfg, &opts, &par);
             let _ = summarize_parquet(&bad_path, &sum_cfg, &opts, &par);

@@ -15,17 +15,8 @@ use arrow_schema::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
 use crate::ingest::RejectReason;
+use crate::store::batch::DictCol;
 use crate::time::{MICROS_PER_DAY, TimeParser};
-
-/// The code of a null entry in a [`DictCol`].
-pub(crate) const NULL_CODE: u32 = u32::MAX;
-
-/// A string column as a local dictionary: distinct values and one code per row.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct DictCol {
-    pub values: Vec<String>,
-    pub codes: Vec<u32>,
-}
 
 /// Where a column's values come from.
 pub(crate) struct ColumnCtx<'a> {
@@ -71,8 +62,14 @@ impl StrView {
                 array,
                 &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
             )?;
-            let d = a.as_dictionary::<Int32Type>();
-            let values = d.values().as_string::<i32>().clone();
+            // (checked, not asserted: a damaged file can decode to a dictionary of another type)
+            let not_text = || {
+                Error::Arrow(arrow_schema::ArrowError::CastError(format!(
+                    "{dt} did not decode to strings"
+                )))
+            };
+            let d = a.as_dictionary_opt::<Int32Type>().ok_or_else(not_text)?;
+            let values = d.values().as_string_opt::<i32>().ok_or_else(not_text)?.clone();
             return Ok(Some(StrView::Dict {
                 keys: d.keys().clone(),
                 values,
@@ -80,7 +77,12 @@ impl StrView {
         }
         if is_string(dt) {
             let a = cast(array, &DataType::Utf8)?;
-            return Ok(Some(StrView::Plain(a.as_string::<i32>().clone())));
+            let a = a.as_string_opt::<i32>().ok_or_else(|| {
+                Error::Arrow(arrow_schema::ArrowError::CastError(format!(
+                    "{dt} did not decode to strings"
+                )))
+            })?;
+            return Ok(Some(StrView::Plain(a.clone())));
         }
         Ok(None)
     }

@@ -10,11 +10,14 @@ use std::collections::BTreeMap;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 
-use super::columns::{ColumnCtx, DictCol, KeyView, LabelView, LocalInterner, NULL_CODE, NumView, StrView, TimeView};
-use super::options::{IngestConfig, KeyType};
+use super::columns::{ColumnCtx, KeyView, LabelView, LocalInterner, NumView, StrView, TimeView};
+use super::options::IngestConfig;
 use super::report::{IngestReport, RejectReason, Rejection};
 use crate::error::{Error, Result};
 use crate::schema::Role;
+use crate::store::KeyType;
+pub(crate) use crate::store::batch::NormalizedBatch;
+use crate::store::batch::{KeyCol, NULL_CODE};
 use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
 
 /// The largest accepted amount magnitude, in currency units. Below it, sums of a store's
@@ -30,35 +33,6 @@ pub const MAX_SCORE: f64 = MAX_AMOUNT;
 /// The largest accepted cost magnitude, in currency units: the same bound as [`MAX_AMOUNT`]
 /// for the same reason (views sum costs exactly in nano-units).
 pub const MAX_COST: f64 = MAX_AMOUNT;
-
-/// Customer keys of accepted rows.
-#[derive(Debug, Clone)]
-pub(crate) enum KeyCol {
-    Int(Vec<i64>),
-    Str(DictCol),
-}
-
-/// The accepted rows of one batch in canonical form. Floats use NaN for null (non-finite
-/// inputs are rejected, so NaN is free); labels use [`NULL_CODE`].
-#[derive(Debug, Clone)]
-pub(crate) struct NormalizedBatch {
-    pub keys: KeyCol,
-    pub time: Vec<i64>,
-    /// `None` when the input has no event-type column (all rows are purchases).
-    pub event_type: Option<DictCol>,
-    pub amount: Option<Vec<f64>>,
-    pub channel: Option<DictCol>,
-    pub product: Option<DictCol>,
-    pub campaign_id: Option<DictCol>,
-    pub score: Option<Vec<f64>>,
-    pub cost: Option<Vec<f64>>,
-}
-
-impl NormalizedBatch {
-    pub fn len(&self) -> usize {
-        self.time.len()
-    }
-}
 
 /// The integer a canonical decimal string denotes (`0`, `7`, `-12`; not `007`, `+7`, `-0`).
 fn parse_canonical(s: &str) -> Option<i64> {

@@ -5,21 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::schema::{ColumnMapping, DEFAULT_PURCHASE_TYPE, Role};
+pub use crate::store::KeyType;
 use crate::time::{TimeFormat, TimeParser};
-
-/// How customer keys are typed in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyType {
-    /// Integer keys when every input key is an integer (integer columns, or strings that all
-    /// parse as `i64`, leading zeros allowed, as pandas reads them); otherwise string keys.
-    #[default]
-    Auto,
-    /// Integer keys; a string key that does not parse is rejected (`invalid_customer_id`).
-    Int,
-    /// String keys; integer inputs are formatted in decimal.
-    String,
-}
 
 /// Unchecked ingest options. Defaults: canonical column names, automatic ISO-8601 times,
 /// purchase type `purchase`, refunds not enabled, lenient (reject and report bad rows),

@@ -17,12 +17,12 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::EventStore;
+use super::batch::KeyType;
+use super::batch::{DictCol, NULL_CODE};
+use super::batch::{KeyCol, NormalizedBatch};
 use super::columns::StoreColumns;
 use super::keys::{CustomerKeys, rank_ints};
 use crate::error::{Error, Result};
-use crate::ingest::KeyType;
-use crate::ingest::columns::{DictCol, NULL_CODE};
-use crate::ingest::normalize::{KeyCol, NormalizedBatch};
 
 /// A store-wide string dictionary.
 #[derive(Debug, Default, Clone)]

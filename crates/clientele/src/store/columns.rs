@@ -7,8 +7,8 @@ use arrow_array::{Array, DictionaryArray, Float64Array, Int32Array, StringArray,
 use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rayon::prelude::*;
 
+use super::batch::{DictCol, NULL_CODE};
 use crate::error::Result;
-use crate::ingest::columns::{DictCol, NULL_CODE};
 
 /// The event columns of a store, all of the same length, ordered by (customer, time).
 ///

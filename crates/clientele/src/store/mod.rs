@@ -13,6 +13,7 @@
 //! - string columns (event type, channel, product, campaign) are dictionary arrays with sorted
 //!   dictionaries, so a kernel compares small integer codes.
 
+pub(crate) mod batch;
 mod builder;
 pub(crate) mod columns;
 mod integrity;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+pub use batch::KeyType;
 pub(crate) use builder::StoreBuilder;
 pub use columns::StoreColumns;
 pub use keys::{CustomerKeys, KeyIndex, KeyRef};
@@ -74,7 +76,7 @@ impl EventStore {
 
     /// An empty store.
     pub fn empty(purchase_type: &str) -> Result<Self> {
-        StoreBuilder::new(purchase_type, crate::ingest::KeyType::Auto).finish()
+        StoreBuilder::new(purchase_type, KeyType::Auto).finish()
     }
 
     /// The number of customers.

@@ -340,12 +340,12 @@ fn read_dict(
             .iter()
             .map(|v| {
                 v.and_then(|v| values.binary_search_by(|x| x.as_str().cmp(v)).ok())
-                    .map_or(crate::ingest::columns::NULL_CODE, |i| i as u32)
+                    .map_or(super::batch::NULL_CODE, |i| i as u32)
             })
             .collect();
         codes.extend(d.keys().iter().map(|k| {
             k.and_then(|k| table.get(usize::try_from(k).ok()?).copied())
-                .unwrap_or(crate::ingest::columns::NULL_CODE)
+                .unwrap_or(super::batch::NULL_CODE)
         }));
     }
     Ok(Some(dictionary(codes, values)?))
@@ -423,7 +423,7 @@ impl EventStore {
             let name = format!("{stem}.g{generation}.{ext}");
             let file = dir.join(&name);
             write_file(&file, format, &batch)?;
-            let bytes = read_parallel(&file).map_err(|e| Error::io(&file, e))?;
+            let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
             files.push(FileEntry::of(name, &bytes));
         }
         let mut manifest = Manifest {

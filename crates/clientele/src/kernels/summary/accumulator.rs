@@ -16,9 +16,10 @@ use super::output::SummaryColumns;
 use super::params::SummaryConfig;
 use super::state::CustomerState;
 use crate::error::{Error, Result};
-use crate::ingest::columns::NULL_CODE;
-use crate::ingest::normalize::{KeyCol, RowNumbers, normalize};
+use crate::ingest::normalize::{RowNumbers, normalize};
 use crate::ingest::{IngestConfig, IngestOptions, KeyType};
+use crate::store::batch::KeyCol;
+use crate::store::batch::NULL_CODE;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum OwnedKey {
