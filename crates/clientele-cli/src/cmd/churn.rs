@@ -191,7 +191,7 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
             println!("  on the training window:");
             print_evaluation(&trained.training_fit);
             if let Some(p) = &t.out {
-                std::fs::write(p, model.to_json()?).map_err(|e| clientele::Error::io(p, e))?;
+                clientele::io::write_bytes_atomically(p, model.to_json()?.as_bytes())?;
                 eprintln!("model saved -> {}", p.display());
             }
         }

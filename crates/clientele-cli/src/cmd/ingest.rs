@@ -54,7 +54,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     };
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(path, text + "\n").map_err(|e| clientele::Error::io(path, e))?;
+        clientele::io::write_bytes_atomically(path, (text + "\n").as_bytes())?;
     }
     println!(
         "rows read {}, accepted {}, rejected {}; {} customers, {} events ({:.2} s)",

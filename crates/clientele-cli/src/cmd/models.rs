@@ -162,7 +162,7 @@ fn report(title: &str, model: &FittedModel) {
 }
 
 fn save(path: &PathBuf, json: &str, what: &str) -> CliResult<()> {
-    std::fs::write(path, json).map_err(|e| clientele::Error::io(path, e))?;
+    clientele::io::write_bytes_atomically(path, json.as_bytes())?;
     eprintln!("{what} saved -> {}", path.display());
     Ok(())
 }

@@ -99,7 +99,7 @@ pub fn run(a: &RetentionArgs, par: &Parallelism) -> CliResult<()> {
         );
     }
     if let Some(p) = &a.out {
-        std::fs::write(p, m.to_json()?).map_err(|e| clientele::Error::io(p, e))?;
+        clientele::io::write_bytes_atomically(p, m.to_json()?.as_bytes())?;
         eprintln!("model saved -> {}", p.display());
     }
     Ok(())

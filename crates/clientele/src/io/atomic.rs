@@ -66,6 +66,18 @@ pub fn write_atomically(path: impl AsRef<Path>, durable: bool, write: impl FnOnc
     Ok(())
 }
 
+/// Writes `bytes` to `path` atomically ([`write_atomically`] without `fsync`): a killed
+/// process leaves the previous file.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`.
+pub fn write_bytes_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    write_atomically(path, false, |mut f| {
+        std::io::Write::write_all(&mut f, bytes).map_err(|e| Error::io(path, e))
+    })
+}
+
 /// Makes a rename in `path`'s directory durable (a no-op where directories cannot be opened).
 pub(crate) fn sync_parent(path: &Path) {
     let dir = match path.parent() {

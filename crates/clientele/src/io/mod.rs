@@ -6,7 +6,7 @@ mod read;
 mod table;
 mod write;
 
-pub use atomic::{check_outputs, write_atomically};
+pub use atomic::{check_outputs, write_atomically, write_bytes_atomically};
 pub use read::read_table;
 pub use table::format_table;
 pub use write::{OutputFormat, write_batch, write_batches, write_batches_in};
