@@ -7,7 +7,7 @@ use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::rfm::{RFM_ROLES, customer_rfm};
+use super::rfm::customer_rfm;
 use super::source::{EventSource, load_events};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
@@ -159,7 +159,7 @@ pub struct SegmentReportRun {
     pub ingest: Option<IngestReport>,
 }
 
-/// The roles the segment report reads besides the key and the time.
+/// The roles the segment report reads besides the key and the time (RFM's among them).
 pub const SEGMENT_REPORT_ROLES: &[Role] = &[Role::EventType, Role::Amount, Role::Channel, Role::Score];
 
 /// The segment report of `source`: RFM under `cfg`, grouped `by` RFM segment or value tier,
@@ -175,9 +175,7 @@ pub fn report_segments(
     params: SegmentReportParams,
     par: &Parallelism,
 ) -> Result<SegmentReportRun> {
-    let mut roles: Vec<Role> = SEGMENT_REPORT_ROLES.to_vec();
-    roles.extend(RFM_ROLES.iter().filter(|r| !SEGMENT_REPORT_ROLES.contains(r)));
-    let (store, ingest) = load_events(source, Some(&roles), par)?;
+    let (store, ingest) = load_events(source, Some(SEGMENT_REPORT_ROLES), par)?;
     let table = rfm(&store, cfg, par)?;
     let mut params = params;
     params.as_of = cfg.params().as_of;

@@ -38,8 +38,8 @@ pub(crate) struct FileEntry {
 }
 
 impl FileEntry {
-    /// The entry of `name` with contents `bytes` (one sequential pass: saving takes no
-    /// thread pool, and its cost is the disk write).
+    /// The entry of `name` with contents `bytes`.
+    #[cfg(test)]
     pub fn of(name: String, bytes: &[u8]) -> Self {
         FileEntry {
             name,
@@ -65,6 +65,47 @@ impl FileEntry {
                 self.name, self.crc32
             )
         })
+    }
+}
+
+/// A writer that hashes what it passes on, so that a saved file's entry costs no second read
+/// (one sequential pass: saving takes no thread pool, and its cost is the disk write).
+pub(crate) struct Hashing<W> {
+    inner: W,
+    hasher: crc32fast::Hasher,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> Hashing<W> {
+    pub fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: crc32fast::Hasher::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The entry of the bytes written, as file `name`.
+    pub fn entry(&self, name: String) -> FileEntry {
+        FileEntry {
+            name,
+            bytes: self.bytes,
+            crc32: format!("{:08x}", self.hasher.clone().finalize()),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let done = buf.get(..n).unwrap_or_default();
+        self.hasher.update(done);
+        self.bytes += done.len() as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -94,6 +135,15 @@ mod tests {
         assert_eq!(checksum(&bytes), crc32fast::hash(&bytes));
         assert_eq!(checksum(b"123456789"), 0xcbf4_3926, "the CRC-32 check value");
         assert_eq!(checksum(&[]), 0);
+    }
+
+    #[test]
+    fn the_hashing_writer_records_what_was_written() {
+        use std::io::Write;
+        let mut h = Hashing::new(Vec::new());
+        h.write_all(b"1234").unwrap();
+        h.write_all(b"56789").unwrap();
+        assert_eq!(h.entry("f".into()), FileEntry::of("f".into(), b"123456789"));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use super::columns::{StoreColumns, dictionary, floats};
-use super::integrity::{self, FileEntry};
+use super::integrity::{self, FileEntry, Hashing};
 use super::{CustomerKeys, EventStore};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
@@ -119,12 +119,20 @@ fn corrupt(dir: &Path, message: impl Into<String>) -> Error {
 }
 
 /// Writes one store file atomically and durably (see [`write_atomically`](crate::io::write_atomically)).
-fn write_file(path: &Path, format: StoreFormat, batch: &RecordBatch) -> Result<()> {
-    crate::io::write_atomically(path, true, |file| write_into(file, format, batch))
+/// Returns the file's manifest entry, hashed as it is written.
+fn write_file(dir: &Path, name: String, format: StoreFormat, batch: &RecordBatch) -> Result<FileEntry> {
+    let mut entry = None;
+    crate::io::write_atomically(dir.join(&name), true, |file| {
+        let mut w = Hashing::new(BufWriter::new(file));
+        write_into(&mut w, format, batch)?;
+        std::io::Write::flush(&mut w).map_err(|e| Error::io(dir.join(&name), e))?;
+        entry = Some(w.entry(name.clone()));
+        Ok(())
+    })?;
+    entry.ok_or_else(|| corrupt(dir, "a store file was not written"))
 }
 
-fn write_into(file: File, format: StoreFormat, batch: &RecordBatch) -> Result<()> {
-    let w = BufWriter::new(file);
+fn write_into<W: std::io::Write + Send>(w: W, format: StoreFormat, batch: &RecordBatch) -> Result<()> {
     const CHUNK: usize = 1 << 20;
     match format {
         StoreFormat::Ipc => {
@@ -420,11 +428,7 @@ impl EventStore {
         let generation = previous.as_ref().and_then(|m| m.generation).map_or(1, |g| g + 1);
         let mut files = Vec::new();
         for (stem, batch) in [("customers", keys), ("events", self.events()?)] {
-            let name = format!("{stem}.g{generation}.{ext}");
-            let file = dir.join(&name);
-            write_file(&file, format, &batch)?;
-            let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-            files.push(FileEntry::of(name, &bytes));
+            files.push(write_file(dir, format!("{stem}.g{generation}.{ext}"), format, &batch)?);
         }
         let mut manifest = Manifest {
             format: FORMAT_NAME.into(),
