@@ -1,0 +1,427 @@
+//! The library's jobs (`clientele::pipeline`), one Python function each.
+//!
+//! Each function takes an Arrow object of events (or a summary table), runs one pipeline call
+//! with the GIL released, and returns pyarrow tables plus the ingest report as JSON (`None`
+//! when nothing was ingested); the Python layer turns rejected rows into a warning. Settings
+//! that the library keeps in serde parameter structs (views, RFM) arrive as JSON built by the
+//! Python layer from keyword arguments, so both sides share the library's own field names and
+//! defaults.
+
+use std::collections::HashMap;
+
+use arrow_array::RecordBatch;
+use clientele::churn::ChurnModel;
+use clientele::ingest::IngestReport;
+use clientele::kernels::rfm::{RfmParams, Tiers};
+use clientele::kernels::summary::{Period, SummaryParams, TimeUnit};
+use clientele::models::{DataWindow, Horizon, ModelKind};
+use clientele::pipeline::{self, ClvParams, CustomerSummary, Discount, EventSource};
+use clientele::views::{ChannelParams, CohortParams, Customer360Params};
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyRecordBatch;
+use serde::de::DeserializeOwned;
+
+use crate::convert::{batch_in, date, events, ingest_options, parallelism, table_out};
+use crate::errors::{IntoPy, invalid};
+use crate::model::{Model, Models};
+
+/// The schema metadata key that carries a summary's data window (JSON).
+pub const WINDOW_KEY: &str = "clientele.window";
+
+type Report = Option<String>;
+
+fn report_json(r: Option<&IngestReport>) -> PyResult<Report> {
+    r.map(|r| serde_json::to_string(r).map_err(|e| invalid("report", e)))
+        .transpose()
+}
+
+fn params<P: DeserializeOwned>(field: &'static str, json: &str) -> PyResult<P> {
+    serde_json::from_str(json).map_err(|e| invalid(field, e))
+}
+
+/// The summary table with its window in the schema metadata.
+fn with_window(summary: &CustomerSummary) -> PyResult<RecordBatch> {
+    let table = summary.table();
+    let mut metadata = table.schema().metadata().clone();
+    metadata.insert(
+        WINDOW_KEY.into(),
+        serde_json::to_string(summary.window()).map_err(|e| invalid("window", e))?,
+    );
+    let schema = table.schema().as_ref().clone().with_metadata(metadata);
+    table
+        .clone()
+        .with_schema(schema.into())
+        .map_err(|e| crate::errors::to_py(e.into()))
+}
+
+/// A summary table from Python with its window: from the metadata `summary()` writes, else
+/// from `time_unit` (the unit of recency and T: `day`, `week`, or `period` with `period`).
+fn summary_in(data: AnyRecordBatch, time_unit: Option<&str>, period: Option<&str>) -> PyResult<CustomerSummary> {
+    let table = batch_in(data)?;
+    let stated = match time_unit {
+        Some(u) => {
+            let p = Period::parse(period.unwrap_or("day")).py()?;
+            Some(DataWindow::new(p, TimeUnit::parse(u).py()?))
+        }
+        None => None,
+    };
+    let window = match (stated, table.schema().metadata().get(WINDOW_KEY)) {
+        (Some(w), _) => w,
+        (None, Some(json)) => params("window", json)?,
+        (None, None) => {
+            return Err(invalid(
+                "time_unit",
+                "the summary does not say its time unit (it was not made by clientele.summary): \
+                 pass time_unit='week', 'day' or 'period' (with period=...)",
+            ));
+        }
+    };
+    CustomerSummary::new(table, window).py()
+}
+
+/// Per-customer summary (`frequency`, `recency`, `T`, `monetary_value`, ... as lifetimes
+/// names them).
+#[pyfunction]
+#[pyo3(signature = (data, calibration_end, observation_end=None, period="day", time_unit="period", include_non_buyers=false, all_columns=false, columns=None, purchase_type=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn summary(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    calibration_end: &str,
+    observation_end: Option<&str>,
+    period: &str,
+    time_unit: &str,
+    include_non_buyers: bool,
+    all_columns: bool,
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<(Py<PyAny>, Report)> {
+    let mut p = SummaryParams::new(date("calibration_end", calibration_end)?)
+        .period(Period::parse(period).py()?)
+        .time_unit(TimeUnit::parse(time_unit).py()?)
+        .include_non_buyers(include_non_buyers);
+    if let Some(o) = observation_end {
+        p = p.observation_end(date("observation_end", o)?);
+    }
+    let cfg = p.validate().py()?;
+    let source = events(data, ingest_options(columns, purchase_type)?)?;
+    let par = parallelism(threads)?;
+    let run = py
+        .detach(|| {
+            if all_columns {
+                pipeline::customer_summary_all(&source, &cfg, &par)
+            } else {
+                pipeline::customer_summary(&source, &cfg, &par)
+            }
+        })
+        .py()?;
+    let report = report_json(run.ingest.as_ref())?;
+    Ok((table_out(py, with_window(&run.summary)?)?, report))
+}
+
+/// RFM scores; `params_json` is a serialized `RfmParams`.
+#[pyfunction]
+#[pyo3(signature = (data, params_json, columns=None, purchase_type=None, threads=None))]
+pub fn rfm(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    params_json: &str,
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<(Py<PyAny>, Report)> {
+    let cfg = params::<RfmParams>("rfm", params_json)?.validate().py()?;
+    let source = events(data, ingest_options(columns, purchase_type)?)?;
+    let par = parallelism(threads)?;
+    let run = py.detach(|| pipeline::customer_rfm(&source, &cfg, &par)).py()?;
+    let report = report_json(run.ingest.as_ref())?;
+    Ok((table_out(py, run.table)?, report))
+}
+
+/// Value tiers (`pareto` with `top_share`, or `deciles`): (per-customer table, per-tier
+/// summary, report).
+#[pyfunction]
+#[pyo3(signature = (data, params_json, tiers="pareto", top_share=0.2, columns=None, purchase_type=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn value_segments(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    params_json: &str,
+    tiers: &str,
+    top_share: f64,
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<(Py<PyAny>, Py<PyAny>, Report)> {
+    let cfg = params::<RfmParams>("rfm", params_json)?.validate().py()?;
+    let tiers = match tiers {
+        "pareto" => Tiers::Pareto { top_share },
+        "deciles" => Tiers::Deciles,
+        other => return Err(invalid("tiers", format!("{other:?}: expected \"pareto\" or \"deciles\""))),
+    };
+    let source = events(data, ingest_options(columns, purchase_type)?)?;
+    let par = parallelism(threads)?;
+    let run = py.detach(|| pipeline::value_segments(&source, &cfg, tiers, &par)).py()?;
+    let report = report_json(run.ingest.as_ref())?;
+    Ok((table_out(py, run.table)?, table_out(py, run.summary)?, report))
+}
+
+/// Fits one model on a summary table; returns the model and the fit's counts as JSON.
+#[pyfunction]
+#[pyo3(signature = (summary, model="bgnbd", penalizer=0.0, time_unit=None, period=None, threads=None))]
+pub fn fit(
+    py: Python<'_>,
+    summary: AnyRecordBatch,
+    model: &str,
+    penalizer: f64,
+    time_unit: Option<&str>,
+    period: Option<&str>,
+    threads: Option<usize>,
+) -> PyResult<(Model, String)> {
+    let kind = ModelKind::parse(model).py()?;
+    let table = batch_in(summary)?;
+    // a window is optional here: a model fitted on a summary of unknown unit has none
+    let window: Option<DataWindow> = match (time_unit, table.schema().metadata().get(WINDOW_KEY)) {
+        (Some(u), _) => Some(DataWindow::new(
+            Period::parse(period.unwrap_or("day")).py()?,
+            TimeUnit::parse(u).py()?,
+        )),
+        (None, Some(json)) => Some(params("window", json)?),
+        (None, None) => None,
+    };
+    let s = CustomerSummary::new(table, window.unwrap_or(DataWindow::new(Period::Day, TimeUnit::Period))).py()?;
+    let par = parallelism(threads)?;
+    let f = py.detach(|| pipeline::fit(&s, kind, penalizer, &par)).py()?;
+    let info = serde_json::json!({
+        "customers": f.customers,
+        "one_time_buyers_excluded": f.one_time_buyers_excluded,
+        "non_positive_spend_excluded": f.non_positive_spend_excluded,
+        "frequency_spend_correlation": f.frequency_spend_correlation,
+    });
+    Ok((Model { model: f.model, window }, info.to_string()))
+}
+
+fn clv_config(
+    model: &str,
+    horizon: &str,
+    monthly_discount: Option<f64>,
+    continuous_discount: Option<f64>,
+    cost_rate: Option<f64>,
+    penalizers: (f64, f64),
+    risk_model: Option<&str>,
+) -> PyResult<pipeline::ClvConfig> {
+    let discount = match (monthly_discount, continuous_discount) {
+        (Some(rate), None) => Some(Discount::Monthly { rate }),
+        (None, Some(rate_per_time_unit)) => Some(Discount::Continuous { rate_per_time_unit }),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "discount",
+                "give monthly_discount or continuous_discount, not both",
+            ));
+        }
+    };
+    let mut p = ClvParams::default()
+        .model(ModelKind::parse(model).py()?)
+        .horizon(Horizon::parse(horizon).py()?)
+        .purchase_penalizer(penalizers.0)
+        .spend_penalizer(penalizers.1);
+    p.discount = discount;
+    if let Some(c) = cost_rate {
+        p = p.cost_rate(c);
+    }
+    if let Some(r) = risk_model {
+        p = p.risk_model(ModelKind::parse(r).py()?);
+    }
+    p.validate().py()
+}
+
+/// CLV of every customer of a summary: fits the models (or scores with `models`), returns
+/// (table, models, report JSON).
+#[pyfunction]
+#[pyo3(signature = (summary, model="bgnbd", horizon="12m", monthly_discount=None, continuous_discount=None, cost_rate=None, purchase_penalizer=0.0, spend_penalizer=0.0, risk_model=None, models=None, time_unit=None, period=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn clv(
+    py: Python<'_>,
+    summary: AnyRecordBatch,
+    model: &str,
+    horizon: &str,
+    monthly_discount: Option<f64>,
+    continuous_discount: Option<f64>,
+    cost_rate: Option<f64>,
+    purchase_penalizer: f64,
+    spend_penalizer: f64,
+    risk_model: Option<&str>,
+    models: Option<&Models>,
+    time_unit: Option<&str>,
+    period: Option<&str>,
+    threads: Option<usize>,
+) -> PyResult<(Py<PyAny>, Models, String)> {
+    let cfg = clv_config(
+        model,
+        horizon,
+        monthly_discount,
+        continuous_discount,
+        cost_rate,
+        (purchase_penalizer, spend_penalizer),
+        risk_model,
+    )?;
+    let s = summary_in(summary, time_unit, period)?;
+    let par = parallelism(threads)?;
+    let saved = models.map(|m| m.set.clone());
+    let run = py
+        .detach(|| match &saved {
+            Some(m) => pipeline::score_clv(&s, m, &cfg, &par),
+            None => pipeline::clv(&s, &cfg, &par),
+        })
+        .py()?;
+    let report = serde_json::to_string(&run.report).map_err(|e| invalid("report", e))?;
+    Ok((table_out(py, run.table)?, Models { set: run.models }, report))
+}
+
+/// A trained churn classifier.
+#[pyclass(module = "clientele._native", name = "ChurnModel", frozen)]
+#[derive(Clone)]
+pub struct PyChurnModel {
+    model: ChurnModel,
+}
+
+#[pymethods]
+impl PyChurnModel {
+    /// The model as the CLI's JSON document (`clientele churn train --model-out`).
+    fn to_json(&self) -> PyResult<String> {
+        self.model.to_json().py()
+    }
+
+    /// Reads a churn model document.
+    #[staticmethod]
+    fn from_json(json: &str) -> PyResult<PyChurnModel> {
+        Ok(PyChurnModel {
+            model: ChurnModel::from_json(json).py()?,
+        })
+    }
+
+    /// The feature names and coefficients (standardized features), by name.
+    #[getter]
+    fn coefficients(&self) -> Vec<(String, f64)> {
+        self.model
+            .scaling
+            .names
+            .iter()
+            .cloned()
+            .zip(self.model.coefficients.iter().copied())
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<clientele.ChurnModel {} features>", self.model.coefficients.len())
+    }
+}
+
+/// Trains the churn classifier on features up to `cutoff` and labels over the next
+/// `horizon_days`; returns (model, training-fit metrics JSON).
+#[pyfunction]
+#[pyo3(signature = (data, cutoff, horizon_days=90, btyd_weeks=None, c=1.0, balanced=false, columns=None, purchase_type=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn churn_train(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    cutoff: &str,
+    horizon_days: u32,
+    btyd_weeks: Option<f64>,
+    c: f64,
+    balanced: bool,
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<(PyChurnModel, String, Report)> {
+    let cutoff = date("cutoff", cutoff)?;
+    let source = events(data, ingest_options(columns, purchase_type)?)?;
+    let par = parallelism(threads)?;
+    let (t, report) = py
+        .detach(|| -> clientele::Result<_> {
+            let (store, report) = pipeline::load_events(&source, None, &par)?;
+            let t = pipeline::churn_train(&store, cutoff, horizon_days, btyd_weeks, c, balanced, &par)?;
+            Ok((t, report))
+        })
+        .py()?;
+    let fit = serde_json::to_string(&t.training_fit).map_err(|e| invalid("report", e))?;
+    Ok((PyChurnModel { model: t.model }, fit, report_json(report.as_ref())?))
+}
+
+/// Churn probabilities of every customer as of `as_of` with a trained model.
+#[pyfunction]
+#[pyo3(signature = (data, model, as_of, btyd_weeks=None, columns=None, purchase_type=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn churn_score(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    model: &PyChurnModel,
+    as_of: &str,
+    btyd_weeks: Option<f64>,
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<(Py<PyAny>, Report)> {
+    let as_of = date("as_of", as_of)?;
+    let source = events(data, ingest_options(columns, purchase_type)?)?;
+    let par = parallelism(threads)?;
+    let m = &model.model;
+    let (table, report) = py
+        .detach(|| -> clientele::Result<_> {
+            let (store, report) = pipeline::load_events(&source, None, &par)?;
+            Ok((pipeline::churn_score(&store, m, as_of, btyd_weeks, &par)?, report))
+        })
+        .py()?;
+    Ok((table_out(py, table)?, report_json(report.as_ref())?))
+}
+
+/// One CRM view by name (`cohorts`, `channels`, `customer360`), its parameters as JSON;
+/// returns the view's tables by name and the report.
+#[pyfunction]
+#[pyo3(signature = (name, data, params_json, columns=None, purchase_type=None, threads=None))]
+pub fn view(
+    py: Python<'_>,
+    name: &str,
+    data: AnyRecordBatch,
+    params_json: &str,
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<(Vec<(String, Py<PyAny>)>, Report)> {
+    let source: EventSource<'static> = events(data, ingest_options(columns, purchase_type)?)?;
+    let par = parallelism(threads)?;
+    let (tables, report): (Vec<(&str, RecordBatch)>, _) = match name {
+        "cohorts" => {
+            let cfg = params::<CohortParams>("cohorts", params_json)?.validate().py()?;
+            let r = py.detach(|| pipeline::cohort_view(&source, &cfg, &par)).py()?;
+            (vec![("cohorts", r.output)], r.ingest)
+        }
+        "channels" => {
+            let cfg = params::<ChannelParams>("channels", params_json)?.validate().py()?;
+            let r = py.detach(|| pipeline::channel_view(&source, &cfg, &par)).py()?;
+            (
+                vec![("channels", r.output.channels), ("preferred", r.output.preferred)],
+                r.ingest,
+            )
+        }
+        "customer360" => {
+            let cfg = params::<Customer360Params>("customer360", params_json)?.validate().py()?;
+            let r = py.detach(|| pipeline::customer360_view(&source, None, &cfg, &par)).py()?;
+            (vec![("customer360", r.output)], r.ingest)
+        }
+        other => {
+            return Err(invalid(
+                "view",
+                format!("unknown view {other:?}: expected cohorts, channels or customer360"),
+            ));
+        }
+    };
+    let report = report_json(report.as_ref())?;
+    let tables = tables
+        .into_iter()
+        .map(|(n, t)| Ok((n.to_string(), table_out(py, t)?)))
+        .collect::<PyResult<_>>()?;
+    Ok((tables, report))
+}
