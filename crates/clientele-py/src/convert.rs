@@ -36,9 +36,11 @@ pub fn batches_in(data: AnyRecordBatch) -> PyResult<(Arc<Schema>, Vec<RecordBatc
 pub fn batch_in(data: AnyRecordBatch) -> PyResult<RecordBatch> {
     let (schema, batches) = batches_in(data)?;
     match batches.len() {
-        1 => Ok(batches.into_iter().next().unwrap_or_else(|| RecordBatch::new_empty(schema))),
-        _ => arrow_select::concat::concat_batches(&schema, &batches)
-            .map_err(|e| crate::errors::to_py(e.into())),
+        1 => Ok(batches
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| RecordBatch::new_empty(schema))),
+        _ => arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| crate::errors::to_py(e.into())),
     }
 }
 
@@ -64,7 +66,10 @@ pub fn parallelism(threads: Option<usize>) -> PyResult<Parallelism> {
 
 /// Ingest settings: `columns` maps a role (`customer_id`, `event_time`, `event_type`, `amount`,
 /// `channel`, `product`, `campaign_id`, `score`, `cost`) to the input's column name.
-pub fn ingest_options(columns: Option<HashMap<String, String>>, purchase_type: Option<String>) -> PyResult<IngestOptions> {
+pub fn ingest_options(
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+) -> PyResult<IngestOptions> {
     let mut options = IngestOptions::default();
     for (role_name, column) in columns.unwrap_or_default() {
         let role = Role::ALL

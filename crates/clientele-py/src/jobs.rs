@@ -30,6 +30,9 @@ pub const WINDOW_KEY: &str = "clientele.window";
 
 type Report = Option<String>;
 
+/// A view's tables by name.
+type Tables = Vec<(String, Py<PyAny>)>;
+
 fn report_json(r: Option<&IngestReport>) -> PyResult<Report> {
     r.map(|r| serde_json::to_string(r).map_err(|e| invalid("report", e)))
         .transpose()
@@ -158,11 +161,18 @@ pub fn value_segments(
     let tiers = match tiers {
         "pareto" => Tiers::Pareto { top_share },
         "deciles" => Tiers::Deciles,
-        other => return Err(invalid("tiers", format!("{other:?}: expected \"pareto\" or \"deciles\""))),
+        other => {
+            return Err(invalid(
+                "tiers",
+                format!("{other:?}: expected \"pareto\" or \"deciles\""),
+            ));
+        }
     };
     let source = events(data, ingest_options(columns, purchase_type)?)?;
     let par = parallelism(threads)?;
-    let run = py.detach(|| pipeline::value_segments(&source, &cfg, tiers, &par)).py()?;
+    let run = py
+        .detach(|| pipeline::value_segments(&source, &cfg, tiers, &par))
+        .py()?;
     let report = report_json(run.ingest.as_ref())?;
     Ok((table_out(py, run.table)?, table_out(py, run.summary)?, report))
 }
@@ -389,7 +399,7 @@ pub fn view(
     columns: Option<HashMap<String, String>>,
     purchase_type: Option<String>,
     threads: Option<usize>,
-) -> PyResult<(Vec<(String, Py<PyAny>)>, Report)> {
+) -> PyResult<(Tables, Report)> {
     let source: EventSource<'static> = events(data, ingest_options(columns, purchase_type)?)?;
     let par = parallelism(threads)?;
     let (tables, report): (Vec<(&str, RecordBatch)>, _) = match name {
@@ -407,8 +417,12 @@ pub fn view(
             )
         }
         "customer360" => {
-            let cfg = params::<Customer360Params>("customer360", params_json)?.validate().py()?;
-            let r = py.detach(|| pipeline::customer360_view(&source, None, &cfg, &par)).py()?;
+            let cfg = params::<Customer360Params>("customer360", params_json)?
+                .validate()
+                .py()?;
+            let r = py
+                .detach(|| pipeline::customer360_view(&source, None, &cfg, &par))
+                .py()?;
             (vec![("customer360", r.output)], r.ingest)
         }
         other => {

@@ -130,7 +130,11 @@ impl Model {
         recency: PyReadonlyArray1<'py, f64>,
         t: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let (x, tx, t) = (values(&frequency, "frequency")?, values(&recency, "recency")?, values(&t, "T")?);
+        let (x, tx, t) = (
+            values(&frequency, "frequency")?,
+            values(&recency, "recency")?,
+            values(&t, "T")?,
+        );
         same_len(&[x.len(), tx.len(), t.len()])?;
         let m = self.purchase()?.clone();
         let out = py
@@ -151,7 +155,11 @@ impl Model {
         recency: PyReadonlyArray1<'py, f64>,
         t_cal: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let (x, tx, tc) = (values(&frequency, "frequency")?, values(&recency, "recency")?, values(&t_cal, "T")?);
+        let (x, tx, tc) = (
+            values(&frequency, "frequency")?,
+            values(&recency, "recency")?,
+            values(&t_cal, "T")?,
+        );
         same_len(&[x.len(), tx.len(), tc.len()])?;
         let m = self.purchase()?.clone();
         let out = py
@@ -191,10 +199,15 @@ impl Model {
         let FittedModel::GammaGamma(gg) = &self.model else {
             return Err(invalid("model", "expected_spend needs a Gamma-Gamma model"));
         };
-        let (x, m) = (values(&frequency, "frequency")?, values(&monetary_value, "monetary_value")?);
+        let (x, m) = (
+            values(&frequency, "frequency")?,
+            values(&monetary_value, "monetary_value")?,
+        );
         same_len(&[x.len(), m.len()])?;
         let gg = gg.clone();
-        let out = py.detach(move || gg.conditional_expected_average_spend_batch(&x, &m)).py()?;
+        let out = py
+            .detach(move || gg.conditional_expected_average_spend_batch(&x, &m))
+            .py()?;
         Ok(out.into_pyarray(py))
     }
 
@@ -256,7 +269,10 @@ impl Model {
                 model: FittedModel::GammaGamma(g),
                 window,
             }),
-            _ => Err(invalid("model", "the document holds a model set: read it with Models.from_json")),
+            _ => Err(invalid(
+                "model",
+                "the document holds a model set: read it with Models.from_json",
+            )),
         }
     }
 
@@ -277,7 +293,11 @@ impl Model {
         if let Some(extra) = params.keys().find(|k| !names.contains(&k.as_str())) {
             return Err(invalid(
                 "params",
-                format!("{extra:?} is not a {} parameter (expected {})", kind.title(), names.join(", ")),
+                format!(
+                    "{extra:?} is not a {} parameter (expected {})",
+                    kind.title(),
+                    names.join(", ")
+                ),
             ));
         }
         let v = names

@@ -1,0 +1,86 @@
+"""The jobs: RFM against DuckDB's golden table, value tiers, CLV (fit, then score with the saved
+models), churn and the CRM views, each the library's pipeline function behind one call."""
+import csv
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import clientele
+from conftest import CALIBRATION_END, RFM_GOLDEN
+
+
+def test_rfm_equals_duckdb(rfm_events):
+    got = clientele.rfm(rfm_events, "2025-07-01").sort_by("customer_id")
+    with open(RFM_GOLDEN) as f:
+        rows = list(csv.DictReader(f))
+    assert got.num_rows == len(rows)
+    for col in ["recency_days", "frequency", "t_days", "r_score", "f_score", "m_score"]:
+        assert got[col].to_pylist() == [int(r[col]) for r in rows], col
+    np.testing.assert_allclose(got["monetary"].to_numpy(), [float(r["monetary"]) for r in rows], rtol=0, atol=1e-9)
+    assert got["customer_id"].to_pylist() == [int(r["customer_id"]) for r in rows]
+
+
+def test_rfm_threads_do_not_change_results(rfm_events):
+    one = clientele.rfm(rfm_events, "2025-07-01", threads=1)
+    three = clientele.rfm(rfm_events, "2025-07-01", threads=3)
+    assert one.equals(three)
+
+
+def test_segments(rfm_events):
+    per_customer, tiers = clientele.segments(rfm_events, "2025-07-01", tiers="deciles")
+    assert tiers.num_rows == 10
+    assert sum(tiers["customers"].to_pylist()) == per_customer.num_rows
+    top, summary = clientele.segments(rfm_events, "2025-07-01", top_share=0.2)
+    assert summary.num_rows == 2
+    with pytest.raises(clientele.ClienteleError, match="tiers"):
+        clientele.segments(rfm_events, "2025-07-01", tiers="quartiles")
+
+
+def test_clv_fit_then_score_with_saved_models(cdnow_events):
+    s = clientele.summary(cdnow_events, CALIBRATION_END, time_unit="week")
+    run = clientele.clv(s, monthly_discount=0.01)
+    assert run.table.num_rows == 2357
+    assert run.report["fitted"] is True
+    assert run.models.purchase.kind == "bgnbd"
+    assert run.models.spend.kind == "gg"
+    # BG/NBD rates every one-time buyer alive: churn risk comes from MBG/NBD
+    assert run.report["risk_model"] == "mbgnbd"
+    saved = clientele.Models.from_json(run.models.to_json())
+    again = clientele.clv(s, models=saved)
+    assert again.report["fitted"] is False
+    for col in ["p_alive", "expected_purchases", "clv", "churn_risk"]:
+        np.testing.assert_allclose(again.table[col].to_numpy(), run.table[col].to_numpy(), rtol=1e-12, err_msg=col)
+    # the CLV column is the Gamma-Gamma model's CLV with the purchase model (lifetimes' sum)
+    bg, gg = run.models.purchase, run.models.spend
+    direct = gg.customer_lifetime_value(bg, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+                                        time=12, discount_rate=0.01, freq="W")
+    np.testing.assert_allclose(run.table["clv"].to_numpy(), direct, rtol=1e-9)
+
+
+def test_clv_needs_a_discount(cdnow_events):
+    s = clientele.summary(cdnow_events, CALIBRATION_END, time_unit="week")
+    with pytest.raises(clientele.ClienteleError, match="discount"):
+        clientele.clv(s)
+
+
+def test_churn_train_and_score(rfm_events):
+    model, metrics = clientele.churn_train(rfm_events, "2025-04-01", horizon_days=90)
+    assert 0.5 < metrics["roc_auc"] <= 1.0
+    scores = clientele.churn_score(rfm_events, model, "2025-07-01")
+    assert scores.num_rows > 0
+    p = scores["churn_probability"].to_numpy()
+    assert ((p >= 0) & (p <= 1)).all()
+    back = clientele.ChurnModel.from_json(model.to_json())
+    assert clientele.churn_score(rfm_events, back, "2025-07-01").equals(scores)
+
+
+def test_views(rfm_events):
+    c = clientele.cohorts(rfm_events, "2025-07-01")
+    assert c.num_rows > 0 and "cohort" in c.column_names
+    ch = clientele.channels(rfm_events, as_of="2025-07-01")
+    assert set(ch) == {"channels", "preferred"}
+    assert ch["channels"].num_rows > 0
+    v = clientele.customer360(rfm_events, as_of="2025-07-01")
+    assert v.num_rows == len(set(rfm_events["customer_id"].to_pylist()))
