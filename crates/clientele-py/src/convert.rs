@@ -6,6 +6,7 @@
 //! the same way, as `pyarrow.Table`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -13,7 +14,7 @@ use arrow_schema::{ArrowError, Schema};
 use chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::ingest::IngestOptions;
-use clientele::pipeline::EventSource;
+use clientele::pipeline::{EventSource, FileSource};
 use clientele::schema::Role;
 use pyo3::prelude::*;
 use pyo3_arrow::PyTable;
@@ -92,12 +93,27 @@ pub fn ingest_options(
     Ok(options)
 }
 
-/// Events from an Arrow object, with the ingest settings.
-pub fn events(data: AnyRecordBatch, ingest: IngestOptions) -> PyResult<EventSource<'static>> {
-    let (_, batches) = batches_in(data)?;
-    Ok(EventSource::Batches {
-        name: "events".into(),
-        batches,
-        ingest,
-    })
+/// Events as Python gives them: a file path (Parquet, CSV, Arrow IPC, read by the engine as
+/// the CLI reads it) or an Arrow object.
+#[derive(FromPyObject)]
+pub enum EventsArg {
+    /// A path (`str` or `os.PathLike`).
+    Path(PathBuf),
+    /// Anything with `__arrow_c_stream__` / `__arrow_c_array__`.
+    Arrow(AnyRecordBatch),
+}
+
+/// Events from a path or an Arrow object, with the ingest settings.
+pub fn events(data: EventsArg, ingest: IngestOptions) -> PyResult<EventSource<'static>> {
+    match data {
+        EventsArg::Path(p) => Ok(FileSource::new([p]).ingest(ingest).into()),
+        EventsArg::Arrow(data) => {
+            let (_, batches) = batches_in(data)?;
+            Ok(EventSource::Batches {
+                name: "events".into(),
+                batches,
+                ingest,
+            })
+        }
+    }
 }

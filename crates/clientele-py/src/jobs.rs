@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use serde::de::DeserializeOwned;
 
-use crate::convert::{batch_in, date, events, ingest_options, parallelism, table_out};
+use crate::convert::{EventsArg, batch_in, date, events, ingest_options, parallelism, table_out};
 use crate::errors::{IntoPy, invalid};
 use crate::model::{Model, Models};
 
@@ -89,7 +89,7 @@ fn summary_in(data: AnyRecordBatch, time_unit: Option<&str>, period: Option<&str
 #[allow(clippy::too_many_arguments)]
 pub fn summary(
     py: Python<'_>,
-    data: AnyRecordBatch,
+    data: EventsArg,
     calibration_end: &str,
     observation_end: Option<&str>,
     period: &str,
@@ -128,7 +128,7 @@ pub fn summary(
 #[pyo3(signature = (data, params_json, columns=None, purchase_type=None, threads=None))]
 pub fn rfm(
     py: Python<'_>,
-    data: AnyRecordBatch,
+    data: EventsArg,
     params_json: &str,
     columns: Option<HashMap<String, String>>,
     purchase_type: Option<String>,
@@ -149,7 +149,7 @@ pub fn rfm(
 #[allow(clippy::too_many_arguments)]
 pub fn value_segments(
     py: Python<'_>,
-    data: AnyRecordBatch,
+    data: EventsArg,
     params_json: &str,
     tiers: &str,
     top_share: f64,
@@ -336,7 +336,7 @@ impl PyChurnModel {
 #[allow(clippy::too_many_arguments)]
 pub fn churn_train(
     py: Python<'_>,
-    data: AnyRecordBatch,
+    data: EventsArg,
     cutoff: &str,
     horizon_days: u32,
     btyd_weeks: Option<f64>,
@@ -366,7 +366,7 @@ pub fn churn_train(
 #[allow(clippy::too_many_arguments)]
 pub fn churn_score(
     py: Python<'_>,
-    data: AnyRecordBatch,
+    data: EventsArg,
     model: &PyChurnModel,
     as_of: &str,
     btyd_weeks: Option<f64>,
@@ -394,7 +394,7 @@ pub fn churn_score(
 pub fn view(
     py: Python<'_>,
     name: &str,
-    data: AnyRecordBatch,
+    data: EventsArg,
     params_json: &str,
     columns: Option<HashMap<String, String>>,
     purchase_type: Option<String>,

@@ -176,3 +176,24 @@ def test_long_calls_release_the_gil():
     elapsed = time.perf_counter() - started
     # with the GIL held for the whole call the loop would tick at most a few times
     assert elapsed < 0.05 or ticks > 0.2 * elapsed / 0.0011, (ticks, elapsed)
+
+
+def test_paths_are_read_by_the_engine(tmp_path, rfm_events, cdnow_events):
+    """A Parquet or CSV path gives the same summary as the table (the CLI's readers)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    cols = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+    parquet = tmp_path / "events.parquet"
+    pq.write_table(rfm_events, parquet)
+    from_table = clientele.summary(rfm_events, "2025-06-30", time_unit="week").sort_by("customer_id")
+    for path in [parquet, str(parquet)]:
+        from_path = clientele.summary(path, "2025-06-30", time_unit="week").sort_by("customer_id")
+        assert from_path.select(cols).equals(from_table.select(cols))
+    csv = tmp_path / "cdnow.csv"
+    pacsv.write_csv(cdnow_events, csv)
+    assert summary_of(str(csv)).select(cols).equals(summary_of(cdnow_events).select(cols))
+    with pytest.raises(clientele.ClienteleError):
+        clientele.summary(tmp_path / "missing.parquet", "2025-06-30")
+    with pytest.raises(TypeError, match="not a path"):
+        clientele.fit(str(parquet))

@@ -9,6 +9,10 @@ Events and summaries are accepted from anything that speaks the Arrow PyCapsule 
 pandas data frames (converted through pyarrow). Results are ``pyarrow.Table`` objects: call
 ``.to_pandas()`` or ``polars.from_arrow(...)`` on them.
 
+Events may also be given as a path to a Parquet, CSV or Arrow IPC file, which the engine reads
+itself exactly as the ``clientele`` CLI does (a single Parquet file is streamed straight from
+its columns where the layout allows).
+
 Events need the columns ``customer_id``, ``event_time`` and, for purchases, ``event_type`` and
 ``amount`` (``columns={"customer_id": "user", ...}`` maps other names). Rows the engine rejects
 (a null key, an unparsable time, ...) are skipped and reported in a :class:`RejectedRowsWarning`
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json as _json
+import os as _os
 import warnings as _warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -74,7 +79,12 @@ class RejectedRowsWarning(UserWarning):
 # -- inputs -------------------------------------------------------------------------------------
 
 def _arrow(data: Any, what: str = "events") -> Any:
-    """An object the engine can import through the Arrow PyCapsule interface."""
+    """An object the engine can import through the Arrow PyCapsule interface (or, for events, a
+    path the engine reads itself)."""
+    if isinstance(data, (str, _os.PathLike)):
+        if what != "events":
+            raise TypeError(f"{what}: expected an Arrow table, not a path (read it with pyarrow first)")
+        return _os.fspath(data)
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
         # pandas >= 2.2 exports __arrow_c_stream__ too, but drops a meaningful index: go
         # through the pandas branch for pandas frames
