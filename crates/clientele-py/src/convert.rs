@@ -45,10 +45,18 @@ pub fn batch_in(data: AnyRecordBatch) -> PyResult<RecordBatch> {
     }
 }
 
-/// A batch as a `pyarrow.Table`.
+/// A batch as a `pyarrow.Table`, imported by pyarrow through the C stream interface without a
+/// copy. (`pyarrow.RecordBatchReader.from_stream` rather than `pyarrow.table`, which imports
+/// pandas on first use to test whether its argument is a data frame: 0.16 s on the first call
+/// of a session.)
 pub fn table_out(py: Python<'_>, batch: RecordBatch) -> PyResult<Py<PyAny>> {
     let schema = batch.schema();
-    Ok(PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)?.unbind())
+    let table = PyTable::try_new(vec![batch], schema)?.into_pyobject(py)?;
+    let reader = py
+        .import(pyo3::intern!(py, "pyarrow"))?
+        .getattr(pyo3::intern!(py, "RecordBatchReader"))?
+        .call_method1(pyo3::intern!(py, "from_stream"), (table,))?;
+    Ok(reader.call_method0(pyo3::intern!(py, "read_all"))?.unbind())
 }
 
 /// An ISO date (`YYYY-MM-DD`; the Python layer turns `datetime.date` into this form).

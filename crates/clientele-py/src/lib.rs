@@ -30,6 +30,16 @@ fn buffer_addresses(data: pyo3_arrow::input::AnyRecordBatch) -> PyResult<Vec<(St
         .collect())
 }
 
+/// Writes a table (every batch) to `path` with the engine's writers: `.parquet` (zstd), `.csv`,
+/// `.json` or `.arrow`, under a temporary name renamed into place (an interrupted write leaves
+/// the previous file intact). The GIL is released while writing.
+#[pyfunction]
+fn write(py: Python<'_>, data: pyo3_arrow::input::AnyRecordBatch, path: std::path::PathBuf) -> PyResult<()> {
+    use errors::IntoPy;
+    let (schema, batches) = convert::batches_in(data)?;
+    py.detach(|| clientele::io::write_batches(&schema, &batches, &path)).py()
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -47,5 +57,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jobs::churn_score, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::view, m)?)?;
     m.add_function(wrap_pyfunction!(buffer_addresses, m)?)?;
+    m.add_function(wrap_pyfunction!(write, m)?)?;
     Ok(())
 }

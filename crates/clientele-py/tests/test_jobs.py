@@ -84,3 +84,15 @@ def test_views(rfm_events):
     assert ch["channels"].num_rows > 0
     v = clientele.customer360(rfm_events, as_of="2025-07-01")
     assert v.num_rows == len(set(rfm_events["customer_id"].to_pylist()))
+
+
+def test_write_round_trips(tmp_path, rfm_events):
+    import pyarrow.parquet as pq
+
+    table = clientele.rfm(rfm_events, "2025-07-01")
+    for name in ["out.parquet", "out.arrow", "out.csv"]:
+        clientele.write(table, tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 0
+    assert pq.read_table(tmp_path / "out.parquet").equals(table)
+    with pytest.raises(clientele.ClienteleError):
+        clientele.write(table, tmp_path / "out.unknown-extension")

@@ -62,6 +62,7 @@ __all__ = [
     "cohorts",
     "channels",
     "customer360",
+    "write",
 ]
 
 DateLike = Union[str, _dt.date, _dt.datetime]
@@ -489,3 +490,11 @@ def customer360(events, *, as_of: Optional[DateLike] = None, recent: int = 10,
     campaign responses and the most recent events."""
     return _view("customer360", events, {"as_of": _date(as_of, "as_of"), "recent": int(recent)}, columns,
                  purchase_type, threads)["customer360"]
+
+
+def write(table, path) -> None:
+    """Writes an Arrow table to ``path`` with the engine's writers (``.parquet`` with zstd,
+    ``.csv``, ``.json``, ``.arrow``), atomically: under a temporary name, then renamed, so an
+    interrupted write never leaves a half-written file at ``path``. The same writers as the CLI's
+    ``--out``."""
+    _native.write(_arrow(table, "table"), _os.fspath(path))
