@@ -37,7 +37,6 @@ import warnings as _warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence, Union
 
-import numpy as _np
 import pyarrow as _pa
 
 from . import _native
@@ -124,8 +123,16 @@ def _date(d: Optional[DateLike], what: str) -> Optional[str]:
     raise TypeError(f"{what}: expected a date or an ISO date string, got {type(d).__name__}")
 
 
-def _f64(values: Any, what: str) -> _np.ndarray:
+def _numpy():
+    """NumPy, imported on first use (60 ms): the jobs never need it, only the model methods."""
+    import numpy
+
+    return numpy
+
+
+def _f64(values: Any, what: str):
     """A contiguous float64 NumPy array from an array-like (NumPy, pyarrow, pandas, polars, list)."""
+    _np = _numpy()
     if isinstance(values, (_pa.ChunkedArray, _pa.Array)):
         values = values.to_numpy(zero_copy_only=False)
     elif hasattr(values, "to_numpy") and not isinstance(values, _np.ndarray):
@@ -141,12 +148,13 @@ def _f64(values: Any, what: str) -> _np.ndarray:
 
 def _vectors(*pairs):
     """(arrays, scalar): 1-D float64 arrays, and whether every input was a scalar."""
+    _np = _numpy()
     scalar = all(_np.ndim(v) == 0 and not hasattr(v, "__len__") for v, _ in pairs)
     arrays = [_f64(_np.atleast_1d(v) if scalar else v, name) for v, name in pairs]
     return arrays, scalar
 
 
-def _out(arr: _np.ndarray, scalar: bool):
+def _out(arr, scalar: bool):
     return float(arr[0]) if scalar else arr
 
 
