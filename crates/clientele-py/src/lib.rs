@@ -37,7 +37,8 @@ fn buffer_addresses(data: pyo3_arrow::input::AnyRecordBatch) -> PyResult<Vec<(St
 fn write(py: Python<'_>, data: pyo3_arrow::input::AnyRecordBatch, path: std::path::PathBuf) -> PyResult<()> {
     use errors::IntoPy;
     let (schema, batches) = convert::batches_in(data)?;
-    py.detach(|| clientele::io::write_batches(&schema, &batches, &path)).py()
+    py.detach(|| clientele::io::write_batches(&schema, &batches, &path))
+        .py()
 }
 
 #[pymodule]
