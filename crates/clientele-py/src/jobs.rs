@@ -43,7 +43,7 @@ fn params<P: DeserializeOwned>(field: &'static str, json: &str) -> PyResult<P> {
 }
 
 /// The summary table with its window in the schema metadata.
-fn with_window(summary: &CustomerSummary) -> PyResult<RecordBatch> {
+pub fn with_window(summary: &CustomerSummary) -> PyResult<RecordBatch> {
     let table = summary.table();
     let mut metadata = table.schema().metadata().clone();
     metadata.insert(

@@ -96,3 +96,36 @@ def test_write_round_trips(tmp_path, rfm_events):
     assert pq.read_table(tmp_path / "out.parquet").equals(table)
     with pytest.raises(clientele.ClienteleError):
         clientele.write(table, tmp_path / "out.unknown-extension")
+
+
+def test_summary_state_merges_partitions_exactly(cdnow_events):
+    """Partitions summarized apart, states shipped as Arrow and merged: summary() exactly."""
+    whole = clientele.summary(cdnow_events, CALIBRATION_END, observation_end="1998-06-30", time_unit="week",
+                              all_columns=True)
+    n = cdnow_events.num_rows
+    for parts in [1, 2, 7]:
+        bounds = [i * n // parts for i in range(parts + 1)]
+        states = []
+        for a, b in zip(bounds, bounds[1:]):
+            s = clientele.SummaryState(CALIBRATION_END, observation_end="1998-06-30", time_unit="week")
+            s.update(cdnow_events.slice(a, b - a))
+            states.append(s.state())
+        merged = clientele.SummaryState(CALIBRATION_END, observation_end="1998-06-30", time_unit="week")
+        for st in reversed(states):
+            merged.merge_state(st)
+        assert merged.num_customers == 2357
+        assert merged.finish().equals(whole), parts
+
+
+def test_summary_state_errors(cdnow_events):
+    s = clientele.SummaryState(CALIBRATION_END, time_unit="week")
+    other = clientele.SummaryState(CALIBRATION_END, time_unit="day")
+    other.update(cdnow_events.slice(0, 10))
+    with pytest.raises(clientele.ClienteleError, match="different summary parameters"):
+        s.merge_state(other.state())
+    s.finish()
+    with pytest.raises(clientele.ClienteleError, match="finish"):
+        s.update(cdnow_events)
+    bad = cdnow_events.set_column(0, "customer_id", pa.array([None] * cdnow_events.num_rows, pa.int64()))
+    with pytest.raises(clientele.ClienteleError):
+        clientele.SummaryState(CALIBRATION_END).update(bad)

@@ -113,7 +113,7 @@ proptest! {
         for (e, &p) in evs.iter().zip(&assignment) {
             parts[p].push(e.clone());
         }
-        let mut partials: Vec<SummaryAccumulator> = parts.iter().map(|p| {
+        let partials: Vec<SummaryAccumulator> = parts.iter().map(|p| {
             let mut a = SummaryAccumulator::new(&cfg, &opts).unwrap();
             // Each partition in two batches, to exercise update on several batches.
             let (x, y) = p.split_at(p.len() / 2);
@@ -121,6 +121,14 @@ proptest! {
             a.update(&batch(y)).unwrap();
             a
         }).collect();
+        // The same partials as Arrow state batches (the cross-process path), merged into an
+        // empty accumulator.
+        let mut via_state = SummaryAccumulator::new(&cfg, &opts).unwrap();
+        for p in &partials {
+            via_state.merge_state(&p.state().unwrap()).unwrap();
+        }
+        prop_assert_eq!(&via_state.finish().unwrap(), &one);
+        let mut partials = partials;
         let mut merged = partials.pop().unwrap();
         while let Some(p) = partials.pop() {
             merged.merge(p).unwrap();

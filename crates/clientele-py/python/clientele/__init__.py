@@ -62,6 +62,7 @@ __all__ = [
     "channels",
     "customer360",
     "write",
+    "SummaryState",
 ]
 
 DateLike = Union[str, _dt.date, _dt.datetime]
@@ -506,3 +507,39 @@ def write(table, path) -> None:
     interrupted write never leaves a half-written file at ``path``. The same writers as the CLI's
     ``--out``."""
     _native.write(_arrow(table, "table"), _os.fspath(path))
+
+
+class SummaryState:
+    """The customer summary computed from partitions of the events, for engines that split data
+    across processes (Spark, Dask, Ray): ``update`` with a partition's events, ``state()`` to
+    ship the partial state as an Arrow table (one row per customer), ``merge_state`` where the
+    states meet, ``finish()`` for the summary. Any split gives exactly :func:`summary`'s
+    numbers (with ``all_columns=True``). Invalid rows are errors here (a partial aggregate
+    cannot drop rows and stay mergeable); ``clientele.spark`` uses this for Spark.
+    """
+
+    def __init__(self, calibration_end: DateLike, *, observation_end: Optional[DateLike] = None,
+                 period: str = "day", time_unit: str = "period", include_non_buyers: bool = False,
+                 columns: Optional[Mapping[str, str]] = None, purchase_type: Optional[str] = None):
+        self._s = _native.SummaryState(_date(calibration_end, "calibration_end"),
+                                       _date(observation_end, "observation_end"), period, time_unit,
+                                       include_non_buyers, None if columns is None else dict(columns),
+                                       purchase_type)
+
+    def update(self, events) -> "SummaryState":
+        self._s.update(_arrow(events, "events batch"))
+        return self
+
+    def state(self) -> _pa.Table:
+        return self._s.state()
+
+    def merge_state(self, state) -> "SummaryState":
+        self._s.merge_state(_arrow(state, "state"))
+        return self
+
+    @property
+    def num_customers(self) -> int:
+        return self._s.num_customers
+
+    def finish(self) -> _pa.Table:
+        return self._s.finish()

@@ -22,7 +22,7 @@ use crate::store::batch::KeyCol;
 use crate::store::batch::NULL_CODE;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum OwnedKey {
+pub(super) enum OwnedKey {
     Int(i64),
     Str(String),
 }
@@ -30,11 +30,11 @@ enum OwnedKey {
 /// A mergeable summary aggregate. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct SummaryAccumulator {
-    config: SummaryConfig,
-    ingest: IngestConfig,
-    types: Vec<String>,
+    pub(super) config: SummaryConfig,
+    pub(super) ingest: IngestConfig,
+    pub(super) types: Vec<String>,
     type_index: HashMap<String, usize>,
-    customers: HashMap<OwnedKey, CustomerState>,
+    pub(super) customers: HashMap<OwnedKey, CustomerState>,
 }
 
 impl SummaryAccumulator {
@@ -55,7 +55,7 @@ impl SummaryAccumulator {
         })
     }
 
-    fn type_code(&mut self, name: &str) -> usize {
+    pub(super) fn type_code(&mut self, name: &str) -> usize {
         if let Some(&c) = self.type_index.get(name) {
             return c;
         }
