@@ -57,29 +57,50 @@ pub fn with_window(summary: &CustomerSummary) -> PyResult<RecordBatch> {
         .map_err(|e| crate::errors::to_py(e.into()))
 }
 
-/// A summary table from Python with its window: from the metadata `summary()` writes, else
-/// from `time_unit` (the unit of recency and T: `day`, `week`, or `period` with `period`).
+/// The data window of a summary table: from `time_unit` (the unit of recency and T: `day`,
+/// `week`, or `period` with `period`) when given, else from the metadata `summary()` writes;
+/// `None` when neither says.
+fn window_of(table: &RecordBatch, time_unit: Option<&str>, period: Option<&str>) -> PyResult<Option<DataWindow>> {
+    match (time_unit, table.schema().metadata().get(WINDOW_KEY)) {
+        (Some(u), _) => Ok(Some(DataWindow::new(
+            Period::parse(period.unwrap_or("day")).py()?,
+            TimeUnit::parse(u).py()?,
+        ))),
+        (None, Some(json)) => Ok(Some(params("window", json)?)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A summary table from Python with its window (which must be known: CLV horizons in months
+/// become time units through it).
 fn summary_in(data: AnyRecordBatch, time_unit: Option<&str>, period: Option<&str>) -> PyResult<CustomerSummary> {
     let table = batch_in(data)?;
-    let stated = match time_unit {
-        Some(u) => {
-            let p = Period::parse(period.unwrap_or("day")).py()?;
-            Some(DataWindow::new(p, TimeUnit::parse(u).py()?))
-        }
-        None => None,
-    };
-    let window = match (stated, table.schema().metadata().get(WINDOW_KEY)) {
-        (Some(w), _) => w,
-        (None, Some(json)) => params("window", json)?,
-        (None, None) => {
-            return Err(invalid(
-                "time_unit",
-                "the summary does not say its time unit (it was not made by clientele.summary): \
-                 pass time_unit='week', 'day' or 'period' (with period=...)",
-            ));
-        }
-    };
+    let window = window_of(&table, time_unit, period)?.ok_or_else(|| {
+        invalid(
+            "time_unit",
+            "the summary does not say its time unit (it was not made by clientele.summary): \
+             pass time_unit='week', 'day' or 'period' (with period=...)",
+        )
+    })?;
     CustomerSummary::new(table, window).py()
+}
+
+/// Summary parameters from the Python arguments (dates as ISO strings).
+pub fn summary_params(
+    calibration_end: &str,
+    observation_end: Option<&str>,
+    period: &str,
+    time_unit: &str,
+    include_non_buyers: bool,
+) -> PyResult<SummaryParams> {
+    let mut p = SummaryParams::new(date("calibration_end", calibration_end)?)
+        .period(Period::parse(period).py()?)
+        .time_unit(TimeUnit::parse(time_unit).py()?)
+        .include_non_buyers(include_non_buyers);
+    if let Some(o) = observation_end {
+        p = p.observation_end(date("observation_end", o)?);
+    }
+    Ok(p)
 }
 
 /// Per-customer summary (`frequency`, `recency`, `T`, `monetary_value`, ... as lifetimes
@@ -100,14 +121,9 @@ pub fn summary(
     purchase_type: Option<String>,
     threads: Option<usize>,
 ) -> PyResult<(Py<PyAny>, Report)> {
-    let mut p = SummaryParams::new(date("calibration_end", calibration_end)?)
-        .period(Period::parse(period).py()?)
-        .time_unit(TimeUnit::parse(time_unit).py()?)
-        .include_non_buyers(include_non_buyers);
-    if let Some(o) = observation_end {
-        p = p.observation_end(date("observation_end", o)?);
-    }
-    let cfg = p.validate().py()?;
+    let cfg = summary_params(calibration_end, observation_end, period, time_unit, include_non_buyers)?
+        .validate()
+        .py()?;
     let source = events(data, ingest_options(columns, purchase_type)?)?;
     let par = parallelism(threads)?;
     let run = py
@@ -192,14 +208,7 @@ pub fn fit(
     let kind = ModelKind::parse(model).py()?;
     let table = batch_in(summary)?;
     // a window is optional here: a model fitted on a summary of unknown unit has none
-    let window: Option<DataWindow> = match (time_unit, table.schema().metadata().get(WINDOW_KEY)) {
-        (Some(u), _) => Some(DataWindow::new(
-            Period::parse(period.unwrap_or("day")).py()?,
-            TimeUnit::parse(u).py()?,
-        )),
-        (None, Some(json)) => Some(params("window", json)?),
-        (None, None) => None,
-    };
+    let window = window_of(&table, time_unit, period)?;
     let s = CustomerSummary::new(table, window.unwrap_or(DataWindow::new(Period::Day, TimeUnit::Period))).py()?;
     let par = parallelism(threads)?;
     let f = py.detach(|| pipeline::fit(&s, kind, penalizer, &par)).py()?;
@@ -387,21 +396,28 @@ pub fn churn_score(
     Ok((table_out(py, table)?, report_json(report.as_ref())?))
 }
 
-/// One CRM view by name (`cohorts`, `channels`, `customer360`), its parameters as JSON;
-/// returns the view's tables by name and the report.
+/// One CRM view by name (`cohorts`, `channels`, `acquisition`, `attribution`, `campaigns`,
+/// `cross_sell`, `satisfaction`, `customer360`), its parameters as JSON (the view's serde
+/// `*Params`); `table` is the CLV table of `acquisition` or the segment table of `campaigns` and
+/// `satisfaction`. Returns the view's tables by name and the report.
 #[pyfunction]
-#[pyo3(signature = (name, data, params_json, columns=None, purchase_type=None, threads=None))]
+#[pyo3(signature = (name, data, params_json, table=None, columns=None, purchase_type=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn view(
     py: Python<'_>,
     name: &str,
     data: EventsArg,
     params_json: &str,
+    table: Option<AnyRecordBatch>,
     columns: Option<HashMap<String, String>>,
     purchase_type: Option<String>,
     threads: Option<usize>,
 ) -> PyResult<(Tables, Report)> {
+    use clientele::views::{AttributionParams, CampaignParams, CrossSellParams, SatisfactionParams};
     let source: EventSource<'static> = events(data, ingest_options(columns, purchase_type)?)?;
     let par = parallelism(threads)?;
+    let table = table.map(batch_in).transpose()?;
+    let table = table.as_ref();
     let (tables, report): (Vec<(&str, RecordBatch)>, _) = match name {
         "cohorts" => {
             let cfg = params::<CohortParams>("cohorts", params_json)?.validate().py()?;
@@ -416,19 +432,61 @@ pub fn view(
                 r.ingest,
             )
         }
+        "acquisition" => {
+            let cfg = params::<ChannelParams>("acquisition", params_json)?.validate().py()?;
+            let r = py
+                .detach(|| pipeline::acquisition_view(&source, table, &cfg, &par))
+                .py()?;
+            (vec![("acquisition", r.output)], r.ingest)
+        }
+        "attribution" => {
+            let cfg = params::<AttributionParams>("attribution", params_json)?
+                .validate()
+                .py()?;
+            let r = py.detach(|| pipeline::attribution_view(&source, &cfg, &par)).py()?;
+            (vec![("attribution", r.output)], r.ingest)
+        }
+        "campaigns" => {
+            let cfg = params::<CampaignParams>("campaigns", params_json)?.validate().py()?;
+            let r = py.detach(|| pipeline::campaign_view(&source, table, &cfg, &par)).py()?;
+            (vec![("campaigns", r.output)], r.ingest)
+        }
+        "cross_sell" => {
+            let cfg = params::<CrossSellParams>("cross_sell", params_json)?.validate().py()?;
+            let r = py.detach(|| pipeline::cross_sell_view(&source, &cfg, &par)).py()?;
+            (
+                vec![("rules", r.output.rules), ("next_best", r.output.next_best)],
+                r.ingest,
+            )
+        }
+        "satisfaction" => {
+            let cfg = params::<SatisfactionParams>("satisfaction", params_json)?
+                .validate()
+                .py()?;
+            let r = py
+                .detach(|| pipeline::satisfaction_view(&source, table, &cfg, &par))
+                .py()?;
+            (
+                vec![("summary", r.output.summary), ("distribution", r.output.distribution)],
+                r.ingest,
+            )
+        }
         "customer360" => {
             let cfg = params::<Customer360Params>("customer360", params_json)?
                 .validate()
                 .py()?;
             let r = py
-                .detach(|| pipeline::customer360_view(&source, None, &cfg, &par))
+                .detach(|| pipeline::customer360_view(&source, table, &cfg, &par))
                 .py()?;
             (vec![("customer360", r.output)], r.ingest)
         }
         other => {
             return Err(invalid(
                 "view",
-                format!("unknown view {other:?}: expected cohorts, channels or customer360"),
+                format!(
+                    "unknown view {other:?}: expected cohorts, channels, acquisition, attribution, campaigns, \
+                     cross_sell, satisfaction or customer360"
+                ),
             ));
         }
     };

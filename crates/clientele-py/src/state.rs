@@ -5,15 +5,15 @@
 
 use std::collections::HashMap;
 
-use clientele::kernels::summary::{Period, SummaryAccumulator, SummaryParams, TimeUnit};
+use clientele::kernels::summary::SummaryAccumulator;
 use clientele::models::DataWindow;
 use clientele::pipeline::CustomerSummary;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 
-use crate::convert::{batches_in, date, ingest_options, table_out};
+use crate::convert::{batches_in, ingest_options, table_out};
 use crate::errors::{IntoPy, invalid};
-use crate::jobs::with_window;
+use crate::jobs::{summary_params, with_window};
 
 /// A summary being computed from partitions of the events.
 #[pyclass(module = "clientele._native", name = "SummaryState")]
@@ -44,20 +44,12 @@ impl PySummaryState {
         columns: Option<HashMap<String, String>>,
         purchase_type: Option<String>,
     ) -> PyResult<Self> {
-        let end = date("calibration_end", calibration_end)?;
-        let (p, u) = (Period::parse(period).py()?, TimeUnit::parse(time_unit).py()?);
-        let mut params = SummaryParams::new(end)
-            .period(p)
-            .time_unit(u)
-            .include_non_buyers(include_non_buyers);
-        if let Some(o) = observation_end {
-            params = params.observation_end(date("observation_end", o)?);
-        }
+        let params = summary_params(calibration_end, observation_end, period, time_unit, include_non_buyers)?;
         let cfg = params.validate().py()?;
         let acc = SummaryAccumulator::new(&cfg, &ingest_options(columns, purchase_type)?).py()?;
         Ok(PySummaryState {
             acc: Some(acc),
-            window: DataWindow::new(p, u).calibration_end(end),
+            window: DataWindow::new(params.period, params.time_unit).calibration_end(params.calibration_end),
         })
     }
 

@@ -84,6 +84,31 @@ def test_views(rfm_events):
     assert ch["channels"].num_rows > 0
     v = clientele.customer360(rfm_events, as_of="2025-07-01")
     assert v.num_rows == len(set(rfm_events["customer_id"].to_pylist()))
+    rfm = clientele.rfm(rfm_events, "2025-07-01")
+    with_rfm = clientele.customer360(rfm_events, as_of="2025-07-01", table=rfm.select(["customer_id", "r_score"]))
+    assert "r_score" in with_rfm.column_names
+    acq = clientele.acquisition(rfm_events, as_of="2025-07-01")
+    assert acq.num_rows > 0
+    for model in ["first", "last", "linear", "decay"]:
+        att = clientele.attribution(rfm_events, model=model, as_of="2025-07-01")
+        assert att.num_rows > 0
+    with pytest.raises(clientele.ClienteleError, match="attribution"):
+        clientele.attribution(rfm_events, model="shapley")
+    camp = clientele.campaigns(rfm_events, as_of="2025-07-01")
+    assert camp.num_rows > 0
+    cs = clientele.cross_sell(rfm_events, as_of="2025-07-01")
+    assert set(cs) == {"rules", "next_best"}
+    sat = clientele.satisfaction(rfm_events, as_of="2025-07-01")
+    assert set(sat) == {"summary", "distribution"}
+
+
+def test_views_equal_the_library_from_a_path(tmp_path, rfm_events):
+    """A view from a pyarrow table and from the Parquet path give the same table."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "events.parquet"
+    pq.write_table(rfm_events, path)
+    assert clientele.cohorts(rfm_events, "2025-07-01").equals(clientele.cohorts(path, "2025-07-01"))
 
 
 def test_write_round_trips(tmp_path, rfm_events):

@@ -61,6 +61,11 @@ __all__ = [
     "cohorts",
     "channels",
     "customer360",
+    "acquisition",
+    "attribution",
+    "campaigns",
+    "cross_sell",
+    "satisfaction",
     "write",
     "SummaryState",
 ]
@@ -468,8 +473,11 @@ def churn_score(events, model: ChurnModel, as_of: DateLike, *, btyd_weeks: Optio
     return table
 
 
-def _view(name: str, events, params: dict, columns, purchase_type, threads) -> dict:
+def _view(name: str, events, params: dict, columns, purchase_type, threads, table=None) -> dict:
+    # unset settings are left out, so the engine's documented defaults apply
+    params = {k: v for k, v in params.items() if v is not None}
     tables, report = _native.view(name, _arrow(events), _json.dumps(params),
+                                  None if table is None else _arrow(table, "table"),
                                   None if columns is None else dict(columns), purchase_type, threads)
     _warn(report)
     return dict(tables)
@@ -492,13 +500,68 @@ def channels(events, *, as_of: Optional[DateLike] = None, channel_costs: Optiona
     return _view("channels", events, params, columns, purchase_type, threads)
 
 
-def customer360(events, *, as_of: Optional[DateLike] = None, recent: int = 10,
+def customer360(events, *, as_of: Optional[DateLike] = None, recent: int = 10, table=None,
                 columns: Optional[Mapping[str, str]] = None, purchase_type: Optional[str] = None,
                 threads: Optional[int] = None) -> _pa.Table:
     """One row per customer: purchases, spend, channels, service calls, complaints, surveys,
-    campaign responses and the most recent events."""
+    campaign responses and the most recent events; ``table`` (e.g. a CLV or RFM table keyed by
+    ``customer_id``) adds its columns."""
     return _view("customer360", events, {"as_of": _date(as_of, "as_of"), "recent": int(recent)}, columns,
-                 purchase_type, threads)["customer360"]
+                 purchase_type, threads, table)["customer360"]
+
+
+def acquisition(events, *, clv=None, as_of: Optional[DateLike] = None,
+                channel_costs: Optional[Mapping[str, float]] = None, columns: Optional[Mapping[str, str]] = None,
+                purchase_type: Optional[str] = None, threads: Optional[int] = None) -> _pa.Table:
+    """Customers, revenue and (with ``clv``, a table from :func:`clv`) value by acquisition
+    channel (the channel of each customer's first event)."""
+    params = {"as_of": _date(as_of, "as_of"),
+              "channel_costs": None if channel_costs is None else {k: float(v) for k, v in channel_costs.items()}}
+    return _view("acquisition", events, params, columns, purchase_type, threads, clv)["acquisition"]
+
+
+def attribution(events, *, model: str = "linear", lookback_days: Optional[int] = None,
+                half_life_days: Optional[float] = None, by_campaign: Optional[bool] = None,
+                as_of: Optional[DateLike] = None, columns: Optional[Mapping[str, str]] = None,
+                purchase_type: Optional[str] = None, threads: Optional[int] = None) -> _pa.Table:
+    """Multi-touch attribution of revenue to channels (and campaigns): ``first``, ``last``,
+    ``linear`` or ``decay`` (time-decay with ``half_life_days``) over ``lookback_days``."""
+    params = {"model": model, "lookback_days": lookback_days, "half_life_days": half_life_days,
+              "by_campaign": by_campaign, "as_of": _date(as_of, "as_of")}
+    return _view("attribution", events, params, columns, purchase_type, threads)["attribution"]
+
+
+def campaigns(events, *, segments=None, window_days: Optional[int] = None, send_type: Optional[str] = None,
+              response_type: Optional[str] = None, control_suffix: Optional[str] = None,
+              segment_column: Optional[str] = None, as_of: Optional[DateLike] = None,
+              columns: Optional[Mapping[str, str]] = None, purchase_type: Optional[str] = None,
+              threads: Optional[int] = None) -> _pa.Table:
+    """Campaign response and responder revenue, with uplift against a control group and its
+    confidence interval; by segment with ``segments`` (a table with ``customer_id`` and
+    ``segment_column``)."""
+    params = {"window_days": window_days, "send_type": send_type, "response_type": response_type,
+              "control_suffix": control_suffix, "segment_column": segment_column, "as_of": _date(as_of, "as_of")}
+    return _view("campaigns", events, params, columns, purchase_type, threads, segments)["campaigns"]
+
+
+def cross_sell(events, *, basket: str = "customer", min_support: Optional[float] = None,
+               top_k: Optional[int] = None, as_of: Optional[DateLike] = None,
+               columns: Optional[Mapping[str, str]] = None, purchase_type: Optional[str] = None,
+               threads: Optional[int] = None) -> dict:
+    """Product pairs (support, confidence, lift) and each customer's next-best products:
+    ``{"rules": ..., "next_best": ...}``; ``basket`` is ``customer`` or ``day``."""
+    params = {"basket": basket, "min_support": min_support, "top_k": top_k, "as_of": _date(as_of, "as_of")}
+    return _view("cross_sell", events, params, columns, purchase_type, threads)
+
+
+def satisfaction(events, *, segments=None, by: str = "month", survey_type: Optional[str] = None,
+                 segment_column: Optional[str] = None, as_of: Optional[DateLike] = None,
+                 columns: Optional[Mapping[str, str]] = None, purchase_type: Optional[str] = None,
+                 threads: Optional[int] = None) -> dict:
+    """Survey scores per channel, period and (with ``segments``) segment:
+    ``{"summary": ..., "distribution": ...}``."""
+    params = {"by": by, "survey_type": survey_type, "segment_column": segment_column, "as_of": _date(as_of, "as_of")}
+    return _view("satisfaction", events, params, columns, purchase_type, threads, segments)
 
 
 def write(table, path) -> None:

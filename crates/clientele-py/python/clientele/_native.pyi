@@ -80,7 +80,8 @@ def churn_train(data: object, cutoff: str, horizon_days: int = 90, btyd_weeks: O
 def churn_score(data: object, model: ChurnModel, as_of: str, btyd_weeks: Optional[float] = None,
                 columns: Optional[dict[str, str]] = None, purchase_type: Optional[str] = None,
                 threads: Optional[int] = None) -> tuple[pa.Table, Optional[str]]: ...
-def view(name: str, data: object, params_json: str, columns: Optional[dict[str, str]] = None,
+def view(name: str, data: object, params_json: str, table: Optional[object] = None,
+         columns: Optional[dict[str, str]] = None,
          purchase_type: Optional[str] = None,
          threads: Optional[int] = None) -> tuple[list[tuple[str, pa.Table]], Optional[str]]: ...
 def buffer_addresses(data: object) -> list[tuple[str, list[int]]]: ...

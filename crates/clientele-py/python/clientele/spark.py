@@ -55,11 +55,6 @@ def _key_type(events) -> str:
     raise TypeError(f"customer_id must be an integer or a string column, got {t}")
 
 
-def _to_spark_schema(table: pa.Table, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The table's batches with Spark's field names and nullability (list items are `element`)."""
-    yield from table.cast(schema).to_batches()
-
-
 def summarize(events, calibration_end: str, *, observation_end: Optional[str] = None, period: str = "day",
               time_unit: str = "period", partitions: Optional[int] = None, purchase_type: Optional[str] = None):
     """The customer summary of a Spark DataFrame of events, as a Spark DataFrame with
