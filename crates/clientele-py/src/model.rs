@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use clientele::models::clv::{Discounting, PurchaseModel, customer_lifetime_value};
 use clientele::models::scores::{conditional_expected_purchases_batch, probability_alive_batch};
-use clientele::models::{DataWindow, FittedModel, SavedModels};
+use clientele::models::{BgBbData, DataWindow, FittedModel, SavedModels};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -139,7 +139,11 @@ impl Model {
         let m = self.purchase()?.clone();
         let out = py
             .detach(move || match &m {
-                FittedModel::BgBb(b) => Ok((0..x.len()).map(|i| b.p_alive(x[i], tx[i], t[i])).collect()),
+                FittedModel::BgBb(b) => {
+                    // the fit's checks: whole periods, 0 <= x <= t_x <= n
+                    BgBbData::from_slices(&x, &tx, &t, None)?;
+                    Ok((0..x.len()).map(|i| b.p_alive(x[i], tx[i], t[i])).collect())
+                }
                 other => probability_alive_batch(other, &x, &tx, &t),
             })
             .py()?;
@@ -164,9 +168,12 @@ impl Model {
         let m = self.purchase()?.clone();
         let out = py
             .detach(move || match &m {
-                FittedModel::BgBb(b) => Ok((0..x.len())
-                    .map(|i| b.conditional_expected_purchases(t, x[i], tx[i], tc[i]))
-                    .collect()),
+                FittedModel::BgBb(b) => {
+                    BgBbData::from_slices(&x, &tx, &tc, None)?;
+                    Ok((0..x.len())
+                        .map(|i| b.conditional_expected_purchases(t, x[i], tx[i], tc[i]))
+                        .collect())
+                }
                 other => conditional_expected_purchases_batch(other, t, &x, &tx, &tc),
             })
             .py()?;

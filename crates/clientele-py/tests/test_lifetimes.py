@@ -113,3 +113,15 @@ def test_published_customer():
     m = clientele.Model.from_params("bgnbd", r=0.243, alpha=4.414, a=0.793, b=2.426)
     assert abs(m.predict(39, 2, 30.43, 38.86) - 1.226) < 1e-3
     assert isinstance(m.p_alive(2, 30.43, 38.86), float)
+
+
+def test_bgbb_published_values_and_checks():
+    """BG/BB at Fader, Hardie & Shang (2010)'s donations estimates: P(alive in 2002) for
+    (x, t_x) = (0, 0), (2, 4), (6, 6) over n = 6 years is 0.11, 0.59, 0.93."""
+    m = clientele.Model.from_params("bgbb", alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    got = m.p_alive([0, 2, 6], [0, 4, 6], [6, 6, 6])
+    np.testing.assert_allclose(got, [0.11, 0.59, 0.93], atol=0.005)
+    with pytest.raises(clientele.ClienteleError):
+        m.p_alive([1.5], [2], [6])  # not whole periods
+    with pytest.raises(clientele.ClienteleError):
+        m.predict(5, [3], [2], [6])  # x > t_x

@@ -160,15 +160,7 @@ fn cdnow_split_into_partitions_merges_exactly() {
     let direct = summarize(&store, &cfg, &Parallelism::current()).unwrap();
     // Feed the store's events back as canonical batches split at every size from 1 to 7 rows
     // per partition... and at a few large sizes.
-    let events = store.events().unwrap();
-    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), events.column(0), None).unwrap();
-    let canonical = RecordBatch::try_from_iter([
-        ("customer_id", keys),
-        ("event_time", events.column_by_name("event_time").unwrap().clone()),
-        ("event_type", events.column_by_name("event_type").unwrap().clone()),
-        ("amount", events.column_by_name("amount").unwrap().clone()),
-    ])
-    .unwrap();
+    let canonical = canonical_events(&store);
     for size in [1usize, 2, 3, 7, 100, 1000, 6919] {
         let mut acc: Option<SummaryAccumulator> = None;
         let mut offset = 0;

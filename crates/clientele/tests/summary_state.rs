@@ -20,16 +20,7 @@ use common::*;
 
 fn cdnow_events() -> (RecordBatch, clientele::store::EventStore) {
     let (store, _) = cdnow_store();
-    let events = store.events().unwrap();
-    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), events.column(0), None).unwrap();
-    let canonical = RecordBatch::try_from_iter([
-        ("customer_id", keys),
-        ("event_time", events.column_by_name("event_time").unwrap().clone()),
-        ("event_type", events.column_by_name("event_type").unwrap().clone()),
-        ("amount", events.column_by_name("amount").unwrap().clone()),
-    ])
-    .unwrap();
-    (canonical, store)
+    (canonical_events(&store), store)
 }
 
 fn cfg() -> SummaryConfig {

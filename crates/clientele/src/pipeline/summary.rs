@@ -108,17 +108,11 @@ impl CustomerSummary {
 }
 
 fn missing(table: &RecordBatch, name: &str) -> Error {
-    Error::MissingColumn {
-        source_name: "summary".into(),
-        column: name.into(),
-        present: table
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
+    crate::ingest::missing_column(
+        "summary",
+        name,
+        table.schema().fields().iter().map(|f| f.name().as_str()),
+    )
 }
 
 /// A summary and how it was computed.

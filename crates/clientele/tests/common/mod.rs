@@ -28,6 +28,20 @@ pub fn cdnow_store() -> (EventStore, IngestReport) {
     ing.finish().unwrap()
 }
 
+/// The events of a store back as canonical batches (`customer_id, event_time, event_type,
+/// amount`), in the store's order: what an accumulator is fed in the merge tests.
+pub fn canonical_events(store: &EventStore) -> RecordBatch {
+    let events = store.events().unwrap();
+    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), events.column(0), None).unwrap();
+    RecordBatch::try_from_iter([
+        ("customer_id", keys),
+        ("event_time", events.column_by_name("event_time").unwrap().clone()),
+        ("event_type", events.column_by_name("event_type").unwrap().clone()),
+        ("amount", events.column_by_name("amount").unwrap().clone()),
+    ])
+    .unwrap()
+}
+
 pub fn f64s(batch: &RecordBatch, name: &str) -> Vec<f64> {
     let c = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
     c.as_primitive::<Float64Type>()

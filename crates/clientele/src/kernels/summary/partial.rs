@@ -383,16 +383,12 @@ impl SummaryAccumulator {
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
-    batch.column_by_name(name).ok_or_else(|| Error::MissingColumn {
-        source_name: SOURCE.into(),
-        column: name.into(),
-        present: batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+    batch.column_by_name(name).ok_or_else(|| {
+        crate::ingest::missing_column(
+            SOURCE,
+            name,
+            batch.schema_ref().fields().iter().map(|f| f.name().as_str()),
+        )
     })
 }
 
