@@ -9,4 +9,4 @@ mod write;
 pub use atomic::{check_outputs, write_atomically, write_bytes_atomically};
 pub use read::read_table;
 pub use table::format_table;
-pub use write::{OutputFormat, write_batch, write_batches, write_batches_in};
+pub use write::{OutputFormat, json_rows, write_batch, write_batches, write_batches_in};

@@ -348,6 +348,40 @@ fn json_value(col: &dyn Array, f: &ArrayFormatter<'_>, i: usize) -> serde_json::
     }
 }
 
+/// The rows of `batch` as JSON objects (`{"customer_id":7,"clv":12.5}`), as `.json` outputs
+/// hold them: how a service answers with a table or embeds rows in a larger document.
+///
+/// Integers, floats and booleans are JSON numbers and booleans; nulls and non-finite floats
+/// (JSON has no NaN) are `null`; every other type is its Arrow display text (timestamps in
+/// ISO 8601).
+///
+/// # Errors
+/// [`Error::Arrow`] for a column type Arrow cannot display.
+///
+/// # Example
+/// ```
+/// # fn main() -> Result<(), clientele::Error> {
+/// use std::sync::Arc;
+/// use arrow_array::{Float64Array, RecordBatch};
+/// let batch = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.5, f64::NAN])) as _)])?;
+/// let rows = clientele::io::json_rows(&batch)?;
+/// assert_eq!(serde_json::Value::Array(rows).to_string(), r#"[{"x":1.5},{"x":null}]"#);
+/// # Ok(()) }
+/// ```
+pub fn json_rows(batch: &RecordBatch) -> Result<Vec<serde_json::Value>> {
+    let fmts = formatters(batch).map_err(|e| Error::Arrow(arrow_schema::ArrowError::ExternalError(Box::new(e))))?;
+    let schema = batch.schema();
+    Ok((0..batch.num_rows())
+        .map(|i| {
+            let mut obj = serde_json::Map::new();
+            for ((field, f), c) in schema.fields().iter().zip(&fmts).zip(batch.columns()) {
+                obj.insert(field.name().clone(), json_value(c.as_ref(), f, i));
+            }
+            serde_json::Value::Object(obj)
+        })
+        .collect())
+}
+
 fn write_json(schema: &SchemaRef, batches: &[RecordBatch], w: &mut impl Write) -> std::io::Result<()> {
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut written = 0;

@@ -1,0 +1,337 @@
+//! The HTTP face: routes, JSON errors, limits.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use clientele::pipeline::{self, CustomerSummary};
+use clientele::store::KeyRef;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::state::{App, Key};
+
+/// The Arrow IPC stream media type (`POST /score` answers in the format it was sent).
+pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+/// Limits of the HTTP face.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Longest a request may take (503 after).
+    pub timeout: Duration,
+    /// Requests served at once; more wait for a slot (within the timeout).
+    pub max_concurrency: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 << 20,
+            timeout: Duration::from_secs(10),
+            max_concurrency: 256,
+        }
+    }
+}
+
+/// An error answer: `{"error": message}` with a status.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad_request(m: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, m.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            axum::Json(json!({ "error": self.1, "status": self.0.as_u16() })),
+        )
+            .into_response()
+    }
+}
+
+impl From<clientele::Error> for ApiError {
+    fn from(e: clientele::Error) -> Self {
+        // invalid input data is the caller's; everything else is ours
+        let status = match e {
+            clientele::Error::InvalidParameter { .. }
+            | clientele::Error::InvalidModelData { .. }
+            | clientele::Error::MissingColumn { .. }
+            | clientele::Error::ColumnType { .. } => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The service's routes over `app`, with `limits`.
+pub fn router(app: Arc<App>, limits: Limits) -> Router {
+    let slots = Arc::new(Semaphore::new(limits.max_concurrency.max(1)));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/customers/{id}", get(customer))
+        .route("/segments", get(segments))
+        .route("/score", post(score))
+        .route("/admin/reload", post(reload))
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            (Arc::clone(&app), slots, limits.timeout),
+            guard,
+        ))
+        .with_state(app)
+}
+
+/// Concurrency slot, timeout, metrics, and JSON for the framework's own rejections.
+async fn guard(
+    State((app, slots, timeout)): State<(Arc<App>, Arc<Semaphore>, Duration)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let work = async {
+        let Ok(_slot) = slots.acquire().await else {
+            return ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()).into_response();
+        };
+        next.run(req).await
+    };
+    let response = match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the request took longer than {} ms", timeout.as_millis()),
+        )
+        .into_response(),
+    };
+    let response = json_rejection(response).await;
+    app.metrics
+        .request(&route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// Axum answers some bad requests (body too large, wrong content type) in plain text: the
+/// same JSON shape as every other error.
+async fn json_rejection(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.is_success() || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    ApiError(status, String::from_utf8_lossy(&body).trim().to_string()).into_response()
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let scored = app.scored();
+    axum::Json(json!({
+        "status": "ok",
+        "customers": app.data.store.num_customers(),
+        "events": app.data.store.num_events(),
+        "models": scored.models.kinds(),
+    }))
+    .into_response()
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let text = app
+        .metrics
+        .render(app.data.store.num_customers(), app.data.store.num_events());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+fn row_json(table: &RecordBatch, row: usize) -> Result<Value, ApiError> {
+    let rows = clientele::io::json_rows(&table.slice(row, 1))?;
+    Ok(rows.into_iter().next().unwrap_or(Value::Null))
+}
+
+async fn customer(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let (key, owned) = if app.data.int_keys {
+        let k: i64 = id
+            .trim()
+            .parse()
+            .map_err(|_| ApiError(StatusCode::NOT_FOUND, format!("no customer {id:?} (keys are integers)")))?;
+        (KeyRef::Int(k), Key::Int(k))
+    } else {
+        (KeyRef::Str(id.as_str()), Key::Str(id.clone()))
+    };
+    let d = &app.data;
+    let card = clientele::views::customer_lookup_indexed(&d.store, &d.index, key, None, &d.card)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no customer {id:?}")))?;
+    let scored = app.scored();
+    let scores = match scored.rows.get(&owned) {
+        Some(&row) => row_json(&scored.table, row)?,
+        None => Value::Null, // no purchase in the calibration window: nothing to score
+    };
+    Ok(axum::Json(json!({
+        "customer_id": clientele::io::json_rows(&card.row.slice(0, 1))?
+            .first()
+            .and_then(|r| r.get(clientele::schema::CUSTOMER_ID).cloned())
+            .unwrap_or(Value::Null),
+        "profile": row_json(&card.row, 0)?,
+        "scores": scores,
+        "models": scored.models.kinds(),
+        "recent": clientele::io::json_rows(&card.recent)?,
+    }))
+    .into_response())
+}
+
+async fn segments(State(app): State<Arc<App>>) -> ApiResult {
+    let tiers = clientele::io::json_rows(&app.data.segments)?;
+    let scored = app.scored();
+    // customers per risk tier of the loaded models
+    let mut risk: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    if let Some(col) = scored.table.column_by_name(clientele::schema::output::RISK_TIER) {
+        let text = arrow_cast_to_strings(col)?;
+        for t in text.into_iter().flatten() {
+            *risk.entry(t).or_default() += 1;
+        }
+    }
+    Ok(axum::Json(json!({ "value_tiers": tiers, "risk_tiers": risk })).into_response())
+}
+
+fn arrow_cast_to_strings(col: &ArrayRef) -> Result<Vec<Option<String>>, ApiError> {
+    use arrow_array::cast::AsArray;
+    let text = arrow_cast::cast(col, &arrow_schema::DataType::Utf8).map_err(clientele::Error::from)?;
+    Ok(text.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// A JSON `{"customers": [{customer_id, frequency, recency, T, monetary_value}, ...]}` as a
+/// summary batch.
+fn summary_from_json(body: &[u8]) -> Result<RecordBatch, ApiError> {
+    let doc: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    let rows = doc
+        .get("customers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::bad_request("expected {\"customers\": [...]}"))?;
+    let num = |r: &Value, i: usize, name: &str| -> Result<f64, ApiError> {
+        r.get(name)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| ApiError::bad_request(format!("customers[{i}].{name}: expected a number")))
+    };
+    let (mut x, mut tx, mut t, mut m) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut int_ids = Vec::new();
+    let mut str_ids = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        match r.get(clientele::schema::CUSTOMER_ID) {
+            Some(Value::Number(n)) if n.is_i64() => {
+                int_ids.push(n.as_i64().unwrap_or_default());
+                str_ids.push(n.to_string());
+            }
+            Some(Value::String(s)) => str_ids.push(s.clone()),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "customers[{i}].customer_id: expected an integer or a string"
+                )));
+            }
+        }
+        x.push(num(r, i, "frequency")?);
+        tx.push(num(r, i, "recency")?);
+        t.push(num(r, i, "T")?);
+        m.push(r.get("monetary_value").and_then(Value::as_f64).unwrap_or(0.0));
+    }
+    let ids: ArrayRef = if int_ids.len() == rows.len() {
+        Arc::new(Int64Array::from(int_ids))
+    } else {
+        Arc::new(StringArray::from(str_ids))
+    };
+    RecordBatch::try_from_iter([
+        (clientele::schema::CUSTOMER_ID, ids),
+        ("frequency", Arc::new(Float64Array::from(x)) as ArrayRef),
+        ("recency", Arc::new(Float64Array::from(tx)) as ArrayRef),
+        ("T", Arc::new(Float64Array::from(t)) as ArrayRef),
+        ("monetary_value", Arc::new(Float64Array::from(m)) as ArrayRef),
+    ])
+    .map_err(|e| ApiError::from(clientele::Error::from(e)))
+}
+
+fn read_ipc(body: &[u8]) -> Result<RecordBatch, ApiError> {
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None)
+        .map_err(|e| ApiError::bad_request(format!("malformed Arrow IPC stream: {e}")))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::bad_request(format!("malformed Arrow IPC stream: {e}")))?;
+    arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| ApiError::from(clientele::Error::from(e)))
+}
+
+fn write_ipc(batch: &RecordBatch) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    let result = (|| -> Result<(), arrow_schema::ArrowError> {
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut out, &batch.schema())?;
+        w.write(batch)?;
+        w.finish()
+    })();
+    result.map_err(|e| ApiError::from(clientele::Error::from(e)))?;
+    Ok(out)
+}
+
+async fn score(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let arrow = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(ARROW_STREAM.as_bytes()));
+    let batch = if arrow {
+        read_ipc(&body)?
+    } else {
+        summary_from_json(&body)?
+    };
+    let scored = app.scored();
+    let window = scored.models.window.ok_or_else(|| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the models have no data window".into(),
+        )
+    })?;
+    let rows = batch.num_rows();
+    let app2 = Arc::clone(&app);
+    let table = tokio::task::spawn_blocking(move || -> Result<RecordBatch, clientele::Error> {
+        let summary = CustomerSummary::new(batch, window)?;
+        Ok(pipeline::score_clv(&summary, &scored.models, &scored.clv, &app2.par)?.table)
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    app.metrics.scored(rows);
+    if arrow {
+        let mut r = Body::from(write_ipc(&table)?).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ARROW_STREAM));
+        return Ok(r);
+    }
+    Ok(axum::Json(json!({ "scores": clientele::io::json_rows(&table)? })).into_response())
+}
+
+async fn reload(State(app): State<Arc<App>>) -> ApiResult {
+    let app2 = Arc::clone(&app);
+    let result = tokio::task::spawn_blocking(move || app2.reload())
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    app.metrics.reload(result.is_ok());
+    let fresh = result?;
+    Ok(
+        axum::Json(json!({ "reloaded": true, "models": fresh.models.kinds(), "customers": fresh.table.num_rows() }))
+            .into_response(),
+    )
+}
