@@ -87,6 +87,7 @@ pub fn router(app: Arc<App>, limits: Limits) -> Router {
         .route("/customers/{id}", get(customer))
         .route("/segments", get(segments))
         .route("/score", post(score))
+        .route("/events", post(append_events))
         .route("/admin/reload", post(reload))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -179,24 +180,106 @@ async fn customer(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiRes
         (KeyRef::Str(id.as_str()), Key::Str(id.clone()))
     };
     let d = &app.data;
-    let card = clientele::views::customer_lookup_indexed(&d.store, &d.index, key, None, &d.card)?
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no customer {id:?}")))?;
+    let appended = app.log.events_of(&owned);
     let scored = app.scored();
-    let scores = match scored.rows.get(&owned) {
-        Some(&row) => row_json(&scored.table, row)?,
-        None => Value::Null, // no purchase in the calibration window: nothing to score
+    let (card, scores) = if appended.is_empty() {
+        let card = clientele::views::customer_lookup_indexed(&d.store, &d.index, key, None, &d.card)?
+            .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no customer {id:?}")))?;
+        let scores = match scored.rows.get(&owned) {
+            Some(&row) => row_json(&scored.table, row)?,
+            None => Value::Null, // no purchase in the calibration window: nothing to score
+        };
+        (card, scores)
+    } else {
+        // stored + appended events, summarized and scored as the whole base was
+        let app2 = Arc::clone(&app);
+        let scored2 = Arc::clone(&scored);
+        let owned_key = owned.clone();
+        tokio::task::spawn_blocking(move || with_appended(&app2, &scored2, &owned_key, appended))
+            .await
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
     };
+    let profile = row_json(&card.row, 0)?;
     Ok(axum::Json(json!({
-        "customer_id": clientele::io::json_rows(&card.row.slice(0, 1))?
-            .first()
-            .and_then(|r| r.get(clientele::schema::CUSTOMER_ID).cloned())
-            .unwrap_or(Value::Null),
-        "profile": row_json(&card.row, 0)?,
+        "customer_id": profile.get(clientele::schema::CUSTOMER_ID).cloned().unwrap_or(Value::Null),
+        "profile": profile,
         "scores": scores,
         "models": scored.models.kinds(),
         "recent": clientele::io::json_rows(&card.recent)?,
     }))
     .into_response())
+}
+
+/// The card and scores of a customer with appended events.
+fn with_appended(
+    app: &App,
+    scored: &crate::state::Scored,
+    key: &Key,
+    appended: Vec<RecordBatch>,
+) -> Result<(clientele::views::CustomerCard, Value), ApiError> {
+    let d = &app.data;
+    let key_ref = match key {
+        Key::Int(k) => KeyRef::Int(*k),
+        Key::Str(s) => KeyRef::Str(s.as_str()),
+    };
+    let stored = match d.index.position(key_ref) {
+        Some(c) => Some(crate::events::stored_events(&d.store, &d.all_events, c)?),
+        None => None,
+    };
+    let mini = crate::events::customer_store(stored, appended, d.int_keys)?;
+    let card = clientele::views::customer_lookup(&mini, key_ref, None, &d.card)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such customer".to_string()))?;
+    let summary = pipeline::customer_summary(&pipeline::EventSource::Store(&mini), &d.prep, &app.par)?.summary;
+    let scores = if summary.is_empty() {
+        Value::Null
+    } else {
+        let table = pipeline::score_clv(&summary, &scored.models, &scored.clv, &app.par)?.table;
+        row_json(&table, 0)?
+    };
+    Ok((card, scores))
+}
+
+async fn append_events(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
+    let doc: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    let rows = doc
+        .get("events")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("expected {\"events\": [...]}"))?;
+    let app2 = Arc::clone(&app);
+    let done = tokio::task::spawn_blocking(move || app2.log.append(&rows))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
+        .map_err(ApiError::bad_request)?;
+    let r = &done.report;
+    app.metrics.events(r.rows_accepted, r.rows_rejected);
+    let status = if r.rows_accepted == 0 && r.rows_read > 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let customers: Vec<Value> = done
+        .customers
+        .iter()
+        .map(|k| match k {
+            Key::Int(i) => Value::from(*i),
+            Key::Str(s) => Value::from(s.clone()),
+        })
+        .collect();
+    Ok((
+        status,
+        axum::Json(json!({
+            "rows_read": r.rows_read,
+            "rows_accepted": r.rows_accepted,
+            "rows_rejected": r.rows_rejected,
+            "rejected_by_reason": r.rejected_by_reason,
+            "rejections": r.rejections,
+            "customers": customers,
+            "durable": true,
+        })),
+    )
+        .into_response())
 }
 
 async fn segments(State(app): State<Arc<App>>) -> ApiResult {

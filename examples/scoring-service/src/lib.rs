@@ -7,6 +7,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /customers/{id}` | the 360 card (`views::customer_lookup_indexed`), the customer's scores (P(alive), expected purchases, CLV, churn risk and tier) and recent events |
+//! | `POST /events` | appends events: validated as `clientele ingest` validates them (the answer is the ingest report: rows read, accepted, rejected with row, column and reason), written to an append-only log and synced to disk before the answer, replayed at start; the customer's card and scores include them from then on |
 //! | `POST /score` | histories (`customer_id, frequency, recency, T, monetary_value`) scored with the loaded models: JSON in, JSON out, or an Arrow IPC stream in and out (`application/vnd.apache.arrow.stream`) |
 //! | `GET /segments` | value tiers and risk tiers |
 //! | `GET /healthz` | status, store size, models |
@@ -19,6 +20,7 @@
 //!
 //! Every number it serves comes from a library call; this crate only moves them over HTTP.
 
+pub mod events;
 pub mod http;
 pub mod metrics;
 pub mod state;

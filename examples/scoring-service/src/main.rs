@@ -80,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut recent = 10usize;
     let mut limits = Limits::default();
     let mut demo_customers = None;
+    let mut event_log = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -92,6 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--max-body-bytes" => limits.max_body_bytes = value(&a, args.next())?,
             "--timeout-ms" => limits.timeout = Duration::from_millis(value(&a, args.next())?),
             "--max-concurrency" => limits.max_concurrency = value(&a, args.next())?,
+            "--event-log" => event_log = Some(PathBuf::from(value::<String>(&a, args.next())?)),
             "--demo" => demo_customers = Some(demo_customers.unwrap_or(20_000u64)),
             "--customers" => demo_customers = Some(value(&a, args.next())?),
             "-h" | "--help" => {
@@ -112,6 +114,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         calibration_end,
         threads,
         recent,
+        event_log,
     };
     let started = Instant::now();
     let app = Arc::new(tokio::task::spawn_blocking(move || App::load(config)).await??);

@@ -10,6 +10,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), (u64, f64)>>,
     scored_rows: Mutex<u64>,
     reloads: Mutex<(u64, u64)>,
+    events: Mutex<(u64, u64)>,
 }
 
 impl Metrics {
@@ -26,6 +27,14 @@ impl Metrics {
     pub fn scored(&self, rows: usize) {
         if let Ok(mut n) = self.scored_rows.lock() {
             *n += rows as u64;
+        }
+    }
+
+    /// Counts appended events: accepted and rejected rows.
+    pub fn events(&self, accepted: u64, rejected: u64) {
+        if let Ok(mut e) = self.events.lock() {
+            e.0 += accepted;
+            e.1 += rejected;
         }
     }
 
@@ -81,6 +90,11 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE clientele_reloads_total counter");
         let _ = writeln!(out, "clientele_reloads_total{{result=\"ok\"}} {reloads}");
         let _ = writeln!(out, "clientele_reloads_total{{result=\"failed\"}} {failed}");
+        let (accepted, rejected) = self.events.lock().map(|e| *e).unwrap_or((0, 0));
+        let _ = writeln!(out, "# HELP clientele_events_total Rows of POST /events, by outcome.");
+        let _ = writeln!(out, "# TYPE clientele_events_total counter");
+        let _ = writeln!(out, "clientele_events_total{{result=\"accepted\"}} {accepted}");
+        let _ = writeln!(out, "clientele_events_total{{result=\"rejected\"}} {rejected}");
         let _ = writeln!(out, "# HELP clientele_store_customers Customers in the store.");
         let _ = writeln!(out, "# TYPE clientele_store_customers gauge");
         let _ = writeln!(out, "clientele_store_customers {customers}");

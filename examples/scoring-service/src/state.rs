@@ -11,7 +11,7 @@ use arrow_array::{Array, RecordBatch};
 use chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::kernels::rfm::{RfmParams, Tiers};
-use clientele::kernels::summary::SummaryParams;
+use clientele::kernels::summary::{SummaryConfig, SummaryParams};
 use clientele::models::SavedModels;
 use clientele::pipeline::{self, ClvConfig, ClvParams, CustomerSummary, EventSource};
 use clientele::store::{EventStore, KeyIndex};
@@ -30,6 +30,17 @@ pub struct ServiceConfig {
     pub threads: usize,
     /// Recent events on a customer card.
     pub recent: usize,
+    /// The append-only log of `POST /events` (default: `<store>.events.jsonl` beside the store).
+    pub event_log: Option<PathBuf>,
+}
+
+impl ServiceConfig {
+    /// The event log's path.
+    pub fn event_log_path(&self) -> PathBuf {
+        self.event_log
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.events.jsonl", self.store.display())))
+    }
 }
 
 /// A customer key as the store types it.
@@ -69,6 +80,10 @@ pub struct Data {
     pub card: Customer360Config,
     /// True when the store's keys are integers.
     pub int_keys: bool,
+    /// The store's events (column views, for one customer's slice).
+    pub all_events: RecordBatch,
+    /// How the summary is prepared (for customers with appended events).
+    pub prep: SummaryConfig,
 }
 
 /// Everything a request needs.
@@ -85,6 +100,8 @@ pub struct App {
     pub scored: RwLock<Arc<Scored>>,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Events appended through `POST /events` (replayed from the log at start).
+    pub log: crate::events::EventLog,
 }
 
 fn keys_of(table: &RecordBatch) -> Result<HashMap<Key, usize>, clientele::Error> {
@@ -148,6 +165,8 @@ impl App {
         .summary;
         let card = Customer360Params::new().as_of(as_of).recent(config.recent).validate()?;
         let scored = score(&summary, models, &par)?;
+        let log = crate::events::EventLog::open(&config.event_log_path(), int_keys)?;
+        let all_events = store.events()?;
         Ok(App {
             config,
             par,
@@ -158,9 +177,12 @@ impl App {
                 segments,
                 card,
                 int_keys,
+                all_events,
+                prep,
             },
             scored: RwLock::new(Arc::new(scored)),
             metrics: crate::metrics::Metrics::default(),
+            log,
         })
     }
 

@@ -18,7 +18,7 @@ use scoring_service::{App, Limits, ServiceConfig};
 use serde_json::{Value, json};
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     store: PathBuf,
     models: PathBuf,
     /// The summary the models were fitted on (what the service scores).
@@ -54,7 +54,7 @@ fn fixture() -> Fixture {
     let models = dir.path().join("models.json");
     std::fs::write(&models, run.models.to_json().unwrap()).unwrap();
     Fixture {
-        _dir: dir,
+        dir,
         store: store_dir,
         models,
         summary,
@@ -87,6 +87,7 @@ fn start(f: &Fixture, limits: Limits) -> Server {
             calibration_end: None,
             threads: 2,
             recent: 5,
+            event_log: Some(f.dir.path().join("events.jsonl")),
         })
         .unwrap(),
     );
@@ -376,4 +377,73 @@ fn reload_under_traffic_never_fails_a_request() {
     assert!(text.contains("clientele_reloads_total{result=\"failed\"} 1"), "{text}");
     // still serving the last good models
     assert_eq!(get(&format!("{}/healthz", s.base)).0, 200);
+}
+
+#[test]
+fn appended_events_are_durable_validated_and_counted() {
+    let f = fixture();
+    let key = 1_000_011i64;
+    let card_of = |base: &str, id: i64| -> (u16, Value) {
+        let (status, body) = get(&format!("{base}/customers/{id}"));
+        (status, serde_json::from_str(&body).unwrap())
+    };
+    let before;
+    {
+        let s = start(&f, Limits::default());
+        let (status, card) = card_of(&s.base, key);
+        assert_eq!(status, 200);
+        before = card.clone();
+        assert_eq!(card_of(&s.base, 5_000_000).0, 404);
+        let body = json!({"events": [
+            {"customer_id": key, "event_time": "2025-06-01T12:00:00Z", "event_type": "purchase", "amount": 99.5, "channel": "web"},
+            {"customer_id": 5_000_000, "event_time": "2025-03-01", "event_type": "purchase", "amount": 10},
+            {"customer_id": key, "event_time": "not a time", "event_type": "purchase", "amount": 1},
+            {"customer_id": null, "event_time": "2025-03-01", "event_type": "purchase", "amount": 1},
+        ]});
+        let (status, report) = post_json(&format!("{}/events", s.base), &body);
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["rows_read"], 4);
+        assert_eq!(report["rows_accepted"], 2);
+        assert_eq!(report["rows_rejected"], 2);
+        let rejections = report["rejections"].as_array().unwrap();
+        assert_eq!(rejections.len(), 2);
+        assert_eq!(rejections[0]["row"], 3);
+        assert_eq!(rejections[0]["column"], "event_time");
+        assert_eq!(rejections[1]["column"], "customer_id");
+        // the card and the scores include the new purchase
+        let (status, card) = card_of(&s.base, key);
+        assert_eq!(status, 200);
+        assert_eq!(
+            card["profile"]["orders"].as_u64().unwrap(),
+            before["profile"]["orders"].as_u64().unwrap() + 1
+        );
+        let revenue = |c: &Value| c["profile"]["revenue"].as_f64().unwrap();
+        assert!((revenue(&card) - revenue(&before) - 99.5).abs() < 1e-6);
+        assert_ne!(card["scores"], before["scores"]);
+        let (status, newcomer) = card_of(&s.base, 5_000_000);
+        assert_eq!(status, 200);
+        assert_eq!(newcomer["profile"]["orders"], 1);
+        // every row rejected: 422 with the report
+        let (status, report) = post_json(
+            &format!("{}/events", s.base),
+            &json!({"events": [{"customer_id": key, "event_time": "never"}]}),
+        );
+        assert_eq!(status, 422, "{report}");
+        let (status, _) = post_json(&format!("{}/events", s.base), &json!({"rows": []}));
+        assert_eq!(status, 400);
+        let (_, text) = get(&format!("{}/metrics", s.base));
+        assert!(text.contains("clientele_events_total{result=\"accepted\"} 2"), "{text}");
+        assert!(text.contains("clientele_events_total{result=\"rejected\"} 3"), "{text}");
+    }
+    // a restart replays the log: the same card
+    let s = start(&f, Limits::default());
+    let (status, card) = card_of(&s.base, key);
+    assert_eq!(status, 200);
+    assert_eq!(
+        card["profile"]["orders"].as_u64().unwrap(),
+        before["profile"]["orders"].as_u64().unwrap() + 1
+    );
+    assert_eq!(card_of(&s.base, 5_000_000).0, 200);
+    let log = std::fs::read_to_string(f.dir.path().join("events.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 2);
 }
