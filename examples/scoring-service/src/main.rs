@@ -20,6 +20,10 @@ use clientele::chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use scoring_service::{App, Limits, ServiceConfig};
 
+// Per-request allocations dominate the service's CPU after the network (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
     let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
     v.parse().map_err(|_| format!("{flag}: cannot read {v:?}"))
