@@ -447,3 +447,22 @@ fn appended_events_are_durable_validated_and_counted() {
     let log = std::fs::read_to_string(f.dir.path().join("events.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2);
 }
+
+#[test]
+fn slow_requests_time_out_with_a_json_503() {
+    let f = fixture();
+    // a zero budget: whatever has to wait (scoring runs on a blocking thread) times out, while
+    // an answer ready at once (health) still gets through
+    let s = start(
+        &f,
+        Limits {
+            timeout: Duration::ZERO,
+            ..Limits::default()
+        },
+    );
+    let body = json!({"customers": [{"customer_id": 1, "frequency": 2, "recency": 10, "T": 20, "monetary_value": 5}]});
+    let (status, v) = post_json(&format!("{}/score", s.base), &body);
+    assert_eq!(status, 503, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("longer than 0 ms"));
+    assert_eq!(get(&format!("{}/healthz", s.base)).0, 200);
+}
