@@ -387,6 +387,11 @@ pub fn churn_score(
     let source = events(data, ingest_options(columns, purchase_type)?)?;
     let par = parallelism(threads)?;
     let m = &model.model;
+    // the features the model was trained on, unless the caller says otherwise
+    let btyd_weeks = btyd_weeks.or(match m.btyd {
+        Some(clientele::churn::BtydFeatures::Used { weeks }) => Some(weeks),
+        _ => None,
+    });
     let (table, report) = py
         .detach(|| -> clientele::Result<_> {
             let (store, report) = pipeline::load_events(&source, None, &par)?;

@@ -154,3 +154,12 @@ def test_summary_state_errors(cdnow_events):
     bad = cdnow_events.set_column(0, "customer_id", pa.array([None] * cdnow_events.num_rows, pa.int64()))
     with pytest.raises(clientele.ClienteleError):
         clientele.SummaryState(CALIBRATION_END).update(bad)
+
+
+def test_churn_with_btyd_features_scores_with_the_models_features(rfm_events):
+    model, metrics = clientele.churn_train(rfm_events, "2025-04-01", horizon_days=90, btyd_weeks=13)
+    names = [n for n, _ in model.coefficients]
+    assert "p_alive" in names and "expected_purchases" in names
+    # no btyd_weeks given: the model's own setting applies
+    scores = clientele.churn_score(rfm_events, model, "2025-07-01")
+    assert scores.num_rows > 0

@@ -200,10 +200,13 @@ async fn customer(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiRes
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
     };
     let profile = row_json(&card.row, 0)?;
+    // the churn classifier's probability (scored at start; none for customers it did not see)
+    let churn = app.data.churn.as_ref().map(|m| m.get(&owned).copied());
     Ok(axum::Json(json!({
         "customer_id": profile.get(clientele::schema::CUSTOMER_ID).cloned().unwrap_or(Value::Null),
         "profile": profile,
         "scores": scores,
+        "churn_probability": churn.flatten(),
         "models": scored.models.kinds(),
         "recent": clientele::io::json_rows(&card.recent)?,
     }))

@@ -15,7 +15,9 @@
 //! | `POST /admin/reload` | reads the model file again and rescores everyone; the new models replace the old only when ready |
 //!
 //! Every error is JSON (`{"error": ..., "status": ...}`): unknown customer 404, malformed body
-//! 400, oversized body 413, timeout or overload 503. Request bodies, time and concurrency are
+//! 400, oversized body 413, timeout or overload 503. A request past its time budget is answered
+//! 503 at once; work it already handed to the engine (scoring, a reload) finishes in the
+//! background, so a timed-out reload may still replace the models. Request bodies, time and concurrency are
 //! bounded ([`Limits`]); the service binds to 127.0.0.1 unless told otherwise.
 //!
 //! Every number it serves comes from a library call; this crate only moves them over HTTP.

@@ -85,6 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut limits = Limits::default();
     let mut demo_customers = None;
     let mut event_log = None;
+    let mut churn_model = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -97,6 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--max-body-bytes" => limits.max_body_bytes = value(&a, args.next())?,
             "--timeout-ms" => limits.timeout = Duration::from_millis(value(&a, args.next())?),
             "--max-concurrency" => limits.max_concurrency = value(&a, args.next())?,
+            "--churn-model" => churn_model = Some(PathBuf::from(value::<String>(&a, args.next())?)),
             "--event-log" => event_log = Some(PathBuf::from(value::<String>(&a, args.next())?)),
             "--demo" => demo_customers = Some(demo_customers.unwrap_or(20_000u64)),
             "--customers" => demo_customers = Some(value(&a, args.next())?),
@@ -119,6 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads,
         recent,
         event_log,
+        churn_model,
     };
     let started = Instant::now();
     let app = Arc::new(tokio::task::spawn_blocking(move || App::load(config)).await??);

@@ -32,6 +32,8 @@ pub struct ServiceConfig {
     pub recent: usize,
     /// The append-only log of `POST /events` (default: `<store>.events.jsonl` beside the store).
     pub event_log: Option<PathBuf>,
+    /// A churn classifier saved by `clientele churn train` (adds `churn_probability` to cards).
+    pub churn_model: Option<PathBuf>,
 }
 
 impl ServiceConfig {
@@ -84,6 +86,9 @@ pub struct Data {
     pub all_events: RecordBatch,
     /// How the summary is prepared (for customers with appended events).
     pub prep: SummaryConfig,
+    /// Churn probabilities from the churn classifier (`pipeline::churn_score` at the as-of
+    /// date), by customer, when a churn model was given.
+    pub churn: Option<HashMap<Key, f64>>,
 }
 
 /// Everything a request needs.
@@ -166,6 +171,10 @@ impl App {
         let card = Customer360Params::new().as_of(as_of).recent(config.recent).validate()?;
         let scored = score(&summary, models, &par)?;
         let log = crate::events::EventLog::open(&config.event_log_path(), int_keys)?;
+        let churn = match &config.churn_model {
+            Some(path) => Some(churn_probabilities(&store, path, as_of, &par)?),
+            None => None,
+        };
         let all_events = store.events()?;
         Ok(App {
             config,
@@ -179,6 +188,7 @@ impl App {
                 int_keys,
                 all_events,
                 prep,
+                churn,
             },
             scored: RwLock::new(Arc::new(scored)),
             metrics: crate::metrics::Metrics::default(),
@@ -208,6 +218,33 @@ impl App {
         }
         Ok(fresh)
     }
+}
+
+/// Every customer's churn probability under the classifier saved at `path`, scored as of
+/// `as_of` with the features it was trained on.
+fn churn_probabilities(
+    store: &EventStore,
+    path: &std::path::Path,
+    as_of: NaiveDate,
+    par: &Parallelism,
+) -> Result<HashMap<Key, f64>, clientele::Error> {
+    use clientele::churn::{BtydFeatures, ChurnModel};
+    let json = std::fs::read_to_string(path).map_err(|e| clientele::Error::io(path, e))?;
+    let model = ChurnModel::from_json(&json)?;
+    let weeks = match model.btyd {
+        Some(BtydFeatures::Used { weeks }) => Some(weeks),
+        _ => None,
+    };
+    let table = pipeline::churn_score(store, &model, as_of, weeks, par)?;
+    let rows = keys_of(&table)?;
+    let p = table
+        .column_by_name("churn_probability")
+        .and_then(|c| c.as_primitive_opt::<arrow_array::types::Float64Type>().cloned())
+        .ok_or_else(|| clientele::Error::param("churn_model", "the churn scores have no churn_probability"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(k, i)| p.is_valid(i).then(|| (k, p.value(i))))
+        .collect())
 }
 
 /// Scores `summary` with `models` (their saved discounting) and indexes the rows.

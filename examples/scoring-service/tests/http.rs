@@ -24,6 +24,10 @@ struct Fixture {
     /// The summary the models were fitted on (what the service scores).
     summary: CustomerSummary,
     saved: SavedModels,
+    /// A churn classifier trained on the store (for the cards' churn probability).
+    churn: Option<PathBuf>,
+    /// Its scores as of the service's as-of date, for comparison.
+    churn_scores: arrow_array::RecordBatch,
 }
 
 fn fixture() -> Fixture {
@@ -53,12 +57,20 @@ fn fixture() -> Fixture {
     .unwrap();
     let models = dir.path().join("models.json");
     std::fs::write(&models, run.models.to_json().unwrap()).unwrap();
+    let cutoff = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+    let training = pipeline::churn_train(&store, cutoff, 90, None, 1.0, false, &par).unwrap();
+    let churn = dir.path().join("churn.json");
+    std::fs::write(&churn, training.model.to_json().unwrap()).unwrap();
+    let as_of = end.succ_opt().unwrap();
+    let churn_scores = pipeline::churn_score(&store, &training.model, as_of, None, &par).unwrap();
     Fixture {
         dir,
         store: store_dir,
         models,
         summary,
         saved: run.models,
+        churn: Some(churn),
+        churn_scores,
     }
 }
 
@@ -88,6 +100,7 @@ fn start(f: &Fixture, limits: Limits) -> Server {
             threads: 2,
             recent: 5,
             event_log: Some(f.dir.path().join("events.jsonl")),
+            churn_model: f.churn.clone(),
         })
         .unwrap(),
     );
@@ -165,6 +178,10 @@ fn every_route_answers() {
     let rows = clientele::io::json_rows(&lib).unwrap();
     let want = rows.iter().find(|r| r["customer_id"] == key).unwrap();
     assert_eq!(&card["scores"], want);
+    // the churn classifier's probability, as pipeline::churn_score gives it
+    let churn_rows = clientele::io::json_rows(&f.churn_scores).unwrap();
+    let want = churn_rows.iter().find(|r| r["customer_id"] == key).unwrap();
+    assert_eq!(card["churn_probability"], want["churn_probability"]);
 
     // unknown customers and routes: 404 with a JSON error
     let (status, body) = get(&format!("{}/customers/424242", s.base));
@@ -451,18 +468,18 @@ fn appended_events_are_durable_validated_and_counted() {
 #[test]
 fn slow_requests_time_out_with_a_json_503() {
     let f = fixture();
-    // a zero budget: whatever has to wait (scoring runs on a blocking thread) times out, while
-    // an answer ready at once (health) still gets through
+    // a 1 ms budget: a reload (read the model file, rescore 3,000 customers) takes longer and
+    // is answered 503 (its work finishes in the background), while an answer ready at once
+    // (health) still gets through
     let s = start(
         &f,
         Limits {
-            timeout: Duration::ZERO,
+            timeout: Duration::from_millis(1),
             ..Limits::default()
         },
     );
-    let body = json!({"customers": [{"customer_id": 1, "frequency": 2, "recency": 10, "T": 20, "monetary_value": 5}]});
-    let (status, v) = post_json(&format!("{}/score", s.base), &body);
+    let (status, v) = post_json(&format!("{}/admin/reload", s.base), &json!({}));
     assert_eq!(status, 503, "{v}");
-    assert!(v["error"].as_str().unwrap().contains("longer than 0 ms"));
+    assert!(v["error"].as_str().unwrap().contains("longer than 1 ms"));
     assert_eq!(get(&format!("{}/healthz", s.base)).0, 200);
 }
