@@ -125,3 +125,37 @@ def test_bgbb_published_values_and_checks():
         m.p_alive([1.5], [2], [6])  # not whole periods
     with pytest.raises(clientele.ClienteleError):
         m.predict(5, [3], [2], [6])  # x > t_x
+
+
+def test_histories_real_data_has(cdnow_events, bgf):
+    """Customers who first bought on the calibration end's day (T = 0) and one-time buyers are
+    accepted, as lifetimes accepts them; Gamma-Gamma leaves out and counts who it cannot use."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    late = pa.table({
+        "customer_id": pa.array([900_001, 900_002, 900_002], pa.int64()),
+        "event_time": pa.array([dt.datetime(1997, 9, 30, 12), dt.datetime(1997, 9, 30, 9),
+                                dt.datetime(1997, 9, 30, 18)], pa.timestamp("us", tz="UTC")),
+        "event_type": ["purchase"] * 3,
+        "amount": [10.0, 5.0, 7.0],
+    })
+    s = clientele.summary(pa.concat_tables([cdnow_events, late]), CALIBRATION_END, time_unit="week")
+    rows = s.to_pandas().set_index("customer_id")
+    assert rows.loc[900_001, "T"] == 0.0 and rows.loc[900_001, "frequency"] == 0
+    assert rows.loc[900_002, "T"] == 0.0 and rows.loc[900_002, "frequency"] == 0  # same day: one occasion
+    for kind in ["bgnbd", "mbgnbd", "pnbd"]:
+        m = clientele.fit(s, kind)
+        p = m.p_alive(s["frequency"], s["recency"], s["T"])
+        assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all(), kind
+        assert np.isfinite(m.predict(52, s["frequency"], s["recency"], s["T"])).all(), kind
+    # T = 0 scored as lifetimes scores it, at lifetimes' estimates
+    at = clientele.Model.from_params("bgnbd", **{k: bgf.params_[k] for k in ["r", "alpha", "a", "b"]})
+    zeros = np.zeros(1)
+    assert rel(at.p_alive(zeros, zeros, zeros), bgf.conditional_probability_alive(zeros, zeros, zeros)) < 1e-12
+    assert rel(at.predict(52, zeros, zeros, zeros),
+               bgf.conditional_expected_number_of_purchases_up_to_time(52, zeros, zeros, zeros)) < 1e-8
+    g = clientele.fit(s, "gg")
+    assert g.fit_info["customers"] == 946
+    assert g.fit_info["one_time_buyers_excluded"] == s.num_rows - 946
