@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use clientele::models::clv::{Discounting, PurchaseModel, customer_lifetime_value};
-use clientele::models::scores::{conditional_expected_purchases_batch, probability_alive_batch};
-use clientele::models::{BgBbData, DataWindow, FittedModel, SavedModels};
+use clientele::models::{DataWindow, FittedModel, SavedModels};
+use clientele::pipeline::{expected_purchases_of, p_alive_of};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -136,17 +136,8 @@ impl Model {
             values(&t, "T")?,
         );
         same_len(&[x.len(), tx.len(), t.len()])?;
-        let m = self.purchase()?.clone();
-        let out = py
-            .detach(move || match &m {
-                FittedModel::BgBb(b) => {
-                    // the fit's checks: whole periods, 0 <= x <= t_x <= n
-                    BgBbData::from_slices(&x, &tx, &t, None)?;
-                    Ok((0..x.len()).map(|i| b.p_alive(x[i], tx[i], t[i])).collect())
-                }
-                other => probability_alive_batch(other, &x, &tx, &t),
-            })
-            .py()?;
+        let m = self.model.clone();
+        let out = py.detach(move || p_alive_of(&m, &x, &tx, &t)).py()?;
         Ok(out.into_pyarray(py))
     }
 
@@ -165,18 +156,8 @@ impl Model {
             values(&t_cal, "T")?,
         );
         same_len(&[x.len(), tx.len(), tc.len()])?;
-        let m = self.purchase()?.clone();
-        let out = py
-            .detach(move || match &m {
-                FittedModel::BgBb(b) => {
-                    BgBbData::from_slices(&x, &tx, &tc, None)?;
-                    Ok((0..x.len())
-                        .map(|i| b.conditional_expected_purchases(t, x[i], tx[i], tc[i]))
-                        .collect())
-                }
-                other => conditional_expected_purchases_batch(other, t, &x, &tx, &tc),
-            })
-            .py()?;
+        let m = self.model.clone();
+        let out = py.detach(move || expected_purchases_of(&m, t, &x, &tx, &tc)).py()?;
         Ok(out.into_pyarray(py))
     }
 

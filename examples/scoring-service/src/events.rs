@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use clientele::exec::Parallelism;
 use clientele::ingest::{IngestOptions, IngestReport, Ingestor, KeyType};
 use clientele::store::EventStore;
@@ -99,22 +99,6 @@ pub fn batch_of(rows: &[Value], int_keys: bool) -> Result<RecordBatch, String> {
     RecordBatch::try_from_iter(cols).map_err(|e| e.to_string())
 }
 
-/// A customer's events of `store` as a batch of the canonical columns.
-pub fn stored_events(store: &EventStore, all: &RecordBatch, c: u32) -> Result<RecordBatch, clientele::Error> {
-    let r = store.customer_range(c as usize);
-    let slice = all.slice(r.start, r.len());
-    let key = store.customer_keys().array().slice(c as usize, 1);
-    let index = arrow_array::UInt32Array::from(vec![0u32; slice.num_rows()]);
-    let keys = arrow_select::take::take(key.as_ref(), &index, None)?;
-    let mut fields = vec![arrow_schema::Field::new("customer_id", keys.data_type().clone(), false)];
-    let mut cols = vec![keys];
-    for (f, col) in slice.schema().fields().iter().zip(slice.columns()).skip(1) {
-        fields.push(f.as_ref().clone());
-        cols.push(Arc::clone(col));
-    }
-    Ok(RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), cols)?)
-}
-
 fn key_type(int_keys: bool) -> KeyType {
     if int_keys { KeyType::Int } else { KeyType::String }
 }
@@ -130,10 +114,9 @@ fn validate(
         .with_parallelism(Parallelism::threads(1)?);
     ing.read_batches(source, [Ok(batch)])?;
     let (mini, report) = ing.finish()?;
-    let all = mini.events()?;
     let mut out = HashMap::with_capacity(mini.num_customers());
-    for c in 0..mini.num_customers() as u32 {
-        let events = stored_events(&mini, &all, c)?;
+    for c in 0..mini.num_customers() {
+        let events = mini.customer_events(c)?;
         let keys = events.column(0);
         let key = if let Some(k) = keys.as_primitive_opt::<Int64Type>() {
             Key::Int(k.value(0))

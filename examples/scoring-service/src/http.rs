@@ -226,7 +226,7 @@ fn with_appended(
         Key::Str(s) => KeyRef::Str(s.as_str()),
     };
     let stored = match d.index.position(key_ref) {
-        Some(c) => Some(crate::events::stored_events(&d.store, &d.all_events, c)?),
+        Some(c) => Some(d.store.customer_events(c as usize)?),
         None => None,
     };
     let mini = crate::events::customer_store(stored, appended, d.int_keys)?;
@@ -288,21 +288,7 @@ async fn append_events(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
 async fn segments(State(app): State<Arc<App>>) -> ApiResult {
     let tiers = clientele::io::json_rows(&app.data.segments)?;
     let scored = app.scored();
-    // customers per risk tier of the loaded models
-    let mut risk: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    if let Some(col) = scored.table.column_by_name(clientele::schema::output::RISK_TIER) {
-        let text = arrow_cast_to_strings(col)?;
-        for t in text.into_iter().flatten() {
-            *risk.entry(t).or_default() += 1;
-        }
-    }
-    Ok(axum::Json(json!({ "value_tiers": tiers, "risk_tiers": risk })).into_response())
-}
-
-fn arrow_cast_to_strings(col: &ArrayRef) -> Result<Vec<Option<String>>, ApiError> {
-    use arrow_array::cast::AsArray;
-    let text = arrow_cast::cast(col, &arrow_schema::DataType::Utf8).map_err(clientele::Error::from)?;
-    Ok(text.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect())
+    Ok(axum::Json(json!({ "value_tiers": tiers, "risk_tiers": scored.risk_tiers })).into_response())
 }
 
 /// A JSON `{"customers": [{customer_id, frequency, recency, T, monetary_value}, ...]}` as a

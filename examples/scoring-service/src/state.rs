@@ -65,6 +65,8 @@ pub struct Scored {
     pub table: RecordBatch,
     /// Row of each customer in `table`.
     pub rows: HashMap<Key, usize>,
+    /// Customers per risk tier of `table`.
+    pub risk_tiers: std::collections::BTreeMap<String, u64>,
 }
 
 /// The opened store and its indexes (never reloaded).
@@ -82,8 +84,6 @@ pub struct Data {
     pub card: Customer360Config,
     /// True when the store's keys are integers.
     pub int_keys: bool,
-    /// The store's events (column views, for one customer's slice).
-    pub all_events: RecordBatch,
     /// How the summary is prepared (for customers with appended events).
     pub prep: SummaryConfig,
     /// Churn probabilities from the churn classifier (`pipeline::churn_score` at the as-of
@@ -175,7 +175,6 @@ impl App {
             Some(path) => Some(churn_probabilities(&store, path, as_of, &par)?),
             None => None,
         };
-        let all_events = store.events()?;
         Ok(App {
             config,
             par,
@@ -186,7 +185,6 @@ impl App {
                 segments,
                 card,
                 int_keys,
-                all_events,
                 prep,
                 churn,
             },
@@ -252,10 +250,18 @@ pub fn score(summary: &CustomerSummary, models: SavedModels, par: &Parallelism) 
     let clv = ClvParams::default().validate()?;
     let table = pipeline::score_clv(summary, &models, &clv, par)?.table;
     let rows = keys_of(&table)?;
+    let mut risk_tiers = std::collections::BTreeMap::new();
+    if let Some(col) = table.column_by_name(clientele::schema::output::RISK_TIER) {
+        let text = arrow_cast::cast(col, &arrow_schema::DataType::Utf8)?;
+        for t in text.as_string::<i32>().iter().flatten() {
+            *risk_tiers.entry(t.to_string()).or_default() += 1;
+        }
+    }
     Ok(Scored {
         models,
         clv,
         table,
         rows,
+        risk_tiers,
     })
 }

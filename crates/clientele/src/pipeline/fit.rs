@@ -106,6 +106,50 @@ pub(crate) fn fit_purchase(kind: ModelKind, data: &RfmData, penalizer: f64) -> R
     })
 }
 
+/// P(alive | x, t_x, T) of many customers under a purchase model (BG/NBD, MBG/NBD,
+/// Pareto/NBD, or BG/BB in whole periods), in the current pool.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] (`model`) for a model that does not predict purchases; the
+/// models' errors on invalid histories (for BG/BB, the fit's checks: whole periods,
+/// 0 ≤ x ≤ t_x ≤ n).
+pub fn p_alive_of(model: &FittedModel, x: &[f64], tx: &[f64], t: &[f64]) -> Result<Vec<f64>> {
+    match model {
+        FittedModel::BgNbd(_) | FittedModel::MbgNbd(_) | FittedModel::ParetoNbd(_) => {
+            probability_alive_batch(model, x, tx, t)
+        }
+        FittedModel::BgBb(m) => {
+            BgBbData::from_slices(x, tx, t, None)?;
+            Ok((0..x.len()).map(|i| m.p_alive(x[i], tx[i], t[i])).collect())
+        }
+        other => Err(not_purchase(other)),
+    }
+}
+
+/// E[Y(horizon) | x, t_x, T] of many customers (`horizon` in model time units) under a
+/// purchase model, as [`p_alive_of`].
+///
+/// # Errors
+/// As [`p_alive_of`].
+pub fn expected_purchases_of(model: &FittedModel, horizon: f64, x: &[f64], tx: &[f64], t: &[f64]) -> Result<Vec<f64>> {
+    match model {
+        FittedModel::BgNbd(_) | FittedModel::MbgNbd(_) | FittedModel::ParetoNbd(_) => {
+            conditional_expected_purchases_batch(model, horizon, x, tx, t)
+        }
+        FittedModel::BgBb(m) => {
+            BgBbData::from_slices(x, tx, t, None)?;
+            Ok((0..x.len())
+                .map(|i| m.conditional_expected_purchases(horizon, x[i], tx[i], t[i]))
+                .collect())
+        }
+        other => Err(not_purchase(other)),
+    }
+}
+
+fn not_purchase(model: &FittedModel) -> Error {
+    Error::param("model", format!("{} does not predict purchases", model.kind()))
+}
+
 /// P(alive) and expected purchases over `horizon` (model time units) under a purchase model.
 pub(crate) fn purchase_scores(
     model: &FittedModel,
@@ -114,25 +158,10 @@ pub(crate) fn purchase_scores(
     tx: &[f64],
     t: &[f64],
 ) -> Result<(Vec<f64>, Vec<f64>)> {
-    match model {
-        FittedModel::BgNbd(_) | FittedModel::MbgNbd(_) | FittedModel::ParetoNbd(_) => Ok((
-            probability_alive_batch(model, x, tx, t)?,
-            conditional_expected_purchases_batch(model, horizon, x, tx, t)?,
-        )),
-        FittedModel::BgBb(m) => {
-            // The same checks as fitting: whole periods, 0 <= x <= t_x <= n.
-            BgBbData::from_slices(x, tx, t, None)?;
-            let alive = (0..x.len()).map(|i| m.p_alive(x[i], tx[i], t[i])).collect();
-            let expected = (0..x.len())
-                .map(|i| m.conditional_expected_purchases(horizon, x[i], tx[i], t[i]))
-                .collect();
-            Ok((alive, expected))
-        }
-        other => Err(Error::param(
-            "model",
-            format!("{} does not predict purchases", other.kind()),
-        )),
-    }
+    Ok((
+        p_alive_of(model, x, tx, t)?,
+        expected_purchases_of(model, horizon, x, tx, t)?,
+    ))
 }
 
 /// Scores `summary` with saved models: for a purchase model `frequency, recency, T, p_alive,

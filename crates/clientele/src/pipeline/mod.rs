@@ -56,7 +56,7 @@ mod views;
 pub use check::{CheckParams, CheckTables, check_model};
 pub use churn::{ChurnTraining, btyd_features, churn_dataset, churn_evaluate, churn_score, churn_train};
 pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
-pub use fit::{ModelFit, fit, predict};
+pub use fit::{ModelFit, expected_purchases_of, fit, p_alive_of, predict};
 pub use retention::{CHURN_PERIOD, retention_data};
 pub use rfm::{RFM_ROLES, RfmRun, customer_rfm};
 pub use segments::{

@@ -170,35 +170,51 @@ impl EventStore {
         UInt32Array::from(v)
     }
 
+    /// The event columns after `customer_index`, in [`events_schema`](Self::events_schema)'s
+    /// order: time, type, then the optional columns present.
+    fn event_columns(&self) -> Vec<ArrayRef> {
+        let c = &self.columns;
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(c.time.clone()), Arc::new(c.event_type.clone())];
+        let floats = [&c.amount];
+        let dicts = [&c.channel, &c.product, &c.campaign_id];
+        let tail = [&c.score, &c.cost];
+        cols.extend(floats.into_iter().flatten().map(|a| Arc::new(a.clone()) as ArrayRef));
+        cols.extend(dicts.into_iter().flatten().map(|a| Arc::new(a.clone()) as ArrayRef));
+        cols.extend(tail.into_iter().flatten().map(|a| Arc::new(a.clone()) as ArrayRef));
+        cols
+    }
+
     /// All events as one record batch: `customer_index` (the dense index; see
     /// [`customer_keys`](Self::customer_keys)) followed by the canonical columns present.
     ///
     /// # Errors
     /// Only on an internal inconsistency.
     pub fn events(&self) -> Result<RecordBatch> {
-        let c = &self.columns;
-        let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(self.customer_index_column()),
-            Arc::new(c.time.clone()),
-            Arc::new(c.event_type.clone()),
-        ];
-        let push_f = |cols: &mut Vec<ArrayRef>, a: &Option<arrow_array::Float64Array>| {
-            if let Some(a) = a {
-                cols.push(Arc::new(a.clone()));
-            }
-        };
-        let push_d = |cols: &mut Vec<ArrayRef>,
-                      a: &Option<arrow_array::DictionaryArray<arrow_array::types::Int32Type>>| {
-            if let Some(a) = a {
-                cols.push(Arc::new(a.clone()));
-            }
-        };
-        push_f(&mut cols, &c.amount);
-        push_d(&mut cols, &c.channel);
-        push_d(&mut cols, &c.product);
-        push_d(&mut cols, &c.campaign_id);
-        push_f(&mut cols, &c.score);
-        push_f(&mut cols, &c.cost);
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.customer_index_column())];
+        cols.extend(self.event_columns());
         Ok(RecordBatch::try_new(self.events_schema(), cols)?)
+    }
+
+    /// The events of dense customer `c`, oldest first: `customer_id` (the original key)
+    /// followed by the event columns of [`events`](Self::events). The event columns are slices
+    /// of the store's (no copy); an index past the last customer gives no rows.
+    ///
+    /// # Errors
+    /// Only on an internal inconsistency.
+    pub fn customer_events(&self, c: usize) -> Result<RecordBatch> {
+        let r = self.customer_range(c);
+        let key = self.customer_keys().array();
+        let key = if c < key.len() {
+            key.slice(c, 1)
+        } else {
+            key.slice(0, 0)
+        };
+        let keys = arrow_select::take::take(key.as_ref(), &UInt32Array::from(vec![0u32; r.len()]), None)?;
+        let schema = self.events_schema();
+        let mut fields = vec![Field::new(schema::CUSTOMER_ID, keys.data_type().clone(), false)];
+        fields.extend(schema.fields().iter().skip(1).map(|f| f.as_ref().clone()));
+        let mut cols = vec![keys];
+        cols.extend(self.event_columns().iter().map(|a| a.slice(r.start, r.len())));
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
     }
 }

@@ -573,45 +573,11 @@ fn card_of(
     let as_of = cfg.as_of_micros;
     let row = row_of(store, c as usize, as_of, &codes, nch);
     let row = build(store, &[c], &[row], as_of, table.zip(joined.as_ref()))?;
-    // Recent events, newest first.
+    // Recent events, newest first (the range starts where the customer's events start).
     let r = range(store, c as usize, as_of);
     let n = cfg.params.recent.min(r.len());
-    let idx: Vec<u64> = (r.end - n..r.end).rev().map(|i| i as u64).collect();
-    let idx = UInt64Array::from(idx);
-    let events_schema = store.events_schema();
-    let cols = store.columns();
-    let mut sources: Vec<ArrayRef> = vec![Arc::new(cols.time.clone()), Arc::new(cols.event_type.clone())];
-    let push_f = |s: &mut Vec<ArrayRef>, a: &Option<Float64Array>| {
-        if let Some(a) = a {
-            s.push(Arc::new(a.clone()));
-        }
-    };
-    let push_d = |s: &mut Vec<ArrayRef>, a: &Option<arrow_array::DictionaryArray<arrow_array::types::Int32Type>>| {
-        if let Some(a) = a {
-            s.push(Arc::new(a.clone()));
-        }
-    };
-    push_f(&mut sources, &cols.amount);
-    push_d(&mut sources, &cols.channel);
-    push_d(&mut sources, &cols.product);
-    push_d(&mut sources, &cols.campaign_id);
-    push_f(&mut sources, &cols.score);
-    push_f(&mut sources, &cols.cost);
-    let key_col = arrow_select::take::take(
-        store.customer_keys().array().as_ref(),
-        &UInt32Array::from(vec![c; n]),
-        None,
-    )?;
-    let mut fields = vec![Field::new(
-        crate::schema::CUSTOMER_ID,
-        key_col.data_type().clone(),
-        false,
-    )];
-    let mut columns = vec![key_col];
-    for (f, a) in events_schema.fields().iter().skip(1).zip(&sources) {
-        fields.push(f.as_ref().clone());
-        columns.push(arrow_select::take::take(a.as_ref(), &idx, None)?);
-    }
-    let recent = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    let idx: Vec<u64> = (r.end - n..r.end).rev().map(|i| (i - r.start) as u64).collect();
+    let events = store.customer_events(c as usize)?;
+    let recent = arrow_select::take::take_record_batch(&events, &UInt64Array::from(idx))?;
     Ok(CustomerCard { row, recent })
 }
