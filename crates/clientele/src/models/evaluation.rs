@@ -118,13 +118,25 @@ pub fn cumulative_expected_purchases(
     if times.windows(2).any(|w| w[1] <= w[0]) || times.iter().any(|t| !t.is_finite()) {
         return Err(Error::param("times", "must be finite and increasing"));
     }
+    // Customers who first bought at the same time contribute the same term: summed once per
+    // distinct time with its count (a summary in weeks has a few hundred distinct values for
+    // millions of customers), in increasing order of time, so the sum is deterministic.
+    let mut sorted = first_purchase.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut groups: Vec<(f64, f64)> = Vec::new();
+    for b in sorted {
+        match groups.last_mut() {
+            Some((v, n)) if *v == b => *n += 1.0,
+            _ => groups.push((b, 1.0)),
+        }
+    }
     let cumulative: Vec<f64> = times
         .par_iter()
         .map(|&t| {
-            first_purchase
+            groups
                 .iter()
-                .filter(|&&b| b < t)
-                .map(|&b| model.expected_purchases(t - b))
+                .filter(|&&(b, _)| b < t)
+                .map(|&(b, n)| Ok(n * model.expected_purchases(t - b)?))
                 .sum::<Result<f64>>()
         })
         .collect::<Result<_>>()?;

@@ -6,9 +6,11 @@ use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt32Array, UInt64Array}
 use arrow_schema::{Field, Schema};
 use serde::{Deserialize, Serialize};
 
-use super::summary::CustomerSummary;
+use super::source::{EventSource, load_events};
+use super::summary::{CustomerSummary, SUMMARY_ROLES};
 use crate::error::Result;
 use crate::exec::Parallelism;
+use crate::kernels::summary::{SummaryConfig, repeat_tracking};
 use crate::models::check::{calibration_vs_holdout, frequency_recency_matrix, period_transactions};
 use crate::models::clv::PurchaseModel;
 use crate::models::evaluation::cumulative_expected_purchases;
@@ -79,6 +81,18 @@ pub fn check_model(
     models.check_window(summary.window())?;
     let model = models.purchase_model()?;
     par.install(|| tables(model, summary, params))
+}
+
+/// The observed repeat purchases per time unit of the summary's cohort
+/// ([`repeat_tracking`]): the actual curve to set beside [`CheckTables::tracking`] (same
+/// grid when `cfg` is the configuration the summary was made with).
+///
+/// # Errors
+/// The ingest's errors (for files); [`Error::InvalidParameter`](crate::Error) (`window`) for a
+/// curve longer than [`MAX_TRACKING_POINTS`](crate::kernels::summary::MAX_TRACKING_POINTS).
+pub fn actual_tracking(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Parallelism) -> Result<RecordBatch> {
+    let (events, _) = load_events(source, Some(SUMMARY_ROLES), par)?;
+    repeat_tracking(&events, cfg, par)
 }
 
 fn batch(fields: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {

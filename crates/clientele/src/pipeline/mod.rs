@@ -11,6 +11,7 @@
 //! | RFM scores | [`customer_rfm`] | [`EventSource`], [`RfmConfig`](crate::kernels::rfm::RfmConfig) | [`RfmRun`] + ingest report |
 //! | fit one model | [`fit`] | [`CustomerSummary`], [`ModelKind`](crate::models::ModelKind) | [`ModelFit`] |
 //! | predict with saved models | [`predict`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | `RecordBatch` |
+//! | observed tracking curve | [`actual_tracking`] | [`EventSource`], summary config | `RecordBatch` |
 //! | check a model | [`check_model`] | [`CustomerSummary`], [`SavedModels`](crate::models::SavedModels) | [`CheckTables`] |
 //! | churn | [`churn_train`] / [`churn_score`] / [`churn_evaluate`] | `EventStore`, cutoff, horizon | model, scores, evaluation |
 //! | lifetime value | [`clv`] / [`score_clv`] | [`CustomerSummary`], [`ClvConfig`] | [`Clv`]: table, models, report |
@@ -53,7 +54,7 @@ mod summary;
 mod triggers;
 mod views;
 
-pub use check::{CheckParams, CheckTables, check_model};
+pub use check::{CheckParams, CheckTables, actual_tracking, check_model};
 pub use churn::{ChurnTraining, btyd_features, churn_dataset, churn_evaluate, churn_score, churn_train};
 pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
 pub use fit::{ModelFit, expected_purchases_of, fit, p_alive_of, predict};

@@ -31,6 +31,7 @@ mod partial;
 mod period;
 mod state;
 mod stream;
+mod tracking;
 
 pub use accumulator::SummaryAccumulator;
 pub use kernel::summarize;
@@ -40,3 +41,4 @@ pub use period::{Period, TimeUnit};
 pub use state::CustomerState;
 pub(crate) use state::{to_units, units_to_cents};
 pub use stream::{PURCHASE_COLUMNS, summarize_parquet};
+pub use tracking::{MAX_TRACKING_POINTS, repeat_tracking};
