@@ -55,7 +55,18 @@ fn json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn demo_needs_no_arguments() {
-    let out = ok(&["demo", "--customers", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("demo.html");
+    let out = ok(&["demo", "--customers", "300", "--report", report.to_str().unwrap()]);
+    assert!(
+        out.contains("charts, ") && out.contains(report.to_str().unwrap()),
+        "{out}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("data-section=\"churn\""),
+        "the demo's report has every section"
+    );
     assert!(
         out.contains("6919 rows read, 6919 accepted, 0 rejected -> 2357 customers"),
         "{out}"
@@ -1217,4 +1228,53 @@ fn outputs_never_overwrite_inputs() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+}
+
+#[test]
+fn report_html_writes_one_page_and_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.parquet");
+    ok(&[
+        "generate",
+        "--customers",
+        "1500",
+        "--seed",
+        "5",
+        "--out",
+        events.to_str().unwrap(),
+    ]);
+    let html = dir.path().join("report.html");
+    let data = dir.path().join("data");
+    let args = [
+        "report",
+        "html",
+        "--input",
+        events.to_str().unwrap(),
+        "--as-of",
+        "2026-01-01",
+        "--calibration-end",
+        "2025-06-30",
+        "--out",
+        html.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("12 sections"), "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("data-section=\"segments\""));
+    assert!(data.join("segment-shares.csv").exists() && data.join("churn-calibration.csv").exists());
+    // the calibration end must come before the report date; the page must not overwrite the input
+    let mut bad = args;
+    bad[7] = "2026-02-01";
+    let out = run(&bad);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calibration_end"));
+    let mut same = args;
+    same[9] = events.to_str().unwrap();
+    let out = run(&same);
+    assert!(!out.status.success(), "--out equal to the input is refused");
+    assert!(std::fs::metadata(&events).unwrap().len() > 0);
 }

@@ -616,7 +616,9 @@ fn model(ctx: &Ctx<'_>) -> Result<Section> {
     let max_f = fx.iter().copied().fold(0.0_f64, f64::max) as usize;
     let max_r = rx.iter().copied().fold(0.0_f64, f64::max) as usize;
     let step = (max_r + 1).div_ceil(26).max(1);
-    let keep: Vec<usize> = (0..fx.len()).filter(|&i| (rx[i] as usize).is_multiple_of(step)).collect();
+    let keep: Vec<usize> = (0..fx.len())
+        .filter(|&i| (rx[i] as usize).is_multiple_of(step))
+        .collect();
     let columns: Vec<String> = (0..=max_r).step_by(step).map(|r| r.to_string()).collect();
     let rows: Vec<String> = (0..=max_f).rev().map(|f| f.to_string()).collect();
     let cells = |v: &[f64]| -> Vec<(usize, usize, f64)> {

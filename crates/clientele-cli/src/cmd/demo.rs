@@ -24,6 +24,10 @@ pub struct DemoArgs {
     /// Customers in the synthetic part of the demo.
     #[arg(long, value_name = "N", default_value_t = 5_000)]
     customers: u64,
+    /// Where the demo writes its HTML report of the synthetic customers (default:
+    /// `clientele-demo-report.html` in the system's temporary folder).
+    #[arg(long, value_name = "FILE")]
+    report: Option<std::path::PathBuf>,
 }
 
 /// A Float64 column's values (nulls as 0), or nothing when the column is absent.
@@ -294,11 +298,32 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
         }
     }
 
+    // The HTML report of the same customers: every chart, readable in any browser offline.
+    let report_path = a
+        .report
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("clientele-demo-report.html"));
+    let cfg = clientele_report::html::ReportParams::new(date(2026, 1, 1)?, date(2025, 6, 30)?)
+        .title("Clientele demo: synthetic customers")
+        .validate()?;
+    let report = clientele_report::html::build(&source, &cfg, par)?;
+    let bytes = report.write_html(&report_path)?;
+    println!(
+        "\n   HTML report ({} sections, {} charts, {:.0} KB): {}",
+        report.sections.len(),
+        report.figures().count(),
+        bytes as f64 / 1024.0,
+        report_path.display()
+    );
+
     println!("\n   Next: `clientele generate --customers 100000 --out events.parquet`,");
     println!("   `clientele ingest --input events.parquet --store store/`,");
     println!("   `clientele summary --store store/ --calibration-end 2025-06-30 --period week --out summary.parquet`,");
     println!("   `clientele rfm --store store/ --as-of 2026-01-01 --segments rf-regex`,");
     println!("   `clientele report segments --store store/ --as-of 2026-01-01 --by deciles`,");
+    println!(
+        "   `clientele report html --store store/ --as-of 2026-01-01 --calibration-end 2025-06-30 --out report.html`,"
+    );
     println!("   `clientele clv --store store/ --calibration-end 2025-12-31 --period week --discount-monthly 0.01`,");
     println!("   `clientele churn train --store store/ --cutoff 2025-07-01 --out churn.json`.");
     Ok(())
