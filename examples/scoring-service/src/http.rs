@@ -1,12 +1,13 @@
 //! The HTTP face: routes, JSON errors, limits.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -86,6 +87,7 @@ pub fn router(app: Arc<App>, limits: Limits) -> Router {
         .route("/metrics", get(metrics))
         .route("/customers/{id}", get(customer))
         .route("/segments", get(segments))
+        .route("/report", get(report))
         .route("/score", post(score))
         .route("/events", post(append_events))
         .route("/admin/reload", post(reload))
@@ -281,6 +283,37 @@ async fn append_events(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
             "customers": customers,
             "durable": true,
         })),
+    )
+        .into_response())
+}
+
+/// `GET /report?as_of=YYYY-MM-DD&calibration_end=YYYY-MM-DD`: the HTML report (both dates
+/// optional; see [`App::report_dates`]).
+async fn report(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, String>>) -> ApiResult {
+    let date = |name: &str| -> Result<Option<chrono::NaiveDate>, ApiError> {
+        q.get(name)
+            .map(|v| {
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|e| ApiError::bad_request(format!("{name}: expected YYYY-MM-DD, got {v:?} ({e})")))
+            })
+            .transpose()
+    };
+    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "as_of" | "calibration_end")) {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter {k:?} (as_of, calibration_end)"
+        )));
+    }
+    let (as_of, cal) = app.report_dates(date("as_of")?, date("calibration_end")?);
+    let html = app.report_html(as_of, cal).await.map_err(|e| match e {
+        crate::report::ReportFailure::BadRequest(m) => ApiError::bad_request(m),
+        crate::report::ReportFailure::Internal(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, m),
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        html.as_str().to_owned(),
     )
         .into_response())
 }

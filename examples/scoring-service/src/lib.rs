@@ -25,6 +25,7 @@
 pub mod events;
 pub mod http;
 pub mod metrics;
+pub mod report;
 pub mod state;
 
 use std::net::SocketAddr;

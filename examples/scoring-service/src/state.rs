@@ -107,6 +107,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// Events appended through `POST /events` (replayed from the log at start).
     pub log: crate::events::EventLog,
+    /// The last HTML report built for `GET /report`.
+    pub report: crate::report::ReportCache,
 }
 
 fn keys_of(table: &RecordBatch) -> Result<HashMap<Key, usize>, clientele::Error> {
@@ -191,6 +193,7 @@ impl App {
             scored: RwLock::new(Arc::new(scored)),
             metrics: crate::metrics::Metrics::default(),
             log,
+            report: crate::report::ReportCache::default(),
         })
     }
 

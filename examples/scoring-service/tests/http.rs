@@ -207,6 +207,38 @@ fn every_route_answers() {
         .sum();
     assert_eq!(risk_total as usize, f.summary.len());
 
+    // the HTML report: explicit dates, defaults, and bad dates
+    let (status, page) = get(&format!(
+        "{}/report?as_of=2026-01-01&calibration_end=2025-06-30",
+        s.base
+    ));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for key in clientele_report::html::SECTION_KEYS {
+        assert!(page.contains(&format!("data-section=\"{key}\"")), "{key}");
+    }
+    let (status, again) = get(&format!(
+        "{}/report?as_of=2026-01-01&calibration_end=2025-06-30",
+        s.base
+    ));
+    assert_eq!(
+        (status, again.len()),
+        (200, page.len()),
+        "the same dates give the cached page"
+    );
+    let (status, page) = get(&format!("{}/report", s.base));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("data-section=\"churn\""));
+    for bad in [
+        "as_of=2026-13-01",
+        "as_of=2026-01-01&calibration_end=2026-02-01",
+        "color=red",
+    ] {
+        let (status, body) = get(&format!("{}/report?{bad}", s.base));
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(serde_json::from_str::<Value>(&body).unwrap()["error"].is_string());
+    }
+
     let (status, text) = get(&format!("{}/metrics", s.base));
     assert_eq!(status, 200);
     assert!(
