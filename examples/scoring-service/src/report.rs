@@ -14,10 +14,13 @@ use tokio::sync::Mutex;
 
 use crate::state::App;
 
+/// A built page and its dates (report date, calibration end).
+type Page = ((NaiveDate, NaiveDate), Arc<String>);
+
 /// The last page built, with its dates.
 #[derive(Debug, Default)]
 pub struct ReportCache {
-    slot: Mutex<Option<((NaiveDate, NaiveDate), Arc<String>)>>,
+    slot: Mutex<Option<Page>>,
 }
 
 /// Why a report could not be made: the caller's dates, or the engine.
