@@ -54,6 +54,10 @@ pub struct Report {
     pub sections: Vec<Section>,
     /// Rows the ingest rejected (files and batches only).
     pub rows_rejected: u64,
+    /// Time spent loading the events (files and batches: the ingest), in seconds.
+    pub load_seconds: f64,
+    /// Time spent on the jobs the sections share (RFM segments, the summary, the CLV fits).
+    pub shared_seconds: f64,
 }
 
 /// The format of the data files written beside the report.
@@ -76,7 +80,9 @@ fn day(micros: i64) -> Option<NaiveDate> {
 /// The ingest's and the jobs' errors. A model that cannot be fitted or data that is absent
 /// (no channels, no campaigns, no surveys) does not fail the report: its section says why.
 pub fn build(source: &EventSource<'_>, cfg: &ReportConfig, par: &Parallelism) -> Result<Report> {
+    let started = std::time::Instant::now();
     let (store, ingest) = load_events(source, None, par)?;
+    let load_seconds = started.elapsed().as_secs_f64();
     let times = store.columns().time.values();
     let facts = Facts {
         customers: store.num_customers(),
@@ -84,13 +90,17 @@ pub fn build(source: &EventSource<'_>, cfg: &ReportConfig, par: &Parallelism) ->
         first_event: times.iter().min().and_then(|&t| day(t)),
         last_event: times.iter().max().and_then(|&t| day(t)),
     };
+    let started = std::time::Instant::now();
     let ctx = crate::sections::Ctx::new(&store, cfg, par)?;
+    let shared_seconds = started.elapsed().as_secs_f64();
     let sections = crate::sections::all(&ctx)?;
     Ok(Report {
         params: cfg.params().clone(),
         facts,
         sections,
         rows_rejected: ingest.map_or(0, |r| r.rows_rejected),
+        load_seconds,
+        shared_seconds,
     })
 }
 

@@ -176,6 +176,17 @@ fn html(a: &HtmlArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error
             report.rows_rejected
         );
     }
+    eprintln!(
+        "  time: load {:.2} s, shared jobs (RFM, summary, CLV fits) {:.2} s, {}",
+        report.load_seconds,
+        report.shared_seconds,
+        report
+            .sections
+            .iter()
+            .map(|s| format!("{} {:.2} s", s.key, s.seconds))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for s in &report.sections {
         if let Some(why) = &s.absent {
             eprintln!("  {}: {why}", s.key);
