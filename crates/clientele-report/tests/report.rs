@@ -273,3 +273,130 @@ fn actual_tracking_counts_every_repeat_purchase_of_the_summary() {
     let one = actual_tracking(&EventSource::Store(store), &cfg, &Parallelism::threads(1).unwrap()).unwrap();
     assert_eq!(one, t);
 }
+
+/// Events with a held-out control group: 100 treated customers of C1 (30 respond), 100
+/// controls (10 respond); every customer bought once before.
+fn campaign_store() -> EventStore {
+    use std::sync::Arc;
+    let (mut ids, mut times, mut types, mut campaigns, mut amounts) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut push = |id: i64, t: &str, ty: &str, c: Option<&str>, a: Option<f64>| {
+        ids.push(id);
+        times.push(t.to_string());
+        types.push(ty.to_string());
+        campaigns.push(c.map(str::to_string));
+        amounts.push(a);
+    };
+    for id in 0..200_i64 {
+        push(id, "2025-01-10", "purchase", None, Some(20.0 + id as f64));
+        push(id, "2025-02-10", "purchase", None, Some(15.0));
+        let treated = id < 100;
+        push(
+            id,
+            "2025-03-01",
+            "campaign_send",
+            Some(if treated { "C1" } else { "C1:control" }),
+            None,
+        );
+        if (treated && id < 30) || (!treated && id < 110) {
+            push(id, "2025-03-03", "campaign_response", Some("C1"), None);
+        }
+    }
+    let batch = RecordBatch::try_from_iter([
+        (
+            "customer_id",
+            Arc::new(arrow_array::Int64Array::from(ids)) as arrow_array::ArrayRef,
+        ),
+        ("event_time", Arc::new(arrow_array::StringArray::from(times)) as _),
+        ("event_type", Arc::new(arrow_array::StringArray::from(types)) as _),
+        ("campaign_id", Arc::new(arrow_array::StringArray::from(campaigns)) as _),
+        ("amount", Arc::new(arrow_array::Float64Array::from(amounts)) as _),
+    ])
+    .unwrap();
+    let mut ing = Ingestor::new(&clientele::ingest::IngestOptions::default()).unwrap();
+    ing.read_batches("campaigns", [Ok(batch)]).unwrap();
+    ing.finish().unwrap().0
+}
+
+#[test]
+fn uplift_is_drawn_with_its_interval_from_the_campaign_view() {
+    use clientele::pipeline::campaign_view;
+    use clientele::views::CampaignParams;
+    let store = campaign_store();
+    let cfg = ReportParams::new(d(2025, 7, 1), d(2025, 4, 30)).validate().unwrap();
+    let report = build(&EventSource::Store(&store), &cfg, &par()).unwrap();
+    let s = report.section("campaigns").unwrap();
+    assert!(s.absent.is_none(), "{:?}", s.absent);
+    let fig = s
+        .figures
+        .iter()
+        .find(|f| f.key == "campaign-uplift")
+        .expect("an uplift chart");
+    let Chart::Bar(bar) = &fig.chart else { panic!() };
+    let view = campaign_view(
+        &EventSource::Store(&store),
+        None,
+        &CampaignParams::new().as_of(d(2025, 7, 1)).validate().unwrap(),
+        &par(),
+    )
+    .unwrap()
+    .output;
+    let (uplift, lo, hi) = (
+        floats(&view, "uplift"),
+        floats(&view, "uplift_ci_low"),
+        floats(&view, "uplift_ci_high"),
+    );
+    assert!((uplift[0] - 0.2).abs() < 1e-12, "30% treated vs 10% control");
+    assert_eq!(bar.series[0].1, vec![uplift[0]]);
+    assert_eq!(bar.intervals.as_deref(), Some(&[(lo[0], hi[0])][..]));
+    assert!(
+        s.reading.as_deref().unwrap().contains("+20.0 points"),
+        "{:?}",
+        s.reading
+    );
+    // the interval is drawn as whiskers beside the bar, outside the marks
+    let r = fig.chart.render().unwrap();
+    let notes = &r.svg[r.svg.find("<g class=\"annotations\">").unwrap()..];
+    assert_eq!(notes.matches("<polyline").count(), 3, "one line and two caps");
+    assert_eq!(r.marks, 1);
+    // the response chart has the control series
+    let resp = s.figures.iter().find(|f| f.key == "campaign-response").unwrap();
+    let Chart::Bar(resp) = &resp.chart else { panic!() };
+    assert_eq!(resp.series.len(), 2);
+    assert_eq!(resp.series[1].1, vec![0.1]);
+}
+
+#[test]
+fn histories_too_thin_for_a_model_still_give_a_report() {
+    use std::sync::Arc;
+    // one purchase each (nobody repeats), and a report date before any event
+    let ids: Vec<i64> = (0..300).collect();
+    let times: Vec<String> = (0..300).map(|i| format!("2025-0{}-15", 1 + i % 9)).collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "customer_id",
+            Arc::new(arrow_array::Int64Array::from(ids)) as arrow_array::ArrayRef,
+        ),
+        ("event_time", Arc::new(arrow_array::StringArray::from(times)) as _),
+        (
+            "amount",
+            Arc::new(arrow_array::Float64Array::from(vec![10.0; 300])) as _,
+        ),
+    ])
+    .unwrap();
+    let source = EventSource::batches("once", vec![batch]);
+    let cfg = ReportParams::new(d(2026, 1, 1), d(2025, 6, 30)).validate().unwrap();
+    let report = build(&source, &cfg, &par()).unwrap();
+    for key in ["clv", "model", "tracking", "churn"] {
+        let why = report.section(key).unwrap().absent.clone().unwrap_or_default();
+        assert!(
+            why.contains("could not") || why.contains("No purchase model"),
+            "{key}: {why}"
+        );
+    }
+    assert!(report.section("segments").unwrap().absent.is_none());
+    assert!(report.to_html().unwrap().contains("no repeat customer"));
+    let early = ReportParams::new(d(2024, 1, 1), d(2023, 6, 30)).validate().unwrap();
+    let report = build(&source, &early, &par()).unwrap();
+    assert_eq!(report.figures().count(), 0);
+    assert!(report.sections.iter().all(|s| s.absent.is_some()));
+}
