@@ -38,8 +38,10 @@ CAL_END = "2025-12-31"
 JOB = r'''
 import json, sys, time
 t0 = time.perf_counter()
-import clientele, pyarrow.parquet as pq
+import clientele
 mode, events, out = sys.argv[1:4]
+if mode == "py-table":  # only this way reads the file with pyarrow
+    import pyarrow.parquet as pq
 t1 = time.perf_counter()
 data = pq.read_table(events) if mode == "py-table" else events
 s = clientele.summary(data, "%s", period="day", time_unit="week", threads=2)
