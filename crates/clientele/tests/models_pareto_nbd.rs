@@ -10,7 +10,7 @@ use arrow_array::RecordBatch;
 use clientele::exec::Parallelism;
 use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::models::clv::{Discounting, discounted_purchases};
-use clientele::models::evaluation::{cumulative_expected_purchases, holdout_comparison};
+use clientele::models::holdout::{cumulative_expected_purchases, holdout_comparison};
 use clientele::models::{ParetoNbd, ParetoNbdParams, RfmData};
 use common::*;
 use proptest::prelude::*;

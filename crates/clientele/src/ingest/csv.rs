@@ -19,8 +19,8 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
+use super::accounting::{RejectReason, Rejection};
 use super::options::{CsvOptions, Delimiter};
-use super::report::{RejectReason, Rejection};
 use crate::error::{Error, Result};
 
 /// The longest record a delimited-text reader accepts, in bytes (1 MiB). A quoted field that

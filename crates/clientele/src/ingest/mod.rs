@@ -47,14 +47,14 @@
 //! # Ok(()) }
 //! ```
 
+mod accounting;
 pub(crate) mod bounds;
-pub(crate) mod columns;
 mod csv;
 mod ipc_stream;
 pub mod layouts;
 pub(crate) mod normalize;
 mod options;
-mod report;
+pub(crate) mod typed_columns;
 
 use std::fs::File;
 use std::io::Read;
@@ -68,9 +68,9 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, Parq
 use rayon::prelude::*;
 
 pub use self::csv::{MAX_RECORD_BYTES, MAX_RECORD_LINES};
+pub use accounting::{IngestReport, RejectReason, Rejection, SourceCounts};
 pub use normalize::{MAX_AMOUNT, MAX_COST, MAX_SCORE};
 pub use options::{CsvOptions, Delimiter, IngestConfig, IngestOptions, KeyType};
-pub use report::{IngestReport, RejectReason, Rejection, SourceCounts};
 
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 
-use super::columns::{ColumnCtx, KeyView, LabelView, LocalInterner, NumView, StrView, TimeView};
+use super::accounting::{IngestReport, RejectReason, Rejection};
 use super::options::IngestConfig;
-use super::report::{IngestReport, RejectReason, Rejection};
+use super::typed_columns::{ColumnCtx, KeyView, LabelView, LocalInterner, NumView, StrView, TimeView};
 use crate::error::{Error, Result};
 use crate::schema::Role;
 use crate::store::KeyType;

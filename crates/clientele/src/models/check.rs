@@ -7,7 +7,7 @@
 //!   calibration time, actual and expected (Σ over customers of P(X(T) = k));
 //! - [`frequency_recency_matrix`]: expected purchases over a horizon and P(alive) for every
 //!   (frequency, recency) at one calibration length;
-//! - tracking: [`super::evaluation::cumulative_expected_purchases`].
+//! - tracking: [`super::holdout::cumulative_expected_purchases`].
 
 use std::collections::HashMap;
 

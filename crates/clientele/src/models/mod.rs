@@ -9,7 +9,7 @@
 //! | BG/BB | [`BgBb`] | Fader, Hardie & Shang (2010), Marketing Science 29(6) | [`BgBbData`] |
 //! | sBG (contractual) | [`Sbg`] | Fader & Hardie (2007), J. Interactive Marketing 21(1) | [`SbgData`] |
 //! | Gamma-Gamma | [`GammaGamma`] | Fader & Hardie (2013), *The Gamma-Gamma model of monetary value* | [`SpendData`] |
-//! | holdout evaluation, tracking | [`evaluation`] | | a purchase model + holdout columns |
+//! | holdout evaluation, tracking | [`holdout`] | | a purchase model + holdout columns |
 //! | CLV | [`clv`] | lifetimes' discrete monthly sum; continuous discounting (DERT) | a purchase model + a spend model |
 //!
 //! Every model follows the same pattern: an unchecked `*Params` (serde, builder methods) is
@@ -59,8 +59,8 @@ pub mod bgnbd;
 pub mod check;
 pub mod clv;
 pub mod data;
-pub mod evaluation;
 pub mod gamma_gamma;
+pub mod holdout;
 pub mod kind;
 pub mod mbgnbd;
 pub(crate) mod optim;

@@ -13,7 +13,7 @@ use crate::exec::Parallelism;
 use crate::kernels::summary::{SummaryConfig, repeat_tracking};
 use crate::models::check::{calibration_vs_holdout, frequency_recency_matrix, period_transactions};
 use crate::models::clv::PurchaseModel;
-use crate::models::evaluation::cumulative_expected_purchases;
+use crate::models::holdout::cumulative_expected_purchases;
 use crate::models::{Horizon, SavedModels};
 use crate::schema::output::{FREQUENCY, RECENCY, T};
 

@@ -14,16 +14,16 @@
 mod kernel;
 mod ntile;
 mod params;
+mod segment_summary;
 mod segments;
 mod stream;
-mod summary;
 pub mod thresholds;
 mod tiers;
 
 pub use kernel::rfm;
 pub use ntile::{ntile, ntile_scores};
 pub use params::{RfmConfig, RfmMode, RfmParams, Scoring};
+pub use segment_summary::segment_summary;
 pub use segments::{SegmentMap, SegmentRule};
 pub use stream::rfm_parquet;
-pub use summary::segment_summary;
 pub use tiers::{Tiers, tier_summary, value_tiers, with_tier};

@@ -37,7 +37,7 @@ pub struct HoldoutReport {
 /// ```
 /// # fn main() -> Result<(), clientele::Error> {
 /// use clientele::models::BgNbd;
-/// use clientele::models::evaluation::holdout_comparison;
+/// use clientele::models::holdout::holdout_comparison;
 /// let m = BgNbd::new(0.243, 4.414, 0.793, 2.426)?;
 /// let r = holdout_comparison(&m, &[2.0, 0.0], &[30.43, 0.0], &[38.86, 38.86], &[39.0, 39.0], &[1.0, 0.0])?;
 /// assert!(r.expected_total > 0.0 && r.actual_total == 1.0);
