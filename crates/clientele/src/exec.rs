@@ -7,9 +7,11 @@
 //! split into chunks whose boundaries depend only on the data, and chunk results are combined
 //! in order.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use rayon::ThreadPool;
+use rayon::prelude::*;
 
 use crate::error::Result;
 
@@ -67,6 +69,15 @@ impl Parallelism {
         }
     }
 
+    /// The per-customer pass: runs `f` on every range of [`chunk_ranges`]`(n, chunk)` in this
+    /// pool and returns the results in range order. The ranges depend only on `n` and `chunk`,
+    /// so whatever `f` computes per range, combining the results in order gives the same
+    /// answer for any thread count.
+    pub fn map_chunks<T: Send>(&self, n: usize, chunk: usize, f: impl Fn(Range<usize>) -> T + Sync + Send) -> Vec<T> {
+        let ranges = chunk_ranges(n, chunk);
+        self.install(|| ranges.into_par_iter().map(&f).collect())
+    }
+
     /// The number of threads work will use.
     pub fn num_threads(&self) -> usize {
         match &self.pool {
@@ -74,6 +85,13 @@ impl Parallelism {
             None => rayon::current_num_threads(),
         }
     }
+}
+
+/// `0..n` cut into consecutive ranges of `chunk` items (the last one shorter; `chunk` 0 is
+/// taken as 1).
+pub fn chunk_ranges(n: usize, chunk: usize) -> Vec<Range<usize>> {
+    let chunk = chunk.max(1);
+    (0..n).step_by(chunk).map(|s| s..(s + chunk).min(n)).collect()
 }
 
 #[cfg(test)]
@@ -88,5 +106,20 @@ mod tests {
         let err = Parallelism::threads(20_000).unwrap_err();
         assert!(err.to_string().contains("invalid parameter `threads`"), "{err}");
         assert_eq!(Parallelism::threads(2).unwrap().num_threads(), 2);
+    }
+
+    #[test]
+    fn chunks_cover_the_range_in_order_whatever_the_pool() {
+        assert_eq!(chunk_ranges(5, 2), vec![0..2, 2..4, 4..5]);
+        assert!(chunk_ranges(0, 8).is_empty());
+        assert_eq!(chunk_ranges(3, 0), vec![0..1, 1..2, 2..3]);
+        let sums = |threads| {
+            Parallelism::threads(threads)
+                .unwrap()
+                .map_chunks(10_001, 97, |r| r.map(|i| i as u64).sum::<u64>())
+        };
+        let one = sums(1);
+        assert_eq!(one, sums(3));
+        assert_eq!(one.iter().sum::<u64>(), (0..10_001_u64).sum::<u64>());
     }
 }

@@ -13,7 +13,6 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{CHUNK, key_column};
@@ -109,23 +108,18 @@ pub(crate) fn per_active_customer<T: Send>(
     let types = store.columns().event_type.keys().values();
     let offsets = store.offsets();
     let n = store.num_customers();
-    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
-    let parts: Vec<(Vec<u32>, Vec<T>)> = par.install(|| {
-        chunks
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let (mut ids, mut out) = (Vec::new(), Vec::new());
-                for c in lo..hi {
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let before = start + times[start..end].partition_point(|&t| t < cutoff_micros);
-                    if purchase.is_some() && types[start..before].iter().any(|&t| Some(t) == purchase) {
-                        ids.push(c as u32);
-                        out.push(f(start, before, end));
-                    }
-                }
-                (ids, out)
-            })
-            .collect()
+    let parts: Vec<(Vec<u32>, Vec<T>)> = par.map_chunks(n, CHUNK, |range| {
+        let (lo, hi) = (range.start, range.end);
+        let (mut ids, mut out) = (Vec::new(), Vec::new());
+        for c in lo..hi {
+            let (start, end) = (offsets[c], offsets[c + 1]);
+            let before = start + times[start..end].partition_point(|&t| t < cutoff_micros);
+            if purchase.is_some() && types[start..before].iter().any(|&t| Some(t) == purchase) {
+                ids.push(c as u32);
+                out.push(f(start, before, end));
+            }
+        }
+        (ids, out)
     });
     let (mut ids, mut out) = (Vec::new(), Vec::new());
     for (i, o) in parts {

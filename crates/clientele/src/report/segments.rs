@@ -32,7 +32,6 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -291,54 +290,49 @@ pub fn segment_report(
     let as_of = cfg.as_of_micros;
     let nseg = names.len();
     let n = store.num_customers();
-    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
-    let partials: Vec<Vec<Acc>> = par.install(|| {
-        chunks
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut acc = vec![
-                    Acc {
-                        channels: vec![0; num_channels],
-                        ..Acc::default()
-                    };
-                    nseg
-                ];
-                for c in lo..hi {
-                    let Some(a) = seg_of_customer.get(c).and_then(|&s| acc.get_mut(s as usize)) else {
-                        continue;
-                    };
-                    a.customers += 1;
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    let mut complained = false;
-                    for i in start..end {
-                        let t = Some(types[i]);
-                        if t == purchase {
-                            a.orders += 1;
-                            a.units += to_units(amounts.map_or(0.0, |v| v[i]));
-                        }
-                        complained |= t == complaint;
-                        a.sends += u64::from(t == send);
-                        a.responses += u64::from(t == response);
-                        if let Some(s) = score
-                            && s.is_valid(i)
-                            && survey.is_none_or(|code| t == code)
-                        {
-                            a.score_sum += s.value(i);
-                            a.scores += 1;
-                        }
-                        if let Some(ch) = channel
-                            && ch.is_valid(i)
-                            && let Some(k) = a.channels.get_mut(ch.keys().value(i) as usize)
-                        {
-                            *k += 1;
-                        }
-                    }
-                    a.complainers += u64::from(complained);
+    let partials: Vec<Vec<Acc>> = par.map_chunks(n, CHUNK, |range| {
+        let (lo, hi) = (range.start, range.end);
+        let mut acc = vec![
+            Acc {
+                channels: vec![0; num_channels],
+                ..Acc::default()
+            };
+            nseg
+        ];
+        for c in lo..hi {
+            let Some(a) = seg_of_customer.get(c).and_then(|&s| acc.get_mut(s as usize)) else {
+                continue;
+            };
+            a.customers += 1;
+            let (start, end) = (offsets[c], offsets[c + 1]);
+            let end = start + times[start..end].partition_point(|&t| t < as_of);
+            let mut complained = false;
+            for i in start..end {
+                let t = Some(types[i]);
+                if t == purchase {
+                    a.orders += 1;
+                    a.units += to_units(amounts.map_or(0.0, |v| v[i]));
                 }
-                acc
-            })
-            .collect()
+                complained |= t == complaint;
+                a.sends += u64::from(t == send);
+                a.responses += u64::from(t == response);
+                if let Some(s) = score
+                    && s.is_valid(i)
+                    && survey.is_none_or(|code| t == code)
+                {
+                    a.score_sum += s.value(i);
+                    a.scores += 1;
+                }
+                if let Some(ch) = channel
+                    && ch.is_valid(i)
+                    && let Some(k) = a.channels.get_mut(ch.keys().value(i) as usize)
+                {
+                    *k += 1;
+                }
+            }
+            a.complainers += u64::from(complained);
+        }
+        acc
     });
     let mut total = vec![Acc::default(); nseg];
     for part in &partials {

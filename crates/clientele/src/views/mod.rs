@@ -104,9 +104,12 @@ impl std::fmt::Display for Grain {
     }
 }
 
-/// `[lo, hi)` customer ranges of [`CHUNK`] customers.
+/// `[lo, hi)` customer ranges of [`CHUNK`] customers ([`chunk_ranges`](crate::exec::chunk_ranges)).
 pub(crate) fn chunks(n: usize) -> Vec<(usize, usize)> {
-    (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect()
+    crate::exec::chunk_ranges(n, CHUNK)
+        .into_iter()
+        .map(|r| (r.start, r.end))
+        .collect()
 }
 
 /// The dictionary code of event type `name`, if any event has it.

@@ -89,7 +89,10 @@ fn orders_axes(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result
     let offsets = store.offsets();
     let as_of = cfg.as_of_micros;
     let n = store.num_customers();
-    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
+    let chunks: Vec<(usize, usize)> = crate::exec::chunk_ranges(n, CHUNK)
+        .into_iter()
+        .map(|r| (r.start, r.end))
+        .collect();
     let rows: Vec<Row> = par.install(|| {
         chunks
             .par_iter()

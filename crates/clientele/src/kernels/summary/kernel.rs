@@ -1,7 +1,6 @@
 //! The summary over an [`EventStore`]: one parallel pass over contiguous customer slices.
 
 use arrow_array::RecordBatch;
-use rayon::prelude::*;
 
 use super::output::SummaryColumns;
 use super::params::SummaryConfig;
@@ -53,29 +52,24 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
     let type_names = store.event_types();
     let offsets = store.offsets();
     let n = store.num_customers();
-    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
-    let parts: Vec<(SummaryColumns, Vec<u32>)> = par.install(|| {
-        chunks
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut out = SummaryColumns::with_capacity(cfg, type_names.len(), hi - lo);
-                let mut rows = Vec::with_capacity(hi - lo);
-                let mut state = CustomerState {
-                    type_counts: vec![0; type_names.len()],
-                    ..Default::default()
-                };
-                for c in lo..hi {
-                    state.clear();
-                    let (a, b) = (offsets[c], offsets[c + 1]);
-                    state.fill_sorted(cfg, &times[a..b], &types[a..b], amounts.map(|v| &v[a..b]), purchase);
-                    if SummaryColumns::includes(cfg, &state) {
-                        out.push(cfg, &state);
-                        rows.push(c as u32);
-                    }
-                }
-                (out, rows)
-            })
-            .collect()
+    let parts: Vec<(SummaryColumns, Vec<u32>)> = par.map_chunks(n, CHUNK, |range| {
+        let (lo, hi) = (range.start, range.end);
+        let mut out = SummaryColumns::with_capacity(cfg, type_names.len(), hi - lo);
+        let mut rows = Vec::with_capacity(hi - lo);
+        let mut state = CustomerState {
+            type_counts: vec![0; type_names.len()],
+            ..Default::default()
+        };
+        for c in lo..hi {
+            state.clear();
+            let (a, b) = (offsets[c], offsets[c + 1]);
+            state.fill_sorted(cfg, &times[a..b], &types[a..b], amounts.map(|v| &v[a..b]), purchase);
+            if SummaryColumns::includes(cfg, &state) {
+                out.push(cfg, &state);
+                rows.push(c as u32);
+            }
+        }
+        (out, rows)
     });
     let mut rows: Vec<u32> = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
     let mut chunks = Vec::with_capacity(parts.len());

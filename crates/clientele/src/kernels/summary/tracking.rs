@@ -24,7 +24,6 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
-use rayon::prelude::*;
 
 use super::params::SummaryConfig;
 use crate::error::{Error, Result};
@@ -55,44 +54,39 @@ pub fn repeat_tracking(store: &EventStore, cfg: &SummaryConfig, par: &Parallelis
     let last_period = cfg.observation_period.unwrap_or(cfg.calibration_period);
     let offsets = store.offsets();
     let n = store.num_customers();
-    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
     // per chunk: the earliest first-purchase period and the repeat periods (as period indexes)
-    let parts: Vec<(i64, Vec<i64>)> = par.install(|| {
-        chunks
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut earliest = i64::MAX;
-                let mut repeats = Vec::new();
-                for c in lo..hi {
-                    let (a, b) = (offsets[c], offsets[c + 1]);
-                    let (ts, ty) = (&times[a..b], &types[a..b]);
-                    let mut first: Option<i64> = None;
-                    let mut last = i64::MIN;
-                    for (&t, &code) in ts.iter().zip(ty) {
-                        if t >= end_excl {
-                            break;
-                        }
-                        if code != purchase {
-                            continue;
-                        }
-                        let period = p.period.index(micros_to_day(t));
-                        match first {
-                            None => {
-                                if t >= cfg.calibration_end_excl {
-                                    break; // first purchase after the calibration: not in the cohort
-                                }
-                                first = Some(period);
-                                earliest = earliest.min(period);
-                            }
-                            Some(_) if period > last => repeats.push(period),
-                            Some(_) => {}
-                        }
-                        last = last.max(period);
-                    }
+    let parts: Vec<(i64, Vec<i64>)> = par.map_chunks(n, CHUNK, |range| {
+        let (lo, hi) = (range.start, range.end);
+        let mut earliest = i64::MAX;
+        let mut repeats = Vec::new();
+        for c in lo..hi {
+            let (a, b) = (offsets[c], offsets[c + 1]);
+            let (ts, ty) = (&times[a..b], &types[a..b]);
+            let mut first: Option<i64> = None;
+            let mut last = i64::MIN;
+            for (&t, &code) in ts.iter().zip(ty) {
+                if t >= end_excl {
+                    break;
                 }
-                (earliest, repeats)
-            })
-            .collect()
+                if code != purchase {
+                    continue;
+                }
+                let period = p.period.index(micros_to_day(t));
+                match first {
+                    None => {
+                        if t >= cfg.calibration_end_excl {
+                            break; // first purchase after the calibration: not in the cohort
+                        }
+                        first = Some(period);
+                        earliest = earliest.min(period);
+                    }
+                    Some(_) if period > last => repeats.push(period),
+                    Some(_) => {}
+                }
+                last = last.max(period);
+            }
+        }
+        (earliest, repeats)
     });
     let start = parts.iter().map(|p| p.0).min().unwrap_or(i64::MAX);
     if start == i64::MAX {
