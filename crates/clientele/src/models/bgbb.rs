@@ -13,8 +13,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::optim::Objective;
+use super::params::fit_params;
 use super::special::{digamma, ln_beta, ln_gamma, log_add_exp};
-use super::{FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use super::{FitDiagnostics, check_positive, from_json, run_fit, to_json};
 use crate::error::{Error, Result};
 
 /// Distinct (x, t_x, n) histories with weights (pattern counts).
@@ -125,83 +126,12 @@ impl BgBbData {
     }
 }
 
-/// Unchecked BG/BB fit settings (serde, builder); [`BgBbParams::validate`] makes a [`BgBbConfig`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BgBbParams {
-    /// L2 penalty coefficient c: the fit minimises −ℓ/N + c·(α² + β² + γ² + δ²), with N the
-    /// number of customers (the `lifetimes` convention).
-    /// Default 0 (maximum likelihood).
-    pub penalizer: f64,
-    /// BFGS iteration cap (default 500).
-    pub max_iterations: usize,
-    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
-    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
-    pub tolerance: f64,
-    /// Starting values (α, β, γ, δ); default (1, 1, 1, 1).
-    pub initial: Option<[f64; 4]>,
-}
-
-impl Default for BgBbParams {
-    fn default() -> Self {
-        BgBbParams {
-            penalizer: 0.0,
-            max_iterations: 500,
-            tolerance: 1e-9,
-            initial: None,
-        }
-    }
-}
-
-impl BgBbParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets [`BgBbParams::penalizer`].
-    pub fn penalizer(mut self, c: f64) -> Self {
-        self.penalizer = c;
-        self
-    }
-    /// Sets [`BgBbParams::max_iterations`].
-    pub fn max_iterations(mut self, n: usize) -> Self {
-        self.max_iterations = n;
-        self
-    }
-    /// Sets [`BgBbParams::tolerance`].
-    pub fn tolerance(mut self, t: f64) -> Self {
-        self.tolerance = t;
-        self
-    }
-    /// Sets [`BgBbParams::initial`].
-    pub fn initial(mut self, alpha: f64, beta: f64, gamma: f64, delta: f64) -> Self {
-        self.initial = Some([alpha, beta, gamma, delta]);
-        self
-    }
-    /// Checks every field.
-    ///
-    /// # Errors
-    /// [`crate::Error::InvalidParameter`] naming the first invalid field (`penalizer` negative or not
-    /// finite, `max_iterations` 0, `tolerance` not positive, `initial` not all positive).
-    pub fn validate(&self) -> Result<BgBbConfig> {
-        let opts = validate_options(
-            self.penalizer,
-            self.max_iterations,
-            self.tolerance,
-            self.initial.as_ref().map(|v| &v[..]),
-        )?;
-        Ok(BgBbConfig {
-            opts,
-            initial: self.initial,
-        })
-    }
-}
-
-/// Validated BG/BB fit settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BgBbConfig {
-    opts: FitOptions,
-    initial: Option<[f64; 4]>,
+fit_params! {
+    model: "BG/BB",
+    params: BgBbParams,
+    config: BgBbConfig,
+    penalty: "−ℓ/N + c·(α² + β² + γ² + δ²), with N the number of customers (the `lifetimes` convention).",
+    initial: (alpha, beta, gamma, delta) = 4, "(α, β, γ, δ); default (1, 1, 1, 1).",
 }
 
 /// The most opportunities a BG/BB history may have (the likelihood sums over them).

@@ -12,85 +12,17 @@ use serde::{Deserialize, Serialize};
 
 use super::data::SpendData;
 use super::optim::Objective;
+use super::params::fit_params;
 use super::special::{digamma, ln_gamma};
-use super::{FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use super::{FitDiagnostics, check_positive, from_json, run_fit, to_json};
 use crate::error::{Error, Result};
 
-/// Unchecked Gamma-Gamma fit settings (serde, builder); [`GammaGammaParams::validate`] makes a
-/// [`GammaGammaConfig`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GammaGammaParams {
-    /// L2 penalty coefficient c: the fit minimises −ℓ/N + c·(p² + q² + γ²) (default 0).
-    pub penalizer: f64,
-    /// BFGS iteration cap (default 500).
-    pub max_iterations: usize,
-    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
-    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
-    pub tolerance: f64,
-    /// Starting values (p, q, γ); default (1, 2, weighted mean of m̄).
-    pub initial: Option<[f64; 3]>,
-}
-
-impl Default for GammaGammaParams {
-    fn default() -> Self {
-        GammaGammaParams {
-            penalizer: 0.0,
-            max_iterations: 500,
-            tolerance: 1e-9,
-            initial: None,
-        }
-    }
-}
-
-impl GammaGammaParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets [`GammaGammaParams::penalizer`].
-    pub fn penalizer(mut self, c: f64) -> Self {
-        self.penalizer = c;
-        self
-    }
-    /// Sets [`GammaGammaParams::max_iterations`].
-    pub fn max_iterations(mut self, n: usize) -> Self {
-        self.max_iterations = n;
-        self
-    }
-    /// Sets [`GammaGammaParams::tolerance`].
-    pub fn tolerance(mut self, t: f64) -> Self {
-        self.tolerance = t;
-        self
-    }
-    /// Sets [`GammaGammaParams::initial`].
-    pub fn initial(mut self, p: f64, q: f64, gamma: f64) -> Self {
-        self.initial = Some([p, q, gamma]);
-        self
-    }
-    /// Checks every field.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] naming the first invalid field.
-    pub fn validate(&self) -> Result<GammaGammaConfig> {
-        let opts = validate_options(
-            self.penalizer,
-            self.max_iterations,
-            self.tolerance,
-            self.initial.as_ref().map(|v| &v[..]),
-        )?;
-        Ok(GammaGammaConfig {
-            opts,
-            initial: self.initial,
-        })
-    }
-}
-
-/// Validated Gamma-Gamma fit settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GammaGammaConfig {
-    opts: FitOptions,
-    initial: Option<[f64; 3]>,
+fit_params! {
+    model: "Gamma-Gamma",
+    params: GammaGammaParams,
+    config: GammaGammaConfig,
+    penalty: "−ℓ/N + c·(p² + q² + γ²).",
+    initial: (p, q, gamma) = 3, "(p, q, γ); default (1, 2, weighted mean of m̄).",
 }
 
 struct Likelihood<'a> {

@@ -16,87 +16,17 @@ use serde::{Deserialize, Serialize};
 use super::bgnbd::BgNbd;
 use super::data::RfmData;
 use super::optim::Objective;
+use super::params::fit_params;
 use super::special::{digamma, ln_1p_exp, ln_beta, ln_gamma, log_add_exp};
-use super::{FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use super::{FitDiagnostics, check_positive, from_json, run_fit, to_json};
 use crate::error::Result;
 
-/// Unchecked MBG/NBD fit settings (serde, builder); [`MbgNbdParams::validate`] makes a [`MbgNbdConfig`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MbgNbdParams {
-    /// L2 penalty coefficient c: the fit minimises −ℓ/N + c·(r² + α̃² + a² + b²), with N the
-    /// number of customers and α̃ = α / max T the rescaled α (the `lifetimes` convention).
-    /// Default 0 (maximum likelihood).
-    pub penalizer: f64,
-    /// BFGS iteration cap (default 500).
-    pub max_iterations: usize,
-    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
-    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
-    pub tolerance: f64,
-    /// Starting values (r, α, a, b), α in the data's time unit; default (1, max T / 10, 1, 1).
-    pub initial: Option<[f64; 4]>,
-}
-
-impl Default for MbgNbdParams {
-    fn default() -> Self {
-        MbgNbdParams {
-            penalizer: 0.0,
-            max_iterations: 500,
-            tolerance: 1e-9,
-            initial: None,
-        }
-    }
-}
-
-impl MbgNbdParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets [`MbgNbdParams::penalizer`].
-    pub fn penalizer(mut self, c: f64) -> Self {
-        self.penalizer = c;
-        self
-    }
-    /// Sets [`MbgNbdParams::max_iterations`].
-    pub fn max_iterations(mut self, n: usize) -> Self {
-        self.max_iterations = n;
-        self
-    }
-    /// Sets [`MbgNbdParams::tolerance`].
-    pub fn tolerance(mut self, t: f64) -> Self {
-        self.tolerance = t;
-        self
-    }
-    /// Sets [`MbgNbdParams::initial`].
-    pub fn initial(mut self, r: f64, alpha: f64, a: f64, b: f64) -> Self {
-        self.initial = Some([r, alpha, a, b]);
-        self
-    }
-    /// Checks every field.
-    ///
-    /// # Errors
-    /// [`crate::Error::InvalidParameter`] naming the first invalid field (`penalizer` negative or not
-    /// finite, `max_iterations` 0, `tolerance` not positive, `initial` not all positive).
-    pub fn validate(&self) -> Result<MbgNbdConfig> {
-        let opts = validate_options(
-            self.penalizer,
-            self.max_iterations,
-            self.tolerance,
-            self.initial.as_ref().map(|v| &v[..]),
-        )?;
-        Ok(MbgNbdConfig {
-            opts,
-            initial: self.initial,
-        })
-    }
-}
-
-/// Validated MBG/NBD fit settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MbgNbdConfig {
-    opts: FitOptions,
-    initial: Option<[f64; 4]>,
+fit_params! {
+    model: "MBG/NBD",
+    params: MbgNbdParams,
+    config: MbgNbdConfig,
+    penalty: "−ℓ/N + c·(r² + α̃² + a² + b²), with N the number of customers and α̃ = α / max T the rescaled α (the `lifetimes` convention).",
+    initial: (r, alpha, a, b) = 4, "(r, α, a, b), α in the data's time unit; default (1, max T / 10, 1, 1).",
 }
 
 fn ln_terms(r: f64, al: f64, a: f64, b: f64, x: f64, t_x: f64, t: f64) -> (f64, f64) {

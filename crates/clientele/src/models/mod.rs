@@ -64,6 +64,7 @@ pub mod holdout;
 pub mod kind;
 pub mod mbgnbd;
 pub(crate) mod optim;
+mod params;
 pub mod pareto_nbd;
 pub mod saved;
 pub mod sbg;

@@ -18,87 +18,17 @@ use super::bgnbd::check_lengths;
 use super::clv::PurchaseModel;
 use super::data::RfmData;
 use super::optim::Objective;
+use super::params::fit_params;
 use super::special::{digamma, ln_gamma, ln_hyp2f1, ln_hyp2f1_grad, log_add_exp};
-use super::{CHUNK, FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use super::{CHUNK, FitDiagnostics, check_positive, from_json, run_fit, to_json};
 use crate::error::{Error, Result};
 
-/// Unchecked Pareto/NBD fit settings (serde, builder); [`ParetoNbdParams::validate`] makes a [`ParetoNbdConfig`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ParetoNbdParams {
-    /// L2 penalty coefficient c: the fit minimises −ℓ/N + c·(r² + α̃² + s² + β̃²), with N the
-    /// number of customers and α̃, β̃ = α, β / max T the rescaled α, β (the `lifetimes` convention).
-    /// Default 0 (maximum likelihood).
-    pub penalizer: f64,
-    /// BFGS iteration cap (default 500).
-    pub max_iterations: usize,
-    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
-    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
-    pub tolerance: f64,
-    /// Starting values (r, α, s, β), α and β in the data's time unit; default (1, max T / 10, 1, max T / 10).
-    pub initial: Option<[f64; 4]>,
-}
-
-impl Default for ParetoNbdParams {
-    fn default() -> Self {
-        ParetoNbdParams {
-            penalizer: 0.0,
-            max_iterations: 500,
-            tolerance: 1e-9,
-            initial: None,
-        }
-    }
-}
-
-impl ParetoNbdParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets [`ParetoNbdParams::penalizer`].
-    pub fn penalizer(mut self, c: f64) -> Self {
-        self.penalizer = c;
-        self
-    }
-    /// Sets [`ParetoNbdParams::max_iterations`].
-    pub fn max_iterations(mut self, n: usize) -> Self {
-        self.max_iterations = n;
-        self
-    }
-    /// Sets [`ParetoNbdParams::tolerance`].
-    pub fn tolerance(mut self, t: f64) -> Self {
-        self.tolerance = t;
-        self
-    }
-    /// Sets [`ParetoNbdParams::initial`].
-    pub fn initial(mut self, r: f64, alpha: f64, s: f64, beta: f64) -> Self {
-        self.initial = Some([r, alpha, s, beta]);
-        self
-    }
-    /// Checks every field.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] naming the first invalid field (`penalizer` negative or not
-    /// finite, `max_iterations` 0, `tolerance` not positive, `initial` not all positive).
-    pub fn validate(&self) -> Result<ParetoNbdConfig> {
-        let opts = validate_options(
-            self.penalizer,
-            self.max_iterations,
-            self.tolerance,
-            self.initial.as_ref().map(|v| &v[..]),
-        )?;
-        Ok(ParetoNbdConfig {
-            opts,
-            initial: self.initial,
-        })
-    }
-}
-
-/// Validated Pareto/NBD fit settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParetoNbdConfig {
-    opts: FitOptions,
-    initial: Option<[f64; 4]>,
+fit_params! {
+    model: "Pareto/NBD",
+    params: ParetoNbdParams,
+    config: ParetoNbdConfig,
+    penalty: "−ℓ/N + c·(r² + α̃² + s² + β̃²), with N the number of customers and α̃, β̃ = α, β / max T the rescaled α, β (the `lifetimes` convention).",
+    initial: (r, alpha, s, beta) = 4, "(r, α, s, β), α and β in the data's time unit; default (1, max T / 10, 1, max T / 10).",
 }
 
 /// ln ∫_y^∞ (α+u)^−(r+x) (β+u)^−(s+1) du · (r+s+x), i.e. −(r+s+x) ln(m+y) + ln ₂F₁(…; z).

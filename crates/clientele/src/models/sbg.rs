@@ -9,8 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::optim::{Objective, numeric_gradient};
+use super::params::fit_params;
 use super::special::{ln_beta, ln_hyp2f1};
-use super::{FitDiagnostics, FitOptions, check_positive, from_json, run_fit, to_json, validate_options};
+use super::{FitDiagnostics, check_positive, from_json, run_fit, to_json};
 use crate::error::{Error, Result};
 
 /// Churn counts of one cohort: how many customers were lost in each period 1..n, and how many
@@ -121,83 +122,12 @@ impl SbgData {
     }
 }
 
-/// Unchecked sBG fit settings (serde, builder); [`SbgParams::validate`] makes a [`SbgConfig`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SbgParams {
-    /// L2 penalty coefficient c: the fit minimises −ℓ/N + c·(α² + β²), with N the
-    /// number of customers (the `lifetimes` convention).
-    /// Default 0 (maximum likelihood).
-    pub penalizer: f64,
-    /// BFGS iteration cap (default 500).
-    pub max_iterations: usize,
-    /// Convergence: ‖∇‖∞ ≤ tolerance · max(1, |objective|) with respect to the log-parameters, or
-    /// ≤ √tolerance · max(1, |objective|) once the objective is flat to rounding (default 1e-9).
-    pub tolerance: f64,
-    /// Starting values (α, β); default (1, 1).
-    pub initial: Option<[f64; 2]>,
-}
-
-impl Default for SbgParams {
-    fn default() -> Self {
-        SbgParams {
-            penalizer: 0.0,
-            max_iterations: 500,
-            tolerance: 1e-9,
-            initial: None,
-        }
-    }
-}
-
-impl SbgParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets [`SbgParams::penalizer`].
-    pub fn penalizer(mut self, c: f64) -> Self {
-        self.penalizer = c;
-        self
-    }
-    /// Sets [`SbgParams::max_iterations`].
-    pub fn max_iterations(mut self, n: usize) -> Self {
-        self.max_iterations = n;
-        self
-    }
-    /// Sets [`SbgParams::tolerance`].
-    pub fn tolerance(mut self, t: f64) -> Self {
-        self.tolerance = t;
-        self
-    }
-    /// Sets [`SbgParams::initial`].
-    pub fn initial(mut self, alpha: f64, beta: f64) -> Self {
-        self.initial = Some([alpha, beta]);
-        self
-    }
-    /// Checks every field.
-    ///
-    /// # Errors
-    /// [`crate::Error::InvalidParameter`] naming the first invalid field (`penalizer` negative or not
-    /// finite, `max_iterations` 0, `tolerance` not positive, `initial` not all positive).
-    pub fn validate(&self) -> Result<SbgConfig> {
-        let opts = validate_options(
-            self.penalizer,
-            self.max_iterations,
-            self.tolerance,
-            self.initial.as_ref().map(|v| &v[..]),
-        )?;
-        Ok(SbgConfig {
-            opts,
-            initial: self.initial,
-        })
-    }
-}
-
-/// Validated sBG fit settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SbgConfig {
-    opts: FitOptions,
-    initial: Option<[f64; 2]>,
+fit_params! {
+    model: "sBG",
+    params: SbgParams,
+    config: SbgConfig,
+    penalty: "−ℓ/N + c·(α² + β²), with N the number of customers (the `lifetimes` convention).",
+    initial: (alpha, beta) = 2, "(α, β); default (1, 1).",
 }
 
 struct Likelihood<'a> {
