@@ -1,5 +1,7 @@
 //! Bar charts: one bar per category and series, vertical or horizontal, optional intervals.
 
+use plotters::coord::cartesian::Cartesian2d;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 use serde_json::json;
 
@@ -28,6 +30,49 @@ pub struct BarChart {
 }
 
 impl BarChart {
+    /// The bars (marks stage) and the interval whiskers (annotations) on either orientation:
+    /// `pt(category position, value)` is the drawing coordinate.
+    fn marks<X, Y>(
+        &self,
+        chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+        stage: Stage,
+        span: &dyn Fn(usize, usize) -> (f64, f64),
+        pt: fn(f64, f64) -> (f64, f64),
+    ) -> Result<(), String>
+    where
+        X: Ranged<ValueType = f64>,
+        Y: Ranged<ValueType = f64>,
+    {
+        if stage >= Stage::Marks {
+            for (j, (_, vals)) in self.series.iter().enumerate() {
+                let color = series_color(j);
+                chart
+                    .draw_series(vals.iter().enumerate().map(|(i, &v)| {
+                        let (a, b) = span(i, j);
+                        Rectangle::new([pt(a, 0.0), pt(b, v)], color.filled())
+                    }))
+                    .map_err(err)?;
+            }
+        }
+        if stage >= Stage::All
+            && let Some(iv) = &self.intervals
+        {
+            for (i, &(l, h)) in iv.iter().enumerate() {
+                let (a, b) = span(i, 0);
+                let m = (a + b) / 2.0;
+                let style = BLACK.stroke_width(1);
+                chart
+                    .draw_series([
+                        PathElement::new(vec![pt(m, l), pt(m, h)], style),
+                        PathElement::new(vec![pt(m - 0.12, l), pt(m + 0.12, l)], style),
+                        PathElement::new(vec![pt(m - 0.12, h), pt(m + 0.12, h)], style),
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn draw(&self) -> Result<(String, usize, serde_json::Value), String> {
         let n = self.categories.len();
         if n == 0 || self.series.is_empty() {
@@ -89,33 +134,7 @@ impl BarChart {
                     .light_line_style(RGBColor(0xF4, 0xF4, 0xF4))
                     .draw()
                     .map_err(err)?;
-                if stage >= Stage::Marks {
-                    for (j, (_, vals)) in self.series.iter().enumerate() {
-                        let color = series_color(j);
-                        chart
-                            .draw_series(vals.iter().enumerate().map(|(i, &v)| {
-                                let (a, b) = span(i, j);
-                                Rectangle::new([(0.0, a), (v, b)], color.filled())
-                            }))
-                            .map_err(err)?;
-                    }
-                }
-                if stage >= Stage::All
-                    && let Some(iv) = &self.intervals
-                {
-                    for (i, &(l, h)) in iv.iter().enumerate() {
-                        let (a, b) = span(i, 0);
-                        let m = (a + b) / 2.0;
-                        let style = BLACK.stroke_width(1);
-                        chart
-                            .draw_series([
-                                PathElement::new(vec![(l, m), (h, m)], style),
-                                PathElement::new(vec![(l, m - 0.12), (l, m + 0.12)], style),
-                                PathElement::new(vec![(h, m - 0.12), (h, m + 0.12)], style),
-                            ])
-                            .map_err(err)?;
-                    }
-                }
+                self.marks(&mut chart, stage, &span, |pos, v| (v, pos))?;
             } else {
                 let mut chart = ChartBuilder::on(&plot)
                     .margin_right(24)
@@ -133,42 +152,10 @@ impl BarChart {
                     .light_line_style(RGBColor(0xF4, 0xF4, 0xF4))
                     .draw()
                     .map_err(err)?;
-                if stage >= Stage::Marks {
-                    for (j, (_, vals)) in self.series.iter().enumerate() {
-                        let color = series_color(j);
-                        chart
-                            .draw_series(vals.iter().enumerate().map(|(i, &v)| {
-                                let (a, b) = span(i, j);
-                                Rectangle::new([(a, 0.0), (b, v)], color.filled())
-                            }))
-                            .map_err(err)?;
-                    }
-                }
-                if stage >= Stage::All
-                    && let Some(iv) = &self.intervals
-                {
-                    for (i, &(l, h)) in iv.iter().enumerate() {
-                        let (a, b) = span(i, 0);
-                        let m = (a + b) / 2.0;
-                        let style = BLACK.stroke_width(1);
-                        chart
-                            .draw_series([
-                                PathElement::new(vec![(m, l), (m, h)], style),
-                                PathElement::new(vec![(m - 0.12, l), (m + 0.12, l)], style),
-                                PathElement::new(vec![(m - 0.12, h), (m + 0.12, h)], style),
-                            ])
-                            .map_err(err)?;
-                    }
-                }
+                self.marks(&mut chart, stage, &span, |pos, v| (pos, v))?;
             }
             if stage >= Stage::All && k > 1 {
-                let entries: Vec<_> = self
-                    .series
-                    .iter()
-                    .enumerate()
-                    .map(|(j, (s, _))| (s.clone(), series_color(j)))
-                    .collect();
-                legend(&strip, &entries)?;
+                legend(&strip, self.series.iter().map(|s| s.0.as_str()))?;
             }
             Ok(())
         };

@@ -83,13 +83,7 @@ impl LineChart {
                 }
             }
             if stage >= Stage::All && k > 1 {
-                let entries: Vec<_> = self
-                    .series
-                    .iter()
-                    .enumerate()
-                    .map(|(j, (s, _))| (s.clone(), series_color(j)))
-                    .collect();
-                legend(&strip, &entries)?;
+                legend(&strip, self.series.iter().map(|s| s.0.as_str()))?;
             }
             Ok(())
         };

@@ -168,9 +168,11 @@ pub(crate) fn padded(values: impl IntoIterator<Item = f64>, zero: bool) -> Resul
     Ok((lo, hi))
 }
 
-/// Draws a legend of coloured squares and names at the top right of `area`.
-pub(crate) fn legend(area: &stage::Area<'_>, entries: &[(String, plotters::style::RGBColor)]) -> Result<(), String> {
+/// Draws a legend at the top right of `area`: a square in series `j`'s colour and its name.
+pub(crate) fn legend<'n>(area: &stage::Area<'_>, names: impl Iterator<Item = &'n str>) -> Result<(), String> {
     use plotters::prelude::*;
+    let entries: Vec<(&str, plotters::style::RGBColor)> =
+        names.enumerate().map(|(j, n)| (n, style::series_color(j))).collect();
     let (w, _) = area.dim_in_pixel();
     let width = entries
         .iter()
@@ -180,8 +182,12 @@ pub(crate) fn legend(area: &stage::Area<'_>, entries: &[(String, plotters::style
     for (name, color) in entries {
         area.draw(&Rectangle::new([(x, 6), (x + 12, 18)], color.filled()))
             .map_err(stage::err)?;
-        area.draw(&Text::new(name.clone(), (x + 16, 7), ("sans-serif", 12).into_font()))
-            .map_err(stage::err)?;
+        area.draw(&Text::new(
+            name.to_string(),
+            (x + 16, 7),
+            ("sans-serif", 12).into_font(),
+        ))
+        .map_err(stage::err)?;
         x += name.chars().count() as i32 * 7 + 30;
     }
     Ok(())
