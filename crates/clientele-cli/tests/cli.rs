@@ -728,6 +728,31 @@ fn fit_predict_and_clv_reproduce_the_published_cdnow_numbers() {
         let text = std::fs::read_to_string(checks.join(format!("{name}.csv"))).unwrap();
         assert!(text.lines().count() > 1, "{name}: {text}");
     }
+    // the observed tracking curve beside the expected one: CDNOW's 2,457 calibration and 1,882
+    // holdout repeat purchases, less those of the window's last, partial week
+    assert!(printed.contains("tracking: after 77 time units"), "{printed}");
+    let tracking = std::fs::read_to_string(checks.join("tracking.csv")).unwrap();
+    let header: Vec<&str> = tracking.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        header,
+        [
+            "time",
+            "expected_cumulative",
+            "expected_incremental",
+            "actual_incremental",
+            "actual_cumulative"
+        ]
+    );
+    let last: f64 = tracking
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((4_200.0..=4_339.0).contains(&last), "{last}");
     // predict from a summary file: E[Y(39) | x = 2, t_x = 30.43, T = 38.86] = 1.226 for customer 4.
     let summary = dir.path().join("summary.csv");
     let mut args = cdnow_model_args(cd, "summary");

@@ -107,6 +107,39 @@ impl SummarySource {
         };
         Ok(customer_summary(&source, &cfg, par)?.summary)
     }
+
+    /// The observed repeat purchases per time unit of the summary's cohort
+    /// ([`pipeline::actual_tracking`](clientele::pipeline::actual_tracking)), when the events
+    /// are at hand (--store or --input; `None` for a --summary file). Files are read again.
+    fn actual_tracking(&self, par: &Parallelism) -> CliResult<Option<arrow_array::RecordBatch>> {
+        if self.summary.is_some() {
+            return Ok(None);
+        }
+        let window = self.window(None)?;
+        let end = self
+            .calibration_end
+            .ok_or("--calibration-end is required with --input or --store")?;
+        let mut params = SummaryParams::new(end)
+            .period(window.period)
+            .time_unit(window.time_unit);
+        if let Some(o) = self.observation_end {
+            params = params.observation_end(o);
+        }
+        let cfg = params.validate()?;
+        let table = match &self.store {
+            Some(dir) => {
+                let store = EventStore::open(dir, par)?;
+                clientele::pipeline::actual_tracking(&EventSource::Store(&store), &cfg, par)?
+            }
+            None => {
+                let files = FileSource::new(self.input.clone())
+                    .ingest(self.mapping.ingest_options(false))
+                    .csv(self.mapping.csv_options()?);
+                clientele::pipeline::actual_tracking(&EventSource::Files(files), &cfg, par)?
+            }
+        };
+        Ok(Some(table))
+    }
 }
 
 /// Arguments of `clientele fit`.
@@ -411,7 +444,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "H", value_parser = parse_horizon, default_value = "1")]
     matrix_horizon: Horizon,
     /// Write calibration_vs_holdout, period_transactions, frequency_recency and tracking
-    /// tables into this directory.
+    /// tables into this directory (tracking: expected, and with --store or --input the observed
+    /// `actual_cumulative` and `actual_incremental` beside it).
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
     /// Format of the tables in --out-dir: csv, parquet, json or arrow.
@@ -438,6 +472,31 @@ pub fn check(a: &CheckArgs, par: &Parallelism) -> CliResult<()> {
     }
     println!("\nperiod transactions (customers by repeat purchases in their calibration time):");
     print!("{}", clientele::io::format_table(&t.period_transactions, 50));
+    // the tracking table: expected, and observed beside it when the events are at hand
+    let mut tracking = t.tracking.clone();
+    if let Some(actual) = a.source.actual_tracking(par)? {
+        let n = tracking.num_rows().min(actual.num_rows());
+        let (e, o) = (tracking.slice(0, n), actual.slice(0, n));
+        let mut columns = e.columns().to_vec();
+        columns.extend([o.column(1).clone(), o.column(2).clone()]);
+        let mut fields: Vec<_> = e.schema().fields().iter().cloned().collect();
+        fields.extend([o.schema().field(1).clone().into(), o.schema().field(2).clone().into()]);
+        tracking = arrow_array::RecordBatch::try_new(std::sync::Arc::new(arrow_schema::Schema::new(fields)), columns)?;
+        let last = |b: &arrow_array::RecordBatch, c: &str| -> Option<f64> {
+            let col = arrow_cast::cast(b.column_by_name(c)?, &arrow_schema::DataType::Float64).ok()?;
+            let col = col.as_any().downcast_ref::<arrow_array::Float64Array>()?.clone();
+            (!col.is_empty()).then(|| col.value(col.len() - 1))
+        };
+        if let (Some(time), Some(actual), Some(expected)) = (
+            last(&tracking, "time"),
+            last(&tracking, "actual_cumulative"),
+            last(&tracking, "expected_cumulative"),
+        ) {
+            println!(
+                "\ntracking: after {time} time units the cohort made {actual} repeat purchases; the model expected {expected:.1}"
+            );
+        }
+    }
     if let Some(dir) = &a.out_dir {
         std::fs::create_dir_all(dir).map_err(|e| clientele::Error::io(dir, e))?;
         let mut written = Vec::new();
@@ -445,7 +504,7 @@ pub fn check(a: &CheckArgs, par: &Parallelism) -> CliResult<()> {
             ("calibration_vs_holdout", t.calibration_vs_holdout.as_ref()),
             ("period_transactions", Some(&t.period_transactions)),
             ("frequency_recency", Some(&t.frequency_recency)),
-            ("tracking", Some(&t.tracking)),
+            ("tracking", Some(&tracking)),
         ] {
             if let Some(table) = table {
                 let path = dir.join(format!("{name}.{}", a.format));
