@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod jobs;
 mod model;
+mod report;
 mod state;
 
 use pyo3::prelude::*;
@@ -52,6 +53,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<jobs::PyChurnModel>()?;
     m.add_class::<state::PySummaryState>()?;
     m.add_function(wrap_pyfunction!(jobs::summary, m)?)?;
+    m.add_function(wrap_pyfunction!(report::report_html, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::rfm, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::value_segments, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::fit, m)?)?;

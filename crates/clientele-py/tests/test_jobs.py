@@ -163,3 +163,17 @@ def test_churn_with_btyd_features_scores_with_the_models_features(rfm_events):
     # no btyd_weeks given: the model's own setting applies
     scores = clientele.churn_score(rfm_events, model, "2025-07-01")
     assert scores.num_rows > 0
+
+
+def test_report_html_writes_the_page_and_its_data(cdnow_events, tmp_path):
+    html = clientele.report_html(cdnow_events, "1998-07-01", "1997-09-30", out=tmp_path / "r.html",
+                                 data_dir=tmp_path / "data", threads=2)
+    assert html.startswith("<!DOCTYPE html>")
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == html
+    # CDNOW has purchases only: the model sections are drawn, the channel ones say why not
+    assert 'data-section="tracking"' in html and 'data-chart="model-p-alive"' in html
+    assert '<p class="absent">The events have no channel column.</p>' in html
+    assert (tmp_path / "data" / "segment-shares.csv").exists()
+    with pytest.raises(clientele.ClienteleError) as e:
+        clientele.report_html(cdnow_events, "1997-01-01", "1997-09-30")
+    assert e.value.kind == "InvalidParameter" and "calibration_end" in str(e.value)

@@ -67,6 +67,7 @@ __all__ = [
     "cross_sell",
     "satisfaction",
     "write",
+    "report_html",
     "SummaryState",
 ]
 
@@ -606,3 +607,23 @@ class SummaryState:
 
     def finish(self) -> _pa.Table:
         return self._s.finish()
+
+
+def report_html(events, as_of: DateLike, calibration_end: DateLike, *, out=None, data_dir=None,
+                title: Optional[str] = None, time_unit: str = "week", monthly_discount: float = 0.01,
+                churn_horizon_days: int = 90, columns: Optional[Mapping[str, str]] = None,
+                purchase_type: Optional[str] = None, threads: Optional[int] = None) -> str:
+    """The self-contained HTML report (as ``clientele report html`` writes it): segments, the
+    RFM grid, value tiers, CLV, model checks, tracking, cohorts, channels, attribution,
+    campaigns, satisfaction and churn, each with a one-line reading; charts as inline SVG.
+
+    Models are fitted on purchases up to ``calibration_end`` and checked on the days after it
+    up to ``as_of`` (events strictly before ``as_of`` count). Returns the page; with ``out`` it
+    is also written there, and with ``data_dir`` the numbers behind every chart as CSV files.
+    In a notebook: ``IPython.display.HTML(clientele.report_html(...))``.
+    """
+    return _native.report_html(
+        _arrow(events), _date(as_of, "as_of"), _date(calibration_end, "calibration_end"),
+        None if out is None else _os.fspath(out), None if data_dir is None else _os.fspath(data_dir),
+        title, time_unit, float(monthly_discount), int(churn_horizon_days),
+        None if columns is None else dict(columns), purchase_type, threads)
