@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use clientele::churn::risk::RiskTiers;
 use clientele::exec::Parallelism;
-use clientele::kernels::summary::{Period, SummaryParams, TimeUnit};
+use clientele::kernels::summary::{Period, SummaryConfig, SummaryParams, TimeUnit};
 use clientele::models::{DataWindow, FitDiagnostics, FittedModel, Horizon, ModelKind, SavedModels};
 use clientele::pipeline::{
     ClvParams, CustomerSummary, Discount, EventSource, FileSource, ModelFit, customer_summary, top_by,
@@ -74,16 +74,7 @@ impl SummarySource {
         if let Some(path) = &self.summary {
             return Ok(CustomerSummary::read(path, window)?);
         }
-        let end = self
-            .calibration_end
-            .ok_or("--calibration-end is required with --input or --store")?;
-        let mut params = SummaryParams::new(end)
-            .period(window.period)
-            .time_unit(window.time_unit);
-        if let Some(o) = self.observation_end {
-            params = params.observation_end(o);
-        }
-        let cfg = params.validate()?;
+        let cfg = self.config(&window)?;
         let opened;
         let source = match &self.store {
             Some(dir) => {
@@ -108,14 +99,8 @@ impl SummarySource {
         Ok(customer_summary(&source, &cfg, par)?.summary)
     }
 
-    /// The observed repeat purchases per time unit of the summary's cohort
-    /// ([`pipeline::actual_tracking`](clientele::pipeline::actual_tracking)), when the events
-    /// are at hand (--store or --input; `None` for a --summary file). Files are read again.
-    fn actual_tracking(&self, par: &Parallelism) -> CliResult<Option<arrow_array::RecordBatch>> {
-        if self.summary.is_some() {
-            return Ok(None);
-        }
-        let window = self.window(None)?;
+    /// The summary's configuration from the flags (--store or --input).
+    fn config(&self, window: &DataWindow) -> CliResult<SummaryConfig> {
         let end = self
             .calibration_end
             .ok_or("--calibration-end is required with --input or --store")?;
@@ -125,20 +110,40 @@ impl SummarySource {
         if let Some(o) = self.observation_end {
             params = params.observation_end(o);
         }
-        let cfg = params.validate()?;
-        let table = match &self.store {
+        Ok(params.validate()?)
+    }
+
+    /// The summary and, when the events are at hand (--store or --input), the observed repeat
+    /// purchases per time unit of its cohort
+    /// ([`pipeline::actual_tracking`](clientele::pipeline::actual_tracking)), from one read of
+    /// the events; a --summary file gives no curve.
+    fn load_with_tracking(
+        &self,
+        fallback: Option<&DataWindow>,
+        par: &Parallelism,
+    ) -> CliResult<(CustomerSummary, Option<arrow_array::RecordBatch>)> {
+        if self.summary.is_some() {
+            return Ok((self.load(fallback, par)?, None));
+        }
+        let cfg = self.config(&self.window(fallback)?)?;
+        let opened;
+        let source = match &self.store {
             Some(dir) => {
-                let store = EventStore::open(dir, par)?;
-                clientele::pipeline::actual_tracking(&EventSource::Store(&store), &cfg, par)?
+                opened = EventStore::open(dir, par)?;
+                EventSource::Store(&opened)
             }
-            None => {
-                let files = FileSource::new(self.input.clone())
+            None => EventSource::Files(
+                FileSource::new(self.input.clone())
                     .ingest(self.mapping.ingest_options(false))
-                    .csv(self.mapping.csv_options()?);
-                clientele::pipeline::actual_tracking(&EventSource::Files(files), &cfg, par)?
-            }
+                    .csv(self.mapping.csv_options()?),
+            ),
         };
-        Ok(Some(table))
+        let (events, ingest) = clientele::pipeline::load_events(&source, None, par)?;
+        warn_rejections(ingest.as_ref());
+        let events = EventSource::Store(&events);
+        let summary = customer_summary(&events, &cfg, par)?.summary;
+        let tracking = clientele::pipeline::actual_tracking(&events, &cfg, par)?;
+        Ok((summary, Some(tracking)))
     }
 }
 
@@ -445,7 +450,7 @@ pub struct CheckArgs {
     matrix_horizon: Horizon,
     /// Write calibration_vs_holdout, period_transactions, frequency_recency and tracking
     /// tables into this directory (tracking: expected, and with --store or --input the observed
-    /// `actual_cumulative` and `actual_incremental` beside it).
+    /// `actual_incremental` and `actual_cumulative` beside it, from the same read of the events).
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
     /// Format of the tables in --out-dir: csv, parquet, json or arrow.
@@ -455,7 +460,7 @@ pub struct CheckArgs {
 
 pub fn check(a: &CheckArgs, par: &Parallelism) -> CliResult<()> {
     let models = SavedModels::read(&a.model)?;
-    let summary = a.source.load(models.window.as_ref(), par)?;
+    let (summary, actual) = a.source.load_with_tracking(models.window.as_ref(), par)?;
     let params = clientele::pipeline::CheckParams {
         holdout_max_frequency: a.holdout_max_frequency,
         period_max: a.period_max,
@@ -474,7 +479,7 @@ pub fn check(a: &CheckArgs, par: &Parallelism) -> CliResult<()> {
     print!("{}", clientele::io::format_table(&t.period_transactions, 50));
     // the tracking table: expected, and observed beside it when the events are at hand
     let mut tracking = t.tracking.clone();
-    if let Some(actual) = a.source.actual_tracking(par)? {
+    if let Some(actual) = actual {
         let n = tracking.num_rows().min(actual.num_rows());
         let (e, o) = (tracking.slice(0, n), actual.slice(0, n));
         let mut columns = e.columns().to_vec();

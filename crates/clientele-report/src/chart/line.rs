@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::stage::{Stage, err, staged};
 use super::style::{ValueFormat, series_color};
-use super::{HEIGHT, WIDTH, legend, padded};
+use super::{HEIGHT, WIDTH, legend, numeric_frame, padded};
 
 /// Lines over a numeric x axis, with an optional vertical marker (e.g. the calibration end).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,23 +39,12 @@ impl LineChart {
         let draw = |root: &super::stage::Area<'_>, stage: Stage| -> Result<(), String> {
             root.fill(&WHITE).map_err(err)?;
             let (strip, plot) = root.split_vertically(24);
-            let fx = |v: &f64| self.x_format.format(*v);
-            let fy = |v: &f64| self.y_format.format(*v);
-            let mut chart = ChartBuilder::on(&plot)
-                .margin_right(24)
-                .x_label_area_size(44)
-                .y_label_area_size(64)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc(self.x_axis.as_str())
-                .y_desc(self.y_axis.as_str())
-                .x_label_formatter(&fx)
-                .y_label_formatter(&fy)
-                .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
-                .draw()
-                .map_err(err)?;
+            let mut chart = numeric_frame(
+                &plot,
+                0,
+                (x0..x1, &self.x_axis, self.x_format),
+                (y0..y1, &self.y_axis, self.y_format),
+            )?;
             if self.diagonal {
                 let (a, b) = (x0.max(y0), x1.min(y1));
                 chart

@@ -192,3 +192,43 @@ pub(crate) fn legend<'n>(area: &stage::Area<'_>, names: impl Iterator<Item = &'n
     }
     Ok(())
 }
+
+/// The frame of a chart over two numeric axes on `area`: axes with their titles and number
+/// formats and a light grid (`top`: the margin above the plot, in pixels).
+pub(crate) fn numeric_frame<'a, 'b>(
+    area: &'a stage::Area<'b>,
+    top: u32,
+    x: (std::ops::Range<f64>, &str, ValueFormat),
+    y: (std::ops::Range<f64>, &str, ValueFormat),
+) -> Result<
+    plotters::chart::ChartContext<
+        'a,
+        plotters::prelude::SVGBackend<'b>,
+        plotters::coord::cartesian::Cartesian2d<
+            plotters::coord::types::RangedCoordf64,
+            plotters::coord::types::RangedCoordf64,
+        >,
+    >,
+    String,
+> {
+    use plotters::prelude::*;
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(top)
+        .margin_right(24)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x.0, y.0)
+        .map_err(stage::err)?;
+    let fx = |v: &f64| x.2.format(*v);
+    let fy = |v: &f64| y.2.format(*v);
+    chart
+        .configure_mesh()
+        .x_desc(x.1)
+        .y_desc(y.1)
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+        .draw()
+        .map_err(stage::err)?;
+    Ok(chart)
+}

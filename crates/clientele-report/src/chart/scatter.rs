@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::stage::{Stage, err, staged};
 use super::style::{ValueFormat, series_color};
-use super::{HEIGHT, WIDTH, padded};
+use super::{HEIGHT, WIDTH, numeric_frame, padded};
 
 /// Points over two numeric axes, with an optional y = x reference (calibration plots).
 #[derive(Debug, Clone, PartialEq)]
@@ -40,23 +40,12 @@ impl ScatterChart {
         };
         let draw = |root: &super::stage::Area<'_>, stage: Stage| -> Result<(), String> {
             root.fill(&WHITE).map_err(err)?;
-            let fx = |v: &f64| self.x_format.format(*v);
-            let fy = |v: &f64| self.y_format.format(*v);
-            let mut chart = ChartBuilder::on(root)
-                .margin(16)
-                .x_label_area_size(44)
-                .y_label_area_size(64)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc(self.x_axis.as_str())
-                .y_desc(self.y_axis.as_str())
-                .x_label_formatter(&fx)
-                .y_label_formatter(&fy)
-                .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
-                .draw()
-                .map_err(err)?;
+            let mut chart = numeric_frame(
+                root,
+                16,
+                (x0..x1, &self.x_axis, self.x_format),
+                (y0..y1, &self.y_axis, self.y_format),
+            )?;
             if self.diagonal {
                 chart
                     .draw_series([PathElement::new(
