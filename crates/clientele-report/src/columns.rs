@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
+use clientele::schema::CUSTOMER_ID;
 
 use crate::error::{Error, Result};
 
@@ -46,7 +47,7 @@ pub(crate) fn texts(table: &str, batch: &RecordBatch, name: &str) -> Result<Vec<
 
 /// A map from each row's customer key (as text) to the row's `value` column.
 pub(crate) fn by_customer(table: &str, batch: &RecordBatch, value: &str) -> Result<HashMap<String, Option<String>>> {
-    let keys = texts(table, batch, "customer_id")?;
+    let keys = texts(table, batch, CUSTOMER_ID)?;
     let values = texts(table, batch, value)?;
     Ok(keys
         .into_iter()

@@ -9,6 +9,7 @@ use clientele::churn::{ChurnModel, DEFAULT_BTYD_WEEKS};
 use clientele::exec::Parallelism;
 use clientele::pipeline::{churn_evaluate, churn_score, churn_train, fire_triggers, top_by};
 use clientele::schema::Role;
+use clientele::schema::output::churn::CHURN_PROBABILITY;
 use clientele::triggers::TriggerRules;
 
 use crate::input::{SourceArgs, load};
@@ -206,7 +207,7 @@ pub fn run(a: &ChurnArgs, par: &Parallelism) -> CliResult<()> {
                     eprintln!("{} customers scored -> {}", scores.num_rows(), path.display());
                 }
                 None => {
-                    let top = top_by(&scores, "churn_probability", 20)?;
+                    let top = top_by(&scores, CHURN_PROBABILITY, 20)?;
                     println!("most at risk as of {}:", s.as_of);
                     print!("{}", clientele::io::format_table(&top, 20));
                 }

@@ -13,6 +13,14 @@ use clientele::pipeline::{
     EventSource, SegmentBy, churn_score, churn_train, fire_triggers, report_segments, satisfaction_view,
 };
 use clientele::report::SegmentReportParams;
+use clientele::schema::CUSTOMER_ID;
+use clientele::schema::output::churn::CHURN_PROBABILITY;
+use clientele::schema::output::common::SEGMENT;
+use clientele::schema::output::rfm::MONETARY;
+use clientele::schema::output::satisfaction::DIMENSION;
+use clientele::schema::output::summary::{COUNT_PREFIX, FREQUENCY_HOLDOUT, TOTAL_SPEND};
+use clientele::schema::output::triggers::RULE;
+use clientele::schema::output::{FREQUENCY, MONETARY_VALUE, RECENCY, T};
 use clientele::synth::GenerateParams;
 
 /// The CDNOW sample, bundled (see testdata/cdnow/README.md for its provenance).
@@ -68,9 +76,9 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
         .period(Period::Day)
         .time_unit(TimeUnit::Week);
     let s = summarize(&store, &params.validate()?, par)?;
-    let x = floats(&s, "frequency");
-    let xh = floats(&s, "frequency_holdout");
-    let m = floats(&s, "monetary_value");
+    let x = floats(&s, FREQUENCY);
+    let xh = floats(&s, FREQUENCY_HOLDOUT);
+    let m = floats(&s, MONETARY_VALUE);
     let repeat: Vec<f64> = m.iter().zip(&x).filter(|(_, x)| **x > 0.0).map(|(m, _)| *m).collect();
     println!("   summary: calibration to 1997-09-30, holdout to 1998-06-30, same-day purchases merged, time in weeks");
     println!(
@@ -87,13 +95,13 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     order.sort_by(|&i, &j| x[j].total_cmp(&x[i]).then(i.cmp(&j)));
     let top = UInt32Array::from(order.iter().take(5).map(|&i| i as u32).collect::<Vec<_>>());
     let cols = [
-        "customer_id",
-        "frequency",
-        "recency",
-        "T",
-        "monetary_value",
-        "frequency_holdout",
-        "total_spend",
+        CUSTOMER_ID,
+        FREQUENCY,
+        RECENCY,
+        T,
+        MONETARY_VALUE,
+        FREQUENCY_HOLDOUT,
+        TOTAL_SPEND,
     ];
     let top = arrow_select::take::take_record_batch(
         &s.project(
@@ -165,9 +173,9 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
             .validate()?,
         par,
     )?;
-    let x = floats(&s, "frequency");
-    let xh = floats(&s, "frequency_holdout");
-    let complaints = sum_u64(&s, "count_complaint");
+    let x = floats(&s, FREQUENCY);
+    let xh = floats(&s, FREQUENCY_HOLDOUT);
+    let complaints = sum_u64(&s, &format!("{COUNT_PREFIX}complaint"));
     println!(
         "\n   summary (weekly periods, calibration to 2025-06-30, holdout to 2025-12-31): {} buyers, {} repeat buyers,",
         s.num_rows(),
@@ -200,7 +208,7 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     let seg_rows: Vec<u32> = {
         let dims = sat
             .summary
-            .column_by_name("dimension")
+            .column_by_name(DIMENSION)
             .and_then(|c| c.as_string_opt::<i32>())
             .ok_or("no dimension column")?;
         (0..dims.len() as u32)
@@ -232,15 +240,12 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
         return Err("churn scores and the RFM table cover different customers".into());
     }
     let joined = RecordBatch::try_from_iter([
-        ("customer_id", scores.column(0).clone()),
-        ("churn_probability", scores.column(1).clone()),
-        ("segment", table.column_by_name("segment").ok_or("no segment")?.clone()),
-        (
-            "monetary",
-            table.column_by_name("monetary").ok_or("no monetary")?.clone(),
-        ),
+        (CUSTOMER_ID, scores.column(0).clone()),
+        (CHURN_PROBABILITY, scores.column(1).clone()),
+        (SEGMENT, table.column_by_name(SEGMENT).ok_or("no segment")?.clone()),
+        (MONETARY, table.column_by_name(MONETARY).ok_or("no monetary")?.clone()),
     ])?;
-    let p = floats(&joined, "churn_probability");
+    let p = floats(&joined, CHURN_PROBABILITY);
     let mut order: Vec<u32> = (0..p.len() as u32).collect();
     order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
     order.truncate(5);
@@ -255,7 +260,7 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     )?;
     let fired = fire_triggers(&rules, &joined)?.fired;
     let names = fired
-        .column_by_name("rule")
+        .column_by_name(RULE)
         .and_then(|c| c.as_string_opt::<i32>())
         .ok_or("no rule column")?;
     let count = |r: &str| (0..names.len()).filter(|&i| names.value(i) == r).count();
@@ -271,7 +276,7 @@ pub fn run(a: &DemoArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Er
     // A customer 360 card: the top-risk Champion (or the first customer), with the RFM segment
     // and churn probability joined from the tables above.
     let card_key = {
-        let seg = joined.column_by_name("segment").and_then(|c| c.as_string_opt::<i32>());
+        let seg = joined.column_by_name(SEGMENT).and_then(|c| c.as_string_opt::<i32>());
         let ids = joined.column(0).as_primitive_opt::<arrow_array::types::Int64Type>();
         match (seg, ids) {
             (Some(seg), Some(ids)) => (0..joined.num_rows())

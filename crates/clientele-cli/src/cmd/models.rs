@@ -14,6 +14,7 @@ use clientele::models::{DataWindow, FitDiagnostics, FittedModel, Horizon, ModelK
 use clientele::pipeline::{
     ClvParams, CustomerSummary, Discount, EventSource, FileSource, ModelFit, customer_summary, top_by,
 };
+use clientele::schema::output::tracking::{ACTUAL_CUMULATIVE, EXPECTED_CUMULATIVE, TIME};
 use clientele::store::EventStore;
 
 use crate::input::{MappingArgs, progress_bar, warn_rejections};
@@ -493,9 +494,9 @@ pub fn check(a: &CheckArgs, par: &Parallelism) -> CliResult<()> {
             (!col.is_empty()).then(|| col.value(col.len() - 1))
         };
         if let (Some(time), Some(actual), Some(expected)) = (
-            last(&tracking, "time"),
-            last(&tracking, "actual_cumulative"),
-            last(&tracking, "expected_cumulative"),
+            last(&tracking, TIME),
+            last(&tracking, ACTUAL_CUMULATIVE),
+            last(&tracking, EXPECTED_CUMULATIVE),
         ) {
             println!(
                 "\ntracking: after {time} time units the cohort made {actual} repeat purchases; the model expected {expected:.1}"

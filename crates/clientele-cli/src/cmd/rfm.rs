@@ -12,6 +12,7 @@ use clientele::kernels::rfm::{RfmConfig, RfmMode, RfmParams, Scoring, SegmentMap
 use clientele::kernels::summary::Period;
 use clientele::pipeline::{SegmentBy, customer_rfm, report_segments};
 use clientele::report::SegmentReportParams;
+use clientele::schema::output::rfm::{F_SCORE, M_SCORE, R_SCORE};
 
 use crate::input::{SourceArgs, warn_rejections, with_source};
 
@@ -159,11 +160,7 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
         "customers per score:{}",
         (1..=shown).map(|s| format!("{s:>9}")).collect::<String>()
     );
-    for (label, col) in [
-        ("recency", "r_score"),
-        ("frequency", "f_score"),
-        ("monetary", "m_score"),
-    ] {
+    for (label, col) in [("recency", R_SCORE), ("frequency", F_SCORE), ("monetary", M_SCORE)] {
         println!("  {label:<18}{}", distribution(&table, col, shown));
     }
     let report = run.report;

@@ -11,6 +11,8 @@ use clientele::exec::Parallelism;
 use clientele::kernels::kmeans::KMeansParams;
 use clientele::kernels::rfm::{RfmParams, Tiers};
 use clientele::pipeline::{cluster_segments, value_segments};
+use clientele::schema::output::common::{CUSTOMERS, REVENUE, REVENUE_SHARE};
+use clientele::schema::output::tiers::TIER;
 
 use crate::input::{SourceArgs, warn_rejections, with_source};
 
@@ -79,15 +81,15 @@ pub fn run(a: &SegmentArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
         "tier", "customers", "revenue", "revenue_share"
     );
     let t = &run.summary;
-    let tier = t.column_by_name("tier").and_then(|c| c.as_string_opt::<i32>());
+    let tier = t.column_by_name(TIER).and_then(|c| c.as_string_opt::<i32>());
     let customers = t
-        .column_by_name("customers")
+        .column_by_name(CUSTOMERS)
         .and_then(|c| c.as_primitive_opt::<UInt64Type>());
     let revenue = t
-        .column_by_name("revenue")
+        .column_by_name(REVENUE)
         .and_then(|c| c.as_primitive_opt::<Float64Type>());
     let share = t
-        .column_by_name("revenue_share")
+        .column_by_name(REVENUE_SHARE)
         .and_then(|c| c.as_primitive_opt::<Float64Type>());
     let (Some(tier), Some(customers), Some(revenue), Some(share)) = (tier, customers, revenue, share) else {
         return Err("the tier summary lacks a column".into());

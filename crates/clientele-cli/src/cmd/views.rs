@@ -15,6 +15,8 @@ use clientele::pipeline::{
     acquisition_view, attribution_view, campaign_view, channel_view, cohort_view, cross_sell_view, customer_card,
     customer360_view, satisfaction_view,
 };
+use clientele::schema::output::attribution::ATTRIBUTED_REVENUE;
+use clientele::schema::output::common::SEGMENT;
 use clientele::views::{
     AttributionModel, AttributionParams, Basket, CampaignParams, ChannelParams, CohortParams, CrossSellParams,
     Customer360Params, Grain, SatisfactionParams, retention_matrix,
@@ -107,7 +109,7 @@ pub struct SatisfactionArgs {
     #[arg(long, value_name = "FILE")]
     segments: Option<PathBuf>,
     /// The segment column of --segments.
-    #[arg(long, value_name = "COL", default_value = "segment")]
+    #[arg(long, value_name = "COL", default_value = SEGMENT)]
     segment_column: String,
     /// Write the score distribution (counts per integer score) to this file.
     #[arg(long, value_name = "FILE")]
@@ -220,7 +222,7 @@ pub fn run_attribution(a: &AttributionArgs, par: &Parallelism) -> CmdResult {
         Some(path) => write(&table, path, "attribution"),
         None => {
             let total: f64 = table
-                .column_by_name("attributed_revenue")
+                .column_by_name(ATTRIBUTED_REVENUE)
                 .and_then(|c| c.as_primitive_opt::<Float64Type>())
                 .map_or(0.0, |c| c.values().iter().sum());
             println!(
@@ -377,7 +379,7 @@ pub struct CampaignsArgs {
     #[arg(long, value_name = "FILE")]
     segments: Option<PathBuf>,
     /// The segment column of --segments.
-    #[arg(long, value_name = "COL", default_value = "segment")]
+    #[arg(long, value_name = "COL", default_value = SEGMENT)]
     segment_column: String,
     /// Output file (default: a table on stdout).
     #[arg(long, value_name = "FILE")]

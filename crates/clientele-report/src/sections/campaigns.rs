@@ -1,6 +1,10 @@
 //! Campaigns: response rates and uplift over held-out controls, with intervals.
 
 use super::*;
+use clientele::schema::CAMPAIGN_ID;
+use clientele::schema::output::campaigns::{
+    CONTROL_RESPONSE_RATE, RESPONSE_RATE, UPLIFT, UPLIFT_CI_HIGH, UPLIFT_CI_LOW,
+};
 
 pub(super) fn campaigns(ctx: &Ctx<'_>) -> Result<Section> {
     let (key, title) = ("campaigns", "Campaigns");
@@ -19,13 +23,13 @@ pub(super) fn campaigns(ctx: &Ctx<'_>) -> Result<Section> {
         ctx.par,
     )?
     .output;
-    let ids = texts("campaigns", &t, "campaign_id")?;
+    let ids = texts("campaigns", &t, CAMPAIGN_ID)?;
     let (rate, control, uplift, lo, hi) = (
-        floats("campaigns", &t, "response_rate")?,
-        floats("campaigns", &t, "control_response_rate")?,
-        floats("campaigns", &t, "uplift")?,
-        floats("campaigns", &t, "uplift_ci_low")?,
-        floats("campaigns", &t, "uplift_ci_high")?,
+        floats("campaigns", &t, RESPONSE_RATE)?,
+        floats("campaigns", &t, CONTROL_RESPONSE_RATE)?,
+        floats("campaigns", &t, UPLIFT)?,
+        floats("campaigns", &t, UPLIFT_CI_LOW)?,
+        floats("campaigns", &t, UPLIFT_CI_HIGH)?,
     );
     // the last 20 campaigns (name order) that were sent
     let mut rows: Vec<usize> = (0..t.num_rows())

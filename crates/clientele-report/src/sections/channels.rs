@@ -1,6 +1,11 @@
 //! Channels: the mix of engagement and revenue, preference vs spend, and attribution.
 
 use super::*;
+use clientele::schema::output::attribution::ATTRIBUTED_REVENUE;
+use clientele::schema::output::channels::{ENGAGEMENT_SHARE, PREFERRED_BY_ENGAGEMENT};
+use clientele::schema::output::common::{REVENUE, REVENUE_SHARE};
+use clientele::schema::output::rfm::MONETARY;
+use clientele::schema::{CHANNEL, CUSTOMER_ID};
 
 pub(super) fn channels(ctx: &Ctx<'_>) -> Result<Section> {
     let (key, title) = ("channels", "Channels");
@@ -13,13 +18,13 @@ pub(super) fn channels(ctx: &Ctx<'_>) -> Result<Section> {
     if t.num_rows() == 0 {
         return Ok(absent(key, title, "No event has a channel."));
     }
-    let names: Vec<String> = texts("channels", t, "channel")?
+    let names: Vec<String> = texts("channels", t, CHANNEL)?
         .into_iter()
         .map(Option::unwrap_or_default)
         .collect();
     let (engagement, revenue) = (
-        floats("channels", t, "engagement_share")?,
-        floats("channels", t, "revenue")?,
+        floats("channels", t, ENGAGEMENT_SHARE)?,
+        floats("channels", t, REVENUE)?,
     );
     let total: f64 = revenue.iter().sum();
     let revenue_share: Vec<f64> = revenue
@@ -55,11 +60,11 @@ pub(super) fn channels(ctx: &Ctx<'_>) -> Result<Section> {
         table: mix,
     }];
     // preference vs spend: mean RFM monetary of customers by their most-used channel
-    let monetary = by_customer("rfm", &ctx.rfm, "monetary")?;
+    let monetary = by_customer("rfm", &ctx.rfm, MONETARY)?;
     let pref = &views.preferred;
     let (ids, chosen) = (
-        texts("preferred", pref, "customer_id")?,
-        texts("preferred", pref, "preferred_by_engagement")?,
+        texts("preferred", pref, CUSTOMER_ID)?,
+        texts("preferred", pref, PREFERRED_BY_ENGAGEMENT)?,
     );
     let mut by: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for (id, ch) in ids.iter().zip(&chosen) {
@@ -122,11 +127,11 @@ pub(super) fn attribution(ctx: &Ctx<'_>) -> Result<Section> {
         .as_of(p.as_of);
     let lookback = params.lookback_days;
     let t = attribution_view(&ctx.source(), &params.validate()?, ctx.par)?.output;
-    let names: Vec<String> = texts("attribution", &t, "channel")?
+    let names: Vec<String> = texts("attribution", &t, CHANNEL)?
         .into_iter()
         .map(Option::unwrap_or_default)
         .collect();
-    let share = floats("attribution", &t, "revenue_share")?;
+    let share = floats("attribution", &t, REVENUE_SHARE)?;
     if names.iter().all(|n| n == clientele::views::attribution::UNATTRIBUTED) {
         return Ok(absent(key, title, "No purchase had a touch on a channel before it."));
     }
@@ -149,7 +154,7 @@ pub(super) fn attribution(ctx: &Ctx<'_>) -> Result<Section> {
         ("channel", Col::Text(names.clone())),
         (
             "attributed_revenue",
-            Col::Num(floats("attribution", &t, "attributed_revenue")?),
+            Col::Num(floats("attribution", &t, ATTRIBUTED_REVENUE)?),
         ),
         ("revenue_share", Col::Num(share.clone())),
     ])?;

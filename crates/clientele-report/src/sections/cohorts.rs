@@ -1,6 +1,8 @@
 //! Acquisition cohorts: retention and revenue per customer by months since acquisition.
 
 use super::*;
+use clientele::schema::output::cohorts::{COHORT, PERIOD, RETENTION};
+use clientele::schema::output::common::{CUSTOMERS, REVENUE};
 
 pub(super) fn cohorts(ctx: &Ctx<'_>) -> Result<Section> {
     let (key, title) = ("cohorts", "Acquisition cohorts");
@@ -9,12 +11,12 @@ pub(super) fn cohorts(ctx: &Ctx<'_>) -> Result<Section> {
     if long.num_rows() == 0 {
         return Ok(absent(key, title, "No customer bought before the report date."));
     }
-    let cohort = texts("cohorts", &long, "cohort")?;
+    let cohort = texts("cohorts", &long, COHORT)?;
     let (period, retention, revenue, customers) = (
-        floats("cohorts", &long, "period")?,
-        floats("cohorts", &long, "retention")?,
-        floats("cohorts", &long, "revenue")?,
-        floats("cohorts", &long, "customers")?,
+        floats("cohorts", &long, PERIOD)?,
+        floats("cohorts", &long, RETENTION)?,
+        floats("cohorts", &long, REVENUE)?,
+        floats("cohorts", &long, CUSTOMERS)?,
     );
     let mut names: Vec<String> = cohort.iter().flatten().cloned().collect();
     names.dedup();

@@ -1,6 +1,9 @@
 //! Who the customers are: RFM segments, the RFM grid, value tiers and the Pareto curve.
 
 use super::*;
+use clientele::schema::output::common::{CUSTOMERS, REVENUE, REVENUE_SHARE, SEGMENT, SHARE};
+use clientele::schema::output::rfm::{F_SCORE, MONETARY, R_SCORE};
+use clientele::schema::output::tiers::TIER;
 
 pub(super) fn segments(ctx: &Ctx<'_>) -> Result<Section> {
     let (key, title) = ("segments", "Segments");
@@ -8,16 +11,16 @@ pub(super) fn segments(ctx: &Ctx<'_>) -> Result<Section> {
     if t.num_rows() == 0 {
         return Ok(absent(key, title, "No customer bought before the report date."));
     }
-    let names: Vec<String> = texts("segments", t, "segment")?
+    let names: Vec<String> = texts("segments", t, SEGMENT)?
         .into_iter()
         .map(Option::unwrap_or_default)
         .collect();
     let (share, revenue, revenue_share) = (
-        floats("segments", t, "share")?,
-        floats("segments", t, "revenue")?,
-        floats("segments", t, "revenue_share")?,
+        floats("segments", t, SHARE)?,
+        floats("segments", t, REVENUE)?,
+        floats("segments", t, REVENUE_SHARE)?,
     );
-    let customers = floats("segments", t, "customers")?;
+    let customers = floats("segments", t, CUSTOMERS)?;
     let top = (0..names.len()).max_by(|&a, &b| revenue_share[a].total_cmp(&revenue_share[b]).then(b.cmp(&a)));
     let reading = top.map_or_else(String::new, |i| {
         format!(
@@ -80,9 +83,9 @@ pub(super) fn rfm(ctx: &Ctx<'_>) -> Result<Section> {
         return Ok(absent(key, title, "No customer bought before the report date."));
     }
     let (r, f, m) = (
-        floats("rfm", t, "r_score")?,
-        floats("rfm", t, "f_score")?,
-        floats("rfm", t, "monetary")?,
+        floats("rfm", t, R_SCORE)?,
+        floats("rfm", t, F_SCORE)?,
+        floats("rfm", t, MONETARY)?,
     );
     let bins = r
         .iter()
@@ -180,13 +183,13 @@ pub(super) fn value(ctx: &Ctx<'_>) -> Result<Section> {
     if t.num_rows() == 0 {
         return Ok(absent(key, title, "No customer bought before the report date."));
     }
-    let tiers: Vec<String> = texts("value_tiers", t, "tier")?
+    let tiers: Vec<String> = texts("value_tiers", t, TIER)?
         .into_iter()
         .map(Option::unwrap_or_default)
         .collect();
     let (customers, share) = (
-        floats("value_tiers", t, "customers")?,
-        floats("value_tiers", t, "revenue_share")?,
+        floats("value_tiers", t, CUSTOMERS)?,
+        floats("value_tiers", t, REVENUE_SHARE)?,
     );
     let total: f64 = customers.iter().sum();
     let mut curve = vec![(0.0, 0.0)];
@@ -205,7 +208,7 @@ pub(super) fn value(ctx: &Ctx<'_>) -> Result<Section> {
     let data = table(vec![
         ("tier", Col::Text(tiers.clone())),
         ("customers", Col::Num(customers)),
-        ("revenue", Col::Num(floats("value_tiers", t, "revenue")?)),
+        ("revenue", Col::Num(floats("value_tiers", t, REVENUE)?)),
         ("revenue_share", Col::Num(share.clone())),
         (
             "cumulative_customer_share",

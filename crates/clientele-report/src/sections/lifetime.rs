@@ -1,6 +1,8 @@
 //! Customer lifetime value: its distribution and its mean by segment.
 
 use super::*;
+use clientele::schema::CUSTOMER_ID;
+use clientele::schema::output::CLV;
 
 pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.retain(|x| x.is_finite());
@@ -29,8 +31,8 @@ pub(super) fn lifetime_value(ctx: &Ctx<'_>) -> Result<Section> {
         }
     };
     let p = ctx.cfg.params();
-    let values = floats("clv", &run.table, "clv")?;
-    let ids = texts("clv", &run.table, "customer_id")?;
+    let values = floats("clv", &run.table, CLV)?;
+    let ids = texts("clv", &run.table, CUSTOMER_ID)?;
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     if sorted.is_empty() {
         return Ok(absent(key, title, "No customer could be valued."));

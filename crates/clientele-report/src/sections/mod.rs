@@ -25,6 +25,7 @@ use crate::columns::{by_customer, floats, texts};
 use crate::error::Result;
 use crate::params::ReportConfig;
 use crate::table::{Col, table};
+use clientele::schema::output::common::SEGMENT;
 
 mod campaigns;
 mod channels;
@@ -164,7 +165,7 @@ impl<'a> Ctx<'a> {
             SegmentReportParams::new(p.as_of),
             par,
         )?;
-        let segment_of = by_customer("rfm", &run.table, "segment")?;
+        let segment_of = by_customer("rfm", &run.table, SEGMENT)?;
         let observation_end = p.as_of.checked_sub_days(Days::new(1)).unwrap_or(p.as_of);
         let summary = SummaryParams::new(p.calibration_end)
             .observation_end(observation_end)

@@ -1,11 +1,19 @@
 //! The purchase model checked as lifetimes and CLVTools users check it, and tracking.
 
 use super::*;
+use clientele::schema::output::check::{
+    ACTUAL_CUSTOMERS, ACTUAL_HOLDOUT, EXPECTED_CUSTOMERS, EXPECTED_HOLDOUT, REPEAT_PURCHASES,
+};
+use clientele::schema::output::common::CUSTOMERS;
+use clientele::schema::output::tracking::{
+    ACTUAL_CUMULATIVE, ACTUAL_INCREMENTAL, EXPECTED_CUMULATIVE, EXPECTED_INCREMENTAL, TIME,
+};
+use clientele::schema::output::{EXPECTED_PURCHASES, FREQUENCY, P_ALIVE, RECENCY, T};
 
 /// The summary's largest T (time units from the first customer's first purchase to the
 /// calibration end).
 pub(super) fn max_t(summary: &CustomerSummary) -> Result<f64> {
-    Ok(summary.column("T")?.into_iter().fold(0.0_f64, f64::max))
+    Ok(summary.column(T)?.into_iter().fold(0.0_f64, f64::max))
 }
 
 pub(super) fn model(ctx: &Ctx<'_>) -> Result<Section> {
@@ -14,7 +22,7 @@ pub(super) fn model(ctx: &Ctx<'_>) -> Result<Section> {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) | (_, Err(e)) => return Ok(absent(key, title, format!("No purchase model: {e}"))),
     };
-    let x = summary.column("frequency")?;
+    let x = summary.column(FREQUENCY)?;
     let max_x = x.iter().copied().fold(0.0_f64, f64::max);
     let check = check_model(
         summary,
@@ -30,10 +38,10 @@ pub(super) fn model(ctx: &Ctx<'_>) -> Result<Section> {
     // P(alive) and expected purchases over frequency x recency, recency thinned to ≤ 26 columns
     let m = &check.frequency_recency;
     let (fx, rx, ep, pa) = (
-        floats("frequency_recency", m, "frequency")?,
-        floats("frequency_recency", m, "recency")?,
-        floats("frequency_recency", m, "expected_purchases")?,
-        floats("frequency_recency", m, "p_alive")?,
+        floats("frequency_recency", m, FREQUENCY)?,
+        floats("frequency_recency", m, RECENCY)?,
+        floats("frequency_recency", m, EXPECTED_PURCHASES)?,
+        floats("frequency_recency", m, P_ALIVE)?,
     );
     let max_f = fx.iter().copied().fold(0.0_f64, f64::max) as usize;
     let max_r = rx.iter().copied().fold(0.0_f64, f64::max) as usize;
@@ -82,9 +90,9 @@ pub(super) fn model(ctx: &Ctx<'_>) -> Result<Section> {
     });
     let pt = &check.period_transactions;
     let (k, actual, expected) = (
-        floats("period_transactions", pt, "repeat_purchases")?,
-        floats("period_transactions", pt, "actual_customers")?,
-        floats("period_transactions", pt, "expected_customers")?,
+        floats("period_transactions", pt, REPEAT_PURCHASES)?,
+        floats("period_transactions", pt, ACTUAL_CUSTOMERS)?,
+        floats("period_transactions", pt, EXPECTED_CUSTOMERS)?,
     );
     let last = k.len().saturating_sub(1);
     let labels: Vec<String> = k
@@ -117,10 +125,10 @@ pub(super) fn model(ctx: &Ctx<'_>) -> Result<Section> {
     let mut reading = format!("{purchase} fitted on {} customers.", count(x.len() as f64));
     if let Some(h) = &check.calibration_vs_holdout {
         let (f, n, a, e) = (
-            floats("calibration_vs_holdout", h, "frequency")?,
-            floats("calibration_vs_holdout", h, "customers")?,
-            floats("calibration_vs_holdout", h, "actual_holdout")?,
-            floats("calibration_vs_holdout", h, "expected_holdout")?,
+            floats("calibration_vs_holdout", h, FREQUENCY)?,
+            floats("calibration_vs_holdout", h, CUSTOMERS)?,
+            floats("calibration_vs_holdout", h, ACTUAL_HOLDOUT)?,
+            floats("calibration_vs_holdout", h, EXPECTED_HOLDOUT)?,
         );
         let (ta, te): (f64, f64) = (0..n.len()).fold((0.0, 0.0), |(sa, se), i| (sa + n[i] * a[i], se + n[i] * e[i]));
         reading = format!(
@@ -170,13 +178,13 @@ pub(super) fn tracking(ctx: &Ctx<'_>) -> Result<Section> {
     let check = check_model(summary, &run.models, &CheckParams::default(), ctx.par)?;
     let actual = actual_tracking(&ctx.source(), scfg, ctx.par)?;
     let (te, ce, ie) = (
-        floats("tracking", &check.tracking, "time")?,
-        floats("tracking", &check.tracking, "expected_cumulative")?,
-        floats("tracking", &check.tracking, "expected_incremental")?,
+        floats("tracking", &check.tracking, TIME)?,
+        floats("tracking", &check.tracking, EXPECTED_CUMULATIVE)?,
+        floats("tracking", &check.tracking, EXPECTED_INCREMENTAL)?,
     );
     let (ca, ia) = (
-        floats("tracking", &actual, "actual_cumulative")?,
-        floats("tracking", &actual, "actual_incremental")?,
+        floats("tracking", &actual, ACTUAL_CUMULATIVE)?,
+        floats("tracking", &actual, ACTUAL_INCREMENTAL)?,
     );
     let n = te.len().min(ca.len());
     if n == 0 {

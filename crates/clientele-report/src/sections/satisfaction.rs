@@ -1,6 +1,7 @@
 //! Satisfaction: the mean survey score by RFM segment.
 
 use super::*;
+use clientele::schema::output::satisfaction::{DIMENSION, GROUP, MEAN_SCORE, RESPONSES};
 
 pub(super) fn satisfaction(ctx: &Ctx<'_>) -> Result<Section> {
     let (key, title) = ("satisfaction", "Satisfaction");
@@ -20,11 +21,11 @@ pub(super) fn satisfaction(ctx: &Ctx<'_>) -> Result<Section> {
     )?
     .output;
     let t = &views.summary;
-    let dims = texts("satisfaction", t, "dimension")?;
-    let groups = texts("satisfaction", t, "group")?;
+    let dims = texts("satisfaction", t, DIMENSION)?;
+    let groups = texts("satisfaction", t, GROUP)?;
     let (responses, mean) = (
-        floats("satisfaction", t, "responses")?,
-        floats("satisfaction", t, "mean_score")?,
+        floats("satisfaction", t, RESPONSES)?,
+        floats("satisfaction", t, MEAN_SCORE)?,
     );
     let rows: Vec<usize> = (0..t.num_rows())
         .filter(|&i| dims[i].as_deref() == Some("segment") && responses[i] > 0.0 && mean[i].is_finite())

@@ -47,6 +47,12 @@ use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
 use crate::kernels::summary::units_to_cents as round_cents;
+use crate::schema::output::churn::{
+    DAYS_SINCE_COMPLAINT, INTERPURCHASE_MEAN_DAYS, INTERPURCHASE_SD_DAYS, SATISFACTION_MEAN, SATISFACTION_TREND,
+    SURVEYS,
+};
+use crate::schema::output::common::{CAMPAIGN_RESPONSES, COMPLAINTS, SERVICE_CALLS, TENURE_DAYS};
+use crate::schema::output::rfm::{FREQUENCY, MONETARY, RECENCY_DAYS};
 use crate::store::{EventStore, KeyRef};
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
@@ -54,23 +60,23 @@ use crate::time::{MICROS_PER_DAY, date_to_days};
 pub const DEFAULT_NO_COMPLAINT_DAYS: f64 = 3650.0;
 
 /// The prefix of the channel-share columns.
-pub const CHANNEL_SHARE: &str = "channel_share_";
+pub use crate::schema::output::churn::CHANNEL_SHARE;
 
 /// The fixed feature columns, in output order (channel shares and extra columns follow).
 pub const BASE_FEATURES: [&str; 13] = [
-    "recency_days",
-    "frequency",
-    "monetary",
-    "tenure_days",
-    "interpurchase_mean_days",
-    "interpurchase_sd_days",
-    "complaints",
-    "days_since_complaint",
-    "service_calls",
-    "surveys",
-    "satisfaction_mean",
-    "satisfaction_trend",
-    "campaign_responses",
+    RECENCY_DAYS,
+    FREQUENCY,
+    MONETARY,
+    TENURE_DAYS,
+    INTERPURCHASE_MEAN_DAYS,
+    INTERPURCHASE_SD_DAYS,
+    COMPLAINTS,
+    DAYS_SINCE_COMPLAINT,
+    SERVICE_CALLS,
+    SURVEYS,
+    SATISFACTION_MEAN,
+    SATISFACTION_TREND,
+    CAMPAIGN_RESPONSES,
 ];
 
 /// Unchecked parameters of [`churn_features`].

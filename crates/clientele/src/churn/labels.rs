@@ -22,7 +22,7 @@ use crate::store::EventStore;
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
 /// The name of the label column.
-pub const CHURNED: &str = "churned";
+pub use crate::schema::output::churn::CHURNED;
 
 /// The default horizon: 90 days.
 pub const DEFAULT_HORIZON_DAYS: u32 = 90;
@@ -204,7 +204,7 @@ pub fn label_values(labels: &RecordBatch) -> Result<Vec<f64>> {
                 Ok(v)
             } else {
                 Err(Error::InvalidModelData {
-                    column: "churned",
+                    column: CHURNED,
                     row: i,
                     value: v,
                     reason: "a label must be 0 or 1",

@@ -29,6 +29,7 @@ use chrono::NaiveDate;
 use super::features::{FeatureConfig, FeatureParams, Scaling};
 use super::labels::label_values;
 use crate::error::{Error, Result};
+use crate::schema::output::churn::CHURN_PROBABILITY;
 
 /// The model name in saved JSON.
 pub const MODEL_NAME: &str = "churn_logistic";
@@ -647,7 +648,7 @@ impl ChurnModel {
             ));
             cols.push(id.clone());
         }
-        fields.push(Field::new("churn_probability", DataType::Float64, false));
+        fields.push(Field::new(CHURN_PROBABILITY, DataType::Float64, false));
         cols.push(Arc::new(Float64Array::from(p)));
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
     }

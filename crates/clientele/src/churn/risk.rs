@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::schema::output::{CHURN_RISK, P_ALIVE};
 
 /// How risks are graded into tiers; see the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,7 +54,7 @@ pub fn churn_risk(p_alive: &[f64]) -> Result<Vec<f64>> {
                 Ok(1.0 - p)
             } else {
                 Err(Error::InvalidModelData {
-                    column: "p_alive",
+                    column: P_ALIVE,
                     row,
                     value: p,
                     reason: "must be a probability in [0, 1]",
@@ -95,7 +96,7 @@ pub fn risk_tiers(risk: &[f64], tiers: &RiskTiers) -> Result<Vec<String>> {
 pub fn risk_tier_codes(risk: &[f64], tiers: &RiskTiers) -> Result<(Vec<String>, Vec<u32>)> {
     if let Some((row, &v)) = risk.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::InvalidModelData {
-            column: "churn_risk",
+            column: CHURN_RISK,
             row,
             value: v,
             reason: "must be finite",

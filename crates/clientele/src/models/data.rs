@@ -21,6 +21,7 @@ use arrow_schema::DataType;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::schema::output;
 
 /// Distinct (x, t_x, T) rows with weights, ready for a likelihood.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,9 +126,9 @@ impl RfmData {
     /// [`Error::MissingColumn`] or [`Error::ColumnType`] when a column is absent or not Float64,
     /// [`Error::InvalidModelData`] for a null or invalid value, as [`RfmData::from_slices`].
     pub fn from_summary(batch: &RecordBatch) -> Result<Self> {
-        let x = float_column(batch, "frequency")?;
-        let tx = float_column(batch, "recency")?;
-        let t = float_column(batch, "T")?;
+        let x = float_column(batch, output::FREQUENCY)?;
+        let tx = float_column(batch, output::RECENCY)?;
+        let t = float_column(batch, output::T)?;
         Self::from_slices(&x, &tx, &t, None)
     }
 
@@ -450,8 +451,8 @@ impl SpendData {
     /// # Errors
     /// As [`RfmData::from_summary`] and [`SpendData::from_slices`].
     pub fn from_summary(batch: &RecordBatch) -> Result<Self> {
-        let x = float_column(batch, "frequency")?;
-        let m = float_column(batch, "monetary_value")?;
+        let x = float_column(batch, output::FREQUENCY)?;
+        let m = float_column(batch, output::MONETARY_VALUE)?;
         Self::from_slices(&x, &m, None)
     }
 

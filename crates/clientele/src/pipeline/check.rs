@@ -15,7 +15,13 @@ use crate::models::check::{calibration_vs_holdout, frequency_recency_matrix, per
 use crate::models::clv::PurchaseModel;
 use crate::models::holdout::cumulative_expected_purchases;
 use crate::models::{Horizon, SavedModels};
-use crate::schema::output::{FREQUENCY, RECENCY, T};
+use crate::schema::output::check::{
+    ACTUAL_CUSTOMERS, ACTUAL_HOLDOUT, EXPECTED_CUSTOMERS, EXPECTED_HOLDOUT, REPEAT_PURCHASES,
+};
+use crate::schema::output::common::CUSTOMERS;
+use crate::schema::output::summary::{DURATION_HOLDOUT, FREQUENCY_HOLDOUT};
+use crate::schema::output::tracking::{EXPECTED_CUMULATIVE, EXPECTED_INCREMENTAL, TIME};
+use crate::schema::output::{EXPECTED_PURCHASES, FREQUENCY, P_ALIVE, RECENCY, T};
 
 /// Settings of [`check_model`], with documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -115,14 +121,11 @@ fn f64s(v: impl IntoIterator<Item = f64>) -> ArrayRef {
 fn tables(m: &impl PurchaseModel, summary: &CustomerSummary, p: &CheckParams) -> Result<CheckTables> {
     let (x, tx, t) = (summary.column(FREQUENCY)?, summary.column(RECENCY)?, summary.column(T)?);
     let holdout = match (
-        summary.table().column_by_name("frequency_holdout"),
-        summary.table().column_by_name("duration_holdout"),
+        summary.table().column_by_name(FREQUENCY_HOLDOUT),
+        summary.table().column_by_name(DURATION_HOLDOUT),
     ) {
         (Some(_), Some(_)) => {
-            let (fh, dh) = (
-                summary.column("frequency_holdout")?,
-                summary.column("duration_holdout")?,
-            );
+            let (fh, dh) = (summary.column(FREQUENCY_HOLDOUT)?, summary.column(DURATION_HOLDOUT)?);
             let rows = calibration_vs_holdout(m, &x, &tx, &t, &dh, &fh, p.holdout_max_frequency)?;
             Some(batch(vec![
                 (
@@ -130,11 +133,11 @@ fn tables(m: &impl PurchaseModel, summary: &CustomerSummary, p: &CheckParams) ->
                     Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.frequency))),
                 ),
                 (
-                    "customers",
+                    CUSTOMERS,
                     Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.customers))),
                 ),
-                ("actual_holdout", f64s(rows.iter().map(|r| r.actual))),
-                ("expected_holdout", f64s(rows.iter().map(|r| r.expected))),
+                (ACTUAL_HOLDOUT, f64s(rows.iter().map(|r| r.actual))),
+                (EXPECTED_HOLDOUT, f64s(rows.iter().map(|r| r.expected))),
             ])?)
         }
         _ => None,
@@ -142,14 +145,14 @@ fn tables(m: &impl PurchaseModel, summary: &CustomerSummary, p: &CheckParams) ->
     let period = period_transactions(m, &x, &t, p.period_max)?;
     let period = batch(vec![
         (
-            "repeat_purchases",
+            REPEAT_PURCHASES,
             Arc::new(UInt32Array::from_iter_values(period.iter().map(|r| r.repeat_purchases))),
         ),
         (
-            "actual_customers",
+            ACTUAL_CUSTOMERS,
             Arc::new(UInt64Array::from_iter_values(period.iter().map(|r| r.actual))),
         ),
-        ("expected_customers", f64s(period.iter().map(|r| r.expected))),
+        (EXPECTED_CUSTOMERS, f64s(period.iter().map(|r| r.expected))),
     ])?;
     let max_t = t.iter().copied().fold(0.0_f64, f64::max);
     let max_x = x.iter().copied().fold(0.0_f64, f64::max);
@@ -169,13 +172,13 @@ fn tables(m: &impl PurchaseModel, summary: &CustomerSummary, p: &CheckParams) ->
             RECENCY,
             Arc::new(UInt32Array::from_iter_values(cells.iter().map(|c| c.recency))),
         ),
-        ("expected_purchases", f64s(cells.iter().map(|c| c.expected_purchases))),
-        ("p_alive", f64s(cells.iter().map(|c| c.p_alive))),
+        (EXPECTED_PURCHASES, f64s(cells.iter().map(|c| c.expected_purchases))),
+        (P_ALIVE, f64s(cells.iter().map(|c| c.p_alive))),
     ])?;
     let longest_holdout = summary
         .table()
-        .column_by_name("duration_holdout")
-        .map(|_| summary.column("duration_holdout"))
+        .column_by_name(DURATION_HOLDOUT)
+        .map(|_| summary.column(DURATION_HOLDOUT))
         .transpose()?
         .map_or(0.0, |d| d.iter().copied().fold(0.0_f64, f64::max));
     let until = p
@@ -186,9 +189,9 @@ fn tables(m: &impl PurchaseModel, summary: &CustomerSummary, p: &CheckParams) ->
     let first: Vec<f64> = t.iter().map(|ti| max_t - ti).collect();
     let points = cumulative_expected_purchases(m, &first, &times)?;
     let tracking = batch(vec![
-        ("time", f64s(points.iter().map(|p| p.time))),
-        ("expected_cumulative", f64s(points.iter().map(|p| p.cumulative))),
-        ("expected_incremental", f64s(points.iter().map(|p| p.incremental))),
+        (TIME, f64s(points.iter().map(|p| p.time))),
+        (EXPECTED_CUMULATIVE, f64s(points.iter().map(|p| p.cumulative))),
+        (EXPECTED_INCREMENTAL, f64s(points.iter().map(|p| p.incremental))),
     ])?;
     Ok(CheckTables {
         calibration_vs_holdout: holdout,

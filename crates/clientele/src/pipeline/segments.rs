@@ -15,6 +15,9 @@ use crate::ingest::IngestReport;
 use crate::kernels::kmeans::{self, KMeansConfig, KMeansFit};
 use crate::kernels::rfm::{RfmConfig, Tiers, rfm, tier_summary, value_tiers, with_tier};
 use crate::report::{SegmentReportParams, segment_report};
+use crate::schema::output::clusters::CLUSTER;
+use crate::schema::output::rfm::{FREQUENCY, MONETARY, RECENCY_DAYS, T_DAYS};
+use crate::schema::output::tiers::TIER;
 use crate::schema::{CUSTOMER_ID, Role};
 
 /// Value tiers and what they hold.
@@ -75,7 +78,7 @@ pub struct ClusterRun {
 }
 
 /// The columns of the RFM table that can be clustered on.
-pub const CLUSTER_FEATURES: &[&str] = &["recency_days", "frequency", "monetary", "t_days"];
+pub const CLUSTER_FEATURES: &[&str] = &[RECENCY_DAYS, FREQUENCY, MONETARY, T_DAYS];
 
 /// Customers clustered by k-means on `features` (columns of the RFM table of `source`, see
 /// [`CLUSTER_FEATURES`]; nulls count as 0).
@@ -105,7 +108,7 @@ pub fn cluster_segments(
         .ok_or_else(|| Error::param("table", "no `customer_id` column"))?;
     let mut fields = vec![
         Field::new(CUSTOMER_ID, keys.data_type().clone(), false),
-        Field::new("cluster", DataType::UInt32, false),
+        Field::new(CLUSTER, DataType::UInt32, false),
     ];
     let mut cols: Vec<ArrayRef> = vec![keys.clone(), Arc::new(UInt32Array::from(fit.labels.clone()))];
     for (name, col) in features.iter().zip(columns) {
@@ -186,7 +189,7 @@ pub fn report_segments(
         }
         SegmentBy::Tiers(t) => (
             with_tier(&table, t)?,
-            params.segment_column("tier").segment_order(t.labels()),
+            params.segment_column(TIER).segment_order(t.labels()),
         ),
     };
     let report = segment_report(&store, &table, &params.validate()?, par)?;

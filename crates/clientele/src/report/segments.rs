@@ -38,6 +38,11 @@ use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
 use crate::kernels::summary::units_to_cents as round_cents;
+use crate::schema::output::common::{AVG_SATISFACTION, CUSTOMERS, ORDERS, REVENUE, REVENUE_SHARE, SEGMENT, SHARE};
+use crate::schema::output::rfm::{FREQUENCY, MONETARY, RECENCY_DAYS};
+use crate::schema::output::segments::{
+    CAMPAIGN_RESPONSE_RATE, COMPLAINT_RATE, DOMINANT_CHANNEL, MEAN_FREQUENCY, MEAN_MONETARY, MEAN_RECENCY_DAYS,
+};
 use crate::store::EventStore;
 use crate::time::{MICROS_PER_DAY, date_to_days};
 
@@ -71,7 +76,7 @@ pub struct SegmentReportParams {
 }
 
 fn default_segment_column() -> String {
-    "segment".into()
+    SEGMENT.into()
 }
 fn default_complaint() -> String {
     "complaint".into()
@@ -370,19 +375,19 @@ pub fn segment_report(
         })
         .collect();
     let schema = Arc::new(Schema::new(vec![
-        Field::new("segment", DataType::Utf8, false),
-        Field::new("customers", DataType::UInt64, false),
-        Field::new("share", DataType::Float64, false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("revenue_share", DataType::Float64, false),
-        Field::new("orders", DataType::UInt64, false),
-        Field::new("mean_recency_days", DataType::Float64, true),
-        Field::new("mean_frequency", DataType::Float64, true),
-        Field::new("mean_monetary", DataType::Float64, true),
-        Field::new("avg_satisfaction", DataType::Float64, true),
-        Field::new("complaint_rate", DataType::Float64, false),
-        Field::new("campaign_response_rate", DataType::Float64, true),
-        Field::new("dominant_channel", DataType::Utf8, true),
+        Field::new(SEGMENT, DataType::Utf8, false),
+        Field::new(CUSTOMERS, DataType::UInt64, false),
+        Field::new(SHARE, DataType::Float64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(REVENUE_SHARE, DataType::Float64, false),
+        Field::new(ORDERS, DataType::UInt64, false),
+        Field::new(MEAN_RECENCY_DAYS, DataType::Float64, true),
+        Field::new(MEAN_FREQUENCY, DataType::Float64, true),
+        Field::new(MEAN_MONETARY, DataType::Float64, true),
+        Field::new(AVG_SATISFACTION, DataType::Float64, true),
+        Field::new(COMPLAINT_RATE, DataType::Float64, false),
+        Field::new(CAMPAIGN_RESPONSE_RATE, DataType::Float64, true),
+        Field::new(DOMINANT_CHANNEL, DataType::Utf8, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(names.clone())),
@@ -400,9 +405,9 @@ pub fn segment_report(
             })
             .collect()),
         Arc::new(UInt64Array::from(total.iter().map(|a| a.orders).collect::<Vec<_>>())),
-        mean_or_null("recency_days"),
-        mean_or_null("frequency"),
-        mean_or_null("monetary"),
+        mean_or_null(RECENCY_DAYS),
+        mean_or_null(FREQUENCY),
+        mean_or_null(MONETARY),
         opt(total
             .iter()
             .map(|a| (a.scores > 0).then(|| a.score_sum / a.scores as f64))

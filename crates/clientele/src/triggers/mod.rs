@@ -40,6 +40,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::schema::output::triggers::{ACTION, RULE};
 use expr::{Expr, Literal, Op};
 
 /// One rule as written.
@@ -347,8 +348,8 @@ impl BoundRules {
                 keys.data_type().clone(),
                 ids.null_count() > 0,
             ),
-            Field::new("rule", DataType::Utf8, false),
-            Field::new("action", DataType::Utf8, false),
+            Field::new(RULE, DataType::Utf8, false),
+            Field::new(ACTION, DataType::Utf8, false),
         ]));
         let columns: Vec<ArrayRef> = vec![
             keys,

@@ -44,6 +44,9 @@ use super::chunks;
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
+use crate::schema::output::attribution::{ATTRIBUTED_PURCHASES, ATTRIBUTED_REVENUE};
+use crate::schema::output::common::REVENUE_SHARE;
+use crate::schema::{CAMPAIGN_ID, CHANNEL};
 use crate::store::EventStore;
 use crate::store::columns::dict_values;
 use crate::time::{MICROS_PER_DAY, date_to_micros};
@@ -362,11 +365,11 @@ pub fn attribution(store: &EventStore, cfg: &AttributionConfig, par: &Parallelis
     }
     let unit = |u: i128| u as f64 / 1e9;
     let schema = Arc::new(Schema::new(vec![
-        Field::new("channel", DataType::Utf8, false),
-        Field::new("campaign_id", DataType::Utf8, true),
-        Field::new("attributed_revenue", DataType::Float64, false),
-        Field::new("attributed_purchases", DataType::Float64, false),
-        Field::new("revenue_share", DataType::Float64, false),
+        Field::new(CHANNEL, DataType::Utf8, false),
+        Field::new(CAMPAIGN_ID, DataType::Utf8, true),
+        Field::new(ATTRIBUTED_REVENUE, DataType::Float64, false),
+        Field::new(ATTRIBUTED_PURCHASES, DataType::Float64, false),
+        Field::new(REVENUE_SHARE, DataType::Float64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())),

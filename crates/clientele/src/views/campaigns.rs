@@ -48,6 +48,12 @@ use super::{chunks, money, segments_of, type_code};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
+use crate::schema::CAMPAIGN_ID;
+use crate::schema::output::campaigns::{
+    CONTROL, CONTROL_RESPONDERS, CONTROL_RESPONSE_RATE, OTHER_RESPONDERS, RESPONDER_REVENUE, RESPONDERS, RESPONSE_RATE,
+    REVENUE_PER_RESPONDER, SENT, UPLIFT, UPLIFT_CI_HIGH, UPLIFT_CI_LOW,
+};
+use crate::schema::output::common::SEGMENT;
 use crate::store::EventStore;
 use crate::store::columns::dict_values;
 use crate::time::{MICROS_PER_DAY, date_to_micros};
@@ -91,7 +97,7 @@ fn default_window() -> u32 {
     30
 }
 fn default_segment_column() -> String {
-    "segment".into()
+    SEGMENT.into()
 }
 
 impl Default for CampaignParams {
@@ -400,20 +406,20 @@ pub fn campaigns(
     }
     let f = |n: &str, t: DataType, null: bool| Field::new(n, t, null);
     let schema = Arc::new(Schema::new(vec![
-        f("campaign_id", DataType::Utf8, false),
-        f("segment", DataType::Utf8, true),
-        f("sent", DataType::UInt64, false),
-        f("responders", DataType::UInt64, false),
-        f("response_rate", DataType::Float64, true),
-        f("responder_revenue", DataType::Float64, false),
-        f("revenue_per_responder", DataType::Float64, true),
-        f("other_responders", DataType::UInt64, false),
-        f("control", DataType::UInt64, false),
-        f("control_responders", DataType::UInt64, false),
-        f("control_response_rate", DataType::Float64, true),
-        f("uplift", DataType::Float64, true),
-        f("uplift_ci_low", DataType::Float64, true),
-        f("uplift_ci_high", DataType::Float64, true),
+        f(CAMPAIGN_ID, DataType::Utf8, false),
+        f(SEGMENT, DataType::Utf8, true),
+        f(SENT, DataType::UInt64, false),
+        f(RESPONDERS, DataType::UInt64, false),
+        f(RESPONSE_RATE, DataType::Float64, true),
+        f(RESPONDER_REVENUE, DataType::Float64, false),
+        f(REVENUE_PER_RESPONDER, DataType::Float64, true),
+        f(OTHER_RESPONDERS, DataType::UInt64, false),
+        f(CONTROL, DataType::UInt64, false),
+        f(CONTROL_RESPONDERS, DataType::UInt64, false),
+        f(CONTROL_RESPONSE_RATE, DataType::Float64, true),
+        f(UPLIFT, DataType::Float64, true),
+        f(UPLIFT_CI_LOW, DataType::Float64, true),
+        f(UPLIFT_CI_HIGH, DataType::Float64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(camp)),

@@ -49,6 +49,14 @@ use super::{chunks, money, round_cents};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
+use crate::schema::output::CLV;
+use crate::schema::output::channels::{
+    ACQUISITION_CHANNEL, CLV_CUSTOMERS, COST_SHARE, CUSTOMERS_REACHED, ENGAGEMENT_EVENTS, ENGAGEMENT_SHARE, EVENTS,
+    MEAN_CLV, MISMATCH, PREFERRED_BY_ENGAGEMENT, PREFERRED_BY_PURCHASES, PURCHASE_EVENTS, PURCHASES,
+    REVENUE_PER_CUSTOMER, TOTAL_CLV,
+};
+use crate::schema::output::common::{CUSTOMERS, REVENUE};
+use crate::schema::{CHANNEL, COST};
 use crate::store::EventStore;
 use crate::store::columns::dict_values;
 use crate::time::date_to_micros;
@@ -321,15 +329,15 @@ pub fn channels(store: &EventStore, cfg: &ChannelConfig, par: &Parallelism) -> R
         .map(|(e, c)| c.map(|c| e - c))
         .collect();
     let schema = Arc::new(Schema::new(vec![
-        Field::new("channel", DataType::Utf8, false),
-        Field::new("customers_reached", DataType::UInt64, false),
-        Field::new("events", DataType::UInt64, false),
-        Field::new("purchases", DataType::UInt64, false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("engagement_share", DataType::Float64, false),
-        Field::new("cost", DataType::Float64, false),
-        Field::new("cost_share", DataType::Float64, true),
-        Field::new("mismatch", DataType::Float64, true),
+        Field::new(CHANNEL, DataType::Utf8, false),
+        Field::new(CUSTOMERS_REACHED, DataType::UInt64, false),
+        Field::new(EVENTS, DataType::UInt64, false),
+        Field::new(PURCHASES, DataType::UInt64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(ENGAGEMENT_SHARE, DataType::Float64, false),
+        Field::new(COST, DataType::Float64, false),
+        Field::new(COST_SHARE, DataType::Float64, true),
+        Field::new(MISMATCH, DataType::Float64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(names.clone())),
@@ -360,10 +368,10 @@ pub fn channels(store: &EventStore, cfg: &ChannelConfig, par: &Parallelism) -> R
     let name = |k: u32| store_names.get(k as usize).cloned();
     let schema = Arc::new(Schema::new(vec![
         Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
-        Field::new("preferred_by_engagement", DataType::Utf8, false),
-        Field::new("engagement_events", DataType::UInt64, false),
-        Field::new("preferred_by_purchases", DataType::Utf8, true),
-        Field::new("purchase_events", DataType::UInt64, false),
+        Field::new(PREFERRED_BY_ENGAGEMENT, DataType::Utf8, false),
+        Field::new(ENGAGEMENT_EVENTS, DataType::UInt64, false),
+        Field::new(PREFERRED_BY_PURCHASES, DataType::Utf8, true),
+        Field::new(PURCHASE_EVENTS, DataType::UInt64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         keys,
@@ -484,13 +492,13 @@ pub fn acquisition_channels(
     let slots: Vec<usize> = (0..=nch).filter(|&k| total[k].0 > 0).collect();
     let with_clv = clv_of.is_some();
     let schema = Arc::new(Schema::new(vec![
-        Field::new("acquisition_channel", DataType::Utf8, true),
-        Field::new("customers", DataType::UInt64, false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("revenue_per_customer", DataType::Float64, false),
-        Field::new("clv_customers", DataType::UInt64, false),
-        Field::new("total_clv", DataType::Float64, true),
-        Field::new("mean_clv", DataType::Float64, true),
+        Field::new(ACQUISITION_CHANNEL, DataType::Utf8, true),
+        Field::new(CUSTOMERS, DataType::UInt64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(REVENUE_PER_CUSTOMER, DataType::Float64, false),
+        Field::new(CLV_CUSTOMERS, DataType::UInt64, false),
+        Field::new(TOTAL_CLV, DataType::Float64, true),
+        Field::new(MEAN_CLV, DataType::Float64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(slots.iter().map(|&k| names.get(k).cloned()).collect::<StringArray>()),
@@ -526,7 +534,7 @@ fn clv_per_customer(store: &EventStore, table: &RecordBatch) -> Result<Vec<Optio
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
     let col = table
-        .column_by_name("clv")
+        .column_by_name(CLV)
         .ok_or_else(|| Error::param("clv", "the table has no `clv` column"))?;
     let values = arrow_cast::cast(col, &DataType::Float64)
         .map_err(|e| Error::param("clv", format!("`clv` is not numeric: {e}")))?;

@@ -36,6 +36,11 @@ use super::{Grain, chunks, date32, money, round_cents};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
+use crate::schema::output::cohorts::{
+    ACTIVE_CUSTOMERS, COHORT, CUMULATIVE_REVENUE_PER_CUSTOMER, PERIOD, REPEAT_PURCHASE_RATE, RETENTION,
+    REVENUE_RETENTION,
+};
+use crate::schema::output::common::{CUSTOMERS, REVENUE};
 use crate::store::EventStore;
 use crate::time::{MICROS_PER_DAY, date_to_days, micros_to_day};
 
@@ -261,15 +266,15 @@ pub fn cohorts(store: &EventStore, cfg: &CohortConfig, par: &Parallelism) -> Res
         }
     }
     let schema = Arc::new(Schema::new(vec![
-        Field::new("cohort", DataType::Date32, false),
-        Field::new("period", DataType::UInt32, false),
-        Field::new("customers", DataType::UInt64, false),
-        Field::new("active_customers", DataType::UInt64, false),
-        Field::new("retention", DataType::Float64, false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("revenue_retention", DataType::Float64, true),
-        Field::new("cumulative_revenue_per_customer", DataType::Float64, false),
-        Field::new("repeat_purchase_rate", DataType::Float64, false),
+        Field::new(COHORT, DataType::Date32, false),
+        Field::new(PERIOD, DataType::UInt32, false),
+        Field::new(CUSTOMERS, DataType::UInt64, false),
+        Field::new(ACTIVE_CUSTOMERS, DataType::UInt64, false),
+        Field::new(RETENTION, DataType::Float64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(REVENUE_RETENTION, DataType::Float64, true),
+        Field::new(CUMULATIVE_REVENUE_PER_CUSTOMER, DataType::Float64, false),
+        Field::new(REPEAT_PURCHASE_RATE, DataType::Float64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Date32Array::from(cohort_col)),

@@ -33,6 +33,10 @@ use serde::{Deserialize, Serialize};
 use super::chunks;
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
+use crate::schema::PRODUCT;
+use crate::schema::output::cross_sell::{
+    ANTECEDENT, BASKETS, BASKETS_TOTAL, CONFIDENCE, CONSEQUENT, LIFT, RANK, SUPPORT,
+};
 use crate::store::EventStore;
 use crate::store::columns::dict_values;
 use crate::time::{date_to_micros, micros_to_day};
@@ -324,13 +328,13 @@ pub fn cross_sell(store: &EventStore, cfg: &CrossSellConfig, par: &Parallelism) 
         lift.push(l);
     }
     let schema = Arc::new(Schema::new(vec![
-        Field::new("antecedent", DataType::Utf8, false),
-        Field::new("consequent", DataType::Utf8, false),
-        Field::new("baskets", DataType::UInt64, false),
-        Field::new("support", DataType::Float64, false),
-        Field::new("confidence", DataType::Float64, false),
-        Field::new("lift", DataType::Float64, false),
-        Field::new("baskets_total", DataType::UInt64, false),
+        Field::new(ANTECEDENT, DataType::Utf8, false),
+        Field::new(CONSEQUENT, DataType::Utf8, false),
+        Field::new(BASKETS, DataType::UInt64, false),
+        Field::new(SUPPORT, DataType::Float64, false),
+        Field::new(CONFIDENCE, DataType::Float64, false),
+        Field::new(LIFT, DataType::Float64, false),
+        Field::new(BASKETS_TOTAL, DataType::UInt64, false),
     ]));
     let nrules = ante.len();
     let columns: Vec<ArrayRef> = vec![
@@ -389,11 +393,11 @@ pub fn cross_sell(store: &EventStore, cfg: &CrossSellConfig, par: &Parallelism) 
     let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
     let schema = Arc::new(Schema::new(vec![
         Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
-        Field::new("rank", DataType::UInt32, false),
-        Field::new("product", DataType::Utf8, false),
-        Field::new("lift", DataType::Float64, false),
-        Field::new("confidence", DataType::Float64, false),
-        Field::new("antecedent", DataType::Utf8, false),
+        Field::new(RANK, DataType::UInt32, false),
+        Field::new(PRODUCT, DataType::Utf8, false),
+        Field::new(LIFT, DataType::Float64, false),
+        Field::new(CONFIDENCE, DataType::Float64, false),
+        Field::new(ANTECEDENT, DataType::Utf8, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         keys,

@@ -47,6 +47,11 @@ use super::{chunks, money, type_code};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
+use crate::schema::output::common::{
+    AVG_SATISFACTION, CAMPAIGN_RESPONSES, COMPLAINTS, FIRST_PURCHASE, LAST_PURCHASE, ORDERS, REVENUE, SERVICE_CALLS,
+    TENURE_DAYS,
+};
+use crate::schema::output::customer360::{LAST_CHANNEL_PREFIX, LAST_COMPLAINT, LAST_PREFIX, PRODUCTS, PRODUCTS_HELD};
 use crate::store::columns::dict_values;
 use crate::store::{EventStore, KeyRef};
 use crate::time::{date_to_micros, micros_to_day};
@@ -310,16 +315,16 @@ fn build(
     let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
     let mut fields = vec![
         Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("orders", DataType::UInt64, false),
-        Field::new("first_purchase", ts_type(), true),
-        Field::new("last_purchase", ts_type(), true),
-        Field::new("tenure_days", DataType::Int64, true),
-        Field::new("products", DataType::Utf8, false),
-        Field::new("products_held", DataType::UInt64, false),
-        Field::new("complaints", DataType::UInt64, false),
-        Field::new("last_complaint", ts_type(), true),
-        Field::new("service_calls", DataType::UInt64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(ORDERS, DataType::UInt64, false),
+        Field::new(FIRST_PURCHASE, ts_type(), true),
+        Field::new(LAST_PURCHASE, ts_type(), true),
+        Field::new(TENURE_DAYS, DataType::Int64, true),
+        Field::new(PRODUCTS, DataType::Utf8, false),
+        Field::new(PRODUCTS_HELD, DataType::UInt64, false),
+        Field::new(COMPLAINTS, DataType::UInt64, false),
+        Field::new(LAST_COMPLAINT, ts_type(), true),
+        Field::new(SERVICE_CALLS, DataType::UInt64, false),
     ];
     let u64s = |f: fn(&Row) -> u64| -> ArrayRef { Arc::new(UInt64Array::from(rows.iter().map(f).collect::<Vec<_>>())) };
     let mut columns: Vec<ArrayRef> = vec![
@@ -354,22 +359,22 @@ fn build(
     ];
     for (k, name) in ch_names.iter().enumerate() {
         // A channel named like a 360 column (`purchase`, `complaint`) gets `last_channel_<name>`.
-        let mut col = format!("last_{name}");
+        let mut col = format!("{LAST_PREFIX}{name}");
         if fields.iter().any(|f| f.name() == &col) {
-            col = format!("last_channel_{name}");
+            col = format!("{LAST_CHANNEL_PREFIX}{name}");
         }
         fields.push(Field::new(col, ts_type(), true));
         columns.push(timestamps(
             rows.iter().map(|r| r.last_channel.get(k).copied().flatten()).collect(),
         ));
     }
-    fields.push(Field::new("avg_satisfaction", DataType::Float64, true));
+    fields.push(Field::new(AVG_SATISFACTION, DataType::Float64, true));
     columns.push(Arc::new(Float64Array::from(
         rows.iter()
             .map(|r| (r.scores > 0).then(|| r.score_units as f64 / 1e9 / r.scores as f64))
             .collect::<Vec<_>>(),
     )));
-    fields.push(Field::new("campaign_responses", DataType::UInt64, false));
+    fields.push(Field::new(CAMPAIGN_RESPONSES, DataType::UInt64, false));
     columns.push(u64s(|r| r.responses));
     if let Some((t, joined)) = table {
         for (f, col) in t.schema().fields().iter().zip(t.columns()) {

@@ -9,6 +9,8 @@ use arrow_array::{ArrayRef, Date32Array, Float64Array, RecordBatch, UInt64Array}
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
+use crate::schema::output::cohorts::{COHORT, PERIOD, RETENTION};
+use crate::schema::output::common::CUSTOMERS;
 
 /// The long table of [`cohorts`](super::cohorts) pivoted for reading: one row per cohort, in
 /// cohort order, with `cohort` (Date32), `customers` (UInt64) and one Float64 column per
@@ -21,21 +23,21 @@ use crate::error::{Error, Result};
 pub fn retention_matrix(long: &RecordBatch, max_periods: usize) -> Result<RecordBatch> {
     let missing = |n: &str| Error::param("table", format!("no `{n}` column of the cohort table's type"));
     let cohort = long
-        .column_by_name("cohort")
+        .column_by_name(COHORT)
         .and_then(|c| c.as_primitive_opt::<Date32Type>())
-        .ok_or_else(|| missing("cohort"))?;
+        .ok_or_else(|| missing(COHORT))?;
     let period = long
-        .column_by_name("period")
+        .column_by_name(PERIOD)
         .and_then(|c| c.as_primitive_opt::<UInt32Type>())
-        .ok_or_else(|| missing("period"))?;
+        .ok_or_else(|| missing(PERIOD))?;
     let size = long
-        .column_by_name("customers")
+        .column_by_name(CUSTOMERS)
         .and_then(|c| c.as_primitive_opt::<UInt64Type>())
-        .ok_or_else(|| missing("customers"))?;
+        .ok_or_else(|| missing(CUSTOMERS))?;
     let retention = long
-        .column_by_name("retention")
+        .column_by_name(RETENTION)
         .and_then(|c| c.as_primitive_opt::<Float64Type>())
-        .ok_or_else(|| missing("retention"))?;
+        .ok_or_else(|| missing(RETENTION))?;
     let mut rows: BTreeMap<i32, (u64, Vec<Option<f64>>)> = BTreeMap::new();
     let mut width = 0;
     for i in 0..long.num_rows() {
@@ -53,8 +55,8 @@ pub fn retention_matrix(long: &RecordBatch, max_periods: usize) -> Result<Record
         }
     }
     let mut fields = vec![
-        Field::new("cohort", DataType::Date32, false),
-        Field::new("customers", DataType::UInt64, false),
+        Field::new(COHORT, DataType::Date32, false),
+        Field::new(CUSTOMERS, DataType::UInt64, false),
     ];
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(Date32Array::from(rows.keys().copied().collect::<Vec<_>>())),

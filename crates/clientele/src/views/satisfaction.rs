@@ -37,6 +37,9 @@ use super::{Grain, chunks, segments_of, type_code};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
+use crate::schema::SCORE;
+use crate::schema::output::common::{SEGMENT, SHARE};
+use crate::schema::output::satisfaction::{COUNT, DIMENSION, GROUP, MEAN_SCORE, RESPONSES};
 use crate::store::EventStore;
 use crate::store::columns::dict_values;
 use crate::time::{date_to_micros, days_to_date, micros_to_day};
@@ -63,7 +66,7 @@ fn default_survey() -> Option<String> {
     Some("survey".into())
 }
 fn default_segment_column() -> String {
-    "segment".into()
+    SEGMENT.into()
 }
 
 impl Default for SatisfactionParams {
@@ -298,10 +301,10 @@ pub fn satisfaction(
         }
     }
     let schema = Arc::new(Schema::new(vec![
-        Field::new("dimension", DataType::Utf8, false),
-        Field::new("group", DataType::Utf8, false),
-        Field::new("responses", DataType::UInt64, false),
-        Field::new("mean_score", DataType::Float64, true),
+        Field::new(DIMENSION, DataType::Utf8, false),
+        Field::new(GROUP, DataType::Utf8, false),
+        Field::new(RESPONSES, DataType::UInt64, false),
+        Field::new(MEAN_SCORE, DataType::Float64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(dim)),
@@ -311,11 +314,11 @@ pub fn satisfaction(
     ];
     let summary = RecordBatch::try_new(schema, columns)?;
     let schema = Arc::new(Schema::new(vec![
-        Field::new("dimension", DataType::Utf8, false),
-        Field::new("group", DataType::Utf8, false),
-        Field::new("score", DataType::Int64, false),
-        Field::new("count", DataType::UInt64, false),
-        Field::new("share", DataType::Float64, false),
+        Field::new(DIMENSION, DataType::Utf8, false),
+        Field::new(GROUP, DataType::Utf8, false),
+        Field::new(SCORE, DataType::Int64, false),
+        Field::new(COUNT, DataType::UInt64, false),
+        Field::new(SHARE, DataType::Float64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(ddim)),

@@ -15,6 +15,9 @@ use super::thresholds::{rfm_quantile_thresholds, threshold_scores};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::{Period, SummaryParams, TimeUnit, summarize, to_units, units_to_cents};
+use crate::schema::output;
+use crate::schema::output::common::SEGMENT;
+use crate::schema::output::rfm::{F_SCORE, FREQUENCY, M_SCORE, MONETARY, R_SCORE, RECENCY_DAYS, RFM_CODE, T_DAYS};
 use crate::store::EventStore;
 use crate::time::MICROS_PER_DAY;
 
@@ -150,10 +153,10 @@ fn btyd_axes(store: &EventStore, cfg: &RfmConfig, period: Period, par: &Parallel
             .ok_or_else(|| Error::param("summary", format!("no Float64 `{name}` column")))
     };
     let (x, tx, t, m) = (
-        f64s("frequency")?,
-        f64s("recency")?,
-        f64s("T")?,
-        f64s("monetary_value")?,
+        f64s(output::FREQUENCY)?,
+        f64s(output::RECENCY)?,
+        f64s(output::T)?,
+        f64s(output::MONETARY_VALUE)?,
     );
     let keys = summary
         .column_by_name(crate::schema::CUSTOMER_ID)
@@ -245,15 +248,15 @@ pub(super) fn score(axes: Axes, cfg: &RfmConfig) -> Result<RecordBatch> {
     };
     let schema = Arc::new(Schema::new(vec![
         Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
-        Field::new("recency_days", DataType::Int64, false),
-        Field::new("frequency", DataType::Int64, false),
-        Field::new("monetary", DataType::Float64, false),
-        Field::new("t_days", DataType::Int64, false),
-        Field::new("r_score", DataType::UInt8, false),
-        Field::new("f_score", DataType::UInt8, false),
-        Field::new("m_score", DataType::UInt8, false),
-        Field::new("rfm_code", DataType::Int32, false),
-        Field::new("segment", DataType::Utf8, false),
+        Field::new(RECENCY_DAYS, DataType::Int64, false),
+        Field::new(FREQUENCY, DataType::Int64, false),
+        Field::new(MONETARY, DataType::Float64, false),
+        Field::new(T_DAYS, DataType::Int64, false),
+        Field::new(R_SCORE, DataType::UInt8, false),
+        Field::new(F_SCORE, DataType::UInt8, false),
+        Field::new(M_SCORE, DataType::UInt8, false),
+        Field::new(RFM_CODE, DataType::Int32, false),
+        Field::new(SEGMENT, DataType::Utf8, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         keys,

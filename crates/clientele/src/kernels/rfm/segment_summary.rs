@@ -10,6 +10,9 @@ use arrow_schema::{DataType, Field, Schema};
 
 use super::segments::SegmentMap;
 use crate::error::{Error, Result};
+use crate::schema::output::common::{CUSTOMERS, REVENUE, REVENUE_SHARE, SEGMENT, SHARE};
+use crate::schema::output::rfm::{FREQUENCY, MONETARY, RECENCY_DAYS};
+use crate::schema::output::segments::{MEAN_FREQUENCY, MEAN_MONETARY, MEAN_RECENCY_DAYS};
 
 /// Customers, revenue in cents, recency sum and frequency sum of one segment.
 type Totals = (u64, i64, i64, i64);
@@ -24,20 +27,20 @@ type Totals = (u64, i64, i64, i64);
 pub fn segment_summary(table: &RecordBatch, map: &SegmentMap) -> Result<RecordBatch> {
     let missing = |c: &str| Error::param("table", format!("no `{c}` column of the expected type"));
     let seg = table
-        .column_by_name("segment")
+        .column_by_name(SEGMENT)
         .and_then(|c| c.as_string_opt::<i32>())
-        .ok_or_else(|| missing("segment"))?;
+        .ok_or_else(|| missing(SEGMENT))?;
     let int = |c: &'static str| {
         table
             .column_by_name(c)
             .and_then(|a| a.as_primitive_opt::<Int64Type>())
             .ok_or_else(|| missing(c))
     };
-    let (rec, freq) = (int("recency_days")?, int("frequency")?);
+    let (rec, freq) = (int(RECENCY_DAYS)?, int(FREQUENCY)?);
     let money = table
-        .column_by_name("monetary")
+        .column_by_name(MONETARY)
         .and_then(|a| a.as_primitive_opt::<Float64Type>())
-        .ok_or_else(|| missing("monetary"))?;
+        .ok_or_else(|| missing(MONETARY))?;
     let mut acc: HashMap<&str, Totals> = HashMap::new();
     for i in 0..table.num_rows() {
         let e = acc.entry(seg.value(i)).or_default();
@@ -64,14 +67,14 @@ pub fn segment_summary(table: &RecordBatch, map: &SegmentMap) -> Result<RecordBa
         Arc::new(Float64Array::from(rows.iter().map(g).collect::<Vec<_>>()))
     };
     let schema = Arc::new(Schema::new(vec![
-        Field::new("segment", DataType::Utf8, false),
-        Field::new("customers", DataType::UInt64, false),
-        Field::new("share", DataType::Float64, false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("revenue_share", DataType::Float64, false),
-        Field::new("mean_recency_days", DataType::Float64, false),
-        Field::new("mean_frequency", DataType::Float64, false),
-        Field::new("mean_monetary", DataType::Float64, false),
+        Field::new(SEGMENT, DataType::Utf8, false),
+        Field::new(CUSTOMERS, DataType::UInt64, false),
+        Field::new(SHARE, DataType::Float64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(REVENUE_SHARE, DataType::Float64, false),
+        Field::new(MEAN_RECENCY_DAYS, DataType::Float64, false),
+        Field::new(MEAN_FREQUENCY, DataType::Float64, false),
+        Field::new(MEAN_MONETARY, DataType::Float64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(names.clone())),

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ntile::ntile;
 use crate::error::{Error, Result};
+use crate::schema::output::common::{CUSTOMERS, REVENUE, REVENUE_SHARE};
+use crate::schema::output::rfm::MONETARY;
+use crate::schema::output::tiers::{CUMULATIVE_REVENUE_SHARE, REVENUE_RANK, TIER};
 
 /// How customers are tiered by revenue.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -48,9 +51,9 @@ pub fn value_tiers(table: &RecordBatch, tiers: Tiers) -> Result<RecordBatch> {
     let take = UInt32Array::from(order.clone());
     let schema = Arc::new(Schema::new(vec![
         Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("revenue_rank", DataType::UInt64, false),
-        Field::new("cumulative_revenue_share", DataType::Float64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(REVENUE_RANK, DataType::UInt64, false),
+        Field::new(CUMULATIVE_REVENUE_SHARE, DataType::Float64, false),
         Field::new(TIER, DataType::Utf8, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
@@ -111,7 +114,7 @@ pub fn tier_summary(tiered: &RecordBatch, tiers: Tiers) -> Result<RecordBatch> {
         .and_then(|c| c.as_string_opt::<i32>())
         .ok_or_else(|| Error::param("table", "no Utf8 `tier` column"))?;
     let revenue = tiered
-        .column_by_name("revenue")
+        .column_by_name(REVENUE)
         .and_then(|c| c.as_primitive_opt::<Float64Type>())
         .ok_or_else(|| Error::param("table", "no Float64 `revenue` column"))?;
     let order = tiers.labels();
@@ -132,9 +135,9 @@ pub fn tier_summary(tiered: &RecordBatch, tiers: Tiers) -> Result<RecordBatch> {
     let pick = |v: &[f64]| keep.iter().filter_map(|&i| v.get(i).copied()).collect::<Vec<f64>>();
     let schema = Arc::new(Schema::new(vec![
         Field::new(TIER, DataType::Utf8, false),
-        Field::new("customers", DataType::UInt64, false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("revenue_share", DataType::Float64, false),
+        Field::new(CUSTOMERS, DataType::UInt64, false),
+        Field::new(REVENUE, DataType::Float64, false),
+        Field::new(REVENUE_SHARE, DataType::Float64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(
@@ -155,9 +158,6 @@ pub fn tier_summary(tiered: &RecordBatch, tiers: Tiers) -> Result<RecordBatch> {
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
 }
-
-/// The name of the tier column.
-const TIER: &str = "tier";
 
 /// The customers of `table` ranked by revenue: what [`value_tiers`] and [`with_tier`] share.
 struct Ranked<'a> {
@@ -182,7 +182,7 @@ fn rank(table: &RecordBatch, tiers: Tiers) -> Result<Ranked<'_>> {
         .column_by_name(crate::schema::CUSTOMER_ID)
         .ok_or_else(|| Error::param("table", "no `customer_id` column"))?;
     let money = table
-        .column_by_name("monetary")
+        .column_by_name(MONETARY)
         .and_then(|c| c.as_primitive_opt::<Float64Type>())
         .ok_or_else(|| Error::param("table", "no Float64 `monetary` column"))?;
     let n = table.num_rows();

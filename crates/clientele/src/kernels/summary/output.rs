@@ -27,6 +27,12 @@ use arrow_schema::{DataType, Field, Schema, TimeUnit as ArrowTimeUnit};
 use super::params::SummaryConfig;
 use super::state::{CustomerState, from_units};
 use crate::error::Result;
+use crate::schema::output::common::{FIRST_PURCHASE, LAST_PURCHASE};
+use crate::schema::output::summary::{
+    COUNT_PREFIX, DURATION_HOLDOUT, FIRST_EVENT, FREQUENCY_HOLDOUT, LAST_EVENT, MONETARY_VALUE_HOLDOUT, PURCHASE_COUNT,
+    TOTAL_SPEND,
+};
+use crate::schema::output::{FREQUENCY, MONETARY_VALUE, RECENCY, T};
 
 /// Column vectors for summary rows. Arrow arrays are built from them without copying.
 /// Purchase columns of non-buyers hold 0 and are masked by `buyer`.
@@ -180,16 +186,16 @@ impl SummaryColumns {
         let u64s = |v: Vec<u64>| -> ArrayRef { Arc::new(UInt64Array::new(ScalarBuffer::from(v), None)) };
         let mut fields = vec![
             Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false),
-            Field::new("first_event", ts(), false),
-            Field::new("last_event", ts(), false),
-            Field::new("first_purchase", ts(), nullable),
-            Field::new("last_purchase", ts(), nullable),
-            Field::new("purchase_count", DataType::UInt64, false),
-            Field::new("frequency", DataType::Float64, nullable),
-            Field::new("recency", DataType::Float64, nullable),
-            Field::new("T", DataType::Float64, nullable),
-            Field::new("monetary_value", DataType::Float64, nullable),
-            Field::new("total_spend", DataType::Float64, false),
+            Field::new(FIRST_EVENT, ts(), false),
+            Field::new(LAST_EVENT, ts(), false),
+            Field::new(FIRST_PURCHASE, ts(), nullable),
+            Field::new(LAST_PURCHASE, ts(), nullable),
+            Field::new(PURCHASE_COUNT, DataType::UInt64, false),
+            Field::new(FREQUENCY, DataType::Float64, nullable),
+            Field::new(RECENCY, DataType::Float64, nullable),
+            Field::new(T, DataType::Float64, nullable),
+            Field::new(MONETARY_VALUE, DataType::Float64, nullable),
+            Field::new(TOTAL_SPEND, DataType::Float64, false),
         ];
         let mut cols: Vec<ArrayRef> = vec![
             keys,
@@ -206,16 +212,16 @@ impl SummaryColumns {
         ];
         if self.holdout {
             for (name, v) in [
-                ("frequency_holdout", self.frequency_holdout),
-                ("monetary_value_holdout", self.monetary_holdout),
-                ("duration_holdout", self.duration_holdout),
+                (FREQUENCY_HOLDOUT, self.frequency_holdout),
+                (MONETARY_VALUE_HOLDOUT, self.monetary_holdout),
+                (DURATION_HOLDOUT, self.duration_holdout),
             ] {
                 fields.push(Field::new(name, DataType::Float64, false));
                 cols.push(f64s(v, None));
             }
         }
         for (name, v) in type_names.iter().zip(self.type_counts) {
-            fields.push(Field::new(format!("count_{name}"), DataType::UInt64, false));
+            fields.push(Field::new(format!("{COUNT_PREFIX}{name}"), DataType::UInt64, false));
             cols.push(u64s(v));
         }
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)

@@ -49,6 +49,10 @@ use super::params::SummaryParams;
 use super::state::CustomerState;
 use crate::error::{Error, Result};
 use crate::ingest::KeyType;
+use crate::schema::EVENT_TYPE;
+use crate::schema::output::common::{FIRST_PURCHASE, LAST_PURCHASE};
+use crate::schema::output::summary::{FIRST_EVENT, LAST_EVENT, PURCHASE_COUNT};
+use crate::schema::output::summary_state::{CALIBRATION, COUNT, EVENT_TYPE_COUNTS, HOLDOUT, ITEM, PERIOD, SPEND};
 
 /// The schema metadata key holding the configuration a state was computed with (JSON).
 pub const STATE_METADATA_KEY: &str = "clientele.summary_state";
@@ -73,35 +77,35 @@ fn money() -> DataType {
 
 fn period_fields() -> Fields {
     Fields::from(vec![
-        Field::new("period", DataType::Int64, false),
-        Field::new("spend", money(), false),
+        Field::new(PERIOD, DataType::Int64, false),
+        Field::new(SPEND, money(), false),
     ])
 }
 
 fn type_fields() -> Fields {
     Fields::from(vec![
-        Field::new("event_type", DataType::Utf8, false),
-        Field::new("count", DataType::Int64, false),
+        Field::new(EVENT_TYPE, DataType::Utf8, false),
+        Field::new(COUNT, DataType::Int64, false),
     ])
 }
 
 fn list_of(fields: Fields) -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Struct(fields), false)))
+    DataType::List(Arc::new(Field::new(ITEM, DataType::Struct(fields), false)))
 }
 
 /// The state schema with customer keys of type `key` (`Int64` or `Utf8`), without metadata.
 pub fn state_schema(key: &DataType) -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new(crate::schema::CUSTOMER_ID, key.clone(), false),
-        Field::new("first_event", DataType::Int64, true),
-        Field::new("last_event", DataType::Int64, true),
-        Field::new("first_purchase", DataType::Int64, true),
-        Field::new("last_purchase", DataType::Int64, true),
-        Field::new("purchase_count", DataType::Int64, false),
-        Field::new("spend", money(), false),
-        Field::new("calibration", list_of(period_fields()), false),
-        Field::new("holdout", list_of(period_fields()), false),
-        Field::new("event_type_counts", list_of(type_fields()), false),
+        Field::new(FIRST_EVENT, DataType::Int64, true),
+        Field::new(LAST_EVENT, DataType::Int64, true),
+        Field::new(FIRST_PURCHASE, DataType::Int64, true),
+        Field::new(LAST_PURCHASE, DataType::Int64, true),
+        Field::new(PURCHASE_COUNT, DataType::Int64, false),
+        Field::new(SPEND, money(), false),
+        Field::new(CALIBRATION, list_of(period_fields()), false),
+        Field::new(HOLDOUT, list_of(period_fields()), false),
+        Field::new(EVENT_TYPE_COUNTS, list_of(type_fields()), false),
     ]))
 }
 
@@ -143,7 +147,7 @@ fn period_list(rows: &[&[(i64, i128)]]) -> Result<ArrayRef> {
         None,
     )?;
     Ok(Arc::new(ListArray::try_new(
-        Arc::new(Field::new("item", DataType::Struct(period_fields()), false)),
+        Arc::new(Field::new(ITEM, DataType::Struct(period_fields()), false)),
         offsets(&lengths)?,
         Arc::new(items),
         None,
@@ -257,7 +261,7 @@ impl SummaryAccumulator {
             None,
         )?;
         let types: ArrayRef = Arc::new(ListArray::try_new(
-            Arc::new(Field::new("item", DataType::Struct(type_fields()), false)),
+            Arc::new(Field::new(ITEM, DataType::Struct(type_fields()), false)),
             offsets(&lengths)?,
             Arc::new(types),
             None,
@@ -308,29 +312,29 @@ impl SummaryAccumulator {
         let keys = StateKeys::new(batch)?;
         let ints = |name: &str| -> Result<&Int64Array> { typed::<Int64Type>(batch, name) };
         let (fe, le, fp, lp, pc) = (
-            ints("first_event")?,
-            ints("last_event")?,
-            ints("first_purchase")?,
-            ints("last_purchase")?,
-            ints("purchase_count")?,
+            ints(FIRST_EVENT)?,
+            ints(LAST_EVENT)?,
+            ints(FIRST_PURCHASE)?,
+            ints(LAST_PURCHASE)?,
+            ints(PURCHASE_COUNT)?,
         );
-        let spend = decimals(column(batch, "spend")?, "spend")?;
-        let cal = Periods::new(batch, "calibration")?;
-        let hold = Periods::new(batch, "holdout")?;
-        let types = column(batch, "event_type_counts")?;
+        let spend = decimals(column(batch, SPEND)?, SPEND)?;
+        let cal = Periods::new(batch, CALIBRATION)?;
+        let hold = Periods::new(batch, HOLDOUT)?;
+        let types = column(batch, EVENT_TYPE_COUNTS)?;
         let types = types
             .as_list_opt::<i32>()
-            .ok_or_else(|| wrong(types, "event_type_counts", "a list"))?;
+            .ok_or_else(|| wrong(types, EVENT_TYPE_COUNTS, "a list"))?;
         let type_items = types
             .values()
             .as_struct_opt()
             .ok_or_else(|| bad("event_type_counts: the items are not structs"))?;
         let type_names = type_items
-            .column_by_name("event_type")
+            .column_by_name(EVENT_TYPE)
             .and_then(|c| c.as_string_opt::<i32>())
             .ok_or_else(|| bad("event_type_counts: no utf8 `event_type` field"))?;
         let type_counts = type_items
-            .column_by_name("count")
+            .column_by_name(COUNT)
             .and_then(|c| c.as_primitive_opt::<Int64Type>())
             .ok_or_else(|| bad("event_type_counts: no int64 `count` field"))?;
         for row in 0..batch.num_rows() {
@@ -468,11 +472,11 @@ impl<'a> Periods<'a> {
             .as_struct_opt()
             .ok_or_else(|| bad(format!("{name}: the items are not structs")))?;
         let period = items
-            .column_by_name("period")
+            .column_by_name(PERIOD)
             .and_then(|c| c.as_primitive_opt::<Int64Type>())
             .ok_or_else(|| bad(format!("{name}: no int64 `period` field")))?;
         let spend = items
-            .column_by_name("spend")
+            .column_by_name(SPEND)
             .ok_or_else(|| bad(format!("{name}: no `spend` field")))
             .and_then(|c| decimals(c, name))?;
         Ok(Periods {

@@ -22,23 +22,29 @@ use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::ingest::IngestOptions;
 use crate::kernels::scan::{PurchaseScan, PurchaseSink};
+use crate::schema::CUSTOMER_ID;
+use crate::schema::output::common::{FIRST_PURCHASE, LAST_PURCHASE};
+use crate::schema::output::summary::{
+    DURATION_HOLDOUT, FREQUENCY_HOLDOUT, MONETARY_VALUE_HOLDOUT, PURCHASE_COUNT, TOTAL_SPEND,
+};
+use crate::schema::output::{FREQUENCY, MONETARY_VALUE, RECENCY, T};
 
 /// The columns [`summarize_parquet`] gives, in order (the holdout three only with an
 /// observation end). The event columns of the full summary (`first_event`, `last_event`,
 /// `count_<type>`) need every event, not only purchases, and are left out.
 pub const PURCHASE_COLUMNS: [&str; 12] = [
-    "customer_id",
-    "first_purchase",
-    "last_purchase",
-    "purchase_count",
-    "frequency",
-    "recency",
-    "T",
-    "monetary_value",
-    "total_spend",
-    "frequency_holdout",
-    "monetary_value_holdout",
-    "duration_holdout",
+    CUSTOMER_ID,
+    FIRST_PURCHASE,
+    LAST_PURCHASE,
+    PURCHASE_COUNT,
+    FREQUENCY,
+    RECENCY,
+    T,
+    MONETARY_VALUE,
+    TOTAL_SPEND,
+    FREQUENCY_HOLDOUT,
+    MONETARY_VALUE_HOLDOUT,
+    DURATION_HOLDOUT,
 ];
 
 /// One worker's purchases, (customer offset, time, amount), in buckets of 2^`shift`

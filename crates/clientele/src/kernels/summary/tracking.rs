@@ -28,6 +28,7 @@ use arrow_schema::{DataType, Field, Schema};
 use super::params::SummaryConfig;
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
+use crate::schema::output::tracking::{ACTUAL_CUMULATIVE, ACTUAL_INCREMENTAL, TIME};
 use crate::store::EventStore;
 use crate::time::micros_to_day;
 
@@ -124,9 +125,9 @@ fn table(counts: Vec<u64>) -> Result<RecordBatch> {
         })
         .collect();
     let schema = Schema::new(vec![
-        Field::new("time", DataType::Float64, false),
-        Field::new("actual_incremental", DataType::UInt64, false),
-        Field::new("actual_cumulative", DataType::UInt64, false),
+        Field::new(TIME, DataType::Float64, false),
+        Field::new(ACTUAL_INCREMENTAL, DataType::UInt64, false),
+        Field::new(ACTUAL_CUMULATIVE, DataType::UInt64, false),
     ]);
     let time: ArrayRef = Arc::new(Float64Array::from_iter_values((1..=counts.len()).map(|k| k as f64)));
     Ok(RecordBatch::try_new(

@@ -4,6 +4,8 @@
 //! defaults to `purchase`), and optional facts about it (`amount`, `channel`, `product`,
 //! `campaign_id`, `score`, `cost`). Only `customer_id` and `event_time` are required. Input files
 //! may call these columns anything: a [`ColumnMapping`] names the input column for each role.
+//!
+//! The engine's output tables name their columns with the constants of [`output`].
 
 use serde::{Deserialize, Serialize};
 
@@ -26,32 +28,7 @@ pub const SCORE: &str = "score";
 /// Canonical name of the cost column (cost to serve or to market).
 pub const COST: &str = "cost";
 
-/// Output column names of the per-customer tables (summary, CLV, predictions), one constant per
-/// name so that writers and readers cannot drift apart.
-pub mod output {
-    /// Repeat purchase periods in the calibration window (`x`, lifetimes' `frequency`).
-    pub const FREQUENCY: &str = "frequency";
-    /// Time from the first to the last purchase period (`t_x`).
-    pub const RECENCY: &str = "recency";
-    /// Time from the first purchase period to the calibration end (`T`).
-    pub const T: &str = "T";
-    /// Mean value of the repeat purchase periods (`m̄`; 0 for one-time buyers).
-    pub const MONETARY_VALUE: &str = "monetary_value";
-    /// P(alive | history) under the purchase model.
-    pub const P_ALIVE: &str = "p_alive";
-    /// Expected purchases over the horizon.
-    pub const EXPECTED_PURCHASES: &str = "expected_purchases";
-    /// Expected mean spend per purchase (Gamma-Gamma).
-    pub const EXPECTED_SPEND: &str = "expected_spend";
-    /// Customer lifetime value (discounted, gross).
-    pub const CLV: &str = "clv";
-    /// `clv × (1 − cost rate)`.
-    pub const NET_CLV: &str = "net_clv";
-    /// 1 − P(alive) under the risk model.
-    pub const CHURN_RISK: &str = "churn_risk";
-    /// The risk tier label of `churn_risk`.
-    pub const RISK_TIER: &str = "risk_tier";
-}
+pub mod output;
 
 /// The event type that counts as a purchase unless configured otherwise.
 pub const DEFAULT_PURCHASE_TYPE: &str = "purchase";
