@@ -107,10 +107,8 @@ async fn guard(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    // (a shared string: cloning it does not allocate)
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let work = async {
         let Ok(_slot) = slots.acquire().await else {
             return ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()).into_response();
@@ -119,15 +117,31 @@ async fn guard(
     };
     let response = match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
-        Err(_) => ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the request took longer than {} ms", timeout.as_millis()),
-        )
-        .into_response(),
+        Err(_) => {
+            // a report build goes on after its request times out and is kept: say when to ask again
+            let building = route.as_ref().is_some_and(|r| r.as_str() == "/report");
+            let message = if building {
+                format!(
+                    "the report is still being built after {} ms; it is kept when done: retry shortly",
+                    timeout.as_millis()
+                )
+            } else {
+                format!("the request took longer than {} ms", timeout.as_millis())
+            };
+            let mut r = ApiError(StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(if building { "10" } else { "1" }),
+            );
+            r
+        }
     };
     let response = json_rejection(response).await;
-    app.metrics
-        .request(&route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    app.metrics.request(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -166,9 +180,24 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-fn row_json(table: &RecordBatch, row: usize) -> Result<Value, ApiError> {
-    let rows = clientele::io::json_rows(&table.slice(row, 1))?;
-    Ok(rows.into_iter().next().unwrap_or(Value::Null))
+/// Appends row `row` of `table` as a JSON object (`null` past the end).
+fn write_row(table: &RecordBatch, row: usize, out: &mut Vec<u8>) -> Result<(), ApiError> {
+    if row >= table.num_rows() {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    }
+    let one = table.slice(row, 1);
+    clientele::io::JsonRowWriter::try_new(&one)?.write_row(0, out);
+    Ok(())
+}
+
+/// A JSON body written by hand (the card is the hot path: no `Value` tree).
+fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
 }
 
 async fn customer(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
@@ -184,13 +213,11 @@ async fn customer(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiRes
     let d = &app.data;
     let appended = app.log.events_of(&owned);
     let scored = app.scored();
+    // the card, and the customer's row of scores (none: no purchase in the calibration window)
     let (card, scores) = if appended.is_empty() {
         let card = clientele::views::customer_lookup_indexed(&d.store, &d.index, key, None, &d.card)?
             .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no customer {id:?}")))?;
-        let scores = match scored.rows.get(&owned) {
-            Some(&row) => row_json(&scored.table, row)?,
-            None => Value::Null, // no purchase in the calibration window: nothing to score
-        };
+        let scores = scored.rows.get(&owned).map(|&row| scored.table.slice(row, 1));
         (card, scores)
     } else {
         // stored + appended events, summarized and scored as the whole base was
@@ -201,18 +228,32 @@ async fn customer(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiRes
             .await
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
     };
-    let profile = row_json(&card.row, 0)?;
     // the churn classifier's probability (scored at start; none for customers it did not see)
-    let churn = app.data.churn.as_ref().map(|m| m.get(&owned).copied());
-    Ok(axum::Json(json!({
-        "customer_id": profile.get(clientele::schema::CUSTOMER_ID).cloned().unwrap_or(Value::Null),
-        "profile": profile,
-        "scores": scores,
-        "churn_probability": churn.flatten(),
-        "models": scored.models.kinds(),
-        "recent": clientele::io::json_rows(&card.recent)?,
-    }))
-    .into_response())
+    let churn = app.data.churn.as_ref().and_then(|m| m.get(&owned).copied());
+    // keys in sorted order, as every other JSON answer has them
+    let mut out = Vec::with_capacity(2048);
+    out.extend_from_slice(b"{\"churn_probability\":");
+    serde_json::to_writer(&mut out, &churn).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    out.extend_from_slice(b",\"customer_id\":");
+    match &owned {
+        Key::Int(k) => out.extend_from_slice(k.to_string().as_bytes()),
+        Key::Str(k) => serde_json::to_writer(&mut out, k)
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
+    }
+    out.extend_from_slice(b",\"models\":");
+    serde_json::to_writer(&mut out, &scored.models.kinds())
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    out.extend_from_slice(b",\"profile\":");
+    write_row(&card.row, 0, &mut out)?;
+    out.extend_from_slice(b",\"recent\":");
+    clientele::io::JsonRowWriter::try_new(&card.recent)?.write_array(&mut out);
+    out.extend_from_slice(b",\"scores\":");
+    match &scores {
+        Some(t) => write_row(t, 0, &mut out)?,
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    Ok(json_bytes(out))
 }
 
 /// The card and scores of a customer with appended events.
@@ -221,7 +262,7 @@ fn with_appended(
     scored: &crate::state::Scored,
     key: &Key,
     appended: Vec<RecordBatch>,
-) -> Result<(clientele::views::CustomerCard, Value), ApiError> {
+) -> Result<(clientele::views::CustomerCard, Option<RecordBatch>), ApiError> {
     let d = &app.data;
     let key_ref = match key {
         Key::Int(k) => KeyRef::Int(*k),
@@ -236,10 +277,9 @@ fn with_appended(
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such customer".to_string()))?;
     let summary = pipeline::customer_summary(&pipeline::EventSource::Store(&mini), &d.prep, &app.par)?.summary;
     let scores = if summary.is_empty() {
-        Value::Null
+        None
     } else {
-        let table = pipeline::score_clv(&summary, &scored.models, &scored.clv, &app.par)?.table;
-        row_json(&table, 0)?
+        Some(pipeline::score_clv(&summary, &scored.models, &scored.clv, &app.par)?.table)
     };
     Ok((card, scores))
 }
@@ -425,7 +465,11 @@ async fn score(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(ARROW_STREAM));
         return Ok(r);
     }
-    Ok(axum::Json(json!({ "scores": clientele::io::json_rows(&table)? })).into_response())
+    let mut out = Vec::with_capacity(64 + 200 * table.num_rows());
+    out.extend_from_slice(b"{\"scores\":");
+    clientele::io::JsonRowWriter::try_new(&table)?.write_array(&mut out);
+    out.push(b'}');
+    Ok(json_bytes(out))
 }
 
 async fn reload(State(app): State<Arc<App>>) -> ApiResult {

@@ -3,6 +3,7 @@
 //! ```text
 //! scoring-service --store DIR --models MODELS.json [--calibration-end DATE] [--bind 127.0.0.1:8787]
 //!                 [--threads N] [--recent N] [--max-body-bytes N] [--timeout-ms N] [--max-concurrency N]
+//!                 [--churn-model FILE] [--event-log FILE] [--warm-report]
 //! scoring-service --demo [--customers 20000] [--bind ...]
 //! ```
 //!
@@ -86,6 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut demo_customers = None;
     let mut event_log = None;
     let mut churn_model = None;
+    let mut warm_report = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -100,6 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--max-concurrency" => limits.max_concurrency = value(&a, args.next())?,
             "--churn-model" => churn_model = Some(PathBuf::from(value::<String>(&a, args.next())?)),
             "--event-log" => event_log = Some(PathBuf::from(value::<String>(&a, args.next())?)),
+            "--warm-report" => warm_report = true,
             "--demo" => demo_customers = Some(demo_customers.unwrap_or(20_000u64)),
             "--customers" => demo_customers = Some(value(&a, args.next())?),
             "-h" | "--help" => {
@@ -134,6 +137,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let listener = tokio::net::TcpListener::bind(bind).await?;
     eprintln!("listening on http://{}", listener.local_addr()?);
+    if warm_report {
+        // the default report, built once in the background so that the first GET /report is served
+        let warm = Arc::clone(&app);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let (as_of, cal) = warm.report_dates(None, None);
+            match warm.report_html(as_of, cal).await {
+                Ok(_) => eprintln!(
+                    "report for {as_of} (calibration end {cal}) ready in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => eprintln!("report not built: {e:?}"),
+            }
+        });
+    }
     let reloader = Arc::clone(&app);
     tokio::spawn(async move { reload_on_hangup(reloader).await });
     scoring_service::serve(listener, app, limits, shutdown()).await?;

@@ -4,10 +4,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
+/// Requests and the sum of their latencies (seconds), by status.
+type ByStatus = BTreeMap<u16, (u64, f64)>;
+
 /// Per route and status: requests and the sum of their latencies.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), (u64, f64)>>,
+    requests: Mutex<BTreeMap<String, ByStatus>>,
     scored_rows: Mutex<u64>,
     reloads: Mutex<(u64, u64)>,
     events: Mutex<(u64, u64)>,
@@ -17,7 +20,12 @@ impl Metrics {
     /// Counts one request.
     pub fn request(&self, route: &str, status: u16, seconds: f64) {
         if let Ok(mut m) = self.requests.lock() {
-            let e = m.entry((route.to_string(), status)).or_insert((0, 0.0));
+            // the route's name is allocated once, on its first request
+            let by_status = match m.get_mut(route) {
+                Some(by_status) => by_status,
+                None => m.entry(route.to_string()).or_default(),
+            };
+            let e = by_status.entry(status).or_insert((0, 0.0));
             e.0 += 1;
             e.1 += seconds;
         }
@@ -60,7 +68,11 @@ impl Metrics {
         let snapshot: Vec<((String, u16), (u64, f64))> = self
             .requests
             .lock()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .map(|m| {
+                m.iter()
+                    .flat_map(|(route, by_status)| by_status.iter().map(|(s, v)| ((route.clone(), *s), *v)))
+                    .collect()
+            })
             .unwrap_or_default();
         for ((route, status), (n, _)) in &snapshot {
             let _ = writeln!(

@@ -514,4 +514,24 @@ fn slow_requests_time_out_with_a_json_503() {
     assert_eq!(status, 503, "{v}");
     assert!(v["error"].as_str().unwrap().contains("longer than 1 ms"));
     assert_eq!(get(&format!("{}/healthz", s.base)).0, 200);
+    // a report takes longer than 1 ms: 503 with when to retry; the build goes on and is kept,
+    // so a later request for the same dates is served from it
+    let url = format!("{}/report?as_of=2026-01-01&calibration_end=2025-06-30", s.base);
+    let mut r = agent().get(&url).call().unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers().get("retry-after").unwrap(), "10");
+    let body: Value = r.body_mut().read_json().unwrap();
+    assert!(body["error"].as_str().unwrap().contains("still being built"), "{body}");
+    let mut served = false;
+    for _ in 0..600 {
+        std::thread::sleep(Duration::from_millis(100));
+        let (status, html) = get(&url);
+        if status == 200 {
+            assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..80.min(html.len())]);
+            served = true;
+            break;
+        }
+        assert_eq!(status, 503, "{html}");
+    }
+    assert!(served, "the report built after a timed-out request was never served");
 }

@@ -2,11 +2,13 @@
 //! and reading them back.
 
 mod atomic;
+mod json;
 mod read;
 mod table;
 mod write;
 
 pub use atomic::{check_outputs, write_atomically, write_bytes_atomically};
+pub use json::JsonRowWriter;
 pub use read::read_table;
 pub use table::format_table;
 pub use write::{OutputFormat, json_rows, write_batch, write_batches, write_batches_in};

@@ -132,7 +132,7 @@ pub fn write_batches_in(
                 return Ok(());
             }
             OutputFormat::Csv => write_csv(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
-            OutputFormat::Json => write_json(schema, batches, &mut w).map_err(|e| Error::io(path, e))?,
+            OutputFormat::Json => write_json(batches, &mut w).map_err(|e| Error::io(path, e))?,
         }
         w.flush().map_err(|e| Error::io(path, e))
     })
@@ -382,18 +382,17 @@ pub fn json_rows(batch: &RecordBatch) -> Result<Vec<serde_json::Value>> {
         .collect())
 }
 
-fn write_json(schema: &SchemaRef, batches: &[RecordBatch], w: &mut impl Write) -> std::io::Result<()> {
+fn write_json(batches: &[RecordBatch], w: &mut impl Write) -> std::io::Result<()> {
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut written = 0;
+    let mut row = Vec::with_capacity(512);
     w.write_all(b"[\n")?;
     for batch in batches {
-        let fmts = formatters(batch)?;
+        let rows = super::JsonRowWriter::try_new(batch).map_err(std::io::Error::other)?;
         for i in 0..batch.num_rows() {
-            let mut obj = serde_json::Map::new();
-            for ((field, f), c) in schema.fields().iter().zip(&fmts).zip(batch.columns()) {
-                obj.insert(field.name().clone(), json_value(c.as_ref(), f, i));
-            }
-            serde_json::to_writer(&mut *w, &obj)?;
+            row.clear();
+            rows.write_row(i, &mut row);
+            w.write_all(&row)?;
             written += 1;
             w.write_all(if written < total { b",\n" } else { b"\n" })?;
         }
