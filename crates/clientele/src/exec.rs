@@ -74,8 +74,13 @@ impl Parallelism {
     /// so whatever `f` computes per range, combining the results in order gives the same
     /// answer for any thread count.
     pub fn map_chunks<T: Send>(&self, n: usize, chunk: usize, f: impl Fn(Range<usize>) -> T + Sync + Send) -> Vec<T> {
-        let ranges = chunk_ranges(n, chunk);
-        self.install(|| ranges.into_par_iter().map(&f).collect())
+        self.map_ranges(&chunk_ranges(n, chunk), f)
+    }
+
+    /// [`map_chunks`](Self::map_chunks) over given ranges (a slice of [`chunk_ranges`], for a
+    /// pass that runs its chunks in waves to bound the partial results held at once).
+    pub fn map_ranges<T: Send>(&self, ranges: &[Range<usize>], f: impl Fn(Range<usize>) -> T + Sync + Send) -> Vec<T> {
+        self.install(|| ranges.par_iter().map(|r| f(r.clone())).collect())
     }
 
     /// The number of threads work will use.

@@ -37,10 +37,9 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::chunks;
+use super::CHUNK;
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
@@ -264,76 +263,72 @@ pub fn attribution(store: &EventStore, cfg: &AttributionConfig, par: &Parallelis
     let campaign = cols.campaign_id.as_ref().filter(|_| p.by_campaign).map(|c| c.keys());
     let offsets = store.offsets();
     let as_of = cfg.as_of_micros;
-    let parts: Vec<Sums> = par.install(|| {
-        chunks(store.num_customers())
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut sums = Sums::new();
-                let mut touch_t: Vec<i64> = Vec::new();
-                let mut touch_k: Vec<Key> = Vec::new();
-                let mut w: Vec<f64> = Vec::new();
-                for c in lo..hi {
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    touch_t.clear();
-                    touch_k.clear();
-                    for i in start..end {
-                        if Some(types[i]) == purchase {
-                            continue;
-                        }
-                        if let Some(ch) = channel
-                            && ch.is_valid(i)
-                        {
-                            let camp = campaign.filter(|k| k.is_valid(i)).map_or(-1, |k| k.value(i));
-                            touch_t.push(times[i]);
-                            touch_k.push((ch.value(i), camp));
-                        }
-                    }
-                    for i in start..end {
-                        if Some(types[i]) != purchase {
-                            continue;
-                        }
-                        let at = times[i];
-                        let units = to_units(amounts.map_or(0.0, |v| v[i]));
-                        let lo_t = at.saturating_sub(cfg.lookback_micros);
-                        let a = touch_t.partition_point(|&t| t < lo_t);
-                        let b = touch_t.partition_point(|&t| t <= at);
-                        let (Some(ts), Some(ks)) = (touch_t.get(a..b), touch_k.get(a..b)) else {
-                            continue;
-                        };
-                        if ts.is_empty() {
-                            let e = sums.entry((-1, -1)).or_insert((0, 0.0));
-                            e.0 += units;
-                            e.1 += 1.0;
-                            continue;
-                        }
-                        weights(p.model, p.half_life_days, ts, at, &mut w);
-                        // Truncated shares, the remainder to the largest weight (ties: latest).
-                        let mut given = 0i128;
-                        let mut top = 0;
-                        for (j, &wj) in w.iter().enumerate() {
-                            if wj >= w.get(top).copied().unwrap_or(0.0) {
-                                top = j;
-                            }
-                        }
-                        for (&wj, &k) in w.iter().zip(ks) {
-                            if wj <= 0.0 {
-                                continue; // first/last: the other touches get no row
-                            }
-                            let share = (units as f64 * wj) as i128;
-                            given += share;
-                            let e = sums.entry(k).or_insert((0, 0.0));
-                            e.0 += share;
-                            e.1 += wj;
-                        }
-                        if let Some(k) = ks.get(top) {
-                            sums.entry(*k).or_insert((0, 0.0)).0 += units - given;
-                        }
+    let parts: Vec<Sums> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let mut sums = Sums::new();
+        let mut touch_t: Vec<i64> = Vec::new();
+        let mut touch_k: Vec<Key> = Vec::new();
+        let mut w: Vec<f64> = Vec::new();
+        for c in lo..hi {
+            let (start, end) = (offsets[c], offsets[c + 1]);
+            let end = start + times[start..end].partition_point(|&t| t < as_of);
+            touch_t.clear();
+            touch_k.clear();
+            for i in start..end {
+                if Some(types[i]) == purchase {
+                    continue;
+                }
+                if let Some(ch) = channel
+                    && ch.is_valid(i)
+                {
+                    let camp = campaign.filter(|k| k.is_valid(i)).map_or(-1, |k| k.value(i));
+                    touch_t.push(times[i]);
+                    touch_k.push((ch.value(i), camp));
+                }
+            }
+            for i in start..end {
+                if Some(types[i]) != purchase {
+                    continue;
+                }
+                let at = times[i];
+                let units = to_units(amounts.map_or(0.0, |v| v[i]));
+                let lo_t = at.saturating_sub(cfg.lookback_micros);
+                let a = touch_t.partition_point(|&t| t < lo_t);
+                let b = touch_t.partition_point(|&t| t <= at);
+                let (Some(ts), Some(ks)) = (touch_t.get(a..b), touch_k.get(a..b)) else {
+                    continue;
+                };
+                if ts.is_empty() {
+                    let e = sums.entry((-1, -1)).or_insert((0, 0.0));
+                    e.0 += units;
+                    e.1 += 1.0;
+                    continue;
+                }
+                weights(p.model, p.half_life_days, ts, at, &mut w);
+                // Truncated shares, the remainder to the largest weight (ties: latest).
+                let mut given = 0i128;
+                let mut top = 0;
+                for (j, &wj) in w.iter().enumerate() {
+                    if wj >= w.get(top).copied().unwrap_or(0.0) {
+                        top = j;
                     }
                 }
-                sums
-            })
-            .collect()
+                for (&wj, &k) in w.iter().zip(ks) {
+                    if wj <= 0.0 {
+                        continue; // first/last: the other touches get no row
+                    }
+                    let share = (units as f64 * wj) as i128;
+                    given += share;
+                    let e = sums.entry(k).or_insert((0, 0.0));
+                    e.0 += share;
+                    e.1 += wj;
+                }
+                if let Some(k) = ks.get(top) {
+                    sums.entry(*k).or_insert((0, 0.0)).0 += units - given;
+                }
+            }
+        }
+        sums
     });
     let mut total = Sums::new();
     for part in parts {

@@ -41,10 +41,9 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{chunks, money, segments_of, type_code};
+use super::{CHUNK, money, segments_of, type_code};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
@@ -298,71 +297,67 @@ pub fn campaigns(
     let offsets = store.offsets();
     let as_of = cfg.as_of_micros;
     let window = i64::from(p.window_days) * MICROS_PER_DAY;
-    let parts: Vec<Groups> = par.install(|| {
-        chunks(store.num_customers())
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut g = Groups::new();
-                let Some(camp) = cols.campaign_id.as_ref().map(|c| c.keys()) else {
-                    return g;
-                };
-                let mut state: BTreeMap<u32, State> = BTreeMap::new();
-                for c in lo..hi {
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    state.clear();
-                    for i in start..end {
-                        let ty = types[i];
-                        if (ty != send && ty != response) || !camp.is_valid(i) {
-                            continue;
-                        }
-                        let Some(&(k, ctl)) = usize::try_from(camp.value(i)).ok().and_then(|x| code_of.get(x)) else {
-                            continue;
-                        };
-                        let s = state.entry(k).or_default();
-                        if ty == send {
-                            if ctl {
-                                s.control = true;
-                            } else {
-                                s.treated = true;
-                            }
-                        } else {
-                            s.first_response.get_or_insert(times[i]);
-                        }
-                    }
-                    let seg = seg_of.get(c).copied().filter(|&s| s != u32::MAX);
-                    for (&k, s) in &state {
-                        let mut cell = Cell::default();
-                        let responded = s.first_response.is_some();
-                        if s.treated {
-                            cell.sent = 1;
-                            if let Some(t0) = s.first_response {
-                                cell.responders = 1;
-                                let from = start + times[start..end].partition_point(|&t| t < t0);
-                                for i in from..end {
-                                    if times[i].saturating_sub(t0) >= window {
-                                        break;
-                                    }
-                                    if types[i] == purchase {
-                                        cell.units += to_units(amounts.map_or(0.0, |v| v[i]));
-                                    }
-                                }
-                            }
-                        } else if s.control {
-                            cell.control = 1;
-                            cell.control_responders = u64::from(responded);
-                        } else {
-                            cell.other = u64::from(responded);
-                        }
-                        g.entry((k, u32::MAX)).or_default().merge(&cell);
-                        if let Some(seg) = seg {
-                            g.entry((k, seg)).or_default().merge(&cell);
-                        }
-                    }
+    let parts: Vec<Groups> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let mut g = Groups::new();
+        let Some(camp) = cols.campaign_id.as_ref().map(|c| c.keys()) else {
+            return g;
+        };
+        let mut state: BTreeMap<u32, State> = BTreeMap::new();
+        for c in lo..hi {
+            let (start, end) = (offsets[c], offsets[c + 1]);
+            let end = start + times[start..end].partition_point(|&t| t < as_of);
+            state.clear();
+            for i in start..end {
+                let ty = types[i];
+                if (ty != send && ty != response) || !camp.is_valid(i) {
+                    continue;
                 }
-                g
-            })
-            .collect()
+                let Some(&(k, ctl)) = usize::try_from(camp.value(i)).ok().and_then(|x| code_of.get(x)) else {
+                    continue;
+                };
+                let s = state.entry(k).or_default();
+                if ty == send {
+                    if ctl {
+                        s.control = true;
+                    } else {
+                        s.treated = true;
+                    }
+                } else {
+                    s.first_response.get_or_insert(times[i]);
+                }
+            }
+            let seg = seg_of.get(c).copied().filter(|&s| s != u32::MAX);
+            for (&k, s) in &state {
+                let mut cell = Cell::default();
+                let responded = s.first_response.is_some();
+                if s.treated {
+                    cell.sent = 1;
+                    if let Some(t0) = s.first_response {
+                        cell.responders = 1;
+                        let from = start + times[start..end].partition_point(|&t| t < t0);
+                        for i in from..end {
+                            if times[i].saturating_sub(t0) >= window {
+                                break;
+                            }
+                            if types[i] == purchase {
+                                cell.units += to_units(amounts.map_or(0.0, |v| v[i]));
+                            }
+                        }
+                    }
+                } else if s.control {
+                    cell.control = 1;
+                    cell.control_responders = u64::from(responded);
+                } else {
+                    cell.other = u64::from(responded);
+                }
+                g.entry((k, u32::MAX)).or_default().merge(&cell);
+                if let Some(seg) = seg {
+                    g.entry((k, seg)).or_default().merge(&cell);
+                }
+            }
+        }
+        g
     });
     let mut total = Groups::new();
     for part in parts {

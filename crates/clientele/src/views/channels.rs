@@ -42,10 +42,9 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{chunks, money, round_cents};
+use super::{CHUNK, money, round_cents};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
@@ -222,67 +221,63 @@ pub fn channels(store: &EventStore, cfg: &ChannelConfig, par: &Parallelism) -> R
     let channel = cols.channel.as_ref();
     let offsets = store.offsets();
     let as_of = cfg.as_of_micros;
-    let parts: Vec<Part> = par.install(|| {
-        chunks(store.num_customers())
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut acc = Acc::new(nch);
-                let mut rows = Vec::new();
-                let mut ev = vec![0u64; nch];
-                let mut pu = vec![0u64; nch];
-                let Some(ch) = channel else {
-                    return (acc, rows);
+    let parts: Vec<Part> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let mut acc = Acc::new(nch);
+        let mut rows = Vec::new();
+        let mut ev = vec![0u64; nch];
+        let mut pu = vec![0u64; nch];
+        let Some(ch) = channel else {
+            return (acc, rows);
+        };
+        let keys = ch.keys();
+        // The channels the current customer touched (so the per-customer work does not
+        // grow with the number of channels).
+        let mut touched: Vec<usize> = Vec::new();
+        for c in lo..hi {
+            let (start, end) = (offsets[c], offsets[c + 1]);
+            let end = start + times[start..end].partition_point(|&t| t < as_of);
+            for &k in &touched {
+                ev[k] = 0;
+                pu[k] = 0;
+            }
+            touched.clear();
+            for i in start..end {
+                if !keys.is_valid(i) {
+                    continue;
+                }
+                let k = keys.value(i) as usize;
+                let (Some(e), Some(p)) = (ev.get_mut(k), pu.get_mut(k)) else {
+                    continue;
                 };
-                let keys = ch.keys();
-                // The channels the current customer touched (so the per-customer work does not
-                // grow with the number of channels).
-                let mut touched: Vec<usize> = Vec::new();
-                for c in lo..hi {
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    for &k in &touched {
-                        ev[k] = 0;
-                        pu[k] = 0;
-                    }
-                    touched.clear();
-                    for i in start..end {
-                        if !keys.is_valid(i) {
-                            continue;
-                        }
-                        let k = keys.value(i) as usize;
-                        let (Some(e), Some(p)) = (ev.get_mut(k), pu.get_mut(k)) else {
-                            continue;
-                        };
-                        if *e == 0 {
-                            touched.push(k);
-                        }
-                        *e += 1;
-                        if Some(types[i]) == purchase {
-                            *p += 1;
-                            if let Some(u) = acc.units.get_mut(k) {
-                                *u += to_units(amounts.map_or(0.0, |v| v[i]));
-                            }
-                        }
-                        if let Some(cst) = cost
-                            && cst.is_valid(i)
-                            && let Some(u) = acc.cost_units.get_mut(k)
-                        {
-                            *u += to_units(cst.value(i));
-                        }
-                    }
-                    for &k in &touched {
-                        acc.reached[k] += 1;
-                        acc.events[k] += ev[k];
-                        acc.purchases[k] += pu[k];
-                    }
-                    if let Some((e, ne)) = argmax(&ev, &touched) {
-                        let (p, np) = argmax(&pu, &touched).map_or((None, 0), |(p, n)| (Some(p as u32), n));
-                        rows.push((c as u32, e as u32, ne, p, np));
+                if *e == 0 {
+                    touched.push(k);
+                }
+                *e += 1;
+                if Some(types[i]) == purchase {
+                    *p += 1;
+                    if let Some(u) = acc.units.get_mut(k) {
+                        *u += to_units(amounts.map_or(0.0, |v| v[i]));
                     }
                 }
-                (acc, rows)
-            })
-            .collect()
+                if let Some(cst) = cost
+                    && cst.is_valid(i)
+                    && let Some(u) = acc.cost_units.get_mut(k)
+                {
+                    *u += to_units(cst.value(i));
+                }
+            }
+            for &k in &touched {
+                acc.reached[k] += 1;
+                acc.events[k] += ev[k];
+                acc.purchases[k] += pu[k];
+            }
+            if let Some((e, ne)) = argmax(&ev, &touched) {
+                let (p, np) = argmax(&pu, &touched).map_or((None, 0), |(p, n)| (Some(p as u32), n));
+                rows.push((c as u32, e as u32, ne, p, np));
+            }
+        }
+        (acc, rows)
     });
     let mut total = Acc::new(nch);
     let mut rows = Vec::new();
@@ -444,41 +439,37 @@ pub fn acquisition_channels(
     let as_of = cfg.as_of_micros;
     // Per slot (channel code; `nch`: no channel): customers, revenue units, CLV count, CLV units.
     type Sums = Vec<(u64, i128, u64, i128)>;
-    let parts: Vec<Sums> = par.install(|| {
-        chunks(store.num_customers())
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut s: Sums = vec![(0, 0, 0, 0); nch + 1];
-                for c in lo..hi {
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    let mut first = None;
-                    let mut units = 0i128;
-                    for i in start..end {
-                        if Some(types[i]) != purchase {
-                            continue;
-                        }
-                        if first.is_none() {
-                            first = Some(match channel {
-                                Some(ch) if ch.is_valid(i) => usize::try_from(ch.value(i)).unwrap_or(nch).min(nch),
-                                _ => nch,
-                            });
-                        }
-                        units += to_units(amounts.map_or(0.0, |v| v[i]));
-                    }
-                    let Some(slot) = first.and_then(|k| s.get_mut(k)) else {
-                        continue;
-                    };
-                    slot.0 += 1;
-                    slot.1 += units;
-                    if let Some(v) = clv_of.as_ref().and_then(|v| v.get(c).copied().flatten()) {
-                        slot.2 += 1;
-                        slot.3 += to_units(v);
-                    }
+    let parts: Vec<Sums> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let mut s: Sums = vec![(0, 0, 0, 0); nch + 1];
+        for c in lo..hi {
+            let (start, end) = (offsets[c], offsets[c + 1]);
+            let end = start + times[start..end].partition_point(|&t| t < as_of);
+            let mut first = None;
+            let mut units = 0i128;
+            for i in start..end {
+                if Some(types[i]) != purchase {
+                    continue;
                 }
-                s
-            })
-            .collect()
+                if first.is_none() {
+                    first = Some(match channel {
+                        Some(ch) if ch.is_valid(i) => usize::try_from(ch.value(i)).unwrap_or(nch).min(nch),
+                        _ => nch,
+                    });
+                }
+                units += to_units(amounts.map_or(0.0, |v| v[i]));
+            }
+            let Some(slot) = first.and_then(|k| s.get_mut(k)) else {
+                continue;
+            };
+            slot.0 += 1;
+            slot.1 += units;
+            if let Some(v) = clv_of.as_ref().and_then(|v| v.get(c).copied().flatten()) {
+                slot.2 += 1;
+                slot.3 += to_units(v);
+            }
+        }
+        s
     });
     let mut total: Sums = vec![(0, 0, 0, 0); nch + 1];
     for part in parts {

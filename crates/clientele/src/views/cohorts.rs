@@ -29,10 +29,9 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Date32Array, Float64Array, RecordBatch, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Grain, chunks, date32, money, round_cents};
+use super::{CHUNK, Grain, date32, money, round_cents};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
@@ -174,60 +173,56 @@ pub fn cohorts(store: &EventStore, cfg: &CohortConfig, par: &Parallelism) -> Res
     // each wave, so that at most one wave of partial matrices is held at a time (a partial
     // can hold every cohort × period of a long history); the sums are exact integers, so
     // the result does not depend on the waves.
-    let all = chunks(store.num_customers());
-    let wave = par.install(rayon::current_num_threads).max(1) * 2;
+    let all = crate::exec::chunk_ranges(store.num_customers(), CHUNK);
+    let wave = par.num_threads().max(1) * 2;
     let mut total: BTreeMap<i64, Acc> = BTreeMap::new();
     for group in all.chunks(wave) {
-        let parts: Vec<Result<BTreeMap<i64, Acc>>> = par.install(|| {
-            group
-                .par_iter()
-                .map(|&(lo, hi)| {
-                    let mut acc: BTreeMap<i64, Acc> = BTreeMap::new();
-                    let mut seen: Vec<i64> = Vec::new();
-                    for c in lo..hi {
-                        let (start, end) = (offsets[c], offsets[c + 1]);
-                        let end = start + times[start..end].partition_point(|&t| t < as_of);
-                        let mut cohort = None;
-                        let mut count = 0u64;
-                        seen.clear();
-                        for i in start..end {
-                            if Some(types[i]) != purchase {
-                                continue;
-                            }
-                            let idx = grain.index(micros_to_day(times[i]));
-                            let first = *cohort.get_or_insert(idx);
-                            let len = last - first + 1;
-                            if len > MAX_PERIODS {
-                                return Err(Error::param(
-                                    "as_of",
-                                    format!("a cohort would have {len} periods (more than {MAX_PERIODS})"),
-                                ));
-                            }
-                            let a = acc.entry(first).or_insert_with(|| Acc::with_len(len as usize));
-                            let p = (idx - first) as usize;
-                            if count == 0 {
-                                a.customers += 1;
-                            }
-                            count += 1;
-                            if count == 2
-                                && let Some(s) = a.second.get_mut(p)
-                            {
-                                *s += 1;
-                            }
-                            if seen.last() != Some(&idx) {
-                                seen.push(idx);
-                                if let Some(x) = a.active.get_mut(p) {
-                                    *x += 1;
-                                }
-                            }
-                            if let Some(u) = a.units.get_mut(p) {
-                                *u += to_units(amounts.map_or(0.0, |v| v[i]));
-                            }
+        let parts: Vec<Result<BTreeMap<i64, Acc>>> = par.map_ranges(group, |r| {
+            let (lo, hi) = (r.start, r.end);
+            let mut acc: BTreeMap<i64, Acc> = BTreeMap::new();
+            let mut seen: Vec<i64> = Vec::new();
+            for c in lo..hi {
+                let (start, end) = (offsets[c], offsets[c + 1]);
+                let end = start + times[start..end].partition_point(|&t| t < as_of);
+                let mut cohort = None;
+                let mut count = 0u64;
+                seen.clear();
+                for i in start..end {
+                    if Some(types[i]) != purchase {
+                        continue;
+                    }
+                    let idx = grain.index(micros_to_day(times[i]));
+                    let first = *cohort.get_or_insert(idx);
+                    let len = last - first + 1;
+                    if len > MAX_PERIODS {
+                        return Err(Error::param(
+                            "as_of",
+                            format!("a cohort would have {len} periods (more than {MAX_PERIODS})"),
+                        ));
+                    }
+                    let a = acc.entry(first).or_insert_with(|| Acc::with_len(len as usize));
+                    let p = (idx - first) as usize;
+                    if count == 0 {
+                        a.customers += 1;
+                    }
+                    count += 1;
+                    if count == 2
+                        && let Some(s) = a.second.get_mut(p)
+                    {
+                        *s += 1;
+                    }
+                    if seen.last() != Some(&idx) {
+                        seen.push(idx);
+                        if let Some(x) = a.active.get_mut(p) {
+                            *x += 1;
                         }
                     }
-                    Ok(acc)
-                })
-                .collect()
+                    if let Some(u) = a.units.get_mut(p) {
+                        *u += to_units(amounts.map_or(0.0, |v| v[i]));
+                    }
+                }
+            }
+            Ok(acc)
         });
         for part in parts {
             for (k, a) in part? {

@@ -27,10 +27,9 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::chunks;
+use super::CHUNK;
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::schema::PRODUCT;
@@ -242,26 +241,21 @@ pub fn cross_sell(store: &EventStore, cfg: &CrossSellConfig, par: &Parallelism) 
     let names = store.columns().product.as_ref().map(dict_values).unwrap_or_default();
     let np = names.len();
     let as_of = cfg.as_of_micros;
-    let ranges = chunks(store.num_customers());
     // Pass 1: baskets per product.
-    let parts: Vec<(u64, Vec<u64>)> = par.install(|| {
-        ranges
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let (mut n, mut counts) = (0u64, vec![0u64; np]);
-                for c in lo..hi {
-                    baskets(store, c, as_of, p.basket, &mut |b| {
-                        n += 1;
-                        for &x in b {
-                            if let Some(k) = counts.get_mut(x as usize) {
-                                *k += 1;
-                            }
-                        }
-                    });
+    let parts: Vec<(u64, Vec<u64>)> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let (mut n, mut counts) = (0u64, vec![0u64; np]);
+        for c in lo..hi {
+            baskets(store, c, as_of, p.basket, &mut |b| {
+                n += 1;
+                for &x in b {
+                    if let Some(k) = counts.get_mut(x as usize) {
+                        *k += 1;
+                    }
                 }
-                (n, counts)
-            })
-            .collect()
+            });
+        }
+        (n, counts)
     });
     let (mut total, mut counts) = (0u64, vec![0u64; np]);
     for (n, c) in parts {
@@ -271,28 +265,24 @@ pub fn cross_sell(store: &EventStore, cfg: &CrossSellConfig, par: &Parallelism) 
     let kept = |n: u64| n > 0 && n as f64 / total as f64 >= p.min_support;
     let frequent: Vec<bool> = counts.iter().map(|&n| kept(n)).collect();
     // Pass 2: pairs of frequent products.
-    let parts: Vec<Vec<((u32, u32), u64)>> = par.install(|| {
-        ranges
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut pairs: HashMap<(u32, u32), u64> = HashMap::new();
-                let mut f: Vec<u32> = Vec::new();
-                for c in lo..hi {
-                    baskets(store, c, as_of, p.basket, &mut |b| {
-                        f.clear();
-                        f.extend(b.iter().copied().filter(|&x| frequent.get(x as usize) == Some(&true)));
-                        for (i, &a) in f.iter().enumerate() {
-                            for &bb in &f[i + 1..] {
-                                *pairs.entry((a, bb)).or_insert(0) += 1;
-                            }
-                        }
-                    });
+    let parts: Vec<Vec<((u32, u32), u64)>> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let mut pairs: HashMap<(u32, u32), u64> = HashMap::new();
+        let mut f: Vec<u32> = Vec::new();
+        for c in lo..hi {
+            baskets(store, c, as_of, p.basket, &mut |b| {
+                f.clear();
+                f.extend(b.iter().copied().filter(|&x| frequent.get(x as usize) == Some(&true)));
+                for (i, &a) in f.iter().enumerate() {
+                    for &bb in &f[i + 1..] {
+                        *pairs.entry((a, bb)).or_insert(0) += 1;
+                    }
                 }
-                let mut v: Vec<_> = pairs.into_iter().collect();
-                v.sort_unstable();
-                v
-            })
-            .collect()
+            });
+        }
+        let mut v: Vec<_> = pairs.into_iter().collect();
+        v.sort_unstable();
+        v
     });
     let mut pairs: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for part in parts {
@@ -349,44 +339,40 @@ pub fn cross_sell(store: &EventStore, cfg: &CrossSellConfig, par: &Parallelism) 
     let rules = RecordBatch::try_new(schema, columns)?;
     // Next-best products.
     let k = p.top_k;
-    let rows: Vec<Vec<(u32, u32, Rule, u32)>> = par.install(|| {
-        ranges
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut out = Vec::new();
-                if k == 0 {
-                    return out;
-                }
-                let mut held: Vec<u32> = Vec::new();
-                for c in lo..hi {
-                    held.clear();
-                    baskets(store, c, as_of, Basket::Customer, &mut |b| held.extend_from_slice(b));
-                    let mut best: BTreeMap<u32, (f64, f64, u32)> = BTreeMap::new();
-                    for &a in &held {
-                        for &(b, l, cf) in by_ante.get(a as usize).map_or(&[][..], |v| &v[..]) {
-                            if held.binary_search(&b).is_ok() {
-                                continue;
-                            }
-                            let e = best.entry(b).or_insert((l, cf, a));
-                            if (l, cf) > (e.0, e.1) {
-                                *e = (l, cf, a);
-                            }
-                        }
+    let rows: Vec<Vec<(u32, u32, Rule, u32)>> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let mut out = Vec::new();
+        if k == 0 {
+            return out;
+        }
+        let mut held: Vec<u32> = Vec::new();
+        for c in lo..hi {
+            held.clear();
+            baskets(store, c, as_of, Basket::Customer, &mut |b| held.extend_from_slice(b));
+            let mut best: BTreeMap<u32, (f64, f64, u32)> = BTreeMap::new();
+            for &a in &held {
+                for &(b, l, cf) in by_ante.get(a as usize).map_or(&[][..], |v| &v[..]) {
+                    if held.binary_search(&b).is_ok() {
+                        continue;
                     }
-                    let mut cand: Vec<(u32, (f64, f64, u32))> = best.into_iter().collect();
-                    cand.sort_by(|x, y| {
-                        y.1.0
-                            .total_cmp(&x.1.0)
-                            .then(y.1.1.total_cmp(&x.1.1))
-                            .then(x.0.cmp(&y.0))
-                    });
-                    for (rank, (b, (l, cf, a))) in cand.into_iter().take(k).enumerate() {
-                        out.push((c as u32, rank as u32 + 1, (b, l, cf), a));
+                    let e = best.entry(b).or_insert((l, cf, a));
+                    if (l, cf) > (e.0, e.1) {
+                        *e = (l, cf, a);
                     }
                 }
-                out
-            })
-            .collect()
+            }
+            let mut cand: Vec<(u32, (f64, f64, u32))> = best.into_iter().collect();
+            cand.sort_by(|x, y| {
+                y.1.0
+                    .total_cmp(&x.1.0)
+                    .then(y.1.1.total_cmp(&x.1.1))
+                    .then(x.0.cmp(&y.0))
+            });
+            for (rank, (b, (l, cf, a))) in cand.into_iter().take(k).enumerate() {
+                out.push((c as u32, rank as u32 + 1, (b, l, cf), a));
+            }
+        }
+        out
     });
     let rows: Vec<_> = rows.into_iter().flatten().collect();
     let index = UInt32Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>());

@@ -40,10 +40,9 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{chunks, money, type_code};
+use super::{CHUNK, money, type_code};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
@@ -471,11 +470,9 @@ pub fn customer360(
     let codes = Codes::new(store, &cfg.params);
     let nch = store.columns().channel.as_ref().map_or(0, |c| c.values().len());
     let as_of = cfg.as_of_micros;
-    let parts: Vec<Vec<Row>> = par.install(|| {
-        chunks(store.num_customers())
-            .par_iter()
-            .map(|&(lo, hi)| (lo..hi).map(|c| row_of(store, c, as_of, &codes, nch)).collect())
-            .collect()
+    let parts: Vec<Vec<Row>> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        (lo..hi).map(|c| row_of(store, c, as_of, &codes, nch)).collect()
     });
     let rows: Vec<Row> = parts.into_iter().flatten().collect();
     let ids: Vec<u32> = (0..store.num_customers()).map(|c| c as u32).collect();

@@ -104,14 +104,6 @@ impl std::fmt::Display for Grain {
     }
 }
 
-/// `[lo, hi)` customer ranges of [`CHUNK`] customers ([`chunk_ranges`](crate::exec::chunk_ranges)).
-pub(crate) fn chunks(n: usize) -> Vec<(usize, usize)> {
-    crate::exec::chunk_ranges(n, CHUNK)
-        .into_iter()
-        .map(|r| (r.start, r.end))
-        .collect()
-}
-
 /// The dictionary code of event type `name`, if any event has it.
 pub(crate) fn type_code(store: &EventStore, name: &str) -> Option<i32> {
     store

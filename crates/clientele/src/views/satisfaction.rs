@@ -30,10 +30,9 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Grain, chunks, segments_of, type_code};
+use super::{CHUNK, Grain, segments_of, type_code};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::kernels::summary::to_units;
@@ -225,38 +224,34 @@ pub fn satisfaction(
     let offsets = store.offsets();
     let as_of = cfg.as_of_micros;
     let grain = p.by;
-    let parts: Vec<Groups> = par.install(|| {
-        chunks(store.num_customers())
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let mut g = Groups::new();
-                let Some(score) = cols.score.as_ref() else {
-                    return g;
-                };
-                for c in lo..hi {
-                    let (start, end) = (offsets[c], offsets[c + 1]);
-                    let end = start + times[start..end].partition_point(|&t| t < as_of);
-                    let seg = seg_of.get(c).copied().filter(|&s| s != u32::MAX);
-                    for i in start..end {
-                        if !score.is_valid(i) || survey.is_some_and(|code| types[i] != code) {
-                            continue;
-                        }
-                        let s = score.value(i);
-                        g.entry((0, 0)).or_default().add(s);
-                        if let Some(ch) = channel
-                            && ch.is_valid(i)
-                        {
-                            g.entry((1, i64::from(ch.value(i)))).or_default().add(s);
-                        }
-                        g.entry((2, grain.index(micros_to_day(times[i])))).or_default().add(s);
-                        if let Some(seg) = seg {
-                            g.entry((3, i64::from(seg))).or_default().add(s);
-                        }
-                    }
+    let parts: Vec<Groups> = par.map_chunks(store.num_customers(), CHUNK, |r| {
+        let (lo, hi) = (r.start, r.end);
+        let mut g = Groups::new();
+        let Some(score) = cols.score.as_ref() else {
+            return g;
+        };
+        for c in lo..hi {
+            let (start, end) = (offsets[c], offsets[c + 1]);
+            let end = start + times[start..end].partition_point(|&t| t < as_of);
+            let seg = seg_of.get(c).copied().filter(|&s| s != u32::MAX);
+            for i in start..end {
+                if !score.is_valid(i) || survey.is_some_and(|code| types[i] != code) {
+                    continue;
                 }
-                g
-            })
-            .collect()
+                let s = score.value(i);
+                g.entry((0, 0)).or_default().add(s);
+                if let Some(ch) = channel
+                    && ch.is_valid(i)
+                {
+                    g.entry((1, i64::from(ch.value(i)))).or_default().add(s);
+                }
+                g.entry((2, grain.index(micros_to_day(times[i])))).or_default().add(s);
+                if let Some(seg) = seg {
+                    g.entry((3, i64::from(seg))).or_default().add(s);
+                }
+            }
+        }
+        g
     });
     let mut total = Groups::new();
     total.insert((0, 0), Cell::default());

@@ -92,39 +92,33 @@ fn orders_axes(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result
     let offsets = store.offsets();
     let as_of = cfg.as_of_micros;
     let n = store.num_customers();
-    let chunks: Vec<(usize, usize)> = crate::exec::chunk_ranges(n, CHUNK)
-        .into_iter()
-        .map(|r| (r.start, r.end))
-        .collect();
-    let rows: Vec<Row> = par.install(|| {
-        chunks
-            .par_iter()
-            .flat_map_iter(|&(lo, hi)| {
-                (lo..hi).filter_map(move |c| {
-                    let (a, b) = (offsets[c], offsets[c + 1]);
-                    let t = &times[a..b];
-                    let end = t.partition_point(|&x| x < as_of);
-                    let purchase = purchase?;
-                    let (mut count, mut units, mut first, mut last) = (0i64, 0i128, i64::MAX, i64::MIN);
-                    for i in a..a + end {
-                        if types[i] == purchase {
-                            count += 1;
-                            units += to_units(amounts.map_or(0.0, |v| v[i]));
-                            first = first.min(times[i]);
-                            last = last.max(times[i]);
-                        }
-                    }
-                    (count > 0).then(|| Row {
-                        customer: c as u32,
-                        recency_days: (as_of - last).div_euclid(MICROS_PER_DAY),
-                        frequency: count,
-                        cents: cents(units),
-                        t_days: (as_of - first).div_euclid(MICROS_PER_DAY),
-                    })
-                })
+    // one chunk's rows per range, concatenated in range order
+    let parts: Vec<Vec<Row>> = par.map_chunks(n, CHUNK, |r| {
+        r.filter_map(|c| {
+            let (a, b) = (offsets[c], offsets[c + 1]);
+            let t = &times[a..b];
+            let end = t.partition_point(|&x| x < as_of);
+            let purchase = purchase?;
+            let (mut count, mut units, mut first, mut last) = (0i64, 0i128, i64::MAX, i64::MIN);
+            for i in a..a + end {
+                if types[i] == purchase {
+                    count += 1;
+                    units += to_units(amounts.map_or(0.0, |v| v[i]));
+                    first = first.min(times[i]);
+                    last = last.max(times[i]);
+                }
+            }
+            (count > 0).then(|| Row {
+                customer: c as u32,
+                recency_days: (as_of - last).div_euclid(MICROS_PER_DAY),
+                frequency: count,
+                cents: cents(units),
+                t_days: (as_of - first).div_euclid(MICROS_PER_DAY),
             })
-            .collect()
+        })
+        .collect()
     });
+    let rows: Vec<Row> = parts.into_iter().flatten().collect();
     let index = arrow_array::UInt32Array::from(rows.iter().map(|r| r.customer).collect::<Vec<_>>());
     let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
     let col = |f: fn(&Row) -> i64| -> Vec<i64> { rows.iter().map(f).collect() };
