@@ -62,7 +62,9 @@ pub struct MappingArgs {
     /// Accept negative purchase amounts (refunds) instead of rejecting them.
     #[arg(long)]
     pub allow_refunds: bool,
-    /// How customer keys are typed: auto (integers if every key is one), int, or string.
+    /// How customer keys are typed: auto (integers if every key is one; a warning names the
+    /// keys that are not), int (other keys are rejected rows), or string. Under auto and int,
+    /// null markers (NULL, NA, NaN, None, ...) are missing keys: rejected rows.
     #[arg(long, value_name = "TYPE", default_value = "auto", value_parser = ["auto", "int", "string"])]
     pub key_type: String,
 }
@@ -215,8 +217,11 @@ pub fn with_source<T>(
     out
 }
 
-/// Rejected rows of an ingest, on stderr.
+/// Rejected rows of an ingest, and keys made strings by a few text keys, on stderr.
 pub fn warn_rejections(report: Option<&IngestReport>) {
+    if let Some(w) = report.and_then(|r| r.key_typing.as_ref()).and_then(|t| t.warning()) {
+        eprintln!("warning: {w}");
+    }
     if let Some(r) = report
         && r.rows_rejected > 0
     {

@@ -33,9 +33,17 @@ type Report = Option<String>;
 /// A view's tables by name.
 type Tables = Vec<(String, Py<PyAny>)>;
 
+/// The ingest report as JSON, with `key_typing_warning` when a few text keys made the keys
+/// strings (`KeyTyping::warning`; Python raises it as a `KeyTypingWarning`).
 fn report_json(r: Option<&IngestReport>) -> PyResult<Report> {
-    r.map(|r| serde_json::to_string(r).map_err(|e| invalid("report", e)))
-        .transpose()
+    r.map(|r| {
+        let mut v = serde_json::to_value(r).map_err(|e| invalid("report", e))?;
+        if let (Some(w), Some(obj)) = (r.key_typing.as_ref().and_then(|t| t.warning()), v.as_object_mut()) {
+            obj.insert("key_typing_warning".into(), w.into());
+        }
+        serde_json::to_string(&v).map_err(|e| invalid("report", e))
+    })
+    .transpose()
 }
 
 fn params<P: DeserializeOwned>(field: &'static str, json: &str) -> PyResult<P> {

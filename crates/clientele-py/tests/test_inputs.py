@@ -132,6 +132,32 @@ def test_rejected_rows_are_reported_not_dropped(cdnow_events):
     assert s.num_rows == 2357 + 2
 
 
+def test_text_keys_are_named_and_null_markers_are_missing_keys():
+    def events(keys):
+        return pa.table({
+            "customer_id": pa.array(keys, pa.string()),
+            "event_time": pa.array([dt.datetime(1997, 1, 1)] * len(keys), pa.timestamp("us", tz="UTC")),
+            "event_type": ["purchase"] * len(keys),
+            "amount": [10.0] * len(keys),
+        })
+    # "NULL" among integer keys: a rejected row, and the keys stay integers
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = clientele.summary(events(["1", "NULL", "2"]), CALIBRATION_END, time_unit="week")
+    assert pa.types.is_int64(s.schema.field("customer_id").type)
+    assert [w.category for w in caught] == [clientele.RejectedRowsWarning]
+    assert caught[0].message.report["rejected_by_reason"] == {"null_customer_id": 1}
+    # "1.5" among integer keys: strings, and a warning that says why
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = clientele.summary(events(["1", "1.5", "2"]), CALIBRATION_END, time_unit="week")
+    assert pa.types.is_string(s.schema.field("customer_id").type)
+    typing = [w for w in caught if issubclass(w.category, clientele.KeyTypingWarning)]
+    assert len(typing) == 1
+    assert '1 of 3 distinct keys are not integers (e.g. "1.5")' in str(typing[0].message)
+    assert typing[0].message.report["key_typing"]["typed_as"] == "string"
+
+
 def test_model_json_round_trip(cdnow_events):
     s = clientele.summary(cdnow_events, CALIBRATION_END, time_unit="week")
     m = clientele.fit(s, "pnbd")

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RejectReason {
-    /// The customer id is null.
+    /// The customer id is null, or a null marker such as `NULL` or `NA` where keys are not
+    /// declared strings ([`KeyType`](crate::store::KeyType)).
     NullCustomerId,
     /// The customer id is an empty or blank string.
     EmptyCustomerId,

@@ -115,6 +115,63 @@ fn auto_key_typing_is_decided_for_the_whole_store() {
     assert_eq!(split.customer_keys(), one.customer_keys());
 }
 
+#[test]
+fn null_markers_are_missing_keys_and_text_keys_are_named() {
+    let ingest = |keys: &[&str], kt: KeyType| {
+        let mut ing = Ingestor::new(&IngestOptions::default().key_type(kt)).unwrap();
+        ing.read_batches("b", [Ok(keyed(keys))]).unwrap();
+        ing.finish().unwrap()
+    };
+    // "NULL" and "NA" among integer keys are missing keys, not a reason to make every key text
+    for kt in [KeyType::Auto, KeyType::Int] {
+        let (store, report) = ingest(&["7", "NULL", " NA ", "8", "nan"], kt);
+        assert_eq!(
+            store.customer_keys(),
+            &CustomerKeys::Int(Int64Array::from(vec![7, 8])),
+            "{kt:?}"
+        );
+        assert!(report.reconciles());
+        assert_eq!(report.rows_rejected, 3);
+        assert_eq!(report.rejected_by_reason.get(&RejectReason::NullCustomerId), Some(&3));
+        assert_eq!(
+            report.rejections.iter().map(|r| r.row).collect::<Vec<_>>(),
+            vec![2, 3, 5]
+        );
+        let typing = report.key_typing.unwrap();
+        assert_eq!((typing.requested, typing.typed_as), (kt, KeyType::Int));
+        assert_eq!((typing.distinct_keys, typing.non_integer_keys), (2, 0));
+        assert_eq!(typing.warning(), None);
+    }
+    // declared strings take every text as written
+    let (store, report) = ingest(&["7", "NULL"], KeyType::String);
+    assert_eq!(
+        store.customer_keys(),
+        &CustomerKeys::Str(StringArray::from(vec!["7", "NULL"]))
+    );
+    assert_eq!(report.rows_rejected, 0);
+    // one "1.5" among integers still makes strings under Auto, and the report says which keys
+    let (store, report) = ingest(&["7", "1.5", "8", "x", "9", "y", "z"], KeyType::Auto);
+    assert!(matches!(store.customer_keys(), CustomerKeys::Str(_)));
+    let typing = report.key_typing.clone().unwrap();
+    assert_eq!((typing.distinct_keys, typing.non_integer_keys), (7, 4));
+    assert_eq!(typing.examples, vec!["1.5", "x", "y"]);
+    let w = typing.warning().unwrap();
+    assert!(
+        w.contains("4 of 7 distinct keys are not integers") && w.contains("\"1.5\""),
+        "{w}"
+    );
+    // ...and declared integers reject those rows instead
+    let (store, report) = ingest(&["7", "1.5", "8"], KeyType::Int);
+    assert_eq!(store.customer_keys(), &CustomerKeys::Int(Int64Array::from(vec![7, 8])));
+    assert_eq!(
+        report.rejected_by_reason.get(&RejectReason::InvalidCustomerId),
+        Some(&1)
+    );
+    // all text keys: strings, nothing to warn about
+    let (_, report) = ingest(&["a", "b"], KeyType::Auto);
+    assert_eq!(report.key_typing.unwrap().warning(), None);
+}
+
 fn store_of_batches(batches: &[RecordBatch]) -> EventStore {
     let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
     for b in batches {

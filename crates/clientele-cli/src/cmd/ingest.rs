@@ -65,6 +65,9 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
         store.num_events(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(w) = report.key_typing.as_ref().and_then(|t| t.warning()) {
+        eprintln!("warning: {w}");
+    }
     for (reason, n) in &report.rejected_by_reason {
         println!("  rejected {n:>10}  {}  ({reason})", reason.as_str());
     }

@@ -47,6 +47,7 @@ __version__ = _native.__version__
 __all__ = [
     "ClienteleError",
     "RejectedRowsWarning",
+    "KeyTypingWarning",
     "Model",
     "Models",
     "ChurnModel",
@@ -77,6 +78,17 @@ DateLike = Union[str, _dt.date, _dt.datetime]
 class RejectedRowsWarning(UserWarning):
     """Some input rows were rejected by the engine's validation (counts by reason in the message;
     the full report is the warning's ``report`` attribute)."""
+
+    def __init__(self, message: str, report: dict):
+        super().__init__(message)
+        self.report = report
+
+
+class KeyTypingWarning(UserWarning):
+    """The customer keys were read as strings because some text keys are not integers while
+    others are (the message says how many and which). Null markers such as ``"NULL"`` or
+    ``"NA"`` are missing keys (rejected rows), not text keys. The full ingest report is the
+    warning's ``report`` attribute."""
 
     def __init__(self, message: str, report: dict):
         super().__init__(message)
@@ -169,6 +181,8 @@ def _warn(report_json: Optional[str]) -> Optional[dict]:
     if report_json is None:
         return None
     report = _json.loads(report_json)
+    if report.get("key_typing_warning"):
+        _warnings.warn(KeyTypingWarning(report["key_typing_warning"], report), stacklevel=3)
     rejected = report.get("rows_rejected", 0)
     if rejected:
         reasons = ", ".join(f"{k}: {v}" for k, v in report.get("rejected_by_reason", {}).items())

@@ -68,6 +68,10 @@ pub struct IngestReport {
     pub sources: Vec<SourceCounts>,
     /// Every rejected row, in input order.
     pub rejections: Vec<Rejection>,
+    /// How the customer keys were typed (set when the store is built; absent in reports of
+    /// single batches and in reports written before this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_typing: Option<crate::store::KeyTyping>,
 }
 
 impl IngestReport {

@@ -659,8 +659,10 @@ impl Ingestor {
     /// [`Error::Capacity`] beyond `u32::MAX` events.
     pub fn finish(self) -> Result<(EventStore, IngestReport)> {
         let builder = self.builder;
-        let store = self.parallelism.install(move || builder.finish())?;
-        Ok((store, self.report))
+        let (store, typing) = self.parallelism.install(move || builder.finish_typed())?;
+        let mut report = self.report;
+        report.key_typing = Some(typing);
+        Ok((store, report))
     }
 }
 

@@ -35,6 +35,32 @@ pub const MAX_SCORE: f64 = MAX_AMOUNT;
 pub const MAX_COST: f64 = MAX_AMOUNT;
 
 /// The integer a canonical decimal string denotes (`0`, `7`, `-12`; not `007`, `+7`, `-0`).
+/// Whether `s` (trimmed) is a null marker as pandas reads one by default: under
+/// [`KeyType::Auto`] and [`KeyType::Int`] such a key is missing, not a text key.
+pub(crate) fn is_null_marker(s: &str) -> bool {
+    matches!(
+        s,
+        "NULL"
+            | "null"
+            | "NA"
+            | "N/A"
+            | "n/a"
+            | "NaN"
+            | "nan"
+            | "-NaN"
+            | "-nan"
+            | "None"
+            | "<NA>"
+            | "#N/A"
+            | "#N/A N/A"
+            | "#NA"
+            | "1.#IND"
+            | "-1.#IND"
+            | "1.#QNAN"
+            | "-1.#QNAN"
+    )
+}
+
 fn parse_canonical(s: &str) -> Option<i64> {
     let digits = s.strip_prefix('-').unwrap_or(s);
     let canonical = !digits.is_empty()
@@ -218,7 +244,10 @@ pub(crate) fn normalize(
         (KeyView::Str(v), KeyType::Auto) => {
             let canonical = (0..n).all(|i| match v.get(i) {
                 None => true,
-                Some(s) => s.trim().is_empty() || parse_canonical(s.trim()).is_some(),
+                Some(s) => {
+                    let s = s.trim();
+                    s.is_empty() || is_null_marker(s) || parse_canonical(s).is_some()
+                }
             });
             if canonical {
                 Keys::Int(Vec::with_capacity(n))
@@ -265,6 +294,8 @@ pub(crate) fn normalize(
                         let s = s.trim();
                         if s.is_empty() {
                             Err(RejectReason::EmptyCustomerId)
+                        } else if opts.key_type != KeyType::String && is_null_marker(s) {
+                            Err(RejectReason::NullCustomerId)
                         } else if matches!(keys, Keys::Int(_)) {
                             parse_int(s).map(KeyValue::Int).ok_or(RejectReason::InvalidCustomerId)
                         } else {

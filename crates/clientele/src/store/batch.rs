@@ -14,17 +14,64 @@ pub(crate) struct DictCol {
 }
 
 /// How customer keys are typed in the store.
+///
+/// Under `Auto` and `Int`, a text key that is a null marker as pandas reads one by default
+/// (`NULL`, `null`, `NA`, `N/A`, `n/a`, `NaN`, `nan`, `-NaN`, `-nan`, `None`, `<NA>`, `#N/A`,
+/// `#N/A N/A`, `#NA`, `1.#IND`, `-1.#IND`, `1.#QNAN`, `-1.#QNAN`) is a missing key: the row is
+/// rejected (`null_customer_id`) and the marker does not make the column text. Under `String`
+/// every text is a key as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyType {
     /// Integer keys when every input key is an integer (integer columns, or strings that all
-    /// parse as `i64`, leading zeros allowed, as pandas reads them); otherwise string keys.
+    /// parse as `i64`, leading zeros allowed, as pandas reads them); otherwise string keys,
+    /// and the ingest report's [`KeyTyping`] names the keys that made them strings.
     #[default]
     Auto,
     /// Integer keys; a string key that does not parse is rejected (`invalid_customer_id`).
     Int,
     /// String keys; integer inputs are formatted in decimal.
     String,
+}
+
+/// How an ingest typed the customer keys, and why: what [`KeyType::Auto`] decided is said,
+/// not left to be guessed from the output.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyTyping {
+    /// The key type asked for.
+    pub requested: KeyType,
+    /// How the store types its keys: [`KeyType::Int`] or [`KeyType::String`].
+    pub typed_as: KeyType,
+    /// Distinct keys in the store.
+    pub distinct_keys: u64,
+    /// Under [`KeyType::Auto`] with string keys: the distinct keys that are not integers (the
+    /// others are); 0 otherwise.
+    pub non_integer_keys: u64,
+    /// Up to [`KeyTyping::EXAMPLES`] of those keys, in order of first appearance.
+    pub examples: Vec<String>,
+}
+
+impl KeyTyping {
+    /// How many non-integer keys are kept as examples.
+    pub const EXAMPLES: usize = 3;
+
+    /// A warning for people when [`KeyType::Auto`] made the keys strings although some of
+    /// them are integers: how many are not, which ones, and how to reject their rows instead.
+    /// `None` in every other case.
+    pub fn warning(&self) -> Option<String> {
+        let integers = self.distinct_keys.saturating_sub(self.non_integer_keys);
+        if self.requested != KeyType::Auto || self.typed_as != KeyType::String || integers == 0 {
+            return None;
+        }
+        let quoted: Vec<String> = self.examples.iter().map(|e| format!("{e:?}")).collect();
+        Some(format!(
+            "customer keys are strings: {} of {} distinct keys are not integers (e.g. {}); \
+             declare integer keys (--key-type int, or KeyType::Int) to reject their rows instead",
+            self.non_integer_keys,
+            self.distinct_keys,
+            quoted.join(", ")
+        ))
+    }
 }
 
 /// Customer keys of accepted rows.

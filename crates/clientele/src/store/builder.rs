@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::EventStore;
-use super::batch::KeyType;
 use super::batch::{DictCol, NULL_CODE};
 use super::batch::{KeyCol, NormalizedBatch};
+use super::batch::{KeyType, KeyTyping};
 use super::columns::StoreColumns;
 use super::keys::{CustomerKeys, rank_ints};
 use crate::error::{Error, Result};
@@ -274,7 +274,18 @@ impl StoreBuilder {
     ///
     /// # Errors
     /// [`Error::Capacity`] beyond `u32::MAX` events or customers.
-    pub fn finish(mut self) -> Result<EventStore> {
+    pub fn finish(self) -> Result<EventStore> {
+        self.finish_typed().map(|(store, _)| store)
+    }
+
+    /// [`finish`](Self::finish), and how the keys were typed.
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish).
+    pub fn finish_typed(mut self) -> Result<(EventStore, KeyTyping)> {
+        let requested = self.key_type;
+        let mut non_integer_keys = 0u64;
+        let mut examples = Vec::new();
         let n = self.len();
         if n >= u32::MAX as usize {
             return Err(Error::Capacity {
@@ -299,6 +310,16 @@ impl StoreBuilder {
                     .map(|&c| parsed.get(c as usize).copied().unwrap_or(0))
                     .collect();
                 self.any_str = false;
+            } else {
+                // say which keys kept the column text (dictionary order: first appearance)
+                for v in &self.str_dict.values {
+                    if v.trim().parse::<i64>().is_err() {
+                        non_integer_keys += 1;
+                        if examples.len() < KeyTyping::EXAMPLES {
+                            examples.push(v.clone());
+                        }
+                    }
+                }
             }
         }
         // 1. customer ranks
@@ -395,7 +416,15 @@ impl StoreBuilder {
             score.as_deref(),
             cost.as_deref(),
         )?;
-        EventStore::from_parts(keys, offsets, cols, self.purchase_type)
+        let store = EventStore::from_parts(keys, offsets, cols, self.purchase_type)?;
+        let typing = KeyTyping {
+            requested,
+            typed_as: if self.any_str { KeyType::String } else { KeyType::Int },
+            distinct_keys: store.num_customers() as u64,
+            non_integer_keys,
+            examples,
+        };
+        Ok((store, typing))
     }
 }
 

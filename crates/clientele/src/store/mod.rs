@@ -26,7 +26,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-pub use batch::KeyType;
+pub use batch::{KeyType, KeyTyping};
 pub(crate) use builder::StoreBuilder;
 pub use columns::StoreColumns;
 pub use keys::{CustomerKeys, KeyIndex, KeyRef};
