@@ -109,30 +109,41 @@ async fn guard(
     let started = Instant::now();
     // (a shared string: cloning it does not allocate)
     let route = req.extensions().get::<MatchedPath>().cloned();
+    // set once the request holds a slot (a timeout before that never reached the handler)
+    let started_work = std::sync::atomic::AtomicBool::new(false);
+    let repeatable = req.method() == axum::http::Method::GET || route.as_ref().is_some_and(|r| r.as_str() == "/score");
     let work = async {
         let Ok(_slot) = slots.acquire().await else {
             return ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()).into_response();
         };
+        started_work.store(true, std::sync::atomic::Ordering::Relaxed);
         next.run(req).await
     };
     let response = match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
         Err(_) => {
-            // a report build goes on after its request times out and is kept: say when to ask again
-            let building = route.as_ref().is_some_and(|r| r.as_str() == "/report");
-            let message = if building {
-                format!(
-                    "the report is still being built after {} ms; it is kept when done: retry shortly",
-                    timeout.as_millis()
-                )
+            let ms = timeout.as_millis();
+            let running = started_work.load(std::sync::atomic::Ordering::Relaxed);
+            let report = route.as_ref().is_some_and(|r| r.as_str() == "/report");
+            let message = if !running {
+                format!("no slot freed within {ms} ms (the service is busy)")
+            } else if report {
+                // a report build goes on after its request times out and is kept (the last one)
+                format!("the report is still being built after {ms} ms; it is kept when done: retry shortly")
+            } else if repeatable {
+                format!("the request took longer than {ms} ms")
             } else {
-                format!("the request took longer than {} ms", timeout.as_millis())
+                // appends and reloads already handed to the engine finish in the background
+                format!("the request took longer than {ms} ms; its work may still complete: check before repeating it")
             };
             let mut r = ApiError(StatusCode::SERVICE_UNAVAILABLE, message).into_response();
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(if building { "10" } else { "1" }),
-            );
+            // only requests that are safe to repeat are told when to
+            if repeatable || !running {
+                r.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(if report && running { "10" } else { "1" }),
+                );
+            }
             r
         }
     };
@@ -182,12 +193,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 
 /// Appends row `row` of `table` as a JSON object (`null` past the end).
 fn write_row(table: &RecordBatch, row: usize, out: &mut Vec<u8>) -> Result<(), ApiError> {
-    if row >= table.num_rows() {
-        out.extend_from_slice(b"null");
-        return Ok(());
-    }
-    let one = table.slice(row, 1);
-    clientele::io::JsonRowWriter::try_new(&one)?.write_row(0, out);
+    clientele::io::JsonRowWriter::try_new(table)?.write_row(row, out);
     Ok(())
 }
 

@@ -8,8 +8,8 @@
 //! `--client raw` (the default) writes each HTTP/1.1 request with one `write` on a kept-alive
 //! socket and reads the answer by its `content-length`: the generator shares the machine with
 //! the service, and the less CPU it takes the more is left to what is measured. `--client ureq`
-//! uses the ureq client crate (URL parsing, header maps, buffered reader; about 39 % of the two
-//! cores at 15k requests/s against the service's 1.2 cores). Both check the status (200) and
+//! uses the ureq client crate (URL parsing, header maps, buffered reader), which on the
+//! 2-core machine of BENCHMARKS.md took 1.3 of the 2 cores at 64 clients. Both check the status (200) and
 //! read the whole body before the clock stops.
 //!
 //! `customers`: each client loops `GET /customers/{id}` over keys drawn from
@@ -32,6 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base: String = arg(&args, "--base", "http://127.0.0.1:8787".to_string());
     if !(base.starts_with("http://127.") || base.starts_with("http://localhost")) {
         return Err("the load generator talks to loopback addresses only".into());
+    }
+    let hostport = base.trim_start_matches("http://").trim_end_matches('/');
+    if hostport.contains('/') || hostport.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_err()) {
+        return Err("--base is http://HOST:PORT (with the port, no path)".into());
     }
     let route: String = arg(&args, "--route", "customers".to_string());
     let clients: usize = arg(&args, "--clients", 64);
@@ -156,6 +160,7 @@ fn ureq_client(job: &Job<'_>, next_key: &mut dyn FnMut() -> u64) -> (Vec<f64>, u
 /// `content-length` (the service never answers chunked); reconnects after an error.
 fn raw_client(job: &Job<'_>, next_key: &mut dyn FnMut() -> u64) -> (Vec<f64>, usize) {
     use std::io::Write;
+    // `--base` is checked in main: http://HOST:PORT with nothing after it
     let addr = job.base.trim_start_matches("http://").trim_end_matches('/').to_string();
     let connect = || -> std::io::Result<std::net::TcpStream> {
         let s = std::net::TcpStream::connect(&addr)?;
@@ -195,13 +200,15 @@ fn raw_client(job: &Job<'_>, next_key: &mut dyn FnMut() -> u64) -> (Vec<f64>, us
         };
         let mut s = s;
         match exchange(&mut s, &request, &mut buf) {
-            Ok(200) => {
-                lat.push(t.elapsed().as_secs_f64());
-                stream = Some(s);
-            }
-            Ok(_) => {
-                errors += 1;
-                stream = Some(s);
+            Ok((status, keep_alive)) => {
+                if status == 200 {
+                    lat.push(t.elapsed().as_secs_f64());
+                } else {
+                    errors += 1;
+                }
+                if keep_alive {
+                    stream = Some(s);
+                }
             }
             Err(_) => errors += 1, // dropped: reconnect on the next request
         }
@@ -209,8 +216,9 @@ fn raw_client(job: &Job<'_>, next_key: &mut dyn FnMut() -> u64) -> (Vec<f64>, us
     (lat, errors)
 }
 
-/// Writes one request and reads one whole answer; returns its status.
-fn exchange(s: &mut std::net::TcpStream, request: &[u8], buf: &mut Vec<u8>) -> std::io::Result<u16> {
+/// Writes one request and reads one whole answer (which must carry a `content-length`; the
+/// service's always do); returns its status and whether the server keeps the connection.
+fn exchange(s: &mut std::net::TcpStream, request: &[u8], buf: &mut Vec<u8>) -> std::io::Result<(u16, bool)> {
     use std::io::{Error, ErrorKind, Read, Write};
     s.write_all(request)?;
     let mut filled = 0;
@@ -241,6 +249,10 @@ fn exchange(s: &mut std::net::TcpStream, request: &[u8], buf: &mut Vec<u8>) -> s
                 .then(|| v.trim().parse().ok())?
         })
         .ok_or_else(|| Error::new(ErrorKind::InvalidData, "no content-length"))?;
+    let keep_alive = !head.lines().any(|l| {
+        l.split_once(':')
+            .is_some_and(|(k, v)| k.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close"))
+    });
     let total = head_end + length;
     if buf.len() < total {
         buf.resize(total, 0);
@@ -252,5 +264,5 @@ fn exchange(s: &mut std::net::TcpStream, request: &[u8], buf: &mut Vec<u8>) -> s
         }
         filled += n;
     }
-    Ok(status)
+    Ok((status, keep_alive))
 }
