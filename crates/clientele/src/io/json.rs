@@ -127,25 +127,66 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
+/// A cell as JSON sees it: the one classification both JSON writers use, so that
+/// [`JsonRowWriter`] and [`json_rows`](super::json_rows) agree on every type.
+pub(crate) enum Scalar {
+    /// A null cell.
+    Null,
+    /// A signed integer of any width.
+    Int(i64),
+    /// An unsigned integer of any width.
+    UInt(u64),
+    /// A float (Float32 as the shortest decimal that reads back as the same f32, so that
+    /// 0.1f32 is written `0.1`); non-finite values are written `null`.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Any other type: its Arrow display text, as a JSON string.
+    Text,
+}
+
+/// The JSON reading of `col[i]`.
+pub(crate) fn scalar(col: &dyn Array, i: usize) -> Scalar {
+    use arrow_array::types::{Float32Type, Int8Type, Int16Type, Int32Type, UInt8Type, UInt16Type};
+    if col.is_null(i) {
+        return Scalar::Null;
+    }
+    match col.data_type() {
+        DataType::Int8 => Scalar::Int(i64::from(col.as_primitive::<Int8Type>().value(i))),
+        DataType::Int16 => Scalar::Int(i64::from(col.as_primitive::<Int16Type>().value(i))),
+        DataType::Int32 => Scalar::Int(i64::from(col.as_primitive::<Int32Type>().value(i))),
+        DataType::Int64 => Scalar::Int(col.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt8 => Scalar::UInt(u64::from(col.as_primitive::<UInt8Type>().value(i))),
+        DataType::UInt16 => Scalar::UInt(u64::from(col.as_primitive::<UInt16Type>().value(i))),
+        DataType::UInt32 => Scalar::UInt(u64::from(col.as_primitive::<UInt32Type>().value(i))),
+        DataType::UInt64 => Scalar::UInt(col.as_primitive::<UInt64Type>().value(i)),
+        DataType::Float32 => {
+            let v = col.as_primitive::<Float32Type>().value(i);
+            Scalar::Float(v.to_string().parse::<f64>().unwrap_or(f64::NAN))
+        }
+        DataType::Float64 => Scalar::Float(col.as_primitive::<Float64Type>().value(i)),
+        DataType::Boolean => Scalar::Bool(col.as_boolean().value(i)),
+        _ => Scalar::Text,
+    }
+}
+
 fn write_value(col: &dyn Array, f: &ArrayFormatter<'_>, i: usize, out: &mut Vec<u8>) {
     use std::io::Write;
-    if col.is_null(i) {
-        out.extend_from_slice(b"null");
-        return;
-    }
     // writing to a Vec cannot fail
-    let _ = match col.data_type() {
-        DataType::Int64 => write!(out, "{}", col.as_primitive::<Int64Type>().value(i)),
-        DataType::UInt64 => write!(out, "{}", col.as_primitive::<UInt64Type>().value(i)),
-        DataType::UInt32 => write!(out, "{}", col.as_primitive::<UInt32Type>().value(i)),
-        DataType::Float64 => {
-            serde_json::to_writer(&mut *out, &col.as_primitive::<Float64Type>().value(i)).map_err(std::io::Error::other)
-        }
-        DataType::Boolean => {
-            out.extend_from_slice(if col.as_boolean().value(i) { b"true" } else { b"false" });
+    let _ = match scalar(col, i) {
+        Scalar::Null => {
+            out.extend_from_slice(b"null");
             Ok(())
         }
-        _ => {
+        Scalar::Int(v) => write!(out, "{v}"),
+        Scalar::UInt(v) => write!(out, "{v}"),
+        // serde_json writes non-finite floats as null
+        Scalar::Float(v) => serde_json::to_writer(&mut *out, &v).map_err(std::io::Error::other),
+        Scalar::Bool(b) => {
+            out.extend_from_slice(if b { b"true" } else { b"false" });
+            Ok(())
+        }
+        Scalar::Text => {
             let text = f.value(i).to_string();
             write_str(out, &text);
             Ok(())
@@ -158,7 +199,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
     use std::sync::Arc;
 
-    use arrow_array::{BooleanArray, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray, UInt32Array};
+    use arrow_array::{
+        BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, StringArray,
+        TimestampMicrosecondArray, UInt8Array, UInt16Array, UInt32Array,
+    };
 
     use super::*;
 
@@ -192,6 +236,18 @@ mod tests {
                 ) as _,
             ),
             ("n", Arc::new(Int64Array::from(vec![9, 9, 9])) as _),
+            ("r_score", Arc::new(UInt8Array::from(vec![Some(5), None, Some(1)])) as _),
+            ("i8", Arc::new(Int8Array::from(vec![-128, 0, 127])) as _),
+            ("i16", Arc::new(Int16Array::from(vec![-1, 0, 300])) as _),
+            (
+                "i32",
+                Arc::new(Int32Array::from(vec![Some(-7), Some(i32::MAX), None])) as _,
+            ),
+            ("u16", Arc::new(UInt16Array::from(vec![0, 1, 65535])) as _),
+            (
+                "f32",
+                Arc::new(Float32Array::from(vec![Some(0.1), Some(f32::NAN), Some(-2.5)])) as _,
+            ),
         ])
         .unwrap();
         let values = super::super::json_rows(&batch).unwrap();
@@ -208,6 +264,19 @@ mod tests {
         let mut all = Vec::new();
         w.write_array(&mut all);
         assert_eq!(String::from_utf8(all).unwrap(), serde_json::to_string(&values).unwrap());
+        // integers of every width and Float32 are JSON numbers, not strings
+        let first = serde_json::to_string(&values[0]).unwrap();
+        for part in [
+            r#""r_score":5"#,
+            r#""i8":-128"#,
+            r#""i16":-1"#,
+            r#""i32":-7"#,
+            r#""u16":0"#,
+            r#""f32":0.1"#,
+        ] {
+            assert!(first.contains(part), "{part} in {first}");
+        }
+        assert!(serde_json::to_string(&values[1]).unwrap().contains(r#""f32":null"#));
         let mut past = Vec::new();
         w.write_row(3, &mut past);
         assert_eq!(past, b"null");

@@ -5,8 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, SchemaRef};
@@ -332,19 +330,15 @@ fn write_csv(schema: &SchemaRef, batches: &[RecordBatch], w: &mut impl Write) ->
 
 /// One cell as a JSON value: numbers as numbers (non-finite as null), everything else as text.
 fn json_value(col: &dyn Array, f: &ArrayFormatter<'_>, i: usize) -> serde_json::Value {
+    use super::json::Scalar;
     use serde_json::Value;
-    if col.is_null(i) {
-        return Value::Null;
-    }
-    match col.data_type() {
-        DataType::Int64 => Value::from(col.as_primitive::<Int64Type>().value(i)),
-        DataType::UInt64 => Value::from(col.as_primitive::<UInt64Type>().value(i)),
-        DataType::UInt32 => Value::from(col.as_primitive::<UInt32Type>().value(i)),
-        DataType::Float64 => {
-            serde_json::Number::from_f64(col.as_primitive::<Float64Type>().value(i)).map_or(Value::Null, Value::Number)
-        }
-        DataType::Boolean => Value::Bool(col.as_boolean().value(i)),
-        _ => Value::String(f.value(i).to_string()),
+    match super::json::scalar(col, i) {
+        Scalar::Null => Value::Null,
+        Scalar::Int(v) => Value::from(v),
+        Scalar::UInt(v) => Value::from(v),
+        Scalar::Float(v) => serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::Text => Value::String(f.value(i).to_string()),
     }
 }
 
