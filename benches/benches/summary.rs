@@ -1,5 +1,6 @@
-//! The customer summary: over a store in memory, from a saved store on disk, and from a Parquet
-//! file (ingest + summary), on 100k and 1M generated customers (~1.9M and ~19M events).
+//! The customer summary: over a store in memory, from a saved store on disk (open of the columns
+//! it needs + summary; and the open of every column alone), and from a Parquet file (ingest +
+//! summary), on 100k and 1M generated customers (~1.9M and ~19M events).
 //!
 //! `cargo bench -p clientele-benches --bench summary`
 
@@ -32,8 +33,17 @@ fn summary(c: &mut Criterion) {
             b.iter(|| summarize(&s, &cfg, &par).unwrap())
         });
         let dir = saved_store(customers, &par).unwrap();
+        // As `clientele summary --store`: only the columns the summary needs are opened.
+        let roles = [Role::EventType, Role::Amount];
         g.bench_function(format!("saved-store/{customers}"), |b| {
-            b.iter(|| summarize(&EventStore::open(&dir, &par).unwrap(), &cfg, &par).unwrap())
+            b.iter(|| {
+                let opened = EventStore::open_columns(&dir, Some(&roles), &par).unwrap();
+                summarize(&opened, &cfg, &par).unwrap()
+            })
+        });
+        // Every column (what the report and the scoring service open).
+        g.bench_function(format!("saved-store-all-columns/{customers}"), |b| {
+            b.iter(|| EventStore::open(&dir, &par).unwrap())
         });
         let path = events_file(customers, "parquet").unwrap();
         // As `clientele summary --input`: only the columns the summary needs are loaded.

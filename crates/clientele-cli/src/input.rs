@@ -186,10 +186,10 @@ pub fn format_phases(phases: &Phases) -> String {
 }
 
 /// Opens `--store` or ingests `--input` (bad rows are reported on stderr and skipped),
-/// loading only `roles` from input files (a store has what it has).
+/// loading only `roles` (a saved store reads only those columns' files).
 pub fn load(src: &SourceArgs, par: &Parallelism, roles: &[Role]) -> clientele::Result<EventStore> {
     if let Some(dir) = &src.store {
-        return EventStore::open(dir, par);
+        return EventStore::open_columns(dir, Some(roles), par);
     }
     let (store, report, _) = ingest_files(&src.input, &src.mapping, false, par, None, Some(roles))?;
     warn_rejections(Some(&report));
@@ -200,12 +200,11 @@ pub fn load(src: &SourceArgs, par: &Parallelism, roles: &[Role]) -> clientele::R
 /// bar on a terminal while they are read).
 pub fn with_source<T>(
     src: &SourceArgs,
-    par: &Parallelism,
     job: impl FnOnce(&EventSource<'_>) -> clientele::Result<T>,
 ) -> clientele::Result<T> {
     if let Some(dir) = &src.store {
-        let store = EventStore::open(dir, par)?;
-        return job(&EventSource::Store(&store));
+        // The job opens the saved store itself, reading only the columns it needs.
+        return job(&EventSource::Saved(dir.clone()));
     }
     let (bar, progress) = progress_bar();
     let files = FileSource::new(src.input.clone())

@@ -84,7 +84,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     // Nothing is saved from an input that is mostly (or wholly) rejected.
     report.check_reject_share(a.max_reject_share)?;
     let saving = std::time::Instant::now();
-    store.save(&a.store, format)?;
+    store.save_in(&a.store, format, par)?;
     phases.push(("save", saving.elapsed()));
     println!(
         "store {} saved ({:.2} s in all)",

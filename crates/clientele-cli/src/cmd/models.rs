@@ -15,7 +15,6 @@ use clientele::pipeline::{
     ClvParams, CustomerSummary, Discount, EventSource, FileSource, ModelFit, customer_summary, top_by,
 };
 use clientele::schema::output::tracking::{ACTUAL_CUMULATIVE, EXPECTED_CUMULATIVE, TIME};
-use clientele::store::EventStore;
 
 use crate::input::{MappingArgs, progress_bar, warn_rejections};
 
@@ -76,12 +75,8 @@ impl SummarySource {
             return Ok(CustomerSummary::read(path, window)?);
         }
         let cfg = self.config(&window)?;
-        let opened;
         let source = match &self.store {
-            Some(dir) => {
-                opened = EventStore::open(dir, par)?;
-                EventSource::Store(&opened)
-            }
+            Some(dir) => EventSource::Saved(dir.clone()),
             None => {
                 let (bar, progress) = progress_bar();
                 let files = FileSource::new(self.input.clone())
@@ -127,19 +122,17 @@ impl SummarySource {
             return Ok((self.load(fallback, par)?, None));
         }
         let cfg = self.config(&self.window(fallback)?)?;
-        let opened;
         let source = match &self.store {
-            Some(dir) => {
-                opened = EventStore::open(dir, par)?;
-                EventSource::Store(&opened)
-            }
+            Some(dir) => EventSource::Saved(dir.clone()),
             None => EventSource::Files(
                 FileSource::new(self.input.clone())
                     .ingest(self.mapping.ingest_options(false))
                     .csv(self.mapping.csv_options()?),
             ),
         };
-        let (events, ingest) = clientele::pipeline::load_events(&source, None, par)?;
+        // The summary and the tracking curve read the same columns.
+        let roles = Some(clientele::pipeline::SUMMARY_ROLES);
+        let (events, ingest) = clientele::pipeline::load_events(&source, roles, par)?;
         warn_rejections(ingest.as_ref());
         let events = EventSource::Store(&events);
         let summary = customer_summary(&events, &cfg, par)?.summary;

@@ -110,7 +110,7 @@ fn segments(a: &SegmentsArgs, par: &Parallelism) -> Result<(), Box<dyn std::erro
         "deciles" => SegmentBy::Tiers(Tiers::Deciles),
         _ => SegmentBy::Rfm,
     };
-    let run = with_source(&a.source, par, |s| report_segments(s, &cfg, by, params, par))?;
+    let run = with_source(&a.source, |s| report_segments(s, &cfg, by, params, par))?;
     warn_rejections(run.ingest.as_ref());
     let (report, table) = (run.report, run.table);
     let took = started.elapsed();
@@ -158,7 +158,7 @@ fn html(a: &HtmlArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error
         .churn_horizon_days(a.churn_horizon_days)
         .validate()?;
     let started = std::time::Instant::now();
-    let report = with_source(&a.source, par, |s| Ok(build(s, &cfg, par)))??;
+    let report = with_source(&a.source, |s| Ok(build(s, &cfg, par)))??;
     let built = started.elapsed();
     let bytes = report.write_html(&a.out)?;
     let charts = report.figures().count();

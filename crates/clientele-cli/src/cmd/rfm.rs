@@ -127,7 +127,7 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     // scored straight from its columns when it is in the streaming path's scope).
     if let Some(path) = &args.out {
         let started = std::time::Instant::now();
-        let run = with_source(&args.source, par, |s| customer_rfm(s, &cfg, par))?;
+        let run = with_source(&args.source, |s| customer_rfm(s, &cfg, par))?;
         warn_rejections(run.ingest.as_ref());
         let table = run.table;
         clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
@@ -142,7 +142,7 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     }
     // On the terminal: the score distributions and the segment report, which also reads
     // channels and scores.
-    let run = with_source(&args.source, par, |s| {
+    let run = with_source(&args.source, |s| {
         report_segments(s, &cfg, SegmentBy::Rfm, SegmentReportParams::new(a.as_of), par)
     })?;
     warn_rejections(run.ingest.as_ref());

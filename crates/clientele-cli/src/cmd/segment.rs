@@ -62,7 +62,7 @@ pub fn run(a: &SegmentArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
         Some("deciles") => Tiers::Deciles,
         _ => Tiers::Pareto { top_share: a.top_share },
     };
-    let run = with_source(&a.source, par, |s| value_segments(s, &cfg, tiers, par))?;
+    let run = with_source(&a.source, |s| value_segments(s, &cfg, tiers, par))?;
     warn_rejections(run.ingest.as_ref());
     let table = run.table;
     if let Some(path) = &a.out {
@@ -114,7 +114,7 @@ fn kmeans(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let kcfg = KMeansParams::default().k(k).seed(a.seed).log(a.log).validate()?;
     let started = std::time::Instant::now();
-    let run = with_source(&a.source, par, |s| cluster_segments(s, cfg, &a.features, &kcfg, par))?;
+    let run = with_source(&a.source, |s| cluster_segments(s, cfg, &a.features, &kcfg, par))?;
     let took = started.elapsed();
     warn_rejections(run.ingest.as_ref());
     let (table, fit) = (run.table, run.fit);

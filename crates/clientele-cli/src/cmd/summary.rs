@@ -50,7 +50,7 @@ pub fn run(a: &SummaryArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
     let started = std::time::Instant::now();
     // Every column, activity counts included: through a store (only the key, time, type and
     // amount are loaded).
-    let run = with_source(&a.source, par, |s| customer_summary_all(s, &cfg, par))?;
+    let run = with_source(&a.source, |s| customer_summary_all(s, &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let took = started.elapsed();
     let summary = run.summary.into_table();

@@ -152,7 +152,7 @@ fn printable_matrix(matrix: &RecordBatch) -> Result<RecordBatch, Box<dyn std::er
 
 pub fn run_cohorts(a: &CohortsArgs, par: &Parallelism) -> CmdResult {
     let cfg = CohortParams::new(a.as_of).by(Grain::parse(&a.by)?).validate()?;
-    let run = with_source(&a.source, par, |s| cohort_view(s, &cfg, par))?;
+    let run = with_source(&a.source, |s| cohort_view(s, &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let long = run.output;
     match &a.out {
@@ -193,7 +193,7 @@ pub fn run_channels(a: &ChannelsArgs, par: &Parallelism) -> CmdResult {
         params = params.channel_costs(parse_costs(&a.channel_cost)?);
     }
     let cfg = params.validate()?;
-    let run = with_source(&a.source, par, |s| channel_view(s, &cfg, par))?;
+    let run = with_source(&a.source, |s| channel_view(s, &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let views = run.output;
     if let Some(path) = &a.preferred_out {
@@ -215,7 +215,7 @@ pub fn run_attribution(a: &AttributionArgs, par: &Parallelism) -> CmdResult {
         .by_campaign(!a.no_campaigns);
     params.as_of = a.as_of;
     let cfg = params.validate()?;
-    let run = with_source(&a.source, par, |s| attribution_view(s, &cfg, par))?;
+    let run = with_source(&a.source, |s| attribution_view(s, &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let table = run.output;
     match &a.out {
@@ -246,7 +246,7 @@ pub fn run_satisfaction(a: &SatisfactionArgs, par: &Parallelism) -> CmdResult {
     params.as_of = a.as_of;
     let cfg = params.validate()?;
     let table = a.segments.as_ref().map(clientele::io::read_table).transpose()?;
-    let run = with_source(&a.source, par, |s| satisfaction_view(s, table.as_ref(), &cfg, par))?;
+    let run = with_source(&a.source, |s| satisfaction_view(s, table.as_ref(), &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let views = run.output;
     if let Some(path) = &a.distribution_out {
@@ -313,7 +313,7 @@ pub fn run_customer(a: &CustomerArgs, par: &Parallelism) -> CmdResult {
         Ok(k) => clientele::store::KeyRef::Int(k),
         Err(_) => clientele::store::KeyRef::Str(a.id.as_str()),
     };
-    let run = with_source(&a.source, par, |s| customer_card(s, key, table.as_ref(), &cfg, par))?;
+    let run = with_source(&a.source, |s| customer_card(s, key, table.as_ref(), &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let card = run
         .output
@@ -343,7 +343,7 @@ pub fn print_card(card: &clientele::views::CustomerCard, indent: &str) -> CmdRes
 pub fn run_customers360(a: &Customers360Args, par: &Parallelism) -> CmdResult {
     let cfg = params_360(a.as_of).validate()?;
     let table = a.table.as_ref().map(clientele::io::read_table).transpose()?;
-    let run = with_source(&a.source, par, |s| customer360_view(s, table.as_ref(), &cfg, par))?;
+    let run = with_source(&a.source, |s| customer360_view(s, table.as_ref(), &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let t = run.output;
     match &a.out {
@@ -396,7 +396,7 @@ pub fn run_campaigns(a: &CampaignsArgs, par: &Parallelism) -> CmdResult {
     params.as_of = a.as_of;
     let cfg = params.validate()?;
     let table = a.segments.as_ref().map(clientele::io::read_table).transpose()?;
-    let run = with_source(&a.source, par, |s| campaign_view(s, table.as_ref(), &cfg, par))?;
+    let run = with_source(&a.source, |s| campaign_view(s, table.as_ref(), &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let t = run.output;
     match &a.out {
@@ -440,7 +440,7 @@ pub fn run_cross_sell(a: &CrossSellArgs, par: &Parallelism) -> CmdResult {
         .top_k(a.top_k);
     params.as_of = a.as_of;
     let cfg = params.validate()?;
-    let run = with_source(&a.source, par, |s| cross_sell_view(s, &cfg, par))?;
+    let run = with_source(&a.source, |s| cross_sell_view(s, &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let v = run.output;
     if let Some(path) = &a.next_best_out {
@@ -476,7 +476,7 @@ pub fn run_acquisition(a: &AcquisitionArgs, par: &Parallelism) -> CmdResult {
     params.as_of = a.as_of;
     let cfg = params.validate()?;
     let clv = a.clv.as_ref().map(clientele::io::read_table).transpose()?;
-    let run = with_source(&a.source, par, |s| acquisition_view(s, clv.as_ref(), &cfg, par))?;
+    let run = with_source(&a.source, |s| acquisition_view(s, clv.as_ref(), &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let t = run.output;
     match &a.out {

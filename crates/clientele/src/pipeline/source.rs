@@ -1,4 +1,5 @@
-//! Where a job's events come from: a store already in memory, or event files read here.
+//! Where a job's events come from: a store already in memory or saved, or event files read
+//! here.
 
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -83,6 +84,10 @@ impl std::fmt::Debug for FileSource {
 pub enum EventSource<'a> {
     /// A store opened or built before (nothing is re-read).
     Store(&'a EventStore),
+    /// A store saved in this directory ([`EventStore::save`]): the job opens it, reading only
+    /// the columns it needs ([`EventStore::open_columns`]; a one-customer lookup reads only
+    /// that customer's rows). Nothing is rejected, so the job's ingest report is `None`.
+    Saved(PathBuf),
     /// Event files, read and validated by the job (rejected rows are counted in its report).
     Files(FileSource),
     /// Record batches in memory (any schema the ingest accepts), validated by the job.
@@ -160,6 +165,10 @@ pub fn load_events<'a>(
     par.install(|| {
         let ing = match source {
             EventSource::Store(s) => return Ok((Events::Borrowed(s), None)),
+            EventSource::Saved(dir) => {
+                let store = EventStore::open_columns(dir, roles, par)?;
+                return Ok((Events::Owned(Box::new(store)), None));
+            }
             EventSource::Files(f) => {
                 let mut ing = ingestor(&f.ingest)?;
                 if let Some(p) = &f.progress {

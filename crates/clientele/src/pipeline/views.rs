@@ -181,5 +181,13 @@ pub fn customer_card(
     cfg: &Customer360Config,
     par: &Parallelism,
 ) -> Result<ViewRun<Option<CustomerCard>>> {
+    if let EventSource::Saved(dir) = source {
+        // Only the customer's rows are read.
+        let output = match crate::store::EventStore::open_customer(dir, key, Some(CUSTOMER360_ROLES), par)? {
+            Some(store) => par.install(|| customer_lookup(&store, key, table, cfg))?,
+            None => None,
+        };
+        return Ok(ViewRun { output, ingest: None });
+    }
     run(source, CUSTOMER360_ROLES, par, |s| customer_lookup(s, key, table, cfg))
 }

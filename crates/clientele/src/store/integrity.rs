@@ -5,12 +5,19 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::columnar::BlockEntry;
+
 /// Bytes per piece of the parallel checksum.
 const PIECE: usize = 16 << 20;
 
-/// CRC-32 (IEEE) of `bytes`: pieces hashed in parallel in the current pool and combined, the
-/// same value as one sequential pass.
+/// CRC-32 (IEEE) of `bytes`: pieces hashed in parallel in the current pool and combined (when
+/// called inside one), the same value as one sequential pass.
 pub(crate) fn checksum(bytes: &[u8]) -> u32 {
+    if rayon::current_thread_index().is_none() {
+        // Not inside a pool (a save called outside `Parallelism::install`): one sequential
+        // pass, so that rayon's global pool is never started behind the caller's back.
+        return crc32fast::hash(bytes);
+    }
     let parts: Vec<crc32fast::Hasher> = bytes
         .par_chunks(PIECE)
         .map(|piece| {
@@ -35,6 +42,10 @@ pub(crate) struct FileEntry {
     pub bytes: u64,
     /// CRC-32 of its bytes, 8 lowercase hex digits.
     pub crc32: String,
+    /// Its IPC blocks with their own checksums, so that a part of the file can be read and
+    /// verified alone (column files of format version 2; empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<BlockEntry>,
 }
 
 impl FileEntry {
@@ -45,6 +56,7 @@ impl FileEntry {
             name,
             bytes: bytes.len() as u64,
             crc32: format!("{:08x}", crc32fast::hash(bytes)),
+            blocks: Vec::new(),
         }
     }
 
@@ -91,6 +103,7 @@ impl<W: std::io::Write> Hashing<W> {
             name,
             bytes: self.bytes,
             crc32: format!("{:08x}", self.hasher.clone().finalize()),
+            blocks: Vec::new(),
         }
     }
 }
@@ -120,6 +133,9 @@ pub(crate) fn binding(fields: &[(&str, String)], files: &[FileEntry]) -> String 
     }
     for f in files {
         text.push_str(&format!("file={} {} {}\n", f.name, f.bytes, f.crc32));
+        for b in &f.blocks {
+            text.push_str(&b.binding_line());
+        }
     }
     format!("{:08x}", crc32fast::hash(text.as_bytes()))
 }

@@ -59,6 +59,16 @@ impl CustomerKeys {
         }
     }
 
+    /// Keys `offset..offset + len` (clamped to the keys held; no copy).
+    pub fn slice(&self, offset: usize, len: usize) -> Self {
+        let offset = offset.min(self.len());
+        let len = len.min(self.len() - offset);
+        match self {
+            CustomerKeys::Int(a) => CustomerKeys::Int(a.slice(offset, len)),
+            CustomerKeys::Str(a) => CustomerKeys::Str(a.slice(offset, len)),
+        }
+    }
+
     /// The Arrow type of the keys.
     pub fn data_type(&self) -> DataType {
         match self {

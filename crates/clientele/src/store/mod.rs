@@ -15,6 +15,7 @@
 
 pub(crate) mod batch;
 mod builder;
+mod columnar;
 pub(crate) mod columns;
 mod integrity;
 mod keys;
@@ -43,6 +44,9 @@ pub struct EventStore {
     columns: StoreColumns,
     purchase_type: String,
     purchase_code: Option<i32>,
+    /// The latest event time (a one-customer store from [`EventStore::open_customer`]: the
+    /// whole saved store's).
+    last_event: Option<i64>,
 }
 
 /// The name of the dense customer index column in [`EventStore::events`].
@@ -65,13 +69,29 @@ impl EventStore {
                 message: "internal: offsets do not match the columns".into(),
             });
         }
+        let last_event = columns.time.values().iter().max().copied();
         Ok(EventStore {
             keys,
             offsets: offsets.into(),
             columns,
             purchase_type,
             purchase_code,
+            last_event,
         })
+    }
+
+    /// The time of the store's latest event, microseconds since the epoch (UTC); `None` for an
+    /// empty store. A one-customer store opened with [`open_customer`](Self::open_customer)
+    /// answers for the whole saved store, so that a reference day derived from it (a 360
+    /// card's tenure without `as_of`) is the same as the whole store's.
+    pub fn last_event_micros(&self) -> Option<i64> {
+        self.last_event
+    }
+
+    /// This store with `last_event` taken from the saved store it is a part of.
+    pub(crate) fn with_last_event(mut self, last_event: Option<i64>) -> Self {
+        self.last_event = last_event;
+        self
     }
 
     /// An empty store.

@@ -1,15 +1,23 @@
 //! Saving a store to a directory and opening it again.
 //!
-//! A saved store is a directory with three files:
+//! A saved store is a directory with a `manifest.json` (format name and version, storage
+//! format, purchase type, counts, and every data file's size and CRC-32) and data files whose
+//! names carry the save's generation:
 //!
-//! - `manifest.json`: format name and version, storage format, purchase type, counts;
-//! - `customers.{arrow,parquet}`: one column `customer_id` (Int64 or Utf8), the keys in
-//!   dense-index order;
-//! - `events.{arrow,parquet}`: the columns of [`EventStore::events`].
+//! - Arrow IPC storage (the default, format version 2): `customers.g<N>.arrow` holds
+//!   `customer_id` (Int64 or Utf8, the keys in dense-index order) and `events` (each
+//!   customer's event count); each event column is its own file `events.<column>.g<N>.arrow`
+//!   (see [`columnar`](super::columnar): zstd-compressed buffers, batches of 262,144 rows, each
+//!   block checksummed). A command opens only the columns it needs
+//!   ([`EventStore::open_columns`]) and a point lookup reads only one customer's blocks
+//!   ([`EventStore::open_customer`]).
+//! - Parquet storage (format version 1): `customers.g<N>.parquet` (`customer_id`) and
+//!   `events.g<N>.parquet` (the columns of [`EventStore::events`], zstd), readable by any
+//!   Parquet tool.
 //!
-//! Arrow IPC (the default) reloads at memory speed; Parquet (zstd) is smaller and readable by
-//! any Parquet tool. [`EventStore::open`] checks the manifest and verifies the ordering
-//! invariants, so a damaged or hand-edited store is an error, never a wrong answer.
+//! Stores saved by earlier versions (IPC files in the version 1 layout) still open.
+//! [`EventStore::open`] checks the manifest and verifies the ordering invariants, so a damaged
+//! or hand-edited store is an error, never a wrong answer.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -27,12 +35,14 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
+use super::columnar;
 use super::columns::{StoreColumns, dictionary, floats};
 use super::integrity::{self, FileEntry, Hashing};
 use super::{CustomerKeys, EventStore};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::schema;
+use crate::schema::Role;
 
 /// How a store's columns are saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -55,7 +65,10 @@ impl StoreFormat {
 }
 
 const FORMAT_NAME: &str = "clientele-store";
-const FORMAT_VERSION: u32 = 1;
+/// One `customers` and one `events` file (Parquet storage, and IPC stores of earlier versions).
+const FORMAT_V1: u32 = 1;
+/// Column files with per-block checksums (IPC storage).
+const FORMAT_V2: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
@@ -74,6 +87,13 @@ struct Manifest {
     /// The data files with their sizes and checksums (empty in older stores: not verified).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     files: Vec<FileEntry>,
+    /// The event columns saved, one file each (format version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    columns: Vec<String>,
+    /// The latest event time, microseconds since the epoch (format version 2): what a
+    /// one-customer open reports as the store's last event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_event: Option<i64>,
     /// CRC-32 of the fields above and the file list: an edited manifest is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     binding: Option<String>,
@@ -82,21 +102,25 @@ struct Manifest {
 impl Manifest {
     /// The checksum of the fields that decide what the store means.
     fn binding(&self) -> String {
-        integrity::binding(
-            &[
-                ("format", self.format.clone()),
-                ("version", self.version.to_string()),
-                ("storage", self.storage.extension().to_string()),
-                ("purchase_type", self.purchase_type.clone()),
-                ("num_customers", self.num_customers.to_string()),
-                ("num_events", self.num_events.to_string()),
-                (
-                    "generation",
-                    self.generation.map_or_else(String::new, |g| g.to_string()),
-                ),
-            ],
-            &self.files,
-        )
+        let mut fields = vec![
+            ("format", self.format.clone()),
+            ("version", self.version.to_string()),
+            ("storage", self.storage.extension().to_string()),
+            ("purchase_type", self.purchase_type.clone()),
+            ("num_customers", self.num_customers.to_string()),
+            ("num_events", self.num_events.to_string()),
+            (
+                "generation",
+                self.generation.map_or_else(String::new, |g| g.to_string()),
+            ),
+        ];
+        if !self.columns.is_empty() {
+            fields.push(("columns", self.columns.join(",")));
+        }
+        if let Some(t) = self.last_event {
+            fields.push(("last_event", t.to_string()));
+        }
+        integrity::binding(&fields, &self.files)
     }
 
     /// The data file `stem` (`customers` or `events`): its name and, when recorded, its entry.
@@ -168,9 +192,7 @@ fn read_file(dir: &Path, name: &str, format: StoreFormat, expect: Option<&FileEn
         return Err(corrupt(dir, why));
     }
     match format {
-        StoreFormat::Ipc => crate::error::guard_decode(&shown, "arrow-ipc", || {
-            read_ipc_zero_copy(bytes).map_err(|e| fmt_err("arrow-ipc", e))
-        }),
+        StoreFormat::Ipc => columnar::decode_file(&shown, bytes),
         StoreFormat::Parquet => crate::error::guard_decode(&shown, "parquet", || {
             let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
                 .map_err(|e| fmt_err("parquet", e.to_string()))?;
@@ -213,59 +235,6 @@ fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
 #[cfg(not(unix))]
 fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
-}
-
-/// Reads an Arrow IPC file with one read into one buffer and decodes its batches without
-/// copying them again. The footer is untrusted: every block range is checked before use.
-fn read_ipc_zero_copy(bytes: Vec<u8>) -> std::result::Result<Vec<RecordBatch>, String> {
-    use arrow_buffer::Buffer;
-    use arrow_ipc::reader::{FileDecoder, read_footer_length};
-    let buffer = Buffer::from_vec(bytes);
-    let len = buffer.len();
-    let trailer: [u8; 10] = buffer
-        .get(len.saturating_sub(10)..)
-        .and_then(|t| t.try_into().ok())
-        .ok_or("file too short for an Arrow IPC footer")?;
-    let footer_len = read_footer_length(trailer).map_err(|e| e.to_string())?;
-    let footer_start = len
-        .checked_sub(10 + footer_len)
-        .ok_or("footer length beyond the file")?;
-    let footer_bytes = buffer.get(footer_start..len - 10).ok_or("footer beyond the file")?;
-    let footer = arrow_ipc::root_as_footer(footer_bytes).map_err(|e| e.to_string())?;
-    let fb_schema = footer.schema().ok_or("footer has no schema")?;
-    if fb_schema.endianness() != arrow_ipc::Endianness::Little {
-        return Err("big-endian Arrow IPC files are not supported".into());
-    }
-    let schema = Arc::new(arrow_ipc::convert::fb_to_schema(fb_schema));
-    let mut decoder = FileDecoder::new(schema.clone(), footer.version());
-    let block_data = |block: &arrow_ipc::Block| -> std::result::Result<Buffer, String> {
-        let start = usize::try_from(block.offset()).map_err(|_| "negative block offset")?;
-        let size = usize::try_from(block.bodyLength()).map_err(|_| "negative block length")?
-            + usize::try_from(block.metaDataLength()).map_err(|_| "negative metadata length")?;
-        if size < 8 || start.checked_add(size).is_none_or(|end| end > len) {
-            return Err("block beyond the end of the file, or too small".into());
-        }
-        Ok(buffer.slice_with_length(start, size))
-    };
-    for block in footer.dictionaries().iter().flatten() {
-        decoder
-            .read_dictionary(block, &block_data(block)?)
-            .map_err(|e| e.to_string())?;
-    }
-    let mut out = Vec::new();
-    let empty = RecordBatch::new_empty(schema);
-    for block in footer.recordBatches().iter().flatten() {
-        if let Some(b) = decoder
-            .read_record_batch(block, &block_data(block)?)
-            .map_err(|e| e.to_string())?
-        {
-            out.push(b);
-        }
-    }
-    if out.is_empty() {
-        out.push(empty);
-    }
-    Ok(out)
 }
 
 /// Concatenates column `name` of `batches`, or `None` when absent from the first batch.
@@ -372,14 +341,16 @@ fn read_floats(batches: &[RecordBatch], name: &str) -> Result<Option<Float64Arra
     // Kernels rely on finite values with 0.0 in null slots (see `StoreColumns`). Clientele
     // saves them that way; anything else (another writer, or damage) is normalized here:
     // non-finite values become nulls, null slots become 0.0.
-    let clean = match a.nulls() {
-        None => a.values().iter().all(|v| v.is_finite()),
-        Some(n) => a
-            .values()
-            .iter()
-            .zip(n.iter())
-            .all(|(v, ok)| if ok { v.is_finite() } else { *v == 0.0 }),
+    // Clean = every value finite (vectorized, in parallel) and every null slot 0.0 (only the
+    // null positions are visited).
+    let values = a.values();
+    let finite = {
+        use rayon::prelude::*;
+        values.par_chunks(1 << 16).all(|c| c.iter().all(|v| v.is_finite()))
     };
+    let clean = finite
+        && a.nulls()
+            .is_none_or(|n| (!n.inner()).set_indices().all(|i| values.get(i) == Some(&0.0)));
     if !clean {
         return Ok(Some(floats(
             a.iter()
@@ -390,9 +361,180 @@ fn read_floats(batches: &[RecordBatch], name: &str) -> Result<Option<Float64Arra
     Ok(Some(a.clone()))
 }
 
+/// Reads and checks `manifest.json` of the store in `dir`.
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
+    let known = match m.version {
+        FORMAT_V1 => m.columns.is_empty(),
+        FORMAT_V2 => m.storage == StoreFormat::Ipc && !m.files.is_empty(),
+        _ => false,
+    };
+    if m.format != FORMAT_NAME || !known {
+        return Err(corrupt(
+            dir,
+            format!("unsupported store format {} version {}", m.format, m.version),
+        ));
+    }
+    if (!m.files.is_empty() || m.binding.is_some()) && m.binding.as_deref() != Some(m.binding().as_str()) {
+        return Err(corrupt(
+            dir,
+            "manifest.json does not match its checksum (edited or damaged); re-ingest the data",
+        ));
+    }
+    Ok(m)
+}
+
+/// Whether event column `role` is wanted by a projection (`None`: every column). Time and
+/// event type are always read.
+fn wanted(roles: Option<&[Role]>, role: Role) -> bool {
+    matches!(role, Role::EventTime | Role::EventType) || roles.is_none_or(|r| r.contains(&role))
+}
+
+/// The store's event columns by role, with their column names, in canonical order.
+const EVENT_COLUMNS: [(Role, &str); 8] = [
+    (Role::EventTime, schema::EVENT_TIME),
+    (Role::EventType, schema::EVENT_TYPE),
+    (Role::Amount, schema::AMOUNT),
+    (Role::Channel, schema::CHANNEL),
+    (Role::Product, schema::PRODUCT),
+    (Role::CampaignId, schema::CAMPAIGN_ID),
+    (Role::Score, schema::SCORE),
+    (Role::Cost, schema::COST),
+];
+
+/// Event columns from per-column batches (absent names: columns not present or not read).
+fn store_columns(dir: &Path, batches: &dyn Fn(&str) -> Option<Vec<RecordBatch>>) -> Result<StoreColumns> {
+    let none = Vec::new;
+    let get = |name: &str| batches(name).unwrap_or_else(none);
+    let time = concat_column(&get(schema::EVENT_TIME), schema::EVENT_TIME)?
+        .ok_or_else(|| corrupt(dir, "events have no event_time column"))?;
+    let time = arrow_cast::cast(
+        &time,
+        &DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())),
+    )?;
+    let time: TimestampMicrosecondArray = time.as_primitive::<TimestampMicrosecondType>().clone();
+    let event_type = read_dict(&get(schema::EVENT_TYPE), schema::EVENT_TYPE, dir)?
+        .ok_or_else(|| corrupt(dir, "events have no event_type column"))?;
+    Ok(StoreColumns {
+        time,
+        event_type,
+        amount: read_floats(&get(schema::AMOUNT), schema::AMOUNT)?,
+        channel: read_dict(&get(schema::CHANNEL), schema::CHANNEL, dir)?,
+        product: read_dict(&get(schema::PRODUCT), schema::PRODUCT, dir)?,
+        campaign_id: read_dict(&get(schema::CAMPAIGN_ID), schema::CAMPAIGN_ID, dir)?,
+        score: read_floats(&get(schema::SCORE), schema::SCORE)?,
+        cost: read_floats(&get(schema::COST), schema::COST)?,
+    })
+}
+
+/// The customers file of a version 2 store: keys (checked strictly increasing) and event
+/// counts.
+fn read_customers_v2(dir: &Path, m: &Manifest) -> Result<(CustomerKeys, Vec<u32>)> {
+    let (name, entry) = m.file("customers");
+    let entry = entry.ok_or_else(|| corrupt(dir, "manifest.json does not list the customers file"))?;
+    let batches = read_file(dir, &name, m.storage, Some(entry))?;
+    let keys = read_keys(dir, &batches)?;
+    let counts =
+        concat_column(&batches, CUSTOMER_EVENTS)?.ok_or_else(|| corrupt(dir, "customers file has no events column"))?;
+    let counts = counts
+        .as_primitive_opt::<UInt32Type>()
+        .filter(|c| c.null_count() == 0)
+        .ok_or_else(|| corrupt(dir, "the customers' event counts are not non-null UInt32"))?;
+    if counts.len() != keys.len() || keys.len() as u64 != m.num_customers {
+        return Err(corrupt(dir, "customer counts differ from the manifest"));
+    }
+    Ok((keys, counts.values().to_vec()))
+}
+
+/// The customer keys of a customers file, checked strictly increasing.
+fn read_keys(dir: &Path, batches: &[RecordBatch]) -> Result<CustomerKeys> {
+    let keys = concat_column(batches, schema::CUSTOMER_ID)?
+        .ok_or_else(|| corrupt(dir, "customers file has no customer_id column"))?;
+    let keys = match keys.data_type() {
+        DataType::Int64 => CustomerKeys::Int(keys.as_primitive().clone()),
+        DataType::Utf8 => CustomerKeys::Str(keys.as_string::<i32>().clone()),
+        other => return Err(corrupt(dir, format!("customer_id has type {other}"))),
+    };
+    let sorted = match &keys {
+        CustomerKeys::Int(a) => a.null_count() == 0 && a.values().windows(2).all(|w| w[0] < w[1]),
+        CustomerKeys::Str(a) => a.null_count() == 0 && (1..a.len()).all(|i| a.value(i - 1) < a.value(i)),
+    };
+    if !sorted {
+        return Err(corrupt(dir, "customer keys are not strictly increasing"));
+    }
+    Ok(keys)
+}
+
+/// The name of the per-customer event count column in a version 2 customers file.
+const CUSTOMER_EVENTS: &str = "events";
+
+/// Checks that `columns` (time and type without nulls) are ordered by time within each of the
+/// customers `offsets` delimit.
+fn check_order(dir: &Path, offsets: &[usize], columns: &StoreColumns) -> Result<()> {
+    use rayon::prelude::*;
+    if columns.time.null_count() > 0 || columns.event_type.null_count() > 0 {
+        return Err(corrupt(dir, "event_time and event_type must not be null"));
+    }
+    let tv = columns.time.values();
+    let bad = offsets.par_windows(2).position_any(|w| {
+        tv.get(w[0]..w[1])
+            .is_none_or(|slice| slice.windows(2).any(|p| p[0] > p[1]))
+    });
+    match bad {
+        Some(c) => Err(corrupt(
+            dir,
+            format!("the events of customer {c} are not ordered by time"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Offsets from per-customer event counts (each at least 1), checked against `num_events`.
+fn offsets_from_counts(dir: &Path, counts: &[u32], num_events: u64) -> Result<Vec<usize>> {
+    let mut offsets = Vec::with_capacity(counts.len() + 1);
+    let mut at = 0usize;
+    offsets.push(0);
+    for (c, &n) in counts.iter().enumerate() {
+        if n == 0 {
+            return Err(corrupt(dir, format!("customer {c} has no events")));
+        }
+        at += n as usize;
+        offsets.push(at);
+    }
+    if at as u64 != num_events {
+        return Err(corrupt(dir, "event counts differ from the manifest"));
+    }
+    Ok(offsets)
+}
+
+/// The event columns of a version 2 store that `roles` want, each column file read by
+/// `read(file name, its manifest entry)`.
+fn load_columns(
+    dir: &Path,
+    m: &Manifest,
+    roles: Option<&[Role]>,
+    read: impl Fn(&str, &FileEntry) -> Result<Vec<RecordBatch>>,
+) -> Result<StoreColumns> {
+    let mut loaded = Vec::new();
+    for (role, name) in EVENT_COLUMNS {
+        if !wanted(roles, role) || !m.columns.iter().any(|x| x == name) {
+            continue;
+        }
+        let (file, entry) = m.file(&format!("events.{name}"));
+        let entry = entry.ok_or_else(|| corrupt(dir, format!("manifest.json does not list {file}")))?;
+        loaded.push((name, read(&file, entry)?));
+    }
+    store_columns(dir, &|name| {
+        loaded.iter().find(|(n, _)| *n == name).map(|(_, b)| b.clone())
+    })
+}
+
 impl EventStore {
     /// Saves the store into directory `dir` (created if needed; existing store files are
-    /// replaced).
+    /// replaced), on the calling thread: IPC storage compresses its column files one after
+    /// the other, or in parallel when called inside a pool ([`save_in`](Self::save_in)).
     ///
     /// # Errors
     /// [`Error::Io`] when the directory or a file cannot be written.
@@ -412,13 +554,6 @@ impl EventStore {
     pub fn save(&self, dir: impl AsRef<Path>, format: StoreFormat) -> Result<()> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let ext = format.extension();
-        let keys_schema = Arc::new(Schema::new(vec![Field::new(
-            schema::CUSTOMER_ID,
-            self.keys.data_type(),
-            false,
-        )]));
-        let keys = RecordBatch::try_new(keys_schema, vec![self.keys.array()])?;
         // A new generation of files beside the current one; the manifest switches to it in one
         // rename, so a save killed at any point leaves the old store or the new one.
         let path = dir.join("manifest.json");
@@ -426,22 +561,40 @@ impl EventStore {
             .ok()
             .and_then(|t| serde_json::from_str::<Manifest>(&t).ok());
         let generation = previous.as_ref().and_then(|m| m.generation).map_or(1, |g| g + 1);
-        let mut files = Vec::new();
-        for (stem, batch) in [("customers", keys), ("events", self.events()?)] {
-            files.push(write_file(dir, format!("{stem}.g{generation}.{ext}"), format, &batch)?);
-        }
         let mut manifest = Manifest {
             format: FORMAT_NAME.into(),
-            version: FORMAT_VERSION,
+            version: FORMAT_V1,
             storage: format,
             purchase_type: self.purchase_type.clone(),
             num_customers: self.num_customers() as u64,
             num_events: self.num_events() as u64,
             created_by: format!("clientele {}", env!("CARGO_PKG_VERSION")),
             generation: Some(generation),
-            files,
+            files: Vec::new(),
+            columns: Vec::new(),
+            last_event: None,
             binding: None,
         };
+        match format {
+            StoreFormat::Ipc => {
+                manifest.version = FORMAT_V2;
+                manifest.last_event = self.last_event_micros();
+                self.save_columns(dir, &mut manifest)?;
+            }
+            StoreFormat::Parquet => {
+                let ext = format.extension();
+                let keys_schema = Arc::new(Schema::new(vec![Field::new(
+                    schema::CUSTOMER_ID,
+                    self.keys.data_type(),
+                    false,
+                )]));
+                let keys = RecordBatch::try_new(keys_schema, vec![self.keys.array()])?;
+                for (stem, batch) in [("customers", keys), ("events", self.events()?)] {
+                    let name = format!("{stem}.g{generation}.{ext}");
+                    manifest.files.push(write_file(dir, name, format, &batch)?);
+                }
+            }
+        }
         manifest.binding = Some(manifest.binding());
         let text = serde_json::to_string_pretty(&manifest)?;
         crate::io::write_atomically(&path, true, |mut f| {
@@ -463,6 +616,70 @@ impl EventStore {
         Ok(())
     }
 
+    /// [`save`](Self::save) with the column files compressed and checksummed in parallel in
+    /// `par`'s pool (only).
+    ///
+    /// # Errors
+    /// As [`save`](Self::save).
+    pub fn save_in(&self, dir: impl AsRef<Path>, format: StoreFormat, par: &Parallelism) -> Result<()> {
+        let dir = dir.as_ref();
+        par.install(|| self.save(dir, format))
+    }
+
+    /// Writes the format version 2 files (customers with event counts, one file per event
+    /// column) and records them in `m`.
+    fn save_columns(&self, dir: &Path, m: &mut Manifest) -> Result<()> {
+        use rayon::prelude::*;
+        let counts: Vec<u32> = self
+            .offsets
+            .windows(2)
+            .map(|w| u32::try_from(w[1] - w[0]))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| Error::Capacity {
+                message: "a customer has more than 4,294,967,295 events".into(),
+            })?;
+        let customers = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new(schema::CUSTOMER_ID, self.keys.data_type(), false),
+                Field::new(CUSTOMER_EVENTS, DataType::UInt32, false),
+            ])),
+            vec![self.keys.array(), Arc::new(arrow_array::UInt32Array::from(counts))],
+        )?;
+        let mut parts = vec![("customers".to_string(), customers)];
+        let event_schema = self.events_schema();
+        for (field, column) in event_schema.fields().iter().skip(1).zip(self.event_columns()) {
+            let column = narrow_keys(column)?;
+            let field = Field::new(field.name(), column.data_type().clone(), field.is_nullable());
+            let batch = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![column])?;
+            m.columns.push(batch.schema().field(0).name().clone());
+            parts.push((format!("events.{}", batch.schema().field(0).name()), batch));
+        }
+        let encode = |(stem, batch): (String, RecordBatch)| -> Result<(String, Vec<u8>, Vec<columnar::BlockEntry>)> {
+            let (bytes, blocks) = columnar::encode(&batch)?;
+            Ok((stem, bytes, blocks))
+        };
+        // In the caller's pool when there is one (see `save_in`); never in rayon's global pool.
+        let encoded: Vec<(String, Vec<u8>, Vec<columnar::BlockEntry>)> = if rayon::current_thread_index().is_some() {
+            parts.into_par_iter().map(encode).collect::<Result<_>>()?
+        } else {
+            parts.into_iter().map(encode).collect::<Result<_>>()?
+        };
+        for (stem, bytes, blocks) in encoded {
+            let (name, _) = m.file(&stem);
+            let path = dir.join(&name);
+            crate::io::write_atomically(&path, true, |mut f| {
+                std::io::Write::write_all(&mut f, &bytes).map_err(|e| Error::io(&path, e))
+            })?;
+            m.files.push(FileEntry {
+                name,
+                bytes: bytes.len() as u64,
+                crc32: format!("{:08x}", integrity::checksum(&bytes)),
+                blocks,
+            });
+        }
+        Ok(())
+    }
+
     /// Opens a store saved by [`save`](Self::save), verifying its invariants. Files are read
     /// and checked in `par`'s pool only.
     ///
@@ -470,27 +687,158 @@ impl EventStore {
     /// [`Error::Io`] for unreadable files, [`Error::Format`] for undecodable ones, and
     /// [`Error::CorruptStore`] when the manifest, the keys and the events disagree.
     pub fn open(dir: impl AsRef<Path>, par: &Parallelism) -> Result<Self> {
-        let dir = dir.as_ref();
-        par.install(|| Self::open_here(dir))
+        Self::open_columns(dir, None, par)
     }
 
-    /// [`open`](Self::open) in the current pool.
-    fn open_here(dir: &Path) -> Result<Self> {
-        let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
-        if m.format != FORMAT_NAME || m.version != FORMAT_VERSION {
-            return Err(corrupt(
-                dir,
-                format!("unsupported store format {} version {}", m.format, m.version),
-            ));
+    /// [`open`](Self::open) reading only the event columns of `roles` (`None`: all; time and
+    /// event type always). A version 2 store (IPC) reads only those columns' files; an older
+    /// store reads everything and drops the rest, so the result is the same either way: the
+    /// store a file ingest restricted to the same roles would build.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_columns(dir: impl AsRef<Path>, roles: Option<&[Role]>, par: &Parallelism) -> Result<Self> {
+        let dir = dir.as_ref();
+        par.install(|| {
+            let m = read_manifest(dir)?;
+            if m.version == FORMAT_V2 {
+                Self::open_v2(dir, &m, roles)
+            } else {
+                Self::open_v1(dir, &m).map(|s| s.project(roles))
+            }
+        })
+    }
+
+    /// This store with only the event columns of `roles` (`None`: all).
+    fn project(mut self, roles: Option<&[Role]>) -> Self {
+        let c = &mut self.columns;
+        for (role, slot) in [
+            (Role::Amount, &mut c.amount),
+            (Role::Score, &mut c.score),
+            (Role::Cost, &mut c.cost),
+        ] {
+            if !wanted(roles, role) {
+                *slot = None;
+            }
         }
-        if (!m.files.is_empty() || m.binding.is_some()) && m.binding.as_deref() != Some(m.binding().as_str()) {
-            return Err(corrupt(
-                dir,
-                "manifest.json does not match its checksum (edited or damaged); re-ingest the data",
-            ));
+        let dicts = [
+            (Role::Channel, &mut c.channel),
+            (Role::Product, &mut c.product),
+            (Role::CampaignId, &mut c.campaign_id),
+        ];
+        for (role, slot) in dicts {
+            if !wanted(roles, role) {
+                *slot = None;
+            }
         }
+        self
+    }
+
+    /// Opens one customer of a saved store: a store holding only the customer with `key` and
+    /// its events (the columns of `roles`, as [`open_columns`](Self::open_columns)), or `None`
+    /// when the store does not hold the key. A version 2 store reads the customers file and,
+    /// of each column file, only the footer, the dictionaries and the blocks that hold the
+    /// customer's rows, each verified against the manifest: a lookup costs milliseconds
+    /// whatever the store's size. Older stores are opened whole.
+    ///
+    /// The one-customer store gives the same per-customer answers (a 360 card, say) as the
+    /// whole store: dictionaries and purchase type are the store's.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), for the parts read.
+    pub fn open_customer(
+        dir: impl AsRef<Path>,
+        key: super::KeyRef<'_>,
+        roles: Option<&[Role]>,
+        par: &Parallelism,
+    ) -> Result<Option<Self>> {
+        let dir = dir.as_ref();
+        par.install(|| {
+            let m = read_manifest(dir)?;
+            if m.version != FORMAT_V2 {
+                let store = Self::open_v1(dir, &m)?.project(roles);
+                return match store.customer_index(key) {
+                    Some(c) => store.customer_subset(c as usize).map(Some),
+                    None => Ok(None),
+                };
+            }
+            let (keys, counts) = read_customers_v2(dir, &m)?;
+            let Some(c) = keys.position(key) else {
+                return Ok(None);
+            };
+            let c = c as usize;
+            let start: usize = counts.get(..c).map_or(0, |h| h.iter().map(|&n| n as usize).sum());
+            let n = counts.get(c).map_or(0, |&n| n as usize);
+            if n == 0 {
+                return Err(corrupt(dir, format!("customer {c} has no events")));
+            }
+            let rows = start..start + n;
+            let columns = load_columns(dir, &m, roles, |file, entry| {
+                columnar::read_rows(&dir.join(file), &entry.blocks, rows.clone())
+            })?;
+            if columns.len() != n {
+                return Err(corrupt(dir, "a column has other rows than the customer's count"));
+            }
+            let offsets = vec![0, n];
+            check_order(dir, &offsets, &columns)?;
+            let key = keys.slice(c, 1);
+            let store = EventStore::from_parts(key, offsets, columns, m.purchase_type.clone())?;
+            Ok(Some(store.with_last_event(m.last_event)))
+        })
+    }
+
+    /// A store of dense customer `c` alone (an index past the last gives an error).
+    pub(crate) fn customer_subset(&self, c: usize) -> Result<Self> {
+        if c >= self.num_customers() {
+            return Err(Error::Capacity {
+                message: format!("internal: customer {c} beyond {}", self.num_customers()),
+            });
+        }
+        let r = self.customer_range(c);
+        let cols = &self.columns;
+        let dict = |d: &Option<arrow_array::DictionaryArray<Int32Type>>| d.as_ref().map(|d| d.slice(r.start, r.len()));
+        let float = |f: &Option<Float64Array>| f.as_ref().map(|f| f.slice(r.start, r.len()));
+        let columns = StoreColumns {
+            time: cols.time.slice(r.start, r.len()),
+            event_type: cols.event_type.slice(r.start, r.len()),
+            amount: float(&cols.amount),
+            channel: dict(&cols.channel),
+            product: dict(&cols.product),
+            campaign_id: dict(&cols.campaign_id),
+            score: float(&cols.score),
+            cost: float(&cols.cost),
+        };
+        let one = EventStore::from_parts(
+            self.keys.slice(c, 1),
+            vec![0, r.len()],
+            columns,
+            self.purchase_type.clone(),
+        )?;
+        Ok(one.with_last_event(self.last_event))
+    }
+
+    /// Opens a format version 2 store: the customers file and the wanted column files, each
+    /// read whole and verified, their batches decoded in parallel.
+    fn open_v2(dir: &Path, m: &Manifest, roles: Option<&[Role]>) -> Result<Self> {
+        let (keys, counts) = read_customers_v2(dir, m)?;
+        let offsets = offsets_from_counts(dir, &counts, m.num_events)?;
+        drop(counts);
+        let columns = load_columns(dir, m, roles, |file, entry| {
+            read_file(dir, file, m.storage, Some(entry))
+        })?;
+        if columns.len() as u64 != m.num_events {
+            return Err(corrupt(dir, "event or customer counts differ from the manifest"));
+        }
+        check_order(dir, &offsets, &columns)?;
+        let store = EventStore::from_parts(keys, offsets, columns, m.purchase_type.clone())?;
+        if store.last_event_micros() != m.last_event {
+            return Err(corrupt(dir, "the latest event time differs from the manifest"));
+        }
+        Ok(store)
+    }
+
+    /// Opens a format version 1 store (one customers and one events file).
+    fn open_v1(dir: &Path, m: &Manifest) -> Result<Self> {
         let verified = !m.files.is_empty();
         let (customers, customers_entry) = m.file("customers");
         let (events, events_entry) = m.file("events");
@@ -498,20 +846,7 @@ impl EventStore {
             return Err(corrupt(dir, "manifest.json does not list the store's data files"));
         }
         let key_batches = read_file(dir, &customers, m.storage, customers_entry)?;
-        let keys = concat_column(&key_batches, schema::CUSTOMER_ID)?
-            .ok_or_else(|| corrupt(dir, "customers file has no customer_id column"))?;
-        let keys = match keys.data_type() {
-            DataType::Int64 => CustomerKeys::Int(keys.as_primitive().clone()),
-            DataType::Utf8 => CustomerKeys::Str(keys.as_string::<i32>().clone()),
-            other => return Err(corrupt(dir, format!("customer_id has type {other}"))),
-        };
-        let sorted = match &keys {
-            CustomerKeys::Int(a) => a.null_count() == 0 && a.values().windows(2).all(|w| w[0] < w[1]),
-            CustomerKeys::Str(a) => a.null_count() == 0 && (1..a.len()).all(|i| a.value(i - 1) < a.value(i)),
-        };
-        if !sorted {
-            return Err(corrupt(dir, "customer keys are not strictly increasing"));
-        }
+        let keys = read_keys(dir, &key_batches)?;
         let batches = read_file(dir, &events, m.storage, events_entry)?;
         let idx = concat_column(&batches, super::CUSTOMER_INDEX)?
             .ok_or_else(|| corrupt(dir, "events have no customer_index column"))?;
@@ -519,25 +854,7 @@ impl EventStore {
             .as_primitive_opt::<UInt32Type>()
             .ok_or_else(|| corrupt(dir, "customer_index is not UInt32"))?
             .clone();
-        let time = concat_column(&batches, schema::EVENT_TIME)?
-            .ok_or_else(|| corrupt(dir, "events have no event_time column"))?;
-        let time = arrow_cast::cast(
-            &time,
-            &DataType::Timestamp(TimeUnit::Microsecond, Some(crate::time::UTC.into())),
-        )?;
-        let time: TimestampMicrosecondArray = time.as_primitive::<TimestampMicrosecondType>().clone();
-        let event_type = read_dict(&batches, schema::EVENT_TYPE, dir)?
-            .ok_or_else(|| corrupt(dir, "events have no event_type column"))?;
-        let columns = StoreColumns {
-            time,
-            event_type,
-            amount: read_floats(&batches, schema::AMOUNT)?,
-            channel: read_dict(&batches, schema::CHANNEL, dir)?,
-            product: read_dict(&batches, schema::PRODUCT, dir)?,
-            campaign_id: read_dict(&batches, schema::CAMPAIGN_ID, dir)?,
-            score: read_floats(&batches, schema::SCORE)?,
-            cost: read_floats(&batches, schema::COST)?,
-        };
+        let columns = store_columns(dir, &|_| Some(batches.clone()))?;
         // Invariants: counts, index order and range, time order within each customer.
         let n = columns.len();
         if n as u64 != m.num_events || keys.len() as u64 != m.num_customers || idx.len() != n {
@@ -574,6 +891,27 @@ impl EventStore {
             }
             offsets[c] += offsets[c - 1];
         }
-        EventStore::from_parts(keys, offsets, columns, m.purchase_type)
+        EventStore::from_parts(keys, offsets, columns, m.purchase_type.clone())
     }
+}
+
+/// A dictionary column with the narrowest key type its dictionary allows (Int8 up to 127
+/// values, Int16 up to 32,767): the keys are most of a dictionary column's bytes. Other
+/// columns pass unchanged.
+fn narrow_keys(column: ArrayRef) -> Result<ArrayRef> {
+    let DataType::Dictionary(_, value) = column.data_type() else {
+        return Ok(column);
+    };
+    let values = column.as_any_dictionary().values().len();
+    let key = if values <= i8::MAX as usize {
+        DataType::Int8
+    } else if values <= i16::MAX as usize {
+        DataType::Int16
+    } else {
+        return Ok(column);
+    };
+    Ok(arrow_cast::cast(
+        &column,
+        &DataType::Dictionary(Box::new(key), value.clone()),
+    )?)
 }

@@ -306,7 +306,7 @@ fn build(
     let ch_names = cols.channel.as_ref().map(dict_values).unwrap_or_default();
     let products = cols.product.as_ref().map(dict_values).unwrap_or_default();
     let ref_day = if as_of == i64::MAX {
-        cols.time.values().iter().max().map(|&t| micros_to_day(t))
+        store.last_event_micros().map(micros_to_day)
     } else {
         Some(micros_to_day(as_of))
     };

@@ -1,0 +1,343 @@
+//! The column files of a saved store (format version 2): one Arrow IPC file per column,
+//! buffers compressed with zstd, rows in batches of [`BLOCK_ROWS`], and every IPC block's
+//! place, size and CRC-32 recorded in the manifest.
+//!
+//! Because each column is its own file, a command reads only the columns it needs; because
+//! each block is checksummed on its own, a point lookup reads and verifies only the footer,
+//! the dictionaries and the blocks that hold one customer's rows. Opening a whole file still
+//! verifies the whole file's checksum, and its batches decode in parallel.
+//!
+//! The files are plain Arrow IPC files (with the standard buffer compression), so pyarrow,
+//! Polars or DuckDB read them as they are.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::{FileDecoder, read_footer_length};
+use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
+use arrow_ipc::{Block, CompressionType, MetadataVersion};
+use arrow_schema::SchemaRef;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::integrity::checksum;
+use crate::error::{Error, Result};
+
+/// Rows per IPC record batch in a column file: small enough that a point lookup decodes little
+/// (about 2 MB of an 8-byte column), large enough that compression works and the manifest
+/// stays short (73 blocks per column at 19M events).
+pub(crate) const BLOCK_ROWS: usize = 1 << 18;
+
+/// What an IPC block of a column file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BlockKind {
+    /// A dictionary batch (read before any record batch).
+    Dictionary,
+    /// A record batch of `rows` rows.
+    Batch,
+    /// The footer (schema and block index) with the trailing length and magic.
+    Footer,
+}
+
+impl BlockKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            BlockKind::Dictionary => "dictionary",
+            BlockKind::Batch => "batch",
+            BlockKind::Footer => "footer",
+        }
+    }
+}
+
+/// One block of a column file as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BlockEntry {
+    /// What the block holds.
+    pub kind: BlockKind,
+    /// Its first byte in the file.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// Rows of a record batch (0 for the other kinds).
+    #[serde(default)]
+    pub rows: u64,
+    /// CRC-32 of its bytes, 8 lowercase hex digits.
+    pub crc32: String,
+}
+
+impl BlockEntry {
+    /// The line this block adds to the manifest's binding checksum.
+    pub fn binding_line(&self) -> String {
+        format!(
+            "block={} {} {} {} {}\n",
+            self.kind.as_str(),
+            self.offset,
+            self.bytes,
+            self.rows,
+            self.crc32
+        )
+    }
+
+    fn range(&self) -> std::result::Result<Range<usize>, String> {
+        let start = usize::try_from(self.offset).map_err(|_| "block offset beyond memory")?;
+        let len = usize::try_from(self.bytes).map_err(|_| "block length beyond memory")?;
+        let end = start.checked_add(len).ok_or("block end overflows")?;
+        Ok(start..end)
+    }
+
+    fn mismatch(&self, bytes: &[u8]) -> Option<String> {
+        let found = format!("{:08x}", checksum(bytes));
+        (bytes.len() as u64 != self.bytes || found != self.crc32).then(|| {
+            format!(
+                "{} block at byte {}: checksum {found}, the manifest says {} (a damaged or replaced file)",
+                self.kind.as_str(),
+                self.offset,
+                self.crc32
+            )
+        })
+    }
+}
+
+/// A parsed IPC footer: the schema and the dictionary and record-batch blocks.
+struct Footer {
+    schema: SchemaRef,
+    version: MetadataVersion,
+    dictionaries: Vec<Block>,
+    batches: Vec<Block>,
+    /// Where the footer starts in the bytes it was parsed from.
+    start: usize,
+}
+
+/// Parses the footer at the end of `tail` (the whole file, or its last bytes from the footer
+/// on). The footer is untrusted: its fields are checked before use.
+fn parse_footer(tail: &[u8]) -> std::result::Result<Footer, String> {
+    let len = tail.len();
+    let trailer: [u8; 10] = tail
+        .get(len.saturating_sub(10)..)
+        .and_then(|t| t.try_into().ok())
+        .ok_or("file too short for an Arrow IPC footer")?;
+    let footer_len = read_footer_length(trailer).map_err(|e| e.to_string())?;
+    let start = len
+        .checked_sub(10 + footer_len)
+        .ok_or("footer length beyond the file")?;
+    let bytes = tail.get(start..len - 10).ok_or("footer beyond the file")?;
+    let footer = arrow_ipc::root_as_footer(bytes).map_err(|e| e.to_string())?;
+    let fb_schema = footer.schema().ok_or("footer has no schema")?;
+    if fb_schema.endianness() != arrow_ipc::Endianness::Little {
+        return Err("big-endian Arrow IPC files are not supported".into());
+    }
+    Ok(Footer {
+        schema: Arc::new(arrow_ipc::convert::fb_to_schema(fb_schema)),
+        version: footer.version(),
+        dictionaries: footer.dictionaries().iter().flatten().copied().collect(),
+        batches: footer.recordBatches().iter().flatten().copied().collect(),
+        start,
+    })
+}
+
+/// The byte range of `block` in a file of `len` bytes, checked.
+fn block_range(block: &Block, len: usize) -> std::result::Result<Range<usize>, String> {
+    let start = usize::try_from(block.offset()).map_err(|_| "negative block offset")?;
+    let size = usize::try_from(block.bodyLength()).map_err(|_| "negative block length")?
+        + usize::try_from(block.metaDataLength()).map_err(|_| "negative metadata length")?;
+    if size < 8 || start.checked_add(size).is_none_or(|end| end > len) {
+        return Err("block beyond the end of the file, or too small".into());
+    }
+    Ok(start..start + size)
+}
+
+/// Decodes a whole Arrow IPC file held in one buffer without copying its (uncompressed) data
+/// again; record batches decode in parallel in the current pool, each under the decode guard
+/// (a decoder panic on damaged bytes becomes [`Error::Format`] naming `name`). The footer is
+/// untrusted: every block range is checked before use. A file without batches gives one empty
+/// batch of its schema.
+pub(crate) fn decode_file(name: &str, bytes: Vec<u8>) -> Result<Vec<RecordBatch>> {
+    let fmt_err = |message: String| Error::Format {
+        source_name: name.to_string(),
+        format: "arrow-ipc",
+        message,
+    };
+    let buffer = Buffer::from_vec(bytes);
+    let len = buffer.len();
+    let footer = parse_footer(buffer.as_slice()).map_err(fmt_err)?;
+    let mut decoder = FileDecoder::new(footer.schema.clone(), footer.version);
+    for block in &footer.dictionaries {
+        let r = block_range(block, len).map_err(fmt_err)?;
+        let data = buffer.slice_with_length(r.start, r.len());
+        crate::error::guard_decode(name, "arrow-ipc", || {
+            decoder
+                .read_dictionary(block, &data)
+                .map_err(|e| fmt_err(e.to_string()))
+        })?;
+    }
+    let decoded: Vec<Option<RecordBatch>> = footer
+        .batches
+        .par_iter()
+        .map(|block| {
+            let r = block_range(block, len).map_err(fmt_err)?;
+            let data = buffer.slice_with_length(r.start, r.len());
+            crate::error::guard_decode(name, "arrow-ipc", || {
+                decoder
+                    .read_record_batch(block, &data)
+                    .map_err(|e| fmt_err(e.to_string()))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let mut out: Vec<RecordBatch> = decoded.into_iter().flatten().collect();
+    if out.is_empty() {
+        out.push(RecordBatch::new_empty(footer.schema));
+    }
+    Ok(out)
+}
+
+/// Encodes `batch` as an Arrow IPC file in memory (zstd-compressed buffers, record batches of
+/// [`BLOCK_ROWS`] rows) and lists its blocks with their checksums.
+pub(crate) fn encode(batch: &RecordBatch) -> Result<(Vec<u8>, Vec<BlockEntry>)> {
+    let options = IpcWriteOptions::default().try_with_compression(Some(CompressionType::ZSTD))?;
+    let mut bytes = Vec::new();
+    let mut rows = Vec::new();
+    {
+        let mut w = FileWriter::try_new_with_options(&mut bytes, &batch.schema(), options)?;
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let n = BLOCK_ROWS.min(batch.num_rows() - start);
+            w.write(&batch.slice(start, n))?;
+            rows.push(n as u64);
+            start += n;
+        }
+        w.finish()?;
+    }
+    let internal = |message: String| Error::Capacity {
+        message: format!("internal: an Arrow IPC file just written does not parse: {message}"),
+    };
+    let footer = parse_footer(&bytes).map_err(internal)?;
+    if footer.batches.len() != rows.len() {
+        return Err(internal("block count".into()));
+    }
+    let entry = |kind, range: Range<usize>, rows: u64| -> Result<BlockEntry> {
+        let piece = bytes.get(range.clone()).ok_or_else(|| internal("block range".into()))?;
+        Ok(BlockEntry {
+            kind,
+            offset: range.start as u64,
+            bytes: range.len() as u64,
+            rows,
+            crc32: format!("{:08x}", checksum(piece)),
+        })
+    };
+    let mut blocks = Vec::with_capacity(footer.dictionaries.len() + rows.len() + 1);
+    for b in &footer.dictionaries {
+        blocks.push(entry(
+            BlockKind::Dictionary,
+            block_range(b, bytes.len()).map_err(internal)?,
+            0,
+        )?);
+    }
+    for (b, &n) in footer.batches.iter().zip(&rows) {
+        blocks.push(entry(
+            BlockKind::Batch,
+            block_range(b, bytes.len()).map_err(internal)?,
+            n,
+        )?);
+    }
+    blocks.push(entry(BlockKind::Footer, footer.start..bytes.len(), 0)?);
+    Ok((bytes, blocks))
+}
+
+/// Reads bytes `range` of `file`, verified against `entry`.
+fn read_block(file: &mut File, path: &Path, entry: &BlockEntry) -> Result<Vec<u8>> {
+    let corrupt = |message: String| Error::CorruptStore {
+        path: path.to_path_buf(),
+        message,
+    };
+    let range = entry.range().map_err(&corrupt)?;
+    let mut buf = vec![0u8; range.len()];
+    file.seek(SeekFrom::Start(entry.offset))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(|e| Error::io(path, e))?;
+    match entry.mismatch(&buf) {
+        Some(why) => Err(corrupt(why)),
+        None => Ok(buf),
+    }
+}
+
+/// Rows `rows` of the column file at `path` whose blocks are `blocks`: reads and verifies only
+/// the footer, the dictionaries and the record batches that overlap `rows`, and returns those
+/// batches sliced to `rows` (one empty batch of the file's schema when `rows` is empty).
+pub(crate) fn read_rows(path: &Path, blocks: &[BlockEntry], rows: Range<usize>) -> Result<Vec<RecordBatch>> {
+    let shown = path.display().to_string();
+    let corrupt = |message: String| Error::CorruptStore {
+        path: path.to_path_buf(),
+        message: format!("{shown}: {message}"),
+    };
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let footer_entry = blocks
+        .iter()
+        .find(|b| b.kind == BlockKind::Footer)
+        .ok_or_else(|| corrupt("the manifest lists no footer".into()))?;
+    let tail = read_block(&mut file, path, footer_entry)?;
+    let footer = parse_footer(&tail).map_err(&corrupt)?;
+    let dict_entries: Vec<&BlockEntry> = blocks.iter().filter(|b| b.kind == BlockKind::Dictionary).collect();
+    let batch_entries: Vec<&BlockEntry> = blocks.iter().filter(|b| b.kind == BlockKind::Batch).collect();
+    if dict_entries.len() != footer.dictionaries.len() || batch_entries.len() != footer.batches.len() {
+        return Err(corrupt("the footer and the manifest list different blocks".into()));
+    }
+    let same = |block: &Block, entry: &BlockEntry| {
+        u64::try_from(block.offset()).ok() == Some(entry.offset)
+            && u64::try_from(block.bodyLength())
+                .ok()
+                .zip(u64::try_from(block.metaDataLength()).ok())
+                .map(|(b, m)| b + m)
+                == Some(entry.bytes)
+    };
+    let mut decoder = FileDecoder::new(footer.schema.clone(), footer.version);
+    for (block, entry) in footer.dictionaries.iter().zip(&dict_entries) {
+        if !same(block, entry) {
+            return Err(corrupt("a dictionary block differs from the manifest".into()));
+        }
+        let bytes = read_block(&mut file, path, entry)?;
+        crate::error::guard_decode(&shown, "arrow-ipc", || {
+            decoder
+                .read_dictionary(block, &Buffer::from_vec(bytes))
+                .map_err(Error::from)
+        })?;
+    }
+    let mut out = Vec::new();
+    let mut first = 0usize;
+    for (block, entry) in footer.batches.iter().zip(&batch_entries) {
+        let n = usize::try_from(entry.rows).map_err(|_| corrupt("block rows beyond memory".into()))?;
+        let here = first..first + n;
+        first += n;
+        let lo = rows.start.max(here.start);
+        let hi = rows.end.min(here.end);
+        if lo >= hi {
+            continue;
+        }
+        if !same(block, entry) {
+            return Err(corrupt("a record batch block differs from the manifest".into()));
+        }
+        let bytes = read_block(&mut file, path, entry)?;
+        let batch = crate::error::guard_decode(&shown, "arrow-ipc", || {
+            decoder
+                .read_record_batch(block, &Buffer::from_vec(bytes))
+                .map_err(Error::from)
+        })?
+        .ok_or_else(|| corrupt("a record batch block holds no batch".into()))?;
+        if batch.num_rows() != n {
+            return Err(corrupt("a record batch has other rows than the manifest says".into()));
+        }
+        out.push(batch.slice(lo - here.start, hi - lo));
+    }
+    if rows.end > first {
+        return Err(corrupt(format!("rows {rows:?} beyond the file's {first} rows")));
+    }
+    if out.is_empty() {
+        out.push(RecordBatch::new_empty(footer.schema));
+    }
+    Ok(out)
+}
