@@ -17,6 +17,7 @@ use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use clientele::exec::Parallelism;
 use clientele::ingest::{IngestOptions, IngestReport, Ingestor, KeyType};
+use clientele::schema;
 use clientele::store::EventStore;
 use serde_json::Value;
 
@@ -24,17 +25,17 @@ use crate::state::Key;
 
 /// The fields of an appended event (the canonical column names).
 const FIELDS: [&str; 9] = [
-    "customer_id",
-    "event_time",
-    "event_type",
-    "amount",
-    "channel",
-    "product",
-    "campaign_id",
-    "score",
-    "cost",
+    schema::CUSTOMER_ID,
+    schema::EVENT_TIME,
+    schema::EVENT_TYPE,
+    schema::AMOUNT,
+    schema::CHANNEL,
+    schema::PRODUCT,
+    schema::CAMPAIGN_ID,
+    schema::SCORE,
+    schema::COST,
 ];
-const NUMBERS: [&str; 3] = ["amount", "score", "cost"];
+const NUMBERS: [&str; 3] = [schema::AMOUNT, schema::SCORE, schema::COST];
 
 /// The log and the appended events by customer.
 #[derive(Debug)]

@@ -399,10 +399,14 @@ fn summary_from_json(body: &[u8]) -> Result<RecordBatch, ApiError> {
                 )));
             }
         }
-        x.push(num(r, i, "frequency")?);
-        tx.push(num(r, i, "recency")?);
-        t.push(num(r, i, "T")?);
-        m.push(r.get("monetary_value").and_then(Value::as_f64).unwrap_or(0.0));
+        x.push(num(r, i, clientele::schema::output::FREQUENCY)?);
+        tx.push(num(r, i, clientele::schema::output::RECENCY)?);
+        t.push(num(r, i, clientele::schema::output::T)?);
+        m.push(
+            r.get(clientele::schema::output::MONETARY_VALUE)
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+        );
     }
     let ids: ArrayRef = if int_ids.len() == rows.len() {
         Arc::new(Int64Array::from(int_ids))
@@ -411,10 +415,22 @@ fn summary_from_json(body: &[u8]) -> Result<RecordBatch, ApiError> {
     };
     RecordBatch::try_from_iter([
         (clientele::schema::CUSTOMER_ID, ids),
-        ("frequency", Arc::new(Float64Array::from(x)) as ArrayRef),
-        ("recency", Arc::new(Float64Array::from(tx)) as ArrayRef),
-        ("T", Arc::new(Float64Array::from(t)) as ArrayRef),
-        ("monetary_value", Arc::new(Float64Array::from(m)) as ArrayRef),
+        (
+            clientele::schema::output::FREQUENCY,
+            Arc::new(Float64Array::from(x)) as ArrayRef,
+        ),
+        (
+            clientele::schema::output::RECENCY,
+            Arc::new(Float64Array::from(tx)) as ArrayRef,
+        ),
+        (
+            clientele::schema::output::T,
+            Arc::new(Float64Array::from(t)) as ArrayRef,
+        ),
+        (
+            clientele::schema::output::MONETARY_VALUE,
+            Arc::new(Float64Array::from(m)) as ArrayRef,
+        ),
     ])
     .map_err(|e| ApiError::from(clientele::Error::from(e)))
 }

@@ -239,7 +239,7 @@ fn churn_probabilities(
     let table = pipeline::churn_score(store, &model, as_of, weeks, par)?;
     let rows = keys_of(&table)?;
     let p = table
-        .column_by_name("churn_probability")
+        .column_by_name(clientele::schema::output::churn::CHURN_PROBABILITY)
         .and_then(|c| c.as_primitive_opt::<arrow_array::types::Float64Type>().cloned())
         .ok_or_else(|| clientele::Error::param("churn_model", "the churn scores have no churn_probability"))?;
     Ok(rows

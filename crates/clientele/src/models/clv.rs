@@ -314,7 +314,13 @@ pub fn customer_lifetime_value(
         ));
     }
     // the shared batch scoring (once per distinct history); the horizon is not needed here
-    let scores = super::scores::score_customers(model, spend, x, t_x, t_cal, monetary_value, 0.0, discounting)?;
+    let histories = super::scores::Histories {
+        frequency: x,
+        recency: t_x,
+        t: t_cal,
+        monetary_value,
+    };
+    let scores = super::scores::score_customers(model, spend, &histories, 0.0, discounting)?;
     let gross = scores.clv;
     let net = match cost {
         Some(c) => {

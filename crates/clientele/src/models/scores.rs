@@ -85,6 +85,21 @@ fn distinct_histories(x: &[f64], t_x: &[f64], t_cal: &[f64]) -> (Vec<[f64; 3]>, 
     (keys, idx)
 }
 
+/// The calibration histories of the customers to score, one value per customer in each slice
+/// (the columns of a customer summary: repeat purchases, time of the last one and age, in the
+/// models' time unit, and mean repeat spend, 0 when unknown).
+#[derive(Debug, Clone, Copy)]
+pub struct Histories<'a> {
+    /// Repeat purchases `x`.
+    pub frequency: &'a [f64],
+    /// Time of the last purchase since the first, `t_x`.
+    pub recency: &'a [f64],
+    /// Time since the first purchase at the calibration end, `T`.
+    pub t: &'a [f64],
+    /// Mean repeat spend `m̄` (0 when unknown: Gamma-Gamma's population mean is used).
+    pub monetary_value: &'a [f64],
+}
+
 /// P(alive), E[Y(`horizon`)], discounted purchases, E\[M\] and CLV of every customer, in the
 /// current rayon pool (see the [module docs](self) for how the work is shared).
 ///
@@ -97,28 +112,35 @@ fn distinct_histories(x: &[f64], t_x: &[f64], t_cal: &[f64]) -> (Vec<[f64; 3]>, 
 /// ```
 /// # fn main() -> Result<(), clientele::Error> {
 /// use clientele::models::clv::{Discounting, WEEKS_PER_MONTH};
-/// use clientele::models::scores::score_customers;
+/// use clientele::models::scores::{Histories, score_customers};
 /// use clientele::models::{BgNbd, GammaGamma};
 /// let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426)?; // weekly CDNOW estimates (FHL 2005)
 /// let gg = GammaGamma::new(6.25, 3.74, 15.44)?; // Fader & Hardie (2013)
 /// let d = Discounting::DiscreteMonthly { months: 12, monthly_rate: 0.01, time_units_per_month: WEEKS_PER_MONTH };
-/// let s = score_customers(&bg, &gg, &[2.0, 2.0, 0.0], &[30.43, 30.43, 0.0], &[38.86, 38.86, 38.86],
-///                         &[35.0, 35.0, 0.0], 52.0, &d)?;
+/// let h = Histories {
+///     frequency: &[2.0, 2.0, 0.0],
+///     recency: &[30.43, 30.43, 0.0],
+///     t: &[38.86, 38.86, 38.86],
+///     monetary_value: &[35.0, 35.0, 0.0],
+/// };
+/// let s = score_customers(&bg, &gg, &h, 52.0, &d)?;
 /// assert_eq!(s.clv[0], s.clv[1]);
 /// assert!(s.p_alive[0] < 1.0 && s.expected_purchases[0] > 0.0);
 /// # Ok(()) }
 /// ```
-#[allow(clippy::too_many_arguments)]
 pub fn score_customers(
     model: &impl PurchaseModel,
     spend: &GammaGamma,
-    x: &[f64],
-    t_x: &[f64],
-    t_cal: &[f64],
-    monetary_value: &[f64],
+    histories: &Histories<'_>,
     horizon: f64,
     discounting: &Discounting,
 ) -> Result<CustomerScores> {
+    let Histories {
+        frequency: x,
+        recency: t_x,
+        t: t_cal,
+        monetary_value,
+    } = *histories;
     discounting.validate()?;
     super::bgnbd::check_lengths(x, t_x, t_cal)?;
     if monetary_value.len() != x.len() {
@@ -255,7 +277,13 @@ mod tests {
     fn check(model: &impl PurchaseModel, d: &Discounting) {
         let (x, tx, t, m) = customers();
         let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
-        let s = score_customers(model, &gg, &x, &tx, &t, &m, 52.0, d).unwrap();
+        let h = Histories {
+            frequency: &x,
+            recency: &tx,
+            t: &t,
+            monetary_value: &m,
+        };
+        let s = score_customers(model, &gg, &h, 52.0, d).unwrap();
         let clv = customer_lifetime_value(model, &gg, &x, &tx, &t, &m, d, None).unwrap();
         for i in 0..x.len() {
             let p = model.probability_alive(x[i], tx[i], t[i]).unwrap();
@@ -324,8 +352,17 @@ mod tests {
         let d = Discounting::Continuous {
             rate_per_time_unit: 0.01,
         };
-        assert!(score_customers(&bg, &gg, &[1.0], &[1.0], &[2.0, 3.0], &[1.0], 1.0, &d).is_err());
-        assert!(score_customers(&bg, &gg, &[1.0], &[1.0], &[2.0], &[], 1.0, &d).is_err());
-        assert!(score_customers(&bg, &gg, &[1.0], &[1.0], &[2.0], &[1.0], f64::NAN, &d).is_err());
+        let score = |t: &[f64], m: &[f64], horizon: f64| {
+            let h = Histories {
+                frequency: &[1.0],
+                recency: &[1.0],
+                t,
+                monetary_value: m,
+            };
+            score_customers(&bg, &gg, &h, horizon, &d)
+        };
+        assert!(score(&[2.0, 3.0], &[1.0], 1.0).is_err());
+        assert!(score(&[2.0], &[], 1.0).is_err());
+        assert!(score(&[2.0], &[1.0], f64::NAN).is_err());
     }
 }

@@ -13,7 +13,7 @@ use crate::churn::risk::{RiskTiers, churn_risk, risk_tier_codes};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::models::clv::Discounting;
-use crate::models::scores::{CustomerScores, probability_alive_batch, score_customers};
+use crate::models::scores::{CustomerScores, Histories, probability_alive_batch, score_customers};
 use crate::models::{GammaGammaParams, Horizon, ModelKind, RfmData, SavedModels, SpendData};
 use crate::schema::output::{
     CHURN_RISK, CLV, EXPECTED_PURCHASES, EXPECTED_SPEND, FREQUENCY, MONETARY_VALUE, NET_CLV, P_ALIVE, RECENCY,
@@ -425,7 +425,13 @@ fn value(
         ));
     }
     let (s, risk_alive) = par.install(|| -> Result<(CustomerScores, Option<Vec<f64>>)> {
-        let s = score_customers(&purchase, &spend, x, tx, t, &m_used, horizon, &discounting)?;
+        let h = Histories {
+            frequency: x,
+            recency: tx,
+            t,
+            monetary_value: &m_used,
+        };
+        let s = score_customers(&purchase, &spend, &h, horizon, &discounting)?;
         let r = match &models.risk {
             Some(r) => Some(probability_alive_batch(r, x, tx, t)?),
             None => None,
