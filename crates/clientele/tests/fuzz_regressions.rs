@@ -1,0 +1,27 @@
+//! Inputs the fuzz harness (`fuzz_inputs.rs`) found, kept as regression cases
+//! (`testdata/fuzz/README.md` says where each came from).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::path::Path;
+
+use clientele::Error;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/fuzz")
+        .join(name)
+}
+
+/// A damaged page header is a format error naming the file (it used to take 14 s of one-byte
+/// reads before failing; the fuzz harness's 5 s limit guards the time).
+#[test]
+fn a_damaged_page_header_is_a_format_error() {
+    let path = fixture("damaged-page-header.parquet");
+    match clientele::io::read_table(&path) {
+        Err(e @ (Error::Format { .. } | Error::Arrow(_) | Error::Parquet(_))) => {
+            assert!(!e.to_string().is_empty());
+        }
+        Err(e) => panic!("unexpected error kind: {e:?}"),
+        Ok(t) => panic!("a damaged file read as {} rows", t.num_rows()),
+    }
+}
