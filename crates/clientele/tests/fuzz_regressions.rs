@@ -25,3 +25,15 @@ fn a_damaged_page_header_is_a_format_error() {
         Ok(t) => panic!("a damaged file read as {} rows", t.num_rows()),
     }
 }
+
+/// The same damage in a column the ingest reads: an error (or a report that reconciles), not
+/// 30 s of page-header parsing over the file.
+#[test]
+fn a_damaged_page_header_in_an_ingested_column_is_a_format_error() {
+    let path = fixture("damaged-page-header-2.parquet");
+    let mut ing = clientele::ingest::Ingestor::new(&Default::default()).unwrap();
+    match ing.read_parquet(&path) {
+        Err(e) => assert!(e.to_string().contains("damaged-page-header-2.parquet"), "{e}"),
+        Ok(()) => assert!(ing.finish().unwrap().1.reconciles()),
+    }
+}

@@ -54,6 +54,7 @@ mod ipc_stream;
 pub mod layouts;
 pub(crate) mod normalize;
 mod options;
+pub(crate) mod row_group;
 pub(crate) mod typed_columns;
 
 use std::fs::File;
@@ -502,9 +503,9 @@ impl Ingestor {
                     .par_iter()
                     .map(|&(rg, first, n)| {
                         crate::error::guard_decode(&name, "parquet", || {
-                            // Each task opens its own handle: a cloned handle would share the
-                            // seek offset with the other tasks.
-                            let f = File::open(path).map_err(|e| Error::io(path, e))?;
+                            // Each task reads its row group's bytes ahead (its own handle:
+                            // a cloned handle would share the seek offset with the others).
+                            let f = row_group::RowGroupBytes::read(path, meta.metadata(), rg)?;
                             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
                                 .with_projection(mask.clone())
                                 .with_row_groups(vec![rg])
