@@ -101,6 +101,11 @@ fn one_customer_is_read_alone_and_answers_as_the_whole_store() {
                 customer_lookup(&full, KeyRef::Int(k), None, &cfg).unwrap(),
                 "{format:?} card of {c}"
             );
+            // A one-customer store saves and reopens as a store of its own.
+            let again = dir.path().join(format!("one-{format:?}-{c}"));
+            one.save(&again, StoreFormat::Ipc).unwrap();
+            let reopened = EventStore::open(&again, &par()).unwrap();
+            assert_eq!(reopened.events().unwrap(), one.events().unwrap());
             let projected = EventStore::open_customer(&d, KeyRef::Int(k), Some(&[Role::Amount]), &par())
                 .unwrap()
                 .unwrap();

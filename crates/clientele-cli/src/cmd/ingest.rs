@@ -30,7 +30,9 @@ pub struct IngestArgs {
     /// rejected, in [0, 1]. Whatever the value, an input whose every row is rejected fails.
     #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
     max_reject_share: f64,
-    /// Storage format of the store: ipc (fastest to open) or parquet (smaller).
+    /// Storage format of the store: ipc (compressed column files; jobs read only their
+    /// columns, a lookup one customer's blocks) or parquet (one events file any Parquet tool
+    /// reads).
     #[arg(long, value_name = "FORMAT", default_value = "ipc", value_parser = ["ipc", "parquet"])]
     store_format: String,
     #[command(flatten)]

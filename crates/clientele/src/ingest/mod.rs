@@ -505,7 +505,7 @@ impl Ingestor {
                         crate::error::guard_decode(&name, "parquet", || {
                             // Each task reads its row group's bytes ahead (its own handle:
                             // a cloned handle would share the seek offset with the others).
-                            let f = row_group::RowGroupBytes::read(path, meta.metadata(), rg)?;
+                            let f = row_group::RowGroupBytes::read(path, meta.metadata(), rg, &mask)?;
                             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
                                 .with_projection(mask.clone())
                                 .with_row_groups(vec![rg])

@@ -12,13 +12,15 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use bytes::{Buf, Bytes};
+use parquet::arrow::ProjectionMask;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::{Error, Result};
 
-/// The bytes of one row group's column chunks (`start..start + data.len()` of the file).
+/// The bytes of one row group's projected column chunks (`start..start + data.len()` of the
+/// file; chunks between them that the projection skips are read too, in the same read).
 pub(crate) struct RowGroupBytes {
     start: u64,
     data: Bytes,
@@ -26,13 +28,14 @@ pub(crate) struct RowGroupBytes {
 }
 
 impl RowGroupBytes {
-    /// Reads the byte range that holds every column chunk of row group `rg` of `path`, clamped
-    /// to the file's length (a damaged footer cannot make it read past the end).
+    /// Reads the byte range that holds the column chunks of row group `rg` of `path` that
+    /// `mask` projects, clamped to the file's length (a damaged footer cannot make it read
+    /// past the end).
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read; [`Error::Format`] for a row group index
     /// beyond the footer's.
-    pub(crate) fn read(path: &Path, meta: &ParquetMetaData, rg: usize) -> Result<Self> {
+    pub(crate) fn read(path: &Path, meta: &ParquetMetaData, rg: usize, mask: &ProjectionMask) -> Result<Self> {
         let name = path.display().to_string();
         let group = meta.row_groups().get(rg).ok_or_else(|| Error::Format {
             source_name: name.clone(),
@@ -42,7 +45,10 @@ impl RowGroupBytes {
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let (mut lo, mut hi) = (u64::MAX, 0u64);
-        for c in group.columns() {
+        for (i, c) in group.columns().iter().enumerate() {
+            if !mask.leaf_included(i) {
+                continue;
+            }
             let (s, n) = c.byte_range();
             lo = lo.min(s);
             hi = hi.max(s.saturating_add(n));

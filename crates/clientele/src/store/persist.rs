@@ -48,10 +48,12 @@ use crate::schema::Role;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreFormat {
-    /// Arrow IPC files: fastest to open.
+    /// Arrow IPC column files (format version 2, zstd-compressed buffers): a job opens only
+    /// its columns and a lookup only one customer's blocks. The default.
     #[default]
     Ipc,
-    /// Parquet files (zstd): smaller, readable by other tools.
+    /// Parquet files (zstd, format version 1: one customers and one events file), readable by
+    /// any Parquet tool; always opened whole.
     Parquet,
 }
 
@@ -492,7 +494,7 @@ fn store_columns(dir: &Path, batches: &dyn Fn(&str) -> Option<Vec<RecordBatch>>)
     let time: TimestampMicrosecondArray = time.as_primitive::<TimestampMicrosecondType>().clone();
     let event_type = read_dict(&get(schema::EVENT_TYPE), schema::EVENT_TYPE, dir)?
         .ok_or_else(|| corrupt(dir, "events have no event_type column"))?;
-    Ok(StoreColumns {
+    let columns = StoreColumns {
         time,
         event_type,
         amount: read_floats(&get(schema::AMOUNT), schema::AMOUNT)?,
@@ -501,7 +503,28 @@ fn store_columns(dir: &Path, batches: &dyn Fn(&str) -> Option<Vec<RecordBatch>>)
         campaign_id: read_dict(&get(schema::CAMPAIGN_ID), schema::CAMPAIGN_ID, dir)?,
         score: read_floats(&get(schema::SCORE), schema::SCORE)?,
         cost: read_floats(&get(schema::COST), schema::COST)?,
-    })
+    };
+    // Each column is its own file: kernels index every column by the time column's rows.
+    let n = columns.time.len();
+    let c = &columns;
+    let lengths = [
+        Some(c.event_type.len()),
+        c.amount.as_ref().map(Array::len),
+        c.score.as_ref().map(Array::len),
+        c.cost.as_ref().map(Array::len),
+    ]
+    .into_iter()
+    .chain(
+        [&c.channel, &c.product, &c.campaign_id]
+            .into_iter()
+            .map(|d| d.as_ref().map(Array::len)),
+    );
+    for len in lengths.flatten() {
+        if len != n {
+            return Err(corrupt(dir, format!("a column has {len} rows, event_time has {n}")));
+        }
+    }
+    Ok(columns)
 }
 
 /// The customers file of a version 2 store: keys (checked strictly increasing) and event
@@ -653,7 +676,9 @@ impl EventStore {
         match format {
             StoreFormat::Ipc => {
                 manifest.version = FORMAT_V2;
-                manifest.last_event = self.last_event_micros();
+                // The saved columns' own latest event (a one-customer store answers for the
+                // store it came from, which is not what its files hold).
+                manifest.last_event = self.columns.time.values().iter().max().copied();
                 self.save_columns(dir, &mut manifest)?;
             }
             StoreFormat::Parquet => {

@@ -295,8 +295,12 @@ impl PurchaseScan {
                             }
                             // The Arrow reader gets the row group's bytes read ahead (see
                             // `ingest::row_group`: damaged page headers stay cheap).
-                            let f =
-                                crate::ingest::row_group::RowGroupBytes::read(&self.path, self.meta.metadata(), rg)?;
+                            let f = crate::ingest::row_group::RowGroupBytes::read(
+                                &self.path,
+                                self.meta.metadata(),
+                                rg,
+                                &self.mask,
+                            )?;
                             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
                                 .with_projection(self.mask.clone())
                                 .with_row_groups(vec![rg])
