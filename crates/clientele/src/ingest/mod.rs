@@ -65,7 +65,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use rayon::prelude::*;
 
 pub use self::csv::{MAX_RECORD_BYTES, MAX_RECORD_LINES};
@@ -505,13 +505,8 @@ impl Ingestor {
                         crate::error::guard_decode(&name, "parquet", || {
                             // Each task reads its row group's bytes ahead (its own handle:
                             // a cloned handle would share the seek offset with the others).
-                            let f = row_group::RowGroupBytes::read(path, meta.metadata(), rg, &mask)?;
-                            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
-                                .with_projection(mask.clone())
-                                .with_row_groups(vec![rg])
-                                .with_batch_size(usize::try_from(n).unwrap_or(1 << 20).clamp(1, 1 << 20))
-                                .build()
-                                .map_err(|e| Error::parquet(&name, e))?;
+                            let batch = usize::try_from(n).unwrap_or(1 << 20).clamp(1, 1 << 20);
+                            let reader = row_group::reader(path, &meta, rg, &mask, batch)?;
                             let mut units = Vec::new();
                             let mut row = first;
                             for b in reader {

@@ -13,11 +13,57 @@ use std::path::Path;
 
 use bytes::{Buf, Bytes};
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::{Error, Result};
+
+/// Row groups whose projected column chunks span more bytes than this are read through the
+/// file instead of ahead (Spark-like files have row groups of hundreds of MB).
+pub(crate) const READ_AHEAD_MAX: u64 = 32 << 20;
+
+/// An Arrow reader of row group `rg` of `path` (columns `mask`, batches of `batch_size` rows):
+/// over the row group's bytes read ahead, or over the file when they exceed
+/// [`READ_AHEAD_MAX`].
+///
+/// # Errors
+/// [`Error::Io`] / [`Error::Format`] when the file cannot be read or the reader not built.
+pub(crate) fn reader(
+    path: &Path,
+    meta: &ArrowReaderMetadata,
+    rg: usize,
+    mask: &ProjectionMask,
+    batch_size: usize,
+) -> Result<ParquetRecordBatchReader> {
+    fn build<T: ChunkReader + 'static>(
+        input: T,
+        path: &Path,
+        meta: &ArrowReaderMetadata,
+        rg: usize,
+        mask: &ProjectionMask,
+        batch_size: usize,
+    ) -> Result<ParquetRecordBatchReader> {
+        ParquetRecordBatchReaderBuilder::new_with_metadata(input, meta.clone())
+            .with_projection(mask.clone())
+            .with_row_groups(vec![rg])
+            .with_batch_size(batch_size)
+            .build()
+            .map_err(|e| Error::parquet(&path.display().to_string(), e))
+    }
+    match RowGroupBytes::read(path, meta.metadata(), rg, mask)? {
+        Some(bytes) => build(bytes, path, meta, rg, mask, batch_size),
+        None => build(
+            File::open(path).map_err(|e| Error::io(path, e))?,
+            path,
+            meta,
+            rg,
+            mask,
+            batch_size,
+        ),
+    }
+}
 
 /// The bytes of one row group's projected column chunks (`start..start + data.len()` of the
 /// file; chunks between them that the projection skips are read too, in the same read).
@@ -32,10 +78,13 @@ impl RowGroupBytes {
     /// `mask` projects, clamped to the file's length (a damaged footer cannot make it read
     /// past the end).
     ///
+    /// `None` when those chunks span more than [`READ_AHEAD_MAX`] bytes (the caller reads
+    /// through the file: one row group per worker must not cost its whole size in memory).
+    ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read; [`Error::Format`] for a row group index
     /// beyond the footer's.
-    pub(crate) fn read(path: &Path, meta: &ParquetMetaData, rg: usize, mask: &ProjectionMask) -> Result<Self> {
+    pub(crate) fn read(path: &Path, meta: &ParquetMetaData, rg: usize, mask: &ProjectionMask) -> Result<Option<Self>> {
         let name = path.display().to_string();
         let group = meta.row_groups().get(rg).ok_or_else(|| Error::Format {
             source_name: name.clone(),
@@ -55,6 +104,9 @@ impl RowGroupBytes {
         }
         let lo = lo.min(file_len);
         let hi = hi.clamp(lo, file_len);
+        if hi - lo > READ_AHEAD_MAX {
+            return Ok(None);
+        }
         let len = usize::try_from(hi - lo).map_err(|_| Error::Format {
             source_name: name,
             format: "parquet",
@@ -64,11 +116,11 @@ impl RowGroupBytes {
         file.seek(SeekFrom::Start(lo))
             .and_then(|_| file.read_exact(&mut data))
             .map_err(|e| Error::io(path, e))?;
-        Ok(RowGroupBytes {
+        Ok(Some(RowGroupBytes {
             start: lo,
             data: Bytes::from(data),
             file_len,
-        })
+        }))
     }
 
     /// The held bytes from absolute file offset `start` on.

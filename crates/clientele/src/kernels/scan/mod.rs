@@ -35,7 +35,7 @@ use arrow_array::types::{
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::file::statistics::Statistics;
 use rayon::prelude::*;
 
@@ -295,18 +295,8 @@ impl PurchaseScan {
                             }
                             // The Arrow reader gets the row group's bytes read ahead (see
                             // `ingest::row_group`: damaged page headers stay cheap).
-                            let f = crate::ingest::row_group::RowGroupBytes::read(
-                                &self.path,
-                                self.meta.metadata(),
-                                rg,
-                                &self.mask,
-                            )?;
-                            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
-                                .with_projection(self.mask.clone())
-                                .with_row_groups(vec![rg])
-                                .with_batch_size(64 * 1024)
-                                .build()
-                                .map_err(|e| Error::parquet(&self.name, e))?;
+                            let reader =
+                                crate::ingest::row_group::reader(&self.path, &self.meta, rg, &self.mask, 64 * 1024)?;
                             for b in reader {
                                 let b = b.map_err(|e| Error::parquet(&self.name, e))?;
                                 if self.batch(&mut sink, &b, until, &mut scratch).is_err() {
