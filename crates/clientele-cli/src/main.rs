@@ -23,6 +23,8 @@ enum Command {
     Generate(cmd::generate::GenerateArgs),
     /// Validate event files into a saved store, with a JSON report of rejected rows.
     Ingest(cmd::ingest::IngestArgs),
+    /// Fold a store's appended segments (from `ingest --append`) into a new base.
+    Compact(cmd::ingest::CompactArgs),
     /// Per-customer summary (lifetimes-compatible frequency, recency, T, monetary_value, holdout).
     Summary(cmd::summary::SummaryArgs),
     /// Recency, frequency, monetary value and their scores per customer.
@@ -185,6 +187,7 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Generate(a) => cmd::generate::run(a, &par),
         Command::Ingest(a) => cmd::ingest::run(a, &par),
+        Command::Compact(a) => cmd::ingest::compact(a, &par),
         Command::Summary(a) => cmd::summary::run(a, &par),
         Command::Rfm(a) => cmd::rfm::run(a, &par),
         Command::Segment(a) => cmd::segment::run(a, &par),

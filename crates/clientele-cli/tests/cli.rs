@@ -257,16 +257,72 @@ fn ingest_reports_and_strict_mode() {
         err.contains("row 2, column `customer_id`: customer id is empty"),
         "{err}"
     );
-    // Appending the same file again doubles the events.
-    let printed = ok(&[
-        "ingest",
-        "--append",
-        "--input",
-        input.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
-    assert!(printed.contains("2 customers, 4 events"), "{printed}");
+    // Appending the same file again is refused, and nothing is written.
+    let append = |file: &Path| {
+        run(&[
+            "ingest",
+            "--append",
+            "--input",
+            file.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ])
+    };
+    let out = append(&input);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has the same bytes as")
+            && err.contains("2 rows accepted from it")
+            && err.contains("nothing appended"),
+        "{err}"
+    );
+    // New events (one new customer) become a segment; the store then holds both.
+    let later = dir.path().join("later.csv");
+    std::fs::write(
+        &later,
+        "customer_id,event_time,event_type,amount\n1,2024-02-01,purchase,7\n9,2024-02-02,purchase,3\n",
+    )
+    .unwrap();
+    let out = append(&later);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        printed.contains("appended 2 events of 2 customers (1 new) as segment a1")
+            && printed.contains("the store holds 3 customers, 4 events, 1 segment(s)"),
+        "{printed}"
+    );
+    let r = json(&report);
+    assert_eq!(r["append"]["segment"], "a1");
+    assert_eq!(r["append"]["new_customers"], 1);
+    assert_eq!(r["rows_accepted"], 2);
+    assert!(!append(&later).status.success());
+    let summary = |name: &str| {
+        let out = dir.path().join(name);
+        ok(&[
+            "summary",
+            "--store",
+            store.to_str().unwrap(),
+            "--calibration-end",
+            "2024-03-01",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let appended = summary("appended.csv");
+    // customers 1 and 9 (3 has no purchase)
+    assert_eq!(appended.lines().count(), 3, "{appended}");
+    assert!(appended.contains("\n9,2024-02-02"), "{appended}");
+    let printed = ok(&["compact", "--store", store.to_str().unwrap()]);
+    assert!(
+        printed.contains("folded 1 segment(s)") && printed.contains("3 customers, 4 events"),
+        "{printed}"
+    );
+    assert_eq!(summary("compacted.csv"), appended);
+    assert!(ok(&["compact", "--store", store.to_str().unwrap()]).contains("nothing to do"));
 }
 
 #[test]

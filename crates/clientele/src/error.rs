@@ -98,6 +98,22 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// An append's input file has the bytes of a file the store already holds: nothing was
+    /// appended.
+    #[error(
+        "store {}: {source_name} has the same bytes as {earlier}, already in the store ({rows} rows accepted from it); nothing appended",
+        store.display()
+    )]
+    AlreadyIngested {
+        /// The store directory.
+        store: PathBuf,
+        /// The input file refused.
+        source_name: String,
+        /// The file already ingested, and where (the base save or a segment).
+        earlier: String,
+        /// Rows accepted from the earlier file.
+        rows: u64,
+    },
     /// An ingest rejected more of its rows than allowed (every row, or a share above the
     /// caller's limit).
     #[error(

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use clientele::exec::Parallelism;
-use clientele::store::{EventStore, StoreFormat};
+use clientele::ingest::{IngestReport, KeyType};
+use clientele::store::{EventStore, SavedStore, SourceFile, StoreFormat};
 
 use crate::input::{MappingArgs, ingest_files};
 
@@ -23,7 +24,11 @@ pub struct IngestArgs {
     /// Stop at the first bad row instead of rejecting it.
     #[arg(long)]
     strict: bool,
-    /// Add the input to the existing store in --store instead of replacing it.
+    /// Add the input to the existing store in --store instead of replacing it. An IPC store
+    /// (the default format) gets a segment holding only the new events (the saved files are
+    /// not rewritten; opening merges it in; `clientele compact` folds segments into the base);
+    /// a Parquet-format store is rebuilt. An input file whose bytes the store already holds
+    /// is refused (exit non-zero, nothing appended).
     #[arg(long)]
     append: bool,
     /// Fail (exit non-zero, store not saved) when more than this share of the rows is
@@ -43,21 +48,137 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     let started = std::time::Instant::now();
     // the limit is checked before any work
     clientele::ingest::IngestReport::default().check_reject_share(a.max_reject_share)?;
+    let format = if a.store_format == "parquet" {
+        StoreFormat::Parquet
+    } else {
+        StoreFormat::Ipc
+    };
+    let saved = if a.append {
+        Some(EventStore::inspect_saved(&a.store)?)
+    } else {
+        None
+    };
+    if let Some(info) = saved.as_ref().filter(|i| i.appendable && format == StoreFormat::Ipc) {
+        return append(a, par, info, started);
+    }
+    // Input files are recognised by their bytes: an append refuses a file the store holds.
+    let mut sources = fingerprints(&a.input)?;
+    if let Some(info) = &saved {
+        info.check_new(&a.store, &sources)?;
+    }
     let base = if a.append {
         Some(EventStore::open(&a.store, par)?)
     } else {
         None
     };
     let (store, report, mut phases) = ingest_files(&a.input, &a.mapping, a.strict, par, base.as_ref(), None)?;
-    let format = if a.store_format == "parquet" {
-        StoreFormat::Parquet
-    } else {
-        StoreFormat::Ipc
-    };
-    if let Some(path) = &a.report {
-        let text = serde_json::to_string_pretty(&report)?;
-        clientele::io::write_bytes_atomically(path, (text + "\n").as_bytes())?;
+    print_report(a, &report, None)?;
+    print_counts(&report, &store, started);
+    // Nothing is saved from an input that is mostly (or wholly) rejected.
+    report.check_reject_share(a.max_reject_share)?;
+    count_rows(&mut sources, &report);
+    if let Some(info) = &saved {
+        // a rebuilt store keeps the input files it was made from
+        let mut all: Vec<SourceFile> = info.all_sources().into_iter().map(|(_, s)| s.clone()).collect();
+        all.append(&mut sources);
+        sources = all;
     }
+    let saving = std::time::Instant::now();
+    par.install(|| store.save_sourced(&a.store, format, &sources))?;
+    phases.push(("save", saving.elapsed()));
+    println!(
+        "store {} saved ({:.2} s in all)",
+        a.store.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("  phases: {}", crate::input::format_phases(&phases));
+    Ok(())
+}
+
+/// `ingest --append` to an IPC store: the new events alone become a segment.
+fn append(
+    a: &IngestArgs,
+    par: &Parallelism,
+    info: &SavedStore,
+    started: std::time::Instant,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let hashing = std::time::Instant::now();
+    let mut sources = fingerprints(&a.input)?;
+    info.check_new(&a.store, &sources)?;
+    let hashed = hashing.elapsed();
+    // The new events are keyed as the store is (unless the flags say otherwise).
+    let mut mapping = a.mapping.clone();
+    if mapping.key_type == "auto" {
+        match info.key_type {
+            KeyType::Int => mapping.key_type = "int".into(),
+            KeyType::String => mapping.key_type = "string".into(),
+            KeyType::Auto => {}
+        }
+    }
+    let (store, report, mut phases) = ingest_files(&a.input, &mapping, a.strict, par, None, None)?;
+    phases.insert(0, ("fingerprint inputs", hashed));
+    print_counts(&report, &store, started);
+    report.check_reject_share(a.max_reject_share)?;
+    count_rows(&mut sources, &report);
+    let appending = std::time::Instant::now();
+    let out = store.append_saved(&a.store, &sources, par)?;
+    phases.push(("save segment", appending.elapsed()));
+    print_report(a, &report, Some(&out))?;
+    match &out.segment {
+        Some(name) => println!(
+            "appended {} events of {} customers ({} new) as segment {name} of {}; the store holds {} customers, {} events, {} segment(s) ({:.2} s in all)",
+            out.events,
+            out.customers,
+            out.new_customers,
+            a.store.display(),
+            out.store_customers,
+            out.store_events,
+            out.store_segments,
+            started.elapsed().as_secs_f64()
+        ),
+        None => println!("nothing to append; {} unchanged", a.store.display()),
+    }
+    println!("  phases: {}", crate::input::format_phases(&phases));
+    Ok(())
+}
+
+/// The inputs' fingerprints (rows filled in after the ingest).
+fn fingerprints(inputs: &[std::path::PathBuf]) -> clientele::Result<Vec<SourceFile>> {
+    inputs.iter().map(|p| SourceFile::of(p, 0)).collect()
+}
+
+/// Fills each source's accepted rows from the ingest report.
+fn count_rows(sources: &mut [SourceFile], report: &IngestReport) {
+    for s in sources {
+        s.rows_accepted = report
+            .sources
+            .iter()
+            .filter(|c| c.source == s.name)
+            .map(|c| c.rows_accepted)
+            .sum();
+    }
+}
+
+/// Writes `--report` (the ingest report; after an append, with an `append` object).
+fn print_report(
+    a: &IngestArgs,
+    report: &IngestReport,
+    append: Option<&clientele::store::AppendOutcome>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(path) = &a.report else {
+        return Ok(());
+    };
+    let mut value = serde_json::to_value(report)?;
+    if let (Some(out), Some(obj)) = (append, value.as_object_mut()) {
+        obj.insert("append".into(), serde_json::to_value(out)?);
+    }
+    let text = serde_json::to_string_pretty(&value)?;
+    clientele::io::write_bytes_atomically(path, (text + "\n").as_bytes())?;
+    Ok(())
+}
+
+/// Where the rows went, and the rejections (a few examples).
+fn print_counts(report: &IngestReport, store: &EventStore, started: std::time::Instant) {
     println!(
         "rows read {}, accepted {}, rejected {}; {} customers, {} events ({:.2} s)",
         report.rows_read,
@@ -67,6 +188,10 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
         store.num_events(),
         started.elapsed().as_secs_f64()
     );
+    print_rejections(report);
+}
+
+fn print_rejections(report: &IngestReport) {
     if let Some(w) = report.key_typing.as_ref().and_then(|t| t.warning()) {
         eprintln!("warning: {w}");
     }
@@ -83,16 +208,30 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
             r.value.as_ref().map(|v| format!(" ({v:?})")).unwrap_or_default()
         );
     }
-    // Nothing is saved from an input that is mostly (or wholly) rejected.
-    report.check_reject_share(a.max_reject_share)?;
-    let saving = std::time::Instant::now();
-    store.save_in(&a.store, format, par)?;
-    phases.push(("save", saving.elapsed()));
-    println!(
-        "store {} saved ({:.2} s in all)",
-        a.store.display(),
-        started.elapsed().as_secs_f64()
-    );
-    println!("  phases: {}", crate::input::format_phases(&phases));
+}
+
+/// Arguments of `clientele compact`.
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The store directory whose appended segments are folded into a new base.
+    #[arg(long, value_name = "DIR")]
+    store: PathBuf,
+}
+
+pub fn compact(a: &CompactArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    let folded = EventStore::compact_saved(&a.store, par)?;
+    if folded == 0 {
+        println!("{} has no appended segments; nothing to do", a.store.display());
+    } else {
+        let info = EventStore::inspect_saved(&a.store)?;
+        println!(
+            "folded {folded} segment(s) into {}: {} customers, {} events ({:.2} s)",
+            a.store.display(),
+            info.num_customers,
+            info.num_events,
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }

@@ -535,7 +535,7 @@ struct SortKey {
 
 /// Maps `f64` bits to an `i64` whose order is `f64::total_cmp`'s.
 #[inline]
-fn total_order_bits(v: f64) -> i64 {
+pub(super) fn total_order_bits(v: f64) -> i64 {
     let b = v.to_bits() as i64;
     b ^ ((((b >> 63) as u64) >> 1) as i64)
 }

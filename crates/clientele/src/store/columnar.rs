@@ -198,8 +198,9 @@ pub(crate) fn decode_file(name: &str, bytes: Vec<u8>) -> Result<Vec<RecordBatch>
 }
 
 /// Encodes `batch` as an Arrow IPC file in memory (zstd-compressed buffers, record batches of
-/// [`BLOCK_ROWS`] rows) and lists its blocks with their checksums.
-pub(crate) fn encode(batch: &RecordBatch) -> Result<(Vec<u8>, Vec<BlockEntry>)> {
+/// `block_rows` rows, [`BLOCK_ROWS`] in a full save) and lists its blocks with their checksums.
+pub(crate) fn encode(batch: &RecordBatch, block_rows: usize) -> Result<(Vec<u8>, Vec<BlockEntry>)> {
+    let block_rows = block_rows.max(1);
     let options = IpcWriteOptions::default().try_with_compression(Some(CompressionType::ZSTD))?;
     let mut bytes = Vec::new();
     let mut rows = Vec::new();
@@ -207,7 +208,7 @@ pub(crate) fn encode(batch: &RecordBatch) -> Result<(Vec<u8>, Vec<BlockEntry>)> 
         let mut w = FileWriter::try_new_with_options(&mut bytes, &batch.schema(), options)?;
         let mut start = 0;
         while start < batch.num_rows() {
-            let n = BLOCK_ROWS.min(batch.num_rows() - start);
+            let n = block_rows.min(batch.num_rows() - start);
             w.write(&batch.slice(start, n))?;
             rows.push(n as u64);
             start += n;

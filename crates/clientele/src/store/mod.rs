@@ -19,7 +19,9 @@ mod columnar;
 pub(crate) mod columns;
 mod integrity;
 mod keys;
+mod merge;
 mod persist;
+mod segments;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -32,6 +34,7 @@ pub(crate) use builder::StoreBuilder;
 pub use columns::StoreColumns;
 pub use keys::{CustomerKeys, KeyIndex, KeyRef};
 pub use persist::StoreFormat;
+pub use segments::{AppendOutcome, SavedStore, SegmentInfo, SourceFile};
 
 use crate::error::{Error, Result};
 use crate::schema;

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use super::columnar;
 use super::columns::{StoreColumns, dictionary, floats};
 use super::integrity::{self, FileEntry, Hashing};
+use super::segments::{SegmentEntry, SourceFile};
 use super::{CustomerKeys, EventStore};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
@@ -70,35 +71,43 @@ const FORMAT_NAME: &str = "clientele-store";
 /// One `customers` and one `events` file (Parquet storage, and IPC stores of earlier versions).
 const FORMAT_V1: u32 = 1;
 /// Column files with per-block checksums (IPC storage).
-const FORMAT_V2: u32 = 2;
+pub(super) const FORMAT_V2: u32 = 2;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Manifest {
-    format: String,
-    version: u32,
-    storage: StoreFormat,
-    purchase_type: String,
-    num_customers: u64,
-    num_events: u64,
-    created_by: String,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Manifest {
+    pub(super) format: String,
+    pub(super) version: u32,
+    pub(super) storage: StoreFormat,
+    pub(super) purchase_type: String,
+    pub(super) num_customers: u64,
+    pub(super) num_events: u64,
+    pub(super) created_by: String,
     /// Save generation: data files are named `customers.g<N>` / `events.g<N>`, so a save
     /// never overwrites the files the current manifest names (absent in stores saved before
     /// 0.1's integrity checks, whose files are `customers.<ext>` / `events.<ext>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    generation: Option<u64>,
+    pub(super) generation: Option<u64>,
     /// The data files with their sizes and checksums (empty in older stores: not verified).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    files: Vec<FileEntry>,
+    pub(super) files: Vec<FileEntry>,
     /// The event columns saved, one file each (format version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    columns: Vec<String>,
+    pub(super) columns: Vec<String>,
     /// The latest event time, microseconds since the epoch (format version 2): what a
     /// one-customer open reports as the store's last event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    last_event: Option<i64>,
+    pub(super) last_event: Option<i64>,
+    /// The input files this save was ingested from (recognised again by size and CRC-32, so
+    /// that an exact re-append is refused); empty when the saver did not say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) sources: Vec<SourceFile>,
+    /// Segments appended since the last full save (format version 2), oldest first: each a
+    /// store of its own in `appends/<name>/` that [`EventStore::open`] merges in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) segments: Vec<SegmentEntry>,
     /// CRC-32 of the fields above and the file list: an edited manifest is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    binding: Option<String>,
+    pub(super) binding: Option<String>,
 }
 
 impl Manifest {
@@ -122,6 +131,12 @@ impl Manifest {
         if let Some(t) = self.last_event {
             fields.push(("last_event", t.to_string()));
         }
+        for src in &self.sources {
+            fields.push(("source", src.binding_line()));
+        }
+        for seg in &self.segments {
+            fields.push(("segment", seg.binding_line()));
+        }
         integrity::binding(&fields, &self.files)
     }
 
@@ -137,7 +152,7 @@ impl Manifest {
     }
 }
 
-fn corrupt(dir: &Path, message: impl Into<String>) -> Error {
+pub(super) fn corrupt(dir: &Path, message: impl Into<String>) -> Error {
     Error::CorruptStore {
         path: dir.to_path_buf(),
         message: message.into(),
@@ -439,12 +454,17 @@ fn read_floats(batches: &[RecordBatch], name: &str) -> Result<Option<Float64Arra
 }
 
 /// Reads and checks `manifest.json` of the store in `dir`.
-fn read_manifest(dir: &Path) -> Result<Manifest> {
+pub(super) fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
+    read_manifest_text(dir, &text)
+}
+
+/// Parses and checks `text`, the `manifest.json` of the store in `dir`.
+pub(super) fn read_manifest_text(dir: &Path, text: &str) -> Result<Manifest> {
+    let m: Manifest = serde_json::from_str(text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
     let known = match m.version {
-        FORMAT_V1 => m.columns.is_empty(),
+        FORMAT_V1 => m.columns.is_empty() && m.segments.is_empty(),
         FORMAT_V2 => m.storage == StoreFormat::Ipc && !m.files.is_empty(),
         _ => false,
     };
@@ -463,10 +483,31 @@ fn read_manifest(dir: &Path) -> Result<Manifest> {
     Ok(m)
 }
 
+/// Binds `m` (its checksum) and writes it as `dir/manifest.json`, atomically and durably: the
+/// one rename that switches the store to the files `m` names.
+pub(super) fn write_manifest(dir: &Path, m: &mut Manifest) -> Result<()> {
+    m.binding = Some(m.binding());
+    let text = serde_json::to_string_pretty(&*m)?;
+    let path = dir.join("manifest.json");
+    crate::io::write_atomically(&path, true, |mut f| {
+        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| Error::io(&path, e))
+    })
+}
+
 /// Whether event column `role` is wanted by a projection (`None`: every column). Time and
 /// event type are always read.
 fn wanted(roles: Option<&[Role]>, role: Role) -> bool {
     matches!(role, Role::EventTime | Role::EventType) || roles.is_none_or(|r| r.contains(&role))
+}
+
+/// The saved event columns of manifest `m` that `roles` want (as [`EventStore::open_columns`]
+/// reads them).
+pub(super) fn wanted_columns(m: &Manifest, roles: Option<&[Role]>) -> Vec<&'static str> {
+    EVENT_COLUMNS
+        .iter()
+        .filter(|(role, name)| wanted(roles, *role) && m.columns.iter().any(|c| c == name))
+        .map(|(_, name)| *name)
+        .collect()
 }
 
 /// The store's event columns by role, with their column names, in canonical order.
@@ -529,7 +570,7 @@ fn store_columns(dir: &Path, batches: &dyn Fn(&str) -> Option<Vec<RecordBatch>>)
 
 /// The customers file of a version 2 store: keys (checked strictly increasing) and event
 /// counts.
-fn read_customers_v2(dir: &Path, m: &Manifest) -> Result<(CustomerKeys, Vec<u32>)> {
+pub(super) fn read_customers_v2(dir: &Path, m: &Manifest) -> Result<(CustomerKeys, Vec<u32>)> {
     let (name, entry) = m.file("customers");
     let entry = entry.ok_or_else(|| corrupt(dir, "manifest.json does not list the customers file"))?;
     let batches = read_file(dir, &name, m.storage, Some(entry))?;
@@ -650,7 +691,27 @@ impl EventStore {
     /// # Ok(()) }
     /// ```
     pub fn save(&self, dir: impl AsRef<Path>, format: StoreFormat) -> Result<()> {
-        let dir = dir.as_ref();
+        self.save_sourced(dir, format, &[])
+    }
+
+    /// [`save`](Self::save), recording the input files the store was ingested from, so that
+    /// [`append_saved`](Self::append_saved) refuses them later.
+    ///
+    /// # Errors
+    /// As [`save`](Self::save).
+    pub fn save_sourced(&self, dir: impl AsRef<Path>, format: StoreFormat, sources: &[SourceFile]) -> Result<()> {
+        self.save_blocks(dir.as_ref(), format, sources, columnar::BLOCK_ROWS)
+    }
+
+    /// [`save_sourced`](Self::save_sourced) with IPC column files in blocks of `block_rows`
+    /// rows (appended segments use small blocks: a lookup decodes one block per column).
+    pub(super) fn save_blocks(
+        &self,
+        dir: &Path,
+        format: StoreFormat,
+        sources: &[SourceFile],
+        block_rows: usize,
+    ) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         // A new generation of files beside the current one; the manifest switches to it in one
         // rename, so a save killed at any point leaves the old store or the new one.
@@ -671,6 +732,8 @@ impl EventStore {
             files: Vec::new(),
             columns: Vec::new(),
             last_event: None,
+            sources: sources.to_vec(),
+            segments: Vec::new(),
             binding: None,
         };
         match format {
@@ -679,7 +742,7 @@ impl EventStore {
                 // The saved columns' own latest event (a one-customer store answers for the
                 // store it came from, which is not what its files hold).
                 manifest.last_event = self.columns.time.values().iter().max().copied();
-                self.save_columns(dir, &mut manifest)?;
+                self.save_columns(dir, &mut manifest, block_rows)?;
             }
             StoreFormat::Parquet => {
                 let ext = format.extension();
@@ -695,11 +758,12 @@ impl EventStore {
                 }
             }
         }
-        manifest.binding = Some(manifest.binding());
-        let text = serde_json::to_string_pretty(&manifest)?;
-        crate::io::write_atomically(&path, true, |mut f| {
-            std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| Error::io(&path, e))
-        })?;
+        write_manifest(dir, &mut manifest)?;
+        // Appended segments are part of the old store: the new base holds their events.
+        let appends = dir.join(super::segments::APPENDS);
+        if appends.exists() {
+            let _ = std::fs::remove_dir_all(&appends);
+        }
         // The old generation's files (and those of any save killed before its manifest).
         let keep: BTreeSet<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
         if let Ok(entries) = std::fs::read_dir(dir) {
@@ -728,7 +792,7 @@ impl EventStore {
 
     /// Writes the format version 2 files (customers with event counts, one file per event
     /// column) and records them in `m`.
-    fn save_columns(&self, dir: &Path, m: &mut Manifest) -> Result<()> {
+    fn save_columns(&self, dir: &Path, m: &mut Manifest, block_rows: usize) -> Result<()> {
         use rayon::prelude::*;
         let counts: Vec<u32> = self
             .offsets
@@ -755,7 +819,7 @@ impl EventStore {
             parts.push((format!("events.{}", batch.schema().field(0).name()), batch));
         }
         let encode = |(stem, batch): (String, RecordBatch)| -> Result<(String, Vec<u8>, Vec<columnar::BlockEntry>)> {
-            let (bytes, blocks) = columnar::encode(&batch)?;
+            let (bytes, blocks) = columnar::encode(&batch, block_rows)?;
             Ok((stem, bytes, blocks))
         };
         // In the caller's pool when there is one (see `save_in`); never in rayon's global pool.
@@ -802,7 +866,8 @@ impl EventStore {
         par.install(|| {
             let m = read_manifest(dir)?;
             if m.version == FORMAT_V2 {
-                Self::open_v2(dir, &m, roles)
+                let base = Self::open_v2(dir, &m, roles)?;
+                super::segments::with_segments(dir, &m, base, roles)
             } else {
                 Self::open_v1(dir, &m).map(|s| s.project(roles))
             }
@@ -862,29 +927,44 @@ impl EventStore {
                     None => Ok(None),
                 };
             }
-            let (keys, counts) = read_customers_v2(dir, &m)?;
-            let Some(c) = keys.position(key) else {
-                return Ok(None);
-            };
-            let c = c as usize;
-            let start: usize = counts.get(..c).map_or(0, |h| h.iter().map(|&n| n as usize).sum());
-            let n = counts.get(c).map_or(0, |&n| n as usize);
-            if n == 0 {
-                return Err(corrupt(dir, format!("customer {c} has no events")));
-            }
-            let rows = start..start + n;
-            let columns = load_columns(dir, &m, roles, |file, entry| {
-                columnar::read_rows(&dir.join(file), &entry.blocks, rows.clone())
-            })?;
-            if columns.len() != n {
-                return Err(corrupt(dir, "a column has other rows than the customer's count"));
-            }
-            let offsets = vec![0, n];
-            check_order(dir, &offsets, &columns)?;
-            let key = keys.slice(c, 1);
-            let store = EventStore::from_parts(key, offsets, columns, m.purchase_type.clone())?;
-            Ok(Some(store.with_last_event(m.last_event)))
+            super::segments::lookup(dir, &m, key, roles)
         })
+    }
+
+    /// The one-customer store of `key` in the version 2 store (base or segment) of manifest
+    /// `m` in `dir`, without its segments; `None` when it does not hold the key.
+    pub(super) fn lookup_v2(
+        dir: &Path,
+        m: &Manifest,
+        key: super::KeyRef<'_>,
+        roles: Option<&[Role]>,
+    ) -> Result<Option<Self>> {
+        let (keys, counts) = read_customers_v2(dir, m)?;
+        let Some(c) = keys.position(key) else {
+            return Ok(None);
+        };
+        let c = c as usize;
+        let start: usize = counts.get(..c).map_or(0, |h| h.iter().map(|&n| n as usize).sum());
+        let n = counts.get(c).map_or(0, |&n| n as usize);
+        if n == 0 {
+            return Err(corrupt(dir, format!("customer {c} has no events")));
+        }
+        let rows = start..start + n;
+        let columns = load_columns(dir, m, roles, |file, entry| {
+            columnar::read_rows(&dir.join(file), &entry.blocks, rows.clone())
+        })?;
+        if columns.len() != n {
+            return Err(corrupt(dir, "a column has other rows than the customer's count"));
+        }
+        let offsets = vec![0, n];
+        check_order(dir, &offsets, &columns)?;
+        let key = keys.slice(c, 1);
+        Ok(Some(EventStore::from_parts(
+            key,
+            offsets,
+            columns,
+            m.purchase_type.clone(),
+        )?))
     }
 
     /// A store of dense customer `c` alone (an index past the last gives an error).
@@ -919,7 +999,7 @@ impl EventStore {
 
     /// Opens a format version 2 store: the customers file and the wanted column files, each
     /// read whole and verified, their batches decoded in parallel.
-    fn open_v2(dir: &Path, m: &Manifest, roles: Option<&[Role]>) -> Result<Self> {
+    pub(super) fn open_v2(dir: &Path, m: &Manifest, roles: Option<&[Role]>) -> Result<Self> {
         let (keys, counts) = read_customers_v2(dir, m)?;
         let offsets = offsets_from_counts(dir, &counts, m.num_events)?;
         drop(counts);

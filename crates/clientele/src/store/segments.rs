@@ -1,0 +1,569 @@
+//! Appended segments: adding events to a saved store at the cost of the new events.
+//!
+//! A full save writes every column of every customer. Appending a day's events that way would
+//! cost as much as the first ingest, so [`EventStore::append_saved`] instead saves the new
+//! events as a *segment*: a store of their own (format version 2) in `appends/<name>/` inside
+//! the store directory, recorded in the main manifest with its own manifest's CRC-32, its
+//! counts and the input files it came from. The base files are not touched.
+//!
+//! Opening ([`EventStore::open_columns`], [`open_customer`](EventStore::open_customer)) merges
+//! the segments into the base (see [`merge`](super::merge)): the result is row for row the
+//! store that one ingest of the base's inputs followed by each segment's would build, so every
+//! command's output is the same as after a full re-ingest. The merge costs a linear pass per
+//! open; [`EventStore::compact_saved`] folds the segments into a new base when that matters.
+//!
+//! Segments hold only the appended events, so per-customer state is updated from them alone:
+//! [`EventStore::open_segment`] opens one, and a summary accumulator fed from it merges into
+//! the state kept from earlier events (see
+//! [`SummaryAccumulator`](crate::kernels::summary::SummaryAccumulator)).
+//!
+//! # Re-appending the same file
+//!
+//! Every save and append records each input file's size and CRC-32 ([`SourceFile`]). An
+//! append whose input has the size and checksum of a file already in the store is refused
+//! with [`Error::AlreadyIngested`], which names the earlier file and how many rows it added:
+//! nothing is written. (Refused, not de-duplicated: events that equal earlier ones in every
+//! column can be real, two identical orders on one day, so rows are never dropped by value.)
+//!
+//! # Integrity
+//!
+//! A segment's files are checked by its own manifest, which the main manifest binds by its
+//! CRC-32; a missing, edited or foreign segment is refused on open. An append writes the
+//! segment's files, then switches the main manifest in one atomic rename: an append killed
+//! before that leaves the store as it was (the orphan directory is replaced by the next append
+//! or removed by the next full save).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::persist::{
+    FORMAT_V2, Manifest, corrupt, read_customers_v2, read_manifest, read_manifest_text, wanted_columns,
+};
+use super::{CustomerKeys, EventStore, KeyType, StoreFormat, merge};
+use crate::error::{Error, Result};
+use crate::exec::Parallelism;
+use crate::schema::Role;
+
+/// Rows per IPC block of a segment's column files: a lookup decodes the block holding the
+/// customer's rows in every part it has rows in, and segments are small, so their blocks are
+/// too (a full save uses [`BLOCK_ROWS`](super::columnar::BLOCK_ROWS), 262,144).
+const SEGMENT_BLOCK_ROWS: usize = 1 << 14;
+
+/// The directory, inside a store, that holds its appended segments.
+pub(super) const APPENDS: &str = "appends";
+
+/// One input file as a store records it: enough to recognise the same bytes again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// The file's name as given to the ingest.
+    pub name: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// CRC-32 (IEEE) of its bytes, 8 lowercase hex digits.
+    pub crc32: String,
+    /// The rows the ingest accepted from it.
+    pub rows_accepted: u64,
+}
+
+impl SourceFile {
+    /// The fingerprint of the file at `path` (read once, in 1 MiB pieces), with the number of
+    /// rows an ingest accepted from it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read.
+    pub fn of(path: impl AsRef<Path>, rows_accepted: u64) -> Result<Self> {
+        let path = path.as_ref();
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut hasher = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+            let Some(piece) = buf.get(..n).filter(|p| !p.is_empty()) else {
+                break;
+            };
+            hasher.update(piece);
+            bytes += n as u64;
+        }
+        Ok(SourceFile {
+            name: path.display().to_string(),
+            bytes,
+            crc32: format!("{:08x}", hasher.finalize()),
+            rows_accepted,
+        })
+    }
+
+    /// Whether `other` has the same bytes (size and checksum; names may differ).
+    pub fn same_bytes(&self, other: &SourceFile) -> bool {
+        self.bytes == other.bytes && self.crc32 == other.crc32
+    }
+
+    pub(super) fn binding_line(&self) -> String {
+        format!("{} {} {} {}", self.name, self.bytes, self.crc32, self.rows_accepted)
+    }
+}
+
+/// An appended segment as the main manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct SegmentEntry {
+    /// Its directory name inside `appends/`.
+    pub name: String,
+    /// CRC-32 of its `manifest.json`.
+    pub manifest_crc32: String,
+    /// Customers with events in it.
+    pub num_customers: u64,
+    /// Of those, customers neither the base nor an earlier segment holds.
+    pub new_customers: u64,
+    /// Its events.
+    pub num_events: u64,
+    /// Its latest event, microseconds since the epoch.
+    pub last_event: Option<i64>,
+    /// The input files appended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceFile>,
+}
+
+impl SegmentEntry {
+    pub(super) fn binding_line(&self) -> String {
+        format!(
+            "{} {} {} {} {} {}",
+            self.name,
+            self.manifest_crc32,
+            self.num_customers,
+            self.new_customers,
+            self.num_events,
+            self.last_event.map_or_else(String::new, |t| t.to_string())
+        )
+    }
+}
+
+/// One appended segment of a saved store, as [`SavedStore`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentInfo {
+    /// Its name (pass it to [`EventStore::open_segment`]).
+    pub name: String,
+    /// Customers with events in it.
+    pub customers: u64,
+    /// Of those, customers the store did not hold before it.
+    pub new_customers: u64,
+    /// Its events.
+    pub events: u64,
+    /// The input files it came from.
+    pub sources: Vec<SourceFile>,
+}
+
+/// What a saved store holds, read from its manifest (and, for the key type, its customers
+/// file) without opening its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedStore {
+    /// The store format version (1 or 2).
+    pub version: u32,
+    /// How its columns are saved.
+    pub storage: StoreFormat,
+    /// The event type that counts as a purchase.
+    pub purchase_type: String,
+    /// [`KeyType::Int`] or [`KeyType::String`] as the store's keys are; [`KeyType::Auto`]
+    /// for a store without customers (or an older one, whose keys are not read here).
+    pub key_type: KeyType,
+    /// Customers, base and segments together.
+    pub num_customers: u64,
+    /// Events, base and segments together.
+    pub num_events: u64,
+    /// The appended segments, oldest first.
+    pub segments: Vec<SegmentInfo>,
+    /// The input files of the base save (segments list their own).
+    pub sources: Vec<SourceFile>,
+    /// Whether [`EventStore::append_saved`] can add a segment (format version 2, IPC storage);
+    /// other stores are appended to by rebuilding them.
+    pub appendable: bool,
+}
+
+impl SavedStore {
+    /// Every input file recorded, the base's then each segment's: where each came from.
+    pub fn all_sources(&self) -> Vec<(String, &SourceFile)> {
+        let base = self.sources.iter().map(|s| ("the base save".to_string(), s));
+        let segs = self
+            .segments
+            .iter()
+            .flat_map(|g| g.sources.iter().map(move |s| (format!("segment {}", g.name), s)));
+        base.chain(segs).collect()
+    }
+
+    /// The first of `sources` whose bytes the store already holds (or that is listed twice),
+    /// as the error [`EventStore::append_saved`] gives for it.
+    pub fn check_new(&self, dir: &Path, sources: &[SourceFile]) -> Result<()> {
+        let known = self.all_sources();
+        for (i, s) in sources.iter().enumerate() {
+            let earlier = known
+                .iter()
+                .find(|(_, k)| k.same_bytes(s))
+                .map(|(w, k)| (format!("{} ({w})", k.name), k.rows_accepted))
+                .or_else(|| {
+                    sources
+                        .get(..i)
+                        .and_then(|before| before.iter().find(|k| k.same_bytes(s)))
+                        .map(|k| (format!("{} (earlier in this append)", k.name), 0))
+                });
+            if let Some((earlier, rows)) = earlier {
+                return Err(Error::AlreadyIngested {
+                    store: dir.to_path_buf(),
+                    source_name: s.name.clone(),
+                    earlier,
+                    rows,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What [`EventStore::append_saved`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppendOutcome {
+    /// The new segment's name (`None` when there was nothing to append).
+    pub segment: Option<String>,
+    /// Events appended.
+    pub events: u64,
+    /// Customers with appended events.
+    pub customers: u64,
+    /// Of those, customers the store did not hold before.
+    pub new_customers: u64,
+    /// The store's customers after the append.
+    pub store_customers: u64,
+    /// The store's events after the append.
+    pub store_events: u64,
+    /// The store's segments after the append.
+    pub store_segments: usize,
+}
+
+/// A segment's directory and its manifest, checked against the main manifest's entry.
+fn segment_manifest(dir: &Path, seg: &SegmentEntry) -> Result<(PathBuf, Manifest)> {
+    let sdir = dir.join(APPENDS).join(&seg.name);
+    let path = sdir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        corrupt(
+            dir,
+            format!("segment {}: cannot read its manifest.json ({e})", seg.name),
+        )
+    })?;
+    let crc = format!("{:08x}", crc32fast::hash(text.as_bytes()));
+    if crc != seg.manifest_crc32 {
+        return Err(corrupt(
+            dir,
+            format!(
+                "segment {}: manifest.json checksum {crc}, the store's manifest says {} (a damaged or foreign segment)",
+                seg.name, seg.manifest_crc32
+            ),
+        ));
+    }
+    let m = read_manifest_text(&sdir, &text)?;
+    if m.version != FORMAT_V2 || m.num_events != seg.num_events || m.num_customers != seg.num_customers {
+        return Err(corrupt(
+            dir,
+            format!("segment {}: its counts differ from the store's manifest", seg.name),
+        ));
+    }
+    Ok((sdir, m))
+}
+
+/// The latest event of the whole store: the base's and every segment's.
+pub(super) fn last_event(m: &Manifest) -> Option<i64> {
+    m.segments.iter().map(|s| s.last_event).fold(m.last_event, Option::max)
+}
+
+/// `base` (the base store of manifest `m`, opened with `roles`) with every segment merged in.
+pub(super) fn with_segments(dir: &Path, m: &Manifest, base: EventStore, roles: Option<&[Role]>) -> Result<EventStore> {
+    if m.segments.is_empty() {
+        return Ok(base);
+    }
+    let mut appended: Option<EventStore> = None;
+    for seg in &m.segments {
+        let (sdir, sm) = segment_manifest(dir, seg)?;
+        let s = EventStore::open_v2(&sdir, &sm, roles)?;
+        appended = Some(match appended {
+            None => s,
+            Some(a) => merge::merge(a, &s).map_err(|e| corrupt(dir, format!("segment {}: {e}", seg.name)))?,
+        });
+    }
+    let Some(appended) = appended else {
+        return Ok(base);
+    };
+    let store = merge::merge(base, &appended).map_err(|e| corrupt(dir, format!("appended segments: {e}")))?;
+    let expected = m.num_customers + m.segments.iter().map(|s| s.new_customers).sum::<u64>();
+    if store.num_customers() as u64 != expected {
+        return Err(corrupt(
+            dir,
+            format!(
+                "{} customers after merging the segments, the manifests say {expected}",
+                store.num_customers()
+            ),
+        ));
+    }
+    Ok(store)
+}
+
+/// The one-customer store of `key` across the base and the segments (`None`: no events).
+pub(super) fn lookup(
+    dir: &Path,
+    m: &Manifest,
+    key: super::KeyRef<'_>,
+    roles: Option<&[Role]>,
+) -> Result<Option<EventStore>> {
+    let mut found = EventStore::lookup_v2(dir, m, key, roles)?;
+    // The whole store's columns: a column only some parts have is null in the others.
+    let mut names = wanted_columns(m, roles);
+    for seg in &m.segments {
+        let (sdir, sm) = segment_manifest(dir, seg)?;
+        names.extend(wanted_columns(&sm, roles));
+        if let Some(s) = EventStore::lookup_v2(&sdir, &sm, key, roles)? {
+            found = Some(match found {
+                None => s,
+                Some(f) => merge::merge(f, &s).map_err(|e| corrupt(dir, format!("segment {}: {e}", seg.name)))?,
+            });
+        }
+    }
+    if let Some(f) = found.take() {
+        names.sort_unstable();
+        names.dedup();
+        found = Some(if m.segments.is_empty() {
+            f
+        } else {
+            merge::merge(f, &merge::shape(&names, &m.purchase_type)?)?
+        });
+    }
+    Ok(found.map(|s| s.with_last_event(last_event(m))))
+}
+
+/// Keys of a version 2 store (base or segment) in `dir`.
+fn keys_of(dir: &Path, m: &Manifest) -> Result<CustomerKeys> {
+    read_customers_v2(dir, m).map(|(k, _)| k)
+}
+
+impl EventStore {
+    /// What the saved store in `dir` holds, without reading its events.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), for the manifest and the customers file.
+    pub fn inspect_saved(dir: impl AsRef<Path>) -> Result<SavedStore> {
+        let dir = dir.as_ref();
+        let m = read_manifest(dir)?;
+        let appendable = m.version == FORMAT_V2 && m.storage == StoreFormat::Ipc;
+        let key_type = if appendable && m.num_customers > 0 {
+            match keys_of(dir, &m)? {
+                CustomerKeys::Int(_) => KeyType::Int,
+                CustomerKeys::Str(_) => KeyType::String,
+            }
+        } else {
+            KeyType::Auto
+        };
+        let segments: Vec<SegmentInfo> = m
+            .segments
+            .iter()
+            .map(|s| SegmentInfo {
+                name: s.name.clone(),
+                customers: s.num_customers,
+                new_customers: s.new_customers,
+                events: s.num_events,
+                sources: s.sources.clone(),
+            })
+            .collect();
+        Ok(SavedStore {
+            version: m.version,
+            storage: m.storage,
+            purchase_type: m.purchase_type.clone(),
+            key_type,
+            num_customers: m.num_customers + segments.iter().map(|s| s.new_customers).sum::<u64>(),
+            num_events: m.num_events + segments.iter().map(|s| s.events).sum::<u64>(),
+            segments,
+            sources: m.sources.clone(),
+            appendable,
+        })
+    }
+
+    /// Appends this store's events (the new events, ingested alone) to the saved store in
+    /// `dir` as a new segment, without rewriting what is saved there (see the
+    /// [module docs](self)). `sources` are the input files the events came from; one whose
+    /// bytes the store already holds is refused.
+    ///
+    /// # Errors
+    /// - [`Error::AlreadyIngested`] for a re-appended input (nothing is written);
+    /// - [`Error::InvalidParameter`]: `store` when the saved store cannot take segments (a
+    ///   Parquet-storage or format version 1 store: rebuild it instead), `purchase_type` or
+    ///   `customer_id` when this store's purchase type or key type differs from the saved one's;
+    /// - [`Error::Io`] and [`Error::CorruptStore`] as [`save`](Self::save) and
+    ///   [`open`](Self::open).
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), clientele::Error> {
+    /// use clientele::ingest::{IngestOptions, Ingestor};
+    /// use clientele::store::{EventStore, StoreFormat};
+    /// use arrow_array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+    /// use std::sync::Arc;
+    /// let par = clientele::exec::Parallelism::current();
+    /// let events = |ids: Vec<i64>, day: i64| -> Result<EventStore, clientele::Error> {
+    ///     let n = ids.len();
+    ///     let batch = RecordBatch::try_from_iter([
+    ///         ("customer_id", Arc::new(Int64Array::from(ids)) as _),
+    ///         ("event_time", Arc::new(TimestampMicrosecondArray::from(vec![day * 86_400_000_000; n]).with_timezone("UTC")) as _),
+    ///         ("event_type", Arc::new(StringArray::from(vec!["purchase"; n])) as _),
+    ///     ])?;
+    ///     let mut ing = Ingestor::new(&IngestOptions::default())?;
+    ///     ing.read_batches("doc", [Ok(batch)])?;
+    ///     Ok(ing.finish()?.0)
+    /// };
+    /// let dir = std::env::temp_dir().join(format!("clientele-append-doc-{}", std::process::id()));
+    /// events(vec![1, 2, 3], 100)?.save(&dir, StoreFormat::Ipc)?;
+    /// let out = events(vec![3, 4], 101)?.append_saved(&dir, &[], &par)?;
+    /// assert_eq!((out.events, out.new_customers, out.store_customers), (2, 1, 4));
+    /// let store = EventStore::open(&dir, &par)?;
+    /// assert_eq!((store.num_customers(), store.num_events()), (4, 5));
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok(()) }
+    /// ```
+    pub fn append_saved(
+        &self,
+        dir: impl AsRef<Path>,
+        sources: &[SourceFile],
+        par: &Parallelism,
+    ) -> Result<AppendOutcome> {
+        let dir = dir.as_ref();
+        par.install(|| self.append_in(dir, sources))
+    }
+
+    fn append_in(&self, dir: &Path, sources: &[SourceFile]) -> Result<AppendOutcome> {
+        let mut m = read_manifest(dir)?;
+        let info = Self::inspect_saved(dir)?;
+        if !info.appendable {
+            return Err(Error::param(
+                "store",
+                format!(
+                    "{} is a format version {} store with {:?} storage; segments need an IPC store of format version 2 (append by rebuilding, or re-ingest)",
+                    dir.display(),
+                    info.version,
+                    info.storage
+                ),
+            ));
+        }
+        if self.purchase_type() != m.purchase_type {
+            return Err(Error::param(
+                "purchase_type",
+                format!(
+                    "the store's purchase type is {:?}, the appended events' {:?}",
+                    m.purchase_type,
+                    self.purchase_type()
+                ),
+            ));
+        }
+        info.check_new(dir, sources)?;
+        let mut outcome = AppendOutcome {
+            segment: None,
+            events: self.num_events() as u64,
+            customers: self.num_customers() as u64,
+            new_customers: 0,
+            store_customers: info.num_customers,
+            store_events: info.num_events,
+            store_segments: m.segments.len(),
+        };
+        if self.num_events() == 0 {
+            return Ok(outcome);
+        }
+        let mine = match self.customer_keys() {
+            CustomerKeys::Int(_) => KeyType::Int,
+            CustomerKeys::Str(_) => KeyType::String,
+        };
+        if info.key_type != KeyType::Auto && info.key_type != mine {
+            return Err(Error::param(
+                "customer_id",
+                format!(
+                    "the store's customer keys are {:?}, the appended events' {mine:?} (ingest them with that key type)",
+                    info.key_type
+                ),
+            ));
+        }
+        // Customers that neither the base nor an earlier segment holds.
+        let mut held = vec![keys_of(dir, &m)?];
+        for seg in &m.segments {
+            let (sdir, sm) = segment_manifest(dir, seg)?;
+            held.push(keys_of(&sdir, &sm)?);
+        }
+        let keys = self.customer_keys();
+        outcome.new_customers = (0..keys.len())
+            .filter_map(|c| keys.get(c))
+            .filter(|&k| held.iter().all(|h| h.position(k).is_none()))
+            .count() as u64;
+
+        let number = m
+            .segments
+            .iter()
+            .filter_map(|s| s.name.strip_prefix('a')?.parse::<u64>().ok())
+            .max()
+            .map_or(1, |n| n + 1);
+        let name = format!("a{number}");
+        let sdir = dir.join(APPENDS).join(&name);
+        // An orphan of an append killed before its manifest switch.
+        if sdir.exists() {
+            std::fs::remove_dir_all(&sdir).map_err(|e| Error::io(&sdir, e))?;
+        }
+        self.save_blocks(&sdir, StoreFormat::Ipc, &[], SEGMENT_BLOCK_ROWS)?;
+        let spath = sdir.join("manifest.json");
+        let text = std::fs::read_to_string(&spath).map_err(|e| Error::io(&spath, e))?;
+        m.segments.push(SegmentEntry {
+            name: name.clone(),
+            manifest_crc32: format!("{:08x}", crc32fast::hash(text.as_bytes())),
+            num_customers: outcome.customers,
+            new_customers: outcome.new_customers,
+            num_events: outcome.events,
+            last_event: self.columns().time.values().iter().max().copied(),
+            sources: sources.to_vec(),
+        });
+        super::persist::write_manifest(dir, &mut m)?;
+        outcome.segment = Some(name);
+        outcome.store_customers += outcome.new_customers;
+        outcome.store_events += outcome.events;
+        outcome.store_segments = m.segments.len();
+        Ok(outcome)
+    }
+
+    /// Opens appended segment `name` of the saved store in `dir` alone: only the events that
+    /// append added (the columns of `roles`, as [`open_columns`](Self::open_columns)), to
+    /// update per-customer state kept from earlier events.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`segment`) when the store has no such segment; otherwise
+    /// as [`open`](Self::open).
+    pub fn open_segment(dir: impl AsRef<Path>, name: &str, roles: Option<&[Role]>, par: &Parallelism) -> Result<Self> {
+        let dir = dir.as_ref();
+        par.install(|| {
+            let m = read_manifest(dir)?;
+            let seg = m
+                .segments
+                .iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| Error::param("segment", format!("{} has no segment {name:?}", dir.display())))?;
+            let (sdir, sm) = segment_manifest(dir, seg)?;
+            Self::open_v2(&sdir, &sm, roles)
+        })
+    }
+
+    /// Folds the appended segments of the saved store in `dir` into a new base (one full
+    /// save; the input files recorded are kept), so that opening it no longer merges. A store
+    /// without segments is left as it is. Returns the number of segments folded.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open) and [`save`](Self::save).
+    pub fn compact_saved(dir: impl AsRef<Path>, par: &Parallelism) -> Result<usize> {
+        let dir = dir.as_ref();
+        let m = read_manifest(dir)?;
+        if m.segments.is_empty() {
+            return Ok(0);
+        }
+        let store = Self::open(dir, par)?;
+        let mut sources = m.sources.clone();
+        sources.extend(m.segments.iter().flat_map(|s| s.sources.iter().cloned()));
+        par.install(|| store.save_sourced(dir, m.storage, &sources))?;
+        Ok(m.segments.len())
+    }
+}
