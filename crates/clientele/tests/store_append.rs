@@ -299,13 +299,27 @@ fn an_exact_re_append_is_refused_and_nothing_is_written() {
     // the same file twice in one append
     assert!(matches!(
         new.append_saved(&d, &[second.clone(), second.clone()], &par()),
-        Err(Error::AlreadyIngested { .. })
+        Err(Error::InvalidParameter { field: "input", .. })
     ));
     new.append_saved(&d, std::slice::from_ref(&second), &par()).unwrap();
     let again = new.append_saved(&d, std::slice::from_ref(&second), &par()).unwrap_err();
     assert!(again.to_string().contains("segment a1"), "{again}");
     let info = EventStore::inspect_saved(&d).unwrap();
     assert_eq!(info.all_sources().len(), 2);
+    // a file from which no row was accepted (a header-only export) may come again
+    let mut empty = write(&dir.path().join("empty.csv"), b"customer_id,event_time\n");
+    empty.rows_accepted = 0;
+    let third = write(&dir.path().join("day3.csv"), b"a third file");
+    new.append_saved(&d, &[empty.clone(), third], &par()).unwrap();
+    let none = EventStore::empty("purchase").unwrap();
+    assert_eq!(none.append_saved(&d, &[empty], &par()).unwrap().segment, None);
+    // the sources are bound into the manifest: dropping one is refused
+    let text = std::fs::read_to_string(d.join("manifest.json")).unwrap();
+    let edited = text.replace("day2.csv", "dayX.csv");
+    assert_ne!(text, edited);
+    std::fs::write(d.join("manifest.json"), &edited).unwrap();
+    assert!(matches!(EventStore::open(&d, &par()), Err(Error::CorruptStore { .. })));
+    std::fs::write(d.join("manifest.json"), &text).unwrap();
     // a compaction keeps them
     EventStore::compact_saved(&d, &par()).unwrap();
     assert!(new.append_saved(&d, std::slice::from_ref(&second), &par()).is_err());
@@ -379,11 +393,24 @@ fn keys_of_another_type_and_parquet_stores_are_refused() {
     let strings = ing.finish().unwrap().0;
     assert!(matches!(
         strings.append_saved(&d, &[], &par()),
-        Err(Error::InvalidParameter {
-            field: "customer_id",
-            ..
-        })
+        Err(Error::InvalidParameter { field: "key_type", .. })
     ));
+    // an empty base takes the key type of its first segment
+    let e = dir.path().join("empty-base");
+    EventStore::empty("purchase")
+        .unwrap()
+        .save(&e, StoreFormat::Ipc)
+        .unwrap();
+    ingest(std::slice::from_ref(&a)).append_saved(&e, &[], &par()).unwrap();
+    assert_eq!(
+        EventStore::inspect_saved(&e).unwrap().key_type,
+        clientele::ingest::KeyType::Int
+    );
+    assert!(matches!(
+        strings.append_saved(&e, &[], &par()),
+        Err(Error::InvalidParameter { field: "key_type", .. })
+    ));
+    EventStore::open(&e, &par()).unwrap();
     let p = dir.path().join("parquet");
     ingest(std::slice::from_ref(&a)).save(&p, StoreFormat::Parquet).unwrap();
     assert!(!EventStore::inspect_saved(&p).unwrap().appendable);
@@ -417,6 +444,62 @@ fn any_split_into_a_base_and_appends_opens_as_one_ingest() {
             &EventStore::open(&d, &par()).unwrap(),
             &ingest(&parts),
             &format!("seed {seed}, {k} parts"),
+        );
+    }
+}
+
+#[test]
+fn a_projection_without_amounts_keeps_the_order_amounts_give() {
+    // Events tied in time and type, with other amounts in the append: the merge orders them by
+    // amount even when the job does not read amounts, as the compacted store does.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _, _) = parts();
+    let b = rows(&a, |i, _| i % 5 == 0);
+    let idx = b.schema().index_of("amount").unwrap();
+    let amount = arrow_cast::cast(b.column(idx), &arrow_schema::DataType::Float64).unwrap();
+    let amount = amount.as_any().downcast_ref::<arrow_array::Float64Array>().unwrap();
+    let halved: arrow_array::Float64Array = amount.iter().map(|v| v.map(|v| v / 2.0)).collect();
+    let halved = arrow_cast::cast(&halved, b.schema().field(idx).data_type()).unwrap();
+    let mut cols = b.columns().to_vec();
+    cols[idx] = halved;
+    // and another channel and product, so that the order of tied rows shows without amounts
+    for name in ["channel", "product"] {
+        let i = b.schema().index_of(name).unwrap();
+        let marked = arrow_array::StringArray::from(vec!["zz-appended"; b.num_rows()]);
+        cols[i] = arrow_cast::cast(&marked, b.schema().field(i).data_type()).unwrap();
+    }
+    let b = RecordBatch::try_new(b.schema(), cols).unwrap();
+    let d = dir.path().join("appended");
+    ingest(std::slice::from_ref(&a)).save(&d, StoreFormat::Ipc).unwrap();
+    ingest(std::slice::from_ref(&b)).append_saved(&d, &[], &par()).unwrap();
+    let c = dir.path().join("compacted");
+    ingest(&[a, b]).save(&c, StoreFormat::Ipc).unwrap();
+    for roles in [
+        &[Role::EventType, Role::Channel][..],
+        &[Role::EventType, Role::Product, Role::Score],
+    ] {
+        assert_same(
+            &EventStore::open_columns(&d, Some(roles), &par()).unwrap(),
+            &EventStore::open_columns(&c, Some(roles), &par()).unwrap(),
+            &format!("{roles:?}"),
+        );
+    }
+    let full = EventStore::open(&c, &par()).unwrap();
+    for ci in (0..full.num_customers()).step_by(50) {
+        let KeyRef::Int(k) = full.customer_keys().get(ci).unwrap() else {
+            panic!()
+        };
+        let roles = &[Role::EventType, Role::Channel][..];
+        let one = EventStore::open_customer(&d, KeyRef::Int(k), Some(roles), &par())
+            .unwrap()
+            .unwrap();
+        let want = EventStore::open_customer(&c, KeyRef::Int(k), Some(roles), &par())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            as_text(&one.customer_events(0).unwrap()),
+            as_text(&want.customer_events(0).unwrap()),
+            "{k}"
         );
     }
 }

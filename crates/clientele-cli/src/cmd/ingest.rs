@@ -37,7 +37,8 @@ pub struct IngestArgs {
     max_reject_share: f64,
     /// Storage format of the store: ipc (compressed column files; jobs read only their
     /// columns, a lookup one customer's blocks) or parquet (one events file any Parquet tool
-    /// reads).
+    /// reads). With --append, a store that is rebuilt (parquet given, or a Parquet store) is
+    /// saved in this format.
     #[arg(long, value_name = "FORMAT", default_value = "ipc", value_parser = ["ipc", "parquet"])]
     store_format: String,
     #[command(flatten)]
@@ -118,6 +119,8 @@ fn append(
     let (store, report, mut phases) = ingest_files(&a.input, &mapping, a.strict, par, None, None)?;
     phases.insert(0, ("fingerprint inputs", hashed));
     print_counts(&report, &store, started);
+    // The report is written whatever happens next (with the append's outcome once done).
+    print_report(a, &report, None)?;
     report.check_reject_share(a.max_reject_share)?;
     count_rows(&mut sources, &report);
     let appending = std::time::Instant::now();

@@ -7,6 +7,7 @@ mod read;
 mod table;
 mod write;
 
+pub(crate) use atomic::sync_parent;
 pub use atomic::{check_outputs, write_atomically, write_bytes_atomically};
 pub use json::JsonRowWriter;
 pub use read::read_table;

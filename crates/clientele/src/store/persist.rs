@@ -865,9 +865,13 @@ impl EventStore {
         let dir = dir.as_ref();
         par.install(|| {
             let m = read_manifest(dir)?;
-            if m.version == FORMAT_V2 {
-                let base = Self::open_v2(dir, &m, roles)?;
-                super::segments::with_segments(dir, &m, base, roles)
+            if m.version == FORMAT_V2 && m.segments.is_empty() {
+                Self::open_v2(dir, &m, roles)
+            } else if m.version == FORMAT_V2 {
+                // Merging orders ties by amount: read it for the merge, drop it after.
+                let merge_roles = super::segments::merge_roles(roles);
+                let base = Self::open_v2(dir, &m, merge_roles.as_deref())?;
+                super::segments::with_segments(dir, &m, base, merge_roles.as_deref()).map(|s| s.project(roles))
             } else {
                 Self::open_v1(dir, &m).map(|s| s.project(roles))
             }
@@ -875,7 +879,7 @@ impl EventStore {
     }
 
     /// This store with only the event columns of `roles` (`None`: all).
-    fn project(mut self, roles: Option<&[Role]>) -> Self {
+    pub(super) fn project(mut self, roles: Option<&[Role]>) -> Self {
         let c = &mut self.columns;
         for (role, slot) in [
             (Role::Amount, &mut c.amount),

@@ -8,8 +8,9 @@
 //!
 //! Opening ([`EventStore::open_columns`], [`open_customer`](EventStore::open_customer)) merges
 //! the segments into the base (see [`merge`](super::merge)): the result is row for row the
-//! store that one ingest of the base's inputs followed by each segment's would build, so every
-//! command's output is the same as after a full re-ingest. The merge costs a linear pass per
+//! store that one ingest of the base's inputs followed by each segment's would build (the
+//! appended inputs keyed as the store is: an integer-keyed store takes integer keys only), so
+//! every command's output is the same as after a full re-ingest. The merge costs a linear pass per
 //! open; [`EventStore::compact_saved`] folds the segments into a new base when that matters.
 //!
 //! Segments hold only the appended events, so per-customer state is updated from them alone:
@@ -127,7 +128,7 @@ pub(super) struct SegmentEntry {
 
 impl SegmentEntry {
     pub(super) fn binding_line(&self) -> String {
-        format!(
+        let mut line = format!(
             "{} {} {} {} {} {}",
             self.name,
             self.manifest_crc32,
@@ -135,7 +136,17 @@ impl SegmentEntry {
             self.new_customers,
             self.num_events,
             self.last_event.map_or_else(String::new, |t| t.to_string())
-        )
+        );
+        for s in &self.sources {
+            line.push_str(" source=");
+            line.push_str(&s.binding_line());
+        }
+        line
+    }
+
+    /// The segment's number: its name is `a<N>`.
+    fn number(&self) -> Option<u64> {
+        self.name.strip_prefix('a')?.parse().ok()
     }
 }
 
@@ -191,28 +202,35 @@ impl SavedStore {
         base.chain(segs).collect()
     }
 
-    /// The first of `sources` whose bytes the store already holds (or that is listed twice),
-    /// as the error [`EventStore::append_saved`] gives for it.
+    /// Checks that none of `sources` has the bytes of a file the store holds (a file from
+    /// which no row was accepted, such as a header-only export, may come again), and that no
+    /// file is given twice.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyIngested`] for the first file the store holds; [`Error::InvalidParameter`]
+    /// (`input`) for a file given twice.
     pub fn check_new(&self, dir: &Path, sources: &[SourceFile]) -> Result<()> {
         let known = self.all_sources();
         for (i, s) in sources.iter().enumerate() {
-            let earlier = known
-                .iter()
-                .find(|(_, k)| k.same_bytes(s))
-                .map(|(w, k)| (format!("{} ({w})", k.name), k.rows_accepted))
-                .or_else(|| {
-                    sources
-                        .get(..i)
-                        .and_then(|before| before.iter().find(|k| k.same_bytes(s)))
-                        .map(|k| (format!("{} (earlier in this append)", k.name), 0))
-                });
-            if let Some((earlier, rows)) = earlier {
+            if let Some((w, k)) = known.iter().find(|(_, k)| k.rows_accepted > 0 && k.same_bytes(s)) {
                 return Err(Error::AlreadyIngested {
                     store: dir.to_path_buf(),
                     source_name: s.name.clone(),
-                    earlier,
-                    rows,
+                    earlier: format!("{} ({w})", k.name),
+                    rows: k.rows_accepted,
                 });
+            }
+            if let Some(k) = sources
+                .get(..i)
+                .and_then(|before| before.iter().find(|k| k.same_bytes(s)))
+            {
+                return Err(Error::param(
+                    "input",
+                    format!(
+                        "{} and {} have the same bytes: the same events given twice",
+                        k.name, s.name
+                    ),
+                ));
             }
         }
         Ok(())
@@ -240,13 +258,17 @@ pub struct AppendOutcome {
 
 /// A segment's directory and its manifest, checked against the main manifest's entry.
 fn segment_manifest(dir: &Path, seg: &SegmentEntry) -> Result<(PathBuf, Manifest)> {
+    if seg.number().is_none_or(|n| format!("a{n}") != seg.name) {
+        return Err(corrupt(dir, format!("a segment is named {:?}, not a<N>", seg.name)));
+    }
     let sdir = dir.join(APPENDS).join(&seg.name);
     let path = sdir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        corrupt(
-            dir,
-            format!("segment {}: cannot read its manifest.json ({e})", seg.name),
-        )
+        if e.kind() == std::io::ErrorKind::NotFound {
+            corrupt(dir, format!("segment {} is missing (no {})", seg.name, path.display()))
+        } else {
+            Error::io(&path, e)
+        }
     })?;
     let crc = format!("{:08x}", crc32fast::hash(text.as_bytes()));
     if crc != seg.manifest_crc32 {
@@ -268,6 +290,18 @@ fn segment_manifest(dir: &Path, seg: &SegmentEntry) -> Result<(PathBuf, Manifest
     Ok((sdir, m))
 }
 
+/// The roles a merge reads: `roles` plus the amount, which orders events tied in time and
+/// type (`None`: every column already).
+pub(super) fn merge_roles(roles: Option<&[Role]>) -> Option<Vec<Role>> {
+    roles.map(|r| {
+        let mut v = r.to_vec();
+        if !v.contains(&Role::Amount) {
+            v.push(Role::Amount);
+        }
+        v
+    })
+}
+
 /// The latest event of the whole store: the base's and every segment's.
 pub(super) fn last_event(m: &Manifest) -> Option<i64> {
     m.segments.iter().map(|s| s.last_event).fold(m.last_event, Option::max)
@@ -277,6 +311,11 @@ pub(super) fn last_event(m: &Manifest) -> Option<i64> {
 pub(super) fn with_segments(dir: &Path, m: &Manifest, base: EventStore, roles: Option<&[Role]>) -> Result<EventStore> {
     if m.segments.is_empty() {
         return Ok(base);
+    }
+    let mut numbers: Vec<Option<u64>> = m.segments.iter().map(SegmentEntry::number).collect();
+    numbers.sort_unstable();
+    if numbers.windows(2).any(|w| w[0] == w[1]) {
+        return Err(corrupt(dir, "the manifest lists a segment twice"));
     }
     let mut appended: Option<EventStore> = None;
     for seg in &m.segments {
@@ -304,36 +343,49 @@ pub(super) fn with_segments(dir: &Path, m: &Manifest, base: EventStore, roles: O
     Ok(store)
 }
 
-/// The one-customer store of `key` across the base and the segments (`None`: no events).
+/// The one-customer store of `key` across the base and the segments (`None`: no events). Its
+/// dictionaries hold the values of the parts that have the customer's rows (a store without
+/// segments: the whole store's), which gives the same per-customer answers.
 pub(super) fn lookup(
     dir: &Path,
     m: &Manifest,
     key: super::KeyRef<'_>,
     roles: Option<&[Role]>,
 ) -> Result<Option<EventStore>> {
-    let mut found = EventStore::lookup_v2(dir, m, key, roles)?;
+    if m.segments.is_empty() {
+        let found = EventStore::lookup_v2(dir, m, key, roles)?;
+        return Ok(found.map(|s| s.with_last_event(m.last_event)));
+    }
+    // Merging orders ties by amount: read it for the merge, drop it after.
+    let read = merge_roles(roles);
+    let read = read.as_deref();
+    let mut found = EventStore::lookup_v2(dir, m, key, read)?;
     // The whole store's columns: a column only some parts have is null in the others.
     let mut names = wanted_columns(m, roles);
     for seg in &m.segments {
         let (sdir, sm) = segment_manifest(dir, seg)?;
         names.extend(wanted_columns(&sm, roles));
-        if let Some(s) = EventStore::lookup_v2(&sdir, &sm, key, roles)? {
+        if let Some(s) = EventStore::lookup_v2(&sdir, &sm, key, read)? {
             found = Some(match found {
                 None => s,
                 Some(f) => merge::merge(f, &s).map_err(|e| corrupt(dir, format!("segment {}: {e}", seg.name)))?,
             });
         }
     }
-    if let Some(f) = found.take() {
-        names.sort_unstable();
-        names.dedup();
-        found = Some(if m.segments.is_empty() {
-            f
-        } else {
-            merge::merge(f, &merge::shape(&names, &m.purchase_type)?)?
-        });
+    let Some(f) = found else {
+        return Ok(None);
+    };
+    names.sort_unstable();
+    names.dedup();
+    let f = merge::merge(f, &merge::shape(&names, &m.purchase_type)?)?.project(roles);
+    Ok(Some(f.with_last_event(last_event(m))))
+}
+
+fn key_type_of(keys: &CustomerKeys) -> KeyType {
+    match keys {
+        CustomerKeys::Int(_) => KeyType::Int,
+        CustomerKeys::Str(_) => KeyType::String,
     }
-    Ok(found.map(|s| s.with_last_event(last_event(m))))
 }
 
 /// Keys of a version 2 store (base or segment) in `dir`.
@@ -350,14 +402,17 @@ impl EventStore {
         let dir = dir.as_ref();
         let m = read_manifest(dir)?;
         let appendable = m.version == FORMAT_V2 && m.storage == StoreFormat::Ipc;
-        let key_type = if appendable && m.num_customers > 0 {
-            match keys_of(dir, &m)? {
-                CustomerKeys::Int(_) => KeyType::Int,
-                CustomerKeys::Str(_) => KeyType::String,
+        // The keys of the first part with customers (an empty base takes its segments' type).
+        let mut key_type = KeyType::Auto;
+        if appendable {
+            let mut parts = vec![(dir.to_path_buf(), m.clone())];
+            for seg in &m.segments {
+                parts.push(segment_manifest(dir, seg)?);
             }
-        } else {
-            KeyType::Auto
-        };
+            if let Some((pdir, pm)) = parts.iter().find(|(_, pm)| pm.num_customers > 0) {
+                key_type = key_type_of(&keys_of(pdir, pm)?);
+            }
+        }
         let segments: Vec<SegmentInfo> = m
             .segments
             .iter()
@@ -470,13 +525,10 @@ impl EventStore {
         if self.num_events() == 0 {
             return Ok(outcome);
         }
-        let mine = match self.customer_keys() {
-            CustomerKeys::Int(_) => KeyType::Int,
-            CustomerKeys::Str(_) => KeyType::String,
-        };
+        let mine = key_type_of(self.customer_keys());
         if info.key_type != KeyType::Auto && info.key_type != mine {
             return Err(Error::param(
-                "customer_id",
+                "key_type",
                 format!(
                     "the store's customer keys are {:?}, the appended events' {mine:?} (ingest them with that key type)",
                     info.key_type
@@ -498,9 +550,10 @@ impl EventStore {
         let number = m
             .segments
             .iter()
-            .filter_map(|s| s.name.strip_prefix('a')?.parse::<u64>().ok())
+            .filter_map(SegmentEntry::number)
             .max()
-            .map_or(1, |n| n + 1);
+            .map_or(Some(1), |n| n.checked_add(1))
+            .ok_or_else(|| corrupt(dir, "no segment number is left"))?;
         let name = format!("a{number}");
         let sdir = dir.join(APPENDS).join(&name);
         // An orphan of an append killed before its manifest switch.
@@ -508,6 +561,10 @@ impl EventStore {
             std::fs::remove_dir_all(&sdir).map_err(|e| Error::io(&sdir, e))?;
         }
         self.save_blocks(&sdir, StoreFormat::Ipc, &[], SEGMENT_BLOCK_ROWS)?;
+        // The new directory entries (appends/ and appends/a<N>) are durable before the
+        // manifest that names them.
+        crate::io::sync_parent(&sdir);
+        crate::io::sync_parent(&dir.join(APPENDS));
         let spath = sdir.join("manifest.json");
         let text = std::fs::read_to_string(&spath).map_err(|e| Error::io(&spath, e))?;
         m.segments.push(SegmentEntry {
