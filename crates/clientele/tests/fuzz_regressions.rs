@@ -37,3 +37,22 @@ fn a_damaged_page_header_in_an_ingested_column_is_a_format_error() {
         Ok(()) => assert!(ing.finish().unwrap().1.reconciles()),
     }
 }
+
+/// A page header that declares more list elements than the file has bytes is refused before
+/// the Parquet crate's parser skips them one by one (2.8 s for this 38 KB file): the error
+/// names the file, the row group, the column and the byte.
+#[test]
+fn a_page_header_with_an_impossible_list_is_refused_at_once() {
+    let path = fixture("list-of-billions.parquet");
+    let mut ing = clientele::ingest::Ingestor::new(&Default::default()).unwrap();
+    let e = ing.read_parquet(&path).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("list-of-billions.parquet")
+            && text.contains("row group 0, column")
+            && text.contains("is damaged"),
+        "{text}"
+    );
+    let e = clientele::io::read_table(&path).unwrap_err();
+    assert!(e.to_string().contains("is damaged"), "{e}");
+}

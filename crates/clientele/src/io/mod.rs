@@ -3,6 +3,7 @@
 
 mod atomic;
 mod json;
+pub(crate) mod page_headers;
 mod read;
 mod table;
 mod write;
