@@ -120,29 +120,13 @@ impl RowGroupBytes {
             .and_then(|_| file.read_exact(&mut data))
             .map_err(|e| Error::io(path, e))?;
         // Page headers that cannot be ones are refused before the Parquet crate's parser
-        // walks them (see `page_headers`).
-        for (i, c) in group.columns().iter().enumerate() {
-            if !mask.leaf_included(i) {
-                continue;
-            }
-            let (s, n) = c.byte_range();
-            let from = usize::try_from(s.saturating_sub(lo)).unwrap_or(usize::MAX).min(len);
-            let to = usize::try_from(s.saturating_add(n).saturating_sub(lo))
-                .unwrap_or(usize::MAX)
-                .clamp(from, len);
-            if let Some(chunk) = data.get(from..to)
-                && let Err(bad) = crate::io::page_headers::check_chunk(chunk)
-            {
-                return Err(Error::Format {
-                    source_name: name,
-                    format: "parquet",
-                    message: format!(
-                        "row group {rg}, column {i}: the page header at byte {} is damaged ({})",
-                        lo + (from + bad.offset) as u64,
-                        bad.reason
-                    ),
-                });
-            }
+        // walks them (see `io::page_headers`).
+        if let Err(why) = crate::io::page_headers::check_row_group(group, &data, lo, |i| mask.leaf_included(i)) {
+            return Err(Error::Format {
+                source_name: name,
+                format: "parquet",
+                message: format!("row group {rg}, {why}"),
+            });
         }
         Ok(Some(RowGroupBytes {
             start: lo,

@@ -167,6 +167,41 @@ pub(crate) fn check_chunk(chunk: &[u8]) -> std::result::Result<(), BadHeader> {
     Ok(())
 }
 
+/// [`check_chunk`] over the column chunks of `group` that `wanted` selects, whose bytes are
+/// `bytes` from file offset `base` on (chunks partly outside are checked as far as held).
+///
+/// # Errors
+/// A message naming the column and the damaged header's file offset.
+pub(crate) fn check_row_group(
+    group: &parquet::file::metadata::RowGroupMetaData,
+    bytes: &[u8],
+    base: u64,
+    wanted: impl Fn(usize) -> bool,
+) -> std::result::Result<(), String> {
+    for (i, c) in group.columns().iter().enumerate() {
+        if !wanted(i) {
+            continue;
+        }
+        let (start, len) = c.byte_range();
+        let from = usize::try_from(start.saturating_sub(base))
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let to = usize::try_from(start.saturating_add(len).saturating_sub(base))
+            .unwrap_or(usize::MAX)
+            .clamp(from, bytes.len());
+        if let Some(chunk) = bytes.get(from..to)
+            && let Err(bad) = check_chunk(chunk)
+        {
+            return Err(format!(
+                "column {i}: the page header at byte {} is damaged ({})",
+                base + (from + bad.offset) as u64,
+                bad.reason
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code

@@ -58,25 +58,12 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<RecordBatch> {
             let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?;
             // and page headers that cannot be ones are refused before the crate walks them
             for (rg, group) in builder.metadata().row_groups().iter().enumerate() {
-                for (i, c) in group.columns().iter().enumerate() {
-                    let (s, n) = c.byte_range();
-                    let from = usize::try_from(s).unwrap_or(usize::MAX).min(bytes.len());
-                    let to = usize::try_from(s.saturating_add(n))
-                        .unwrap_or(usize::MAX)
-                        .clamp(from, bytes.len());
-                    if let Some(chunk) = bytes.get(from..to)
-                        && let Err(bad) = super::page_headers::check_chunk(chunk)
-                    {
-                        return Err(Error::Format {
-                            source_name: name.clone(),
-                            format: "parquet",
-                            message: format!(
-                                "row group {rg}, column {i}: the page header at byte {} is damaged ({})",
-                                from + bad.offset,
-                                bad.reason
-                            ),
-                        });
-                    }
+                if let Err(why) = super::page_headers::check_row_group(group, &bytes, 0, |_| true) {
+                    return Err(Error::Format {
+                        source_name: name.clone(),
+                        format: "parquet",
+                        message: format!("row group {rg}, {why}"),
+                    });
                 }
             }
             let reader = builder.build()?;
