@@ -47,6 +47,15 @@ pub struct FitDiagnostics {
     /// What an unidentified or boundary fit means, in words (`None` for a proper maximum).
     #[serde(default)]
     pub note: Option<String>,
+    /// The estimated covariance matrix of the fitted coordinates (rows in the model's
+    /// parameter order): the inverse Hessian of the (penalised) negative log-likelihood. The
+    /// coordinates are the natural logs of the parameters (ln r, ln α, …; the same whatever the
+    /// time unit), and the covariate coefficients themselves for a covariate model. `None`
+    /// when the Hessian is not positive definite or the fit stopped at a boundary. Confidence
+    /// intervals of parameters and of predictions are computed from it
+    /// ([`crate::models::uncertainty`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariance: Option<Vec<Vec<f64>>>,
 }
 
 fn yes() -> bool {

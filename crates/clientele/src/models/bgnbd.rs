@@ -122,6 +122,34 @@ impl Objective for Likelihood<'_> {
     }
 }
 
+/// One customer's log-likelihood (FHL 2005 eq. 6, with its constant) and its derivatives with
+/// respect to the natural parameters (r, α, a, b), for fits in which α, a and b differ by
+/// customer (static covariates, [`super::covariates`]).
+pub(crate) fn row_log_likelihood_grad(r: f64, al: f64, a: f64, b: f64, x: f64, t_x: f64, t: f64) -> (f64, [f64; 4]) {
+    let c0 = ln_gamma(r + x) - ln_gamma(r) + r * al.ln() + ln_beta(a, b + x) - ln_beta(a, b);
+    let (ln_at, inv_at) = ((al + t).ln(), 1.0 / (al + t));
+    let l1 = -(r + x) * ln_at;
+    let (ll, w2, ln_atx, inv_atx, inv_bx1) = if x > 0.0 {
+        let (ln_atx, inv_atx) = ((al + t_x).ln(), 1.0 / (al + t_x));
+        let l2 = a.ln() - (b + x - 1.0).ln() - (r + x) * ln_atx;
+        let lse = log_add_exp(l1, l2);
+        (lse, (l2 - lse).exp(), ln_atx, inv_atx, 1.0 / (b + x - 1.0))
+    } else {
+        (l1, 0.0, 0.0, 0.0, 0.0)
+    };
+    let w1 = 1.0 - w2;
+    let dab = digamma(a + b) - digamma(a + b + x);
+    (
+        c0 + ll,
+        [
+            digamma(r + x) - digamma(r) + al.ln() - w1 * ln_at - w2 * ln_atx,
+            r / al - (r + x) * (w1 * inv_at + w2 * inv_atx),
+            dab + w2 / a,
+            digamma(b + x) - digamma(b) + dab - w2 * inv_bx1,
+        ],
+    )
+}
+
 /// A fitted (or given) BG/NBD model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BgNbd {

@@ -58,6 +58,7 @@ pub mod bgbb;
 pub mod bgnbd;
 pub mod check;
 pub mod clv;
+pub mod covariates;
 pub mod data;
 pub mod gamma_gamma;
 pub mod holdout;
@@ -69,7 +70,9 @@ pub mod pareto_nbd;
 pub mod saved;
 pub mod sbg;
 pub mod scores;
+pub mod simulate;
 pub mod special;
+pub mod uncertainty;
 pub mod window;
 
 pub use bgbb::{BgBb, BgBbConfig, BgBbData, BgBbParams};
@@ -162,7 +165,7 @@ pub(crate) fn check_positive(values: &[(&'static str, f64)]) -> Result<()> {
 /// a fit that does not converge is an [`Error::FitFailed`].
 pub(crate) fn run_fit(
     model: &'static str,
-    names: &[&'static str],
+    names: &[&str],
     obj: &dyn optim::Objective,
     theta0: &[f64],
     opts: FitOptions,
@@ -186,18 +189,23 @@ pub(crate) fn run_fit(
         }
     }
     let at_bound = !res.at_bound.is_empty();
-    let (standard_errors, hessian_condition) = if res.converged || at_bound {
+    let k = theta0.len();
+    let (standard_errors, hessian_condition, covariance) = if res.converged || at_bound {
         let h = optim::hessian(obj, &res.theta);
         // at a boundary the curvature is reported, but no standard error: the estimates are
         // a point on the way to the limit, not a maximum with a sampling distribution
-        let se = if at_bound {
-            vec![None; theta0.len()]
+        let (se, cov) = if at_bound {
+            (vec![None; k], None)
         } else {
-            optim::standard_errors_from(&h, &res.theta)
+            let cov = optim::spd_inverse(&h, k).filter(|c| c.iter().all(|v| v.is_finite()));
+            (
+                optim::standard_errors_from(&h, &res.theta),
+                cov.map(|c| c.chunks(k).map(<[f64]>::to_vec).collect()),
+            )
         };
-        (se, optim::condition_number(&h, res.theta.len()))
+        (se, optim::condition_number(&h, res.theta.len()), cov)
     } else {
-        (vec![None; theta0.len()], None)
+        (vec![None; k], None, None)
     };
     let identified = res.converged && !at_bound && standard_errors.iter().all(Option::is_some);
     let diag = FitDiagnostics {
@@ -219,6 +227,7 @@ pub(crate) fn run_fit(
             .collect(),
         identified,
         note: None,
+        covariance: if identified { covariance } else { None },
     };
     if !diag.converged && !at_bound {
         return Err(Error::FitFailed {

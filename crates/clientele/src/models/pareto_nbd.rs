@@ -248,6 +248,31 @@ fn ln_terms_grad(r: f64, al: f64, s: f64, be: f64, x: f64, t_x: f64, t: f64) -> 
     Ok((l1, (s.ln() - rsx.ln() + j1 + (-d.exp_m1()).ln(), dl2)))
 }
 
+/// One customer's log-likelihood (with its constant) and its derivatives with respect to the
+/// natural parameters (r, α, s, β), for fits in which α and β differ by customer (static
+/// covariates, [`super::covariates`]).
+pub(crate) fn row_log_likelihood_grad(
+    r: f64,
+    al: f64,
+    s: f64,
+    be: f64,
+    x: f64,
+    t_x: f64,
+    t: f64,
+) -> Result<(f64, [f64; 4])> {
+    let ((l1, d1), (l2, d2)) = ln_terms_grad(r, al, s, be, x, t_x, t)?;
+    let lse = log_add_exp(l1, l2);
+    let (w1, w2) = if l2 == f64::NEG_INFINITY {
+        (1.0, 0.0)
+    } else {
+        ((l1 - lse).exp(), (l2 - lse).exp())
+    };
+    let (ln_al, ln_be) = (al.ln(), be.ln());
+    let c0 = ln_gamma(r + x) - ln_gamma(r) + r * ln_al + s * ln_be;
+    let own = [digamma(r + x) - digamma(r) + ln_al, r / al, ln_be, s / be];
+    Ok((c0 + lse, std::array::from_fn(|k| own[k] + w1 * d1[k] + w2 * d2[k])))
+}
+
 struct Likelihood<'a> {
     data: &'a RfmData,
     penalizer: f64,
