@@ -33,6 +33,9 @@ enum Command {
     Segment(cmd::segment::SegmentArgs),
     /// Fit a lifetime-value model (bgnbd, mbgnbd, pnbd, bgbb, gg) and save it as JSON.
     Fit(cmd::models::FitArgs),
+    /// Simulate customer histories (a summary and a covariate table) from a Pareto/NBD or
+    /// BG/NBD model with static covariates, to check that `fit --covariates` recovers them.
+    Simulate(cmd::simulate::SimulateArgs),
     /// Score a customer summary with a saved model (P(alive), expected purchases or spend).
     Predict(cmd::models::PredictArgs),
     /// Check a saved purchase model against a summary: calibration vs holdout, period
@@ -192,6 +195,7 @@ fn main() -> std::process::ExitCode {
         Command::Rfm(a) => cmd::rfm::run(a, &par),
         Command::Segment(a) => cmd::segment::run(a, &par),
         Command::Fit(a) => cmd::models::fit(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Simulate(a) => cmd::simulate::run(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Predict(a) => cmd::models::predict(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Check(a) => cmd::models::check(a, &par).map_err(|e| e as Box<dyn std::error::Error>),
         Command::Clv(a) => cmd::models::clv(a, &par).map_err(|e| e as Box<dyn std::error::Error>),

@@ -1359,3 +1359,182 @@ fn report_html_writes_one_page_and_its_data() {
     assert!(!out.status.success(), "--out equal to the input is refused");
     assert!(std::fs::metadata(&events).unwrap().len() > 0);
 }
+
+#[test]
+fn intervals_and_covariates_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    // fit prints parameter intervals at the level asked for
+    let cd = cdnow();
+    let mut args = vec!["fit", "--model", "bgnbd", "--input", cd.to_str().unwrap()];
+    args.extend(CDNOW_FLAGS);
+    args.extend([
+        "--calibration-end",
+        "1997-09-30",
+        "--time-unit",
+        "week",
+        "--level",
+        "0.9",
+    ]);
+    let printed = ok(&args);
+    assert!(
+        printed.contains("90% lower") && printed.contains("90% upper"),
+        "{printed}"
+    );
+    // clv --intervals adds the interval columns beside their values
+    let (clv, models) = (p("clv.csv"), p("models.json"));
+    let mut args = vec!["clv", "--input", cd.to_str().unwrap()];
+    args.extend(CDNOW_FLAGS);
+    args.extend([
+        "--calibration-end",
+        "1997-09-30",
+        "--time-unit",
+        "week",
+        "--discount-monthly",
+        "0.01",
+        "--intervals",
+        "0.95",
+        "--out",
+        &clv,
+        "--model-out",
+        &models,
+    ]);
+    ok(&args);
+    let text = std::fs::read_to_string(&clv).unwrap();
+    assert!(text.starts_with(
+        "customer_id,frequency,recency,T,monetary_value,p_alive,expected_purchases,expected_purchases_lower,\
+         expected_purchases_upper,expected_spend,clv,clv_lower,clv_upper,churn_risk,risk_tier\n"
+    ));
+    for line in text.lines().skip(1) {
+        let f: Vec<f64> = line.split(',').take(13).map(|v| v.parse().unwrap()).collect();
+        assert!(
+            f[7] <= f[6] && f[6] <= f[8] && f[11] <= f[10] && f[10] <= f[12],
+            "{line}"
+        );
+    }
+    // the saved models keep their covariance, so predict can add intervals later
+    let scored = p("scored.csv");
+    let mut args = vec!["predict", "--model", &models, "--input", cd.to_str().unwrap()];
+    args.extend(CDNOW_FLAGS);
+    args.extend([
+        "--calibration-end",
+        "1997-09-30",
+        "--time-unit",
+        "week",
+        "--horizon",
+        "39w",
+        "--intervals",
+        "0.95",
+        "--out",
+        &scored,
+    ]);
+    ok(&args);
+    let scored_text = std::fs::read_to_string(&scored).unwrap();
+    assert!(
+        scored_text
+            .lines()
+            .next()
+            .unwrap()
+            .contains("expected_purchases_lower,expected_purchases_upper")
+    );
+    let bad = run(&[
+        "clv",
+        "--summary",
+        &scored,
+        "--discount-monthly",
+        "0.01",
+        "--intervals",
+        "1.5",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("intervals"), "{bad:?}");
+
+    // covariates: simulate, fit, save, score
+    let (summary, covariates, model) = (p("s.parquet"), p("c.csv"), p("m.json"));
+    ok(&[
+        "simulate",
+        "--model",
+        "pnbd",
+        "--params",
+        "1.5,10,1,30",
+        "--trans",
+        "vip=0.5,age=-0.3",
+        "--life",
+        "vip_life=0.4",
+        "--customers",
+        "20000",
+        "--seed",
+        "3",
+        "--summary-out",
+        &summary,
+        "--covariates-out",
+        &covariates,
+    ]);
+    let printed = ok(&[
+        "fit",
+        "--model",
+        "pnbd",
+        "--summary",
+        &summary,
+        "--covariates",
+        &covariates,
+        "--trans-covariates",
+        "vip,age",
+        "--life-covariates",
+        "vip_life",
+        "--out",
+        &model,
+    ]);
+    assert!(
+        printed.contains("trans.vip") && printed.contains("life.vip_life"),
+        "{printed}"
+    );
+    let saved = json(Path::new(&model));
+    assert_eq!(saved["model"], "pnbd_static_cov");
+    let coef = |list: &str, i: usize| saved["params"][list][i]["coefficient"].as_f64().unwrap();
+    assert!((coef("trans", 0) - 0.5).abs() < 0.05 && (coef("trans", 1) + 0.3).abs() < 0.05);
+    assert!((coef("life", 0) - 0.4).abs() < 0.1, "{saved}");
+    let out = p("cov-scored.csv");
+    ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--summary",
+        &summary,
+        "--covariates",
+        &covariates,
+        "--horizon",
+        "52",
+        "--out",
+        &out,
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("customer_id,frequency,recency,T,p_alive,expected_purchases\n"));
+    assert_eq!(text.lines().count(), 20_001);
+    // without the table, or with a column missing, a clear error
+    let e = run(&["predict", "--model", &model, "--summary", &summary, "--horizon", "52"]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("give their table with --covariates"));
+    let e = run(&[
+        "fit",
+        "--model",
+        "pnbd",
+        "--summary",
+        &summary,
+        "--covariates",
+        &covariates,
+        "--trans-covariates",
+        "height",
+    ]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("`height`"), "{e:?}");
+    let e = run(&[
+        "fit",
+        "--model",
+        "gg",
+        "--summary",
+        &summary,
+        "--covariates",
+        &covariates,
+        "--trans-covariates",
+        "vip",
+    ]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("bgnbd and pnbd"), "{e:?}");
+}

@@ -9,5 +9,6 @@ pub mod report;
 pub mod retention;
 pub mod rfm;
 pub mod segment;
+pub mod simulate;
 pub mod summary;
 pub mod views;

@@ -156,6 +156,30 @@ pub struct FitArgs {
     /// Where to save the fitted model (versioned JSON with the data window).
     #[arg(long, value_name = "MODEL.json")]
     out: Option<PathBuf>,
+    /// Confidence level of the printed parameter intervals (log-scale Wald intervals from
+    /// the Hessian).
+    #[arg(long, value_name = "LEVEL", default_value_t = 0.95)]
+    level: f64,
+    #[command(flatten)]
+    covariates: CovariateArgs,
+}
+
+/// Static covariates from a per-customer table (Pareto/NBD and BG/NBD).
+#[derive(Debug, Args)]
+pub struct CovariateArgs {
+    /// A per-customer table (.csv, .parquet, .json or .arrow) with a key column and numeric
+    /// covariate columns: fits (or scores) the model with static covariates.
+    #[arg(long, value_name = "FILE")]
+    covariates: Option<PathBuf>,
+    /// The covariate table's customer key column.
+    #[arg(long, value_name = "COLUMN", default_value = "customer_id", requires = "covariates")]
+    covariate_key: String,
+    /// Covariate columns that shift the purchase process (comma separated).
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',', requires = "covariates")]
+    trans_covariates: Vec<String>,
+    /// Covariate columns that shift the dropout process (comma separated).
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',', requires = "covariates")]
+    life_covariates: Vec<String>,
 }
 
 fn purchase_or_spend(s: &str) -> Result<ModelKind, String> {
@@ -166,16 +190,40 @@ fn purchase_or_spend(s: &str) -> Result<ModelKind, String> {
     }
 }
 
-/// Prints parameters, standard errors and diagnostics.
-fn report(title: &str, model: &FittedModel) {
-    let diag: Option<&FitDiagnostics> = model.diagnostics();
+/// Prints parameters, standard errors, intervals at `level` and diagnostics.
+fn report(title: &str, model: &FittedModel, level: f64) -> CliResult<()> {
+    let rows = clientele::models::uncertainty::parameter_intervals(model, level)?;
+    print_estimates(title, &rows, model.diagnostics(), level);
+    Ok(())
+}
+
+/// The table of [`report`], for any model's estimates.
+fn print_estimates(
+    title: &str,
+    rows: &[clientele::models::uncertainty::ParameterEstimate],
+    diag: Option<&FitDiagnostics>,
+    level: f64,
+) {
+    let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |s| format!("{s:.6}"));
+    let pct = format!("{}%", (level * 100.0 * 1e6).round() / 1e6);
     println!("{title}");
-    println!("  {:<10} {:>14} {:>14}", "parameter", "estimate", "std. error");
-    for (i, (n, v)) in model.params().iter().enumerate() {
-        let se = diag
-            .and_then(|d| d.standard_errors.get(i).copied().flatten())
-            .map_or("n/a".to_string(), |s| format!("{s:.6}"));
-        println!("  {n:<10} {v:>14.6} {se:>14}");
+    println!(
+        "  {:<14} {:>14} {:>14} {:>14} {:>14}",
+        "parameter",
+        "estimate",
+        "std. error",
+        format!("{pct} lower"),
+        format!("{pct} upper")
+    );
+    for p in rows {
+        println!(
+            "  {:<14} {:>14.6} {:>14} {:>14} {:>14}",
+            p.name,
+            p.estimate,
+            fmt(p.standard_error),
+            fmt(p.lower),
+            fmt(p.upper)
+        );
     }
     if let Some(d) = diag {
         println!("  log-likelihood {:.4}", d.log_likelihood);
@@ -214,12 +262,57 @@ fn fit_title(f: &ModelFit) -> String {
 }
 
 pub fn fit(a: &FitArgs, par: &Parallelism) -> CliResult<()> {
+    if let Some(table) = &a.covariates.covariates {
+        return fit_covariates(a, table, par);
+    }
     let summary = a.source.load(None, par)?;
     let started = std::time::Instant::now();
     let fitted = clientele::pipeline::fit(&summary, a.model, a.penalizer, par)?;
-    report(&fit_title(&fitted), &fitted.model);
+    report(&fit_title(&fitted), &fitted.model, a.level)?;
     if let Some(p) = &a.out {
         save(p, &fitted.saved(&summary).to_json()?, "model")?;
+    }
+    eprintln!("fitted in {:.3} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `fit --covariates`: the model with static covariates.
+fn fit_covariates(a: &FitArgs, table: &std::path::Path, par: &Parallelism) -> CliResult<()> {
+    use clientele::models::covariates::CovariateParams;
+    use clientele::pipeline::CovariateColumns;
+    let c = &a.covariates;
+    if c.trans_covariates.is_empty() && c.life_covariates.is_empty() {
+        return Err("--covariates needs --trans-covariates and/or --life-covariates: the columns to use".into());
+    }
+    let cfg = CovariateParams::new(a.model).penalizer(a.penalizer).validate()?;
+    let covariates = clientele::io::read_table(table)?;
+    let summary = a.source.load(None, par)?;
+    let started = std::time::Instant::now();
+    let columns =
+        CovariateColumns::new(c.trans_covariates.clone(), c.life_covariates.clone()).key(c.covariate_key.clone());
+    let model = clientele::pipeline::fit_with_covariates(&summary, &covariates, &columns, &cfg, par)?;
+    let title = format!(
+        "{} with static covariates (transaction: {}; lifetime: {})",
+        a.model.title(),
+        if c.trans_covariates.is_empty() {
+            "none".into()
+        } else {
+            c.trans_covariates.join(", ")
+        },
+        if c.life_covariates.is_empty() {
+            "none".into()
+        } else {
+            c.life_covariates.join(", ")
+        },
+    );
+    print_estimates(
+        &title,
+        &model.parameter_intervals(a.level)?,
+        model.diagnostics.as_ref(),
+        a.level,
+    );
+    if let Some(p) = &a.out {
+        save(p, &model.to_json()?, "model")?;
     }
     eprintln!("fitted in {:.3} s", started.elapsed().as_secs_f64());
     Ok(())
@@ -240,6 +333,16 @@ pub struct PredictArgs {
     /// Output file: .parquet, .csv, .json or .arrow (default: a table on stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Adds delta-method intervals of `expected_purchases` at this confidence level (0.95):
+    /// columns `expected_purchases_lower` and `expected_purchases_upper`.
+    #[arg(long, value_name = "LEVEL")]
+    intervals: Option<f64>,
+    /// The per-customer covariate table of a model fitted with `fit --covariates`.
+    #[arg(long, value_name = "FILE")]
+    covariates: Option<PathBuf>,
+    /// The covariate table's customer key column.
+    #[arg(long, value_name = "COLUMN", default_value = "customer_id")]
+    covariate_key: String,
 }
 
 fn parse_horizon(s: &str) -> Result<Horizon, String> {
@@ -247,9 +350,34 @@ fn parse_horizon(s: &str) -> Result<Horizon, String> {
 }
 
 pub fn predict(a: &PredictArgs, par: &Parallelism) -> CliResult<()> {
-    let models = SavedModels::read(&a.model)?;
-    let summary = a.source.load(models.window.as_ref(), par)?;
-    let table = clientele::pipeline::predict(&summary, &models, a.horizon, par)?;
+    let json = std::fs::read_to_string(&a.model).map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let table = if clientele::models::covariates::is_covariate_model(&json).is_some() {
+        let model = clientele::models::covariates::CovariateModel::from_json(&json)?;
+        let Some(path) = &a.covariates else {
+            return Err(format!(
+                "{} is a model with static covariates: give their table with --covariates",
+                a.model.display()
+            )
+            .into());
+        };
+        if a.intervals.is_some() {
+            return Err("--intervals is not available for models with covariates yet".into());
+        }
+        let covariates = clientele::io::read_table(path)?;
+        let summary = a.source.load(model.window.as_ref(), par)?;
+        clientele::pipeline::predict_with_covariates(&summary, &model, &covariates, &a.covariate_key, a.horizon, par)?
+    } else {
+        if a.covariates.is_some() {
+            return Err(format!(
+                "{} is a model without covariates: leave out --covariates",
+                a.model.display()
+            )
+            .into());
+        }
+        let models = SavedModels::read(&a.model)?;
+        let summary = a.source.load(models.window.as_ref(), par)?;
+        clientele::pipeline::predict_with_intervals(&summary, &models, a.horizon, a.intervals, par)?
+    };
     match &a.out {
         Some(path) => {
             clientele::io::write_batches_in(&table.schema(), std::slice::from_ref(&table), path, par)?;
@@ -320,6 +448,11 @@ pub struct ClvArgs {
     /// document that `clv --models` and `predict --model` read).
     #[arg(long, value_name = "MODELS.json")]
     model_out: Option<PathBuf>,
+    /// Adds delta-method intervals at this confidence level (0.95) of `expected_purchases`
+    /// and `clv`: columns `expected_purchases_lower/upper` and `clv_lower/upper`; also the
+    /// level of the printed parameter intervals (default 0.95).
+    #[arg(long, value_name = "LEVEL")]
+    intervals: Option<f64>,
 }
 
 fn purchase_model(s: &str) -> Result<ModelKind, String> {
@@ -356,6 +489,7 @@ impl ClvArgs {
                     labels: self.risk_labels.clone(),
                 },
             },
+            intervals: self.intervals,
             ..ClvParams::default()
         };
         p.purchase_penalizer = self.purchase_penalizer.or(self.penalizer).unwrap_or(0.0);
@@ -382,10 +516,14 @@ pub fn clv(a: &ClvArgs, par: &Parallelism) -> CliResult<()> {
     .into_iter()
     .flatten()
     {
-        report(&format!("{}{verb}", m.kind().title()), &m);
+        report(&format!("{}{verb}", m.kind().title()), &m, a.intervals.unwrap_or(0.95))?;
     }
     if let Some(r) = &run.models.risk {
-        report(&format!("{}{verb}, for churn risk", r.kind().title()), r);
+        report(
+            &format!("{}{verb}, for churn risk", r.kind().title()),
+            r,
+            a.intervals.unwrap_or(0.95),
+        )?;
     }
     let rep = &run.report;
     if rep.spend_non_positive_excluded + rep.negative_spend_valued_as_zero > 0 {

@@ -170,3 +170,61 @@ pub fn simulate(
     }
     Ok(out)
 }
+
+impl SimulatedHistories {
+    /// The histories as two tables keyed by `customer_id` (`first_id`, `first_id + 1`, …): a
+    /// customer summary (`customer_id, frequency, recency, T`) and a covariate table
+    /// (`customer_id` and one Float64 column per name, transaction covariates first).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`names`) when the names do not match the covariates in
+    /// number, or repeat.
+    pub fn tables(
+        &self,
+        trans_names: &[&str],
+        life_names: &[&str],
+        first_id: i64,
+    ) -> Result<(arrow_array::RecordBatch, arrow_array::RecordBatch)> {
+        use std::sync::Arc;
+
+        use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+        if trans_names.len() != self.trans.len() || life_names.len() != self.life.len() {
+            return Err(Error::param(
+                "names",
+                format!(
+                    "{} transaction and {} lifetime covariates need as many names, got {} and {}",
+                    self.trans.len(),
+                    self.life.len(),
+                    trans_names.len(),
+                    life_names.len()
+                ),
+            ));
+        }
+        let names: Vec<&str> = trans_names.iter().chain(life_names).copied().collect();
+        if names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names[..i].contains(n) || *n == crate::schema::CUSTOMER_ID)
+        {
+            return Err(Error::param("names", format!("covariate names must differ: {names:?}")));
+        }
+        let n = self.frequency.len() as i64;
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(first_id..first_id + n));
+        let f = |v: &[f64]| Arc::new(Float64Array::from(v.to_vec())) as ArrayRef;
+        let summary = RecordBatch::try_from_iter([
+            (crate::schema::CUSTOMER_ID, Arc::clone(&ids)),
+            ("frequency", f(&self.frequency)),
+            ("recency", f(&self.recency)),
+            ("T", f(&self.t)),
+        ])?;
+        let covariates = RecordBatch::try_from_iter(
+            std::iter::once((crate::schema::CUSTOMER_ID, ids)).chain(
+                names
+                    .iter()
+                    .copied()
+                    .zip(self.trans.iter().chain(&self.life).map(|v| f(v))),
+            ),
+        )?;
+        Ok((summary, covariates))
+    }
+}

@@ -359,7 +359,7 @@ pub fn score_intervals(
     let cov = covariance_of(purchase)?;
     let n = histories.frequency.len();
     // a unit spend model stands in when there is none (its spend is not used)
-    let unit = GammaGamma::new(1.0, 1.0, 1.0)?;
+    let unit = GammaGamma::new(1.0, 2.0, 1.0)?;
     let gg = spend.unwrap_or(&unit);
     let score = |m: &FittedModel| -> Result<(Vec<f64>, Vec<f64>)> {
         let s = match m {

@@ -14,10 +14,11 @@ use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::models::clv::Discounting;
 use crate::models::scores::{CustomerScores, Histories, probability_alive_batch, score_customers};
+use crate::models::uncertainty::score_intervals;
 use crate::models::{GammaGammaParams, Horizon, ModelKind, RfmData, SavedModels, SpendData};
 use crate::schema::output::{
-    CHURN_RISK, CLV, EXPECTED_PURCHASES, EXPECTED_SPEND, FREQUENCY, MONETARY_VALUE, NET_CLV, P_ALIVE, RECENCY,
-    RISK_TIER, T,
+    CHURN_RISK, CLV, CLV_LOWER, CLV_UPPER, EXPECTED_PURCHASES, EXPECTED_PURCHASES_LOWER, EXPECTED_PURCHASES_UPPER,
+    EXPECTED_SPEND, FREQUENCY, MONETARY_VALUE, NET_CLV, P_ALIVE, RECENCY, RISK_TIER, T,
 };
 
 /// How future value is discounted (the horizon comes from [`ClvParams::horizon`]).
@@ -65,6 +66,10 @@ pub struct ClvParams {
     pub risk_model: Option<ModelKind>,
     /// How `churn_risk` becomes `risk_tier`.
     pub risk_tiers: RiskTiers,
+    /// Confidence level (0.95 for 95 %) of delta-method intervals for `expected_purchases` and
+    /// `clv` (columns `expected_purchases_lower/upper`, `clv_lower/upper`; see
+    /// [`crate::models::uncertainty`]); `None` (the default): no intervals.
+    pub intervals: Option<f64>,
 }
 
 impl Default for ClvParams {
@@ -78,6 +83,7 @@ impl Default for ClvParams {
             spend_penalizer: 0.0,
             risk_model: None,
             risk_tiers: RiskTiers::default(),
+            intervals: None,
         }
     }
 }
@@ -133,6 +139,12 @@ impl ClvParams {
         self
     }
 
+    /// Asks for intervals at `level` (0.95 for 95 %).
+    pub fn intervals(mut self, level: f64) -> Self {
+        self.intervals = Some(level);
+        self
+    }
+
     /// Sets the risk tiers.
     pub fn risk_tiers(mut self, tiers: RiskTiers) -> Self {
         self.risk_tiers = tiers;
@@ -145,7 +157,7 @@ impl ClvParams {
     /// [`Error::InvalidParameter`] naming the field: `model` / `risk_model` not a purchase
     /// model, `horizon` negative or not whole months under monthly discounting, `discount`
     /// negative or continuous without Pareto/NBD, `cost_rate` outside [0, 1], a penalizer
-    /// negative or not finite, `risk_tiers` invalid.
+    /// negative or not finite, `risk_tiers` invalid, `intervals` outside (0, 1).
     pub fn validate(&self) -> Result<ClvConfig> {
         for (field, kind) in [("model", Some(self.model)), ("risk_model", self.risk_model)] {
             if let Some(k) = kind
@@ -211,6 +223,14 @@ impl ClvParams {
             }
         }
         risk_tier_codes(&[], &self.risk_tiers).map_err(|e| Error::param("risk_tiers", e.to_string()))?;
+        if let Some(level) = self.intervals {
+            crate::models::uncertainty::z_of_level(level).map_err(|_| {
+                Error::param(
+                    "intervals",
+                    format!("a confidence level strictly between 0 and 1 (0.95 for 95 %), got {level}"),
+                )
+            })?;
+        }
         Ok(ClvConfig { params: self.clone() })
     }
 }
@@ -264,8 +284,9 @@ pub struct ClvReport {
 /// A valued customer base.
 #[derive(Debug, Clone)]
 pub struct Clv {
-    /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
-    /// expected_spend, clv` (+ `net_clv`), `churn_risk, risk_tier`.
+    /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases`
+    /// (+ `expected_purchases_lower, expected_purchases_upper`), `expected_spend, clv`
+    /// (+ `clv_lower, clv_upper`) (+ `net_clv`), `churn_risk, risk_tier`.
     pub table: RecordBatch,
     /// The models used, with the data window and discounting (save with
     /// [`SavedModels::to_json`]; score again with [`score_clv`]).
@@ -424,7 +445,7 @@ fn value(
             purchase.kind()
         ));
     }
-    let (s, risk_alive) = par.install(|| -> Result<(CustomerScores, Option<Vec<f64>>)> {
+    let (s, risk_alive, intervals) = par.install(|| -> Result<(CustomerScores, Option<Vec<f64>>, _)> {
         let h = Histories {
             frequency: x,
             recency: tx,
@@ -436,7 +457,11 @@ fn value(
             Some(r) => Some(probability_alive_batch(r, x, tx, t)?),
             None => None,
         };
-        Ok((s, r))
+        let iv = p
+            .intervals
+            .map(|level| score_intervals(&purchase, Some(&spend), &h, horizon, &discounting, level))
+            .transpose()?;
+        Ok((s, r, iv))
     })?;
     let risk = churn_risk(risk_alive.as_ref().unwrap_or(&s.p_alive))?;
     let (labels, codes) = risk_tier_codes(&risk, &p.risk_tiers)?;
@@ -457,9 +482,21 @@ fn value(
         (MONETARY_VALUE, m.to_vec()),
         (P_ALIVE, s.p_alive),
         (EXPECTED_PURCHASES, s.expected_purchases),
-        (EXPECTED_SPEND, s.expected_spend),
-        (CLV, s.clv),
     ];
+    let (purchase_iv, clv_iv) = match intervals {
+        Some(iv) => (Some(iv.expected_purchases), Some(iv.clv)),
+        None => (None, None),
+    };
+    if let Some(iv) = purchase_iv {
+        out.push((EXPECTED_PURCHASES_LOWER, iv.lower));
+        out.push((EXPECTED_PURCHASES_UPPER, iv.upper));
+    }
+    out.push((EXPECTED_SPEND, s.expected_spend));
+    out.push((CLV, s.clv));
+    if let Some(iv) = clv_iv {
+        out.push((CLV_LOWER, iv.lower));
+        out.push((CLV_UPPER, iv.upper));
+    }
     if let Some(n) = net {
         out.push((NET_CLV, n));
     }

@@ -8,12 +8,18 @@ use arrow_schema::{DataType, Field, Schema};
 use super::summary::CustomerSummary;
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
+use crate::models::clv::Discounting;
+use crate::models::scores::Histories;
 use crate::models::scores::{conditional_expected_purchases_batch, probability_alive_batch};
+use crate::models::uncertainty::score_intervals;
 use crate::models::{
     BgBbData, BgBbParams, BgNbdParams, FittedModel, GammaGammaParams, Horizon, MbgNbdParams, ModelKind,
     ParetoNbdParams, RfmData, SavedModels, SpendData,
 };
-use crate::schema::output::{EXPECTED_PURCHASES, EXPECTED_SPEND, FREQUENCY, MONETARY_VALUE, P_ALIVE, RECENCY, T};
+use crate::schema::output::{
+    EXPECTED_PURCHASES, EXPECTED_PURCHASES_LOWER, EXPECTED_PURCHASES_UPPER, EXPECTED_SPEND, FREQUENCY, MONETARY_VALUE,
+    P_ALIVE, RECENCY, T,
+};
 
 /// A fitted model and the data it was fitted on.
 #[derive(Debug, Clone)]
@@ -179,6 +185,24 @@ pub fn predict(
     horizon: Horizon,
     par: &Parallelism,
 ) -> Result<RecordBatch> {
+    predict_with_intervals(summary, models, horizon, None, par)
+}
+
+/// [`predict`], with delta-method intervals at `intervals` (0.95 for 95 %) of
+/// `expected_purchases` in the columns `expected_purchases_lower` and
+/// `expected_purchases_upper` (see [`crate::models::uncertainty`]).
+///
+/// # Errors
+/// As [`predict`]; [`Error::InvalidParameter`] (`level`) outside (0, 1), (`intervals`) when
+/// the purchase model has no covariance (a model saved before covariances were recorded, a
+/// boundary fit), (`model`) for BG/BB.
+pub fn predict_with_intervals(
+    summary: &CustomerSummary,
+    models: &SavedModels,
+    horizon: Horizon,
+    intervals: Option<f64>,
+    par: &Parallelism,
+) -> Result<RecordBatch> {
     models.check_window(summary.window())?;
     let horizon = summary.window().time_units(horizon)?;
     let keys = summary
@@ -205,10 +229,33 @@ pub fn predict(
         if let Some(p) = purchase {
             let (tx, t) = (summary.column(RECENCY)?, summary.column(T)?);
             let (alive, expected) = purchase_scores(p, horizon, &x, &tx, &t)?;
+            let iv = match intervals {
+                Some(level) => {
+                    let zeros = vec![0.0; x.len()];
+                    let h = Histories {
+                        frequency: &x,
+                        recency: &tx,
+                        t: &t,
+                        monetary_value: &zeros,
+                    };
+                    // the discounting is not used for purchase intervals
+                    let d = Discounting::DiscreteMonthly {
+                        months: 1,
+                        monthly_rate: 0.0,
+                        time_units_per_month: summary.window().time_units_per_month(),
+                    };
+                    Some(score_intervals(p, None, &h, horizon, &d, level)?.expected_purchases)
+                }
+                None => None,
+            };
             push(RECENCY, tx);
             push(T, t);
             push(P_ALIVE, alive);
             push(EXPECTED_PURCHASES, expected);
+            if let Some(iv) = iv {
+                push(EXPECTED_PURCHASES_LOWER, iv.lower);
+                push(EXPECTED_PURCHASES_UPPER, iv.upper);
+            }
         }
         if let Some(gg) = &models.spend {
             let m = summary.column(MONETARY_VALUE)?;

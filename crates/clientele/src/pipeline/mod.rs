@@ -45,6 +45,7 @@
 mod check;
 mod churn;
 mod clv;
+mod covariates;
 mod fit;
 mod retention;
 mod rfm;
@@ -57,7 +58,10 @@ mod views;
 pub use check::{CheckParams, CheckTables, actual_tracking, check_model};
 pub use churn::{ChurnTraining, btyd_features, churn_dataset, churn_evaluate, churn_score, churn_train};
 pub use clv::{Clv, ClvConfig, ClvParams, ClvReport, Discount, clv, score_clv, top_by};
-pub use fit::{ModelFit, expected_purchases_of, fit, p_alive_of, predict};
+pub use covariates::{
+    CovariateColumns, covariate_data, fit_with_covariates, predict_with_covariates, takes_covariates,
+};
+pub use fit::{ModelFit, expected_purchases_of, fit, p_alive_of, predict, predict_with_intervals};
 pub use retention::{CHURN_PERIOD, retention_data};
 pub use rfm::{RFM_ROLES, RfmRun, customer_rfm};
 pub use segments::{

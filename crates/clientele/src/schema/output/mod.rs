@@ -43,6 +43,14 @@ pub const EXPECTED_PURCHASES: &str = "expected_purchases";
 pub const EXPECTED_SPEND: &str = "expected_spend";
 /// Customer lifetime value (discounted, gross).
 pub const CLV: &str = "clv";
+/// Lower end of the delta-method interval of `expected_purchases` (with `--intervals`).
+pub const EXPECTED_PURCHASES_LOWER: &str = "expected_purchases_lower";
+/// Upper end of the delta-method interval of `expected_purchases`.
+pub const EXPECTED_PURCHASES_UPPER: &str = "expected_purchases_upper";
+/// Lower end of the delta-method interval of `clv`.
+pub const CLV_LOWER: &str = "clv_lower";
+/// Upper end of the delta-method interval of `clv`.
+pub const CLV_UPPER: &str = "clv_upper";
 /// `clv × (1 − cost rate)`.
 pub const NET_CLV: &str = "net_clv";
 /// 1 − P(alive) under the risk model.
