@@ -815,8 +815,8 @@ mod tests {
         .unwrap();
         let plain = BgNbd::new(0.8, 6.0, 0.7, 2.5).unwrap();
         let p = m.p_alive(&d).unwrap();
-        for i in 0..d.len() {
-            assert_eq!(p[i], plain.p_alive(d.x[i], d.t_x[i], d.t_cal[i]));
+        for (i, p) in p.iter().enumerate() {
+            assert_eq!(*p, plain.p_alive(d.x[i], d.t_x[i], d.t_cal[i]));
         }
         let ll: f64 = (0..d.len())
             .map(|i| plain.log_likelihood_customer(d.x[i], d.t_x[i], d.t_cal[i]))

@@ -60,6 +60,9 @@ pub struct SimulatedHistories {
     pub life: Vec<Vec<f64>>,
 }
 
+/// One simulated customer: x, t_x, T and the covariates z, w.
+type Row = (f64, f64, f64, Vec<f64>, Vec<f64>);
+
 /// Simulates `customers` histories from `model` with covariate coefficients `gamma_trans` and
 /// `gamma_life` (one covariate column per coefficient), observed for T uniform in
 /// `t_range`, from `seed`.
@@ -102,7 +105,7 @@ pub fn simulate(
         ));
     }
     let (kt, kl) = (gamma_trans.len(), gamma_life.len());
-    let rows: Vec<(f64, f64, f64, Vec<f64>, Vec<f64>)> = (0..customers)
+    let rows: Vec<Row> = (0..customers)
         .into_par_iter()
         .map(|i| {
             let mut rng = Rng::for_stream(seed, i as u64);

@@ -249,20 +249,23 @@ fn covariance_of(model: &FittedModel) -> Result<&Vec<Vec<f64>>> {
     })
 }
 
-/// Central-difference derivatives of `f` (a per-customer vector) with respect to each
-/// log-parameter of `model`, one vector per parameter.
-fn derivatives(model: &FittedModel, f: &dyn Fn(&FittedModel) -> Result<Vec<f64>>) -> Result<Vec<Vec<f64>>> {
+/// Central-difference derivatives of the per-customer vectors `f` returns, with respect to
+/// each log-parameter of `model`: one list per output of `f`, one vector per parameter.
+fn derivatives(model: &FittedModel, f: &dyn Fn(&FittedModel) -> Result<Vec<Vec<f64>>>) -> Result<Vec<Vec<Vec<f64>>>> {
     let theta: Vec<f64> = model.params().iter().map(|(_, v)| v.ln()).collect();
-    (0..theta.len())
-        .map(|j| {
-            let mut t = theta.clone();
-            t[j] = theta[j] + STEP;
-            let up = f(&with_log_params(model, &t)?)?;
-            t[j] = theta[j] - STEP;
-            let down = f(&with_log_params(model, &t)?)?;
-            Ok(up.iter().zip(&down).map(|(u, d)| (u - d) / (2.0 * STEP)).collect())
-        })
-        .collect()
+    let mut out: Vec<Vec<Vec<f64>>> = Vec::new();
+    for j in 0..theta.len() {
+        let mut t = theta.clone();
+        t[j] = theta[j] + STEP;
+        let up = f(&with_log_params(model, &t)?)?;
+        t[j] = theta[j] - STEP;
+        let down = f(&with_log_params(model, &t)?)?;
+        out.resize_with(up.len(), Vec::new);
+        for ((slot, u), d) in out.iter_mut().zip(&up).zip(&down) {
+            slot.push(u.iter().zip(d).map(|(u, d)| (u - d) / (2.0 * STEP)).collect());
+        }
+    }
+    Ok(out)
 }
 
 /// ∇fᵢᵀ Σ ∇fᵢ of every customer i, from the derivative vectors and the covariance.
@@ -379,8 +382,13 @@ pub fn score_intervals(
         Ok((s.expected_purchases, s.discounted_purchases))
     };
     let (expected, discounted) = score(purchase)?;
-    let d_expected = derivatives(purchase, &|m| score(m).map(|s| s.0))?;
-    let var_e = delta_variances(&d_expected, cov, n);
+    // one pass of perturbed scores gives the derivatives of both outputs
+    let d = derivatives(purchase, &|m| {
+        score(m).map(|(e, disc)| if spend.is_some() { vec![e, disc] } else { vec![e] })
+    })?;
+    let no_derivatives = || Error::param("intervals", "the model has no parameters to perturb");
+    let d_expected = d.first().ok_or_else(no_derivatives)?;
+    let var_e = delta_variances(d_expected, cov, n);
     let var_ln_e: Vec<f64> = var_e
         .iter()
         .zip(&expected)
@@ -401,10 +409,11 @@ pub fn score_intervals(
                 }
             };
             let s = spend_of(&spend_model)?;
-            let d_disc = derivatives(purchase, &|m| score(m).map(|s| s.1))?;
-            let d_spend = derivatives(&spend_model, &spend_of)?;
-            let var_d = delta_variances(&d_disc, cov, n);
-            let var_s = delta_variances(&d_spend, spend_cov, n);
+            let d_disc = d.get(1).ok_or_else(no_derivatives)?;
+            let d_spend = derivatives(&spend_model, &|m| spend_of(m).map(|v| vec![v]))?;
+            let d_spend = d_spend.first().ok_or_else(no_derivatives)?;
+            let var_d = delta_variances(d_disc, cov, n);
+            let var_s = delta_variances(d_spend, spend_cov, n);
             let value: Vec<f64> = discounted.iter().zip(&s).map(|(d, s)| d * s).collect();
             let var_ln: Vec<f64> = (0..n)
                 .map(|i| {

@@ -80,13 +80,12 @@ fn keys_as_text(table: &RecordBatch, column: &str, source: &str) -> Result<Strin
         .ok_or_else(|| Error::param("key", "the key column did not convert to text"))
 }
 
+/// Covariate columns as f64, one vector per column.
+type Columns = Vec<Vec<f64>>;
+
 /// The covariate table's rows in the summary's customer order, and each covariate column as
 /// f64 in that order.
-fn aligned(
-    summary: &CustomerSummary,
-    table: &RecordBatch,
-    columns: &CovariateColumns,
-) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+fn aligned(summary: &CustomerSummary, table: &RecordBatch, columns: &CovariateColumns) -> Result<(Columns, Columns)> {
     let source = "covariate table";
     let keys = keys_as_text(table, &columns.key, source)?;
     let mut row_of: HashMap<&str, usize> = HashMap::with_capacity(keys.len());
