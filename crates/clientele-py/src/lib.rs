@@ -36,10 +36,18 @@ fn buffer_addresses(data: pyo3_arrow::input::AnyRecordBatch) -> PyResult<Vec<(St
 /// `.json` or `.arrow`, under a temporary name renamed into place (an interrupted write leaves
 /// the previous file intact). The GIL is released while writing.
 #[pyfunction]
-fn write(py: Python<'_>, data: pyo3_arrow::input::AnyRecordBatch, path: std::path::PathBuf) -> PyResult<()> {
+#[pyo3(signature = (data, path, threads=None))]
+fn write(
+    py: Python<'_>,
+    data: pyo3_arrow::input::AnyRecordBatch,
+    path: std::path::PathBuf,
+    threads: Option<usize>,
+) -> PyResult<()> {
     use errors::IntoPy;
     let (schema, batches) = convert::batches_in(data)?;
-    py.detach(|| clientele::io::write_batches(&schema, &batches, &path))
+    let par = convert::parallelism(threads)?;
+    // the CLI's writer: Parquet column chunks are encoded in parallel in the pool
+    py.detach(|| clientele::io::write_batches_in(&schema, &batches, &path, &par))
         .py()
 }
 

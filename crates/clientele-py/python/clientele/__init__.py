@@ -579,12 +579,13 @@ def satisfaction(events, *, segments=None, by: str = "month", survey_type: Optio
     return _view("satisfaction", events, params, columns, purchase_type, threads, segments)
 
 
-def write(table, path) -> None:
+def write(table, path, *, threads: Optional[int] = None) -> None:
     """Writes an Arrow table to ``path`` with the engine's writers (``.parquet`` with zstd,
     ``.csv``, ``.json``, ``.arrow``), atomically: under a temporary name, then renamed, so an
     interrupted write never leaves a half-written file at ``path``. The same writers as the CLI's
-    ``--out``."""
-    _native.write(_arrow(table, "table"), _os.fspath(path))
+    ``--out``: Parquet columns are encoded in parallel on ``threads`` workers (default: one per
+    core)."""
+    _native.write(_arrow(table, "table"), _os.fspath(path), threads)
 
 
 class SummaryState:

@@ -249,29 +249,78 @@ pub struct CovariateConfig {
     opts: super::FitOptions,
 }
 
-/// The negative log-likelihood over (ln base, γ_trans, γ_life), on times divided by `scale`.
-struct Likelihood<'a> {
-    data: &'a CovariateData,
+/// The negative log-likelihood over (ln base, γ_trans, γ_life), on times divided by the
+/// largest T, over distinct (x, t_x, T, covariates) rows with their counts as weights.
+struct Likelihood {
     kind: ModelKind,
-    /// x, t_x / scale, T / scale
+    /// Transaction and lifetime covariates per row.
+    kt: usize,
+    kl: usize,
+    /// x, t_x / scale, T / scale of each distinct row
     rows: Vec<[f64; 3]>,
+    /// How many customers share each row.
+    weight: Vec<f64>,
+    /// Row-major distinct rows × (kt + kl) covariates.
+    cov: Vec<f64>,
+    customers: f64,
     penalizer: f64,
 }
 
-impl Likelihood<'_> {
-    fn dim(&self) -> usize {
-        4 + self.data.trans_names.len() + self.data.life_names.len()
+impl Likelihood {
+    /// Rows of `data` with times divided by `scale`, customers with bit-identical histories
+    /// and covariates merged (first-seen order): exact, and much shorter when T is counted in
+    /// whole periods and the covariates are categories.
+    fn new(data: &CovariateData, kind: ModelKind, scale: f64, penalizer: f64) -> Self {
+        use std::collections::HashMap;
+        let (kt, kl) = (data.trans_names.len(), data.life_names.len());
+        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+        let (mut rows, mut weight, mut cov) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..data.len() {
+            let (z, w) = (data.trans_row(i), data.life_row(i));
+            let row = [data.x[i], data.t_x[i], data.t_cal[i]];
+            let key: Vec<u64> = row.iter().chain(z).chain(w).map(|v| v.to_bits()).collect();
+            match index.get(&key) {
+                Some(&r) => {
+                    if let Some(wt) = weight.get_mut(r) {
+                        *wt += 1.0;
+                    }
+                }
+                None => {
+                    index.insert(key, rows.len());
+                    rows.push([row[0], row[1] / scale, row[2] / scale]);
+                    weight.push(1.0);
+                    cov.extend_from_slice(z);
+                    cov.extend_from_slice(w);
+                }
+            }
+        }
+        Likelihood {
+            kind,
+            kt,
+            kl,
+            rows,
+            weight,
+            cov,
+            customers: data.len() as f64,
+            penalizer,
+        }
     }
 
-    /// One customer's log-likelihood and its gradient in the fitted coordinates, added to `acc`.
+    fn dim(&self) -> usize {
+        4 + self.kt + self.kl
+    }
+
+    /// One row's weighted log-likelihood and its gradient in the fitted coordinates, added to `acc`.
     fn add_row(&self, i: usize, base: [f64; 4], gamma: (&[f64], &[f64]), acc: &mut [f64]) -> Result<()> {
-        let (z, w) = (self.data.trans_row(i), self.data.life_row(i));
+        let k = self.kt + self.kl;
+        let covs = self.cov.get(i * k..(i + 1) * k).unwrap_or(&[]);
+        let (z, w) = covs.split_at(self.kt.min(covs.len()));
         let et: f64 = z.iter().zip(gamma.0).map(|(a, b)| a * b).sum();
         let el: f64 = w.iter().zip(gamma.1).map(|(a, b)| a * b).sum();
         let [x, t_x, t] = self.rows.get(i).copied().unwrap_or([f64::NAN; 3]);
+        let wt = self.weight.get(i).copied().unwrap_or(f64::NAN);
         let [r, al0, p3, p4] = base;
         let al = al0 * (-et).exp();
-        let kt = z.len();
         let (ll, dl, dlife) = if self.kind == ModelKind::ParetoNbd {
             let be = p4 * (-el).exp();
             let (ll, g) = super::pareto_nbd::row_log_likelihood_grad(r, al, p3, be, x, t_x, t)?;
@@ -287,19 +336,18 @@ impl Likelihood<'_> {
         let mut it = acc.iter_mut();
         let mut add = |v: f64| {
             if let Some(a) = it.next() {
-                *a += v;
+                *a += wt * v;
             }
         };
         add(ll);
         dl.iter().for_each(|&d| add(d));
         z.iter().for_each(|&zk| add(-zk * dl[1]));
         w.iter().for_each(|&wk| add(wk * dlife));
-        debug_assert_eq!(1 + 4 + kt + w.len(), acc.len());
         Ok(())
     }
 }
 
-impl Objective for Likelihood<'_> {
+impl Objective for Likelihood {
     fn dim(&self) -> usize {
         Likelihood::dim(self)
     }
@@ -310,9 +358,8 @@ impl Objective for Likelihood<'_> {
         if theta.len() != k || !base.iter().all(|v| v.is_finite() && *v > 0.0) {
             return f64::NAN;
         }
-        let kt = self.data.trans_names.len();
-        let (gt, gl) = theta[4..].split_at(kt);
-        let n = self.data.len();
+        let (gt, gl) = theta[4..].split_at(self.kt);
+        let n = self.rows.len();
         let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
@@ -331,7 +378,7 @@ impl Objective for Likelihood<'_> {
                 *t += v;
             }
         }
-        let pen = self.penalizer * n as f64;
+        let pen = self.penalizer * self.customers;
         if let Some(g) = grad {
             for (j, g) in g.iter_mut().enumerate() {
                 let d = tot.get(j + 1).copied().unwrap_or(f64::NAN);
@@ -413,14 +460,7 @@ impl CovariateConfig {
             })
             .collect();
         theta0.extend(std::iter::repeat_n(0.0, data.trans_names.len() + data.life_names.len()));
-        let obj = Likelihood {
-            data,
-            kind,
-            rows: (0..data.len())
-                .map(|i| [data.x[i], data.t_x[i] / s, data.t_cal[i] / s])
-                .collect(),
-            penalizer: self.opts.penalizer,
-        };
+        let obj = Likelihood::new(data, kind, s, self.opts.penalizer);
         let base_names: [&str; 4] = if kind == ModelKind::ParetoNbd {
             ["r", "alpha", "s", "beta"]
         } else {
@@ -438,8 +478,15 @@ impl CovariateConfig {
         } else {
             "bgnbd (covariates)"
         };
-        let n = data.len();
-        let (theta, mut diag) = run_fit(label, &name_refs, &obj, &theta0, self.opts, n as f64, n)?;
+        let (theta, mut diag) = run_fit(
+            label,
+            &name_refs,
+            &obj,
+            &theta0,
+            self.opts,
+            obj.customers,
+            obj.rows.len(),
+        )?;
         let base: [f64; 4] = std::array::from_fn(|j| {
             let v = theta.get(j).map_or(f64::NAN, |t| t.exp());
             if time_scaled(j) { v * s } else { v }
@@ -781,12 +828,7 @@ mod tests {
         ] {
             let d = data(model);
             let s = d.scale();
-            let obj = Likelihood {
-                data: &d,
-                kind,
-                rows: (0..d.len()).map(|i| [d.x[i], d.t_x[i] / s, d.t_cal[i] / s]).collect(),
-                penalizer: 0.01,
-            };
+            let obj = Likelihood::new(&d, kind, s, 0.01);
             let theta = [-0.3, -1.5, -0.2, 0.4, 0.3, -0.1, 0.2];
             let mut g = [0.0; 7];
             obj.eval(&theta, Some(&mut g));
@@ -795,6 +837,51 @@ mod tests {
             for (a, b) in g.iter().zip(num) {
                 assert!((a - b).abs() < 1e-5 * b.abs().max(1.0), "{kind}: {g:?} vs {num:?}");
             }
+        }
+    }
+
+    #[test]
+    fn repeated_customers_share_a_weighted_row() {
+        let h = simulate(
+            SimulatedModel::ParetoNbd {
+                r: 0.8,
+                alpha: 6.0,
+                s: 0.7,
+                beta: 12.0,
+            },
+            &[0.4],
+            &[0.3],
+            300,
+            (20.0, 40.0),
+            9,
+        )
+        .unwrap();
+        let twice = |v: &[f64]| v.iter().chain(v).copied().collect::<Vec<_>>();
+        let once = CovariateData::new(
+            &h.frequency,
+            &h.recency,
+            &h.t,
+            &[("z", &h.trans[0])],
+            &[("w", &h.life[0])],
+        )
+        .unwrap();
+        let (x2, tx2, t2, z2, w2) = (
+            twice(&h.frequency),
+            twice(&h.recency),
+            twice(&h.t),
+            twice(&h.trans[0]),
+            twice(&h.life[0]),
+        );
+        let doubled = CovariateData::new(&x2, &tx2, &t2, &[("z", &z2)], &[("w", &w2)]).unwrap();
+        let a = Likelihood::new(&once, ModelKind::ParetoNbd, 40.0, 0.0);
+        let b = Likelihood::new(&doubled, ModelKind::ParetoNbd, 40.0, 0.0);
+        assert_eq!((a.rows.len(), b.rows.len(), b.customers), (300, 300, 600.0));
+        let theta = [-0.3, -1.5, -0.2, 0.4, 0.3, -0.1];
+        let (mut ga, mut gb) = ([0.0; 6], [0.0; 6]);
+        let (va, vb) = (a.eval(&theta, Some(&mut ga)), b.eval(&theta, Some(&mut gb)));
+        assert!((vb - 2.0 * va).abs() < 1e-9 * va.abs(), "{va} {vb}");
+        for (x, y) in ga.iter().zip(gb) {
+            assert!((y - 2.0 * x).abs() < 1e-9 * x.abs().max(1.0));
         }
     }
 

@@ -339,15 +339,15 @@ pub struct ScoreIntervals {
 /// use clientele::models::clv::Discounting;
 /// use clientele::models::scores::Histories;
 /// use clientele::models::uncertainty::score_intervals;
-/// use clientele::models::{BgNbdParams, FittedModel, GammaGammaParams, RfmData, SpendData};
+/// use clientele::models::{BgNbdParams, FittedModel, RfmData};
 /// let (x, tx, t) = ([0.0, 1.0, 3.0, 0.0, 2.0, 4.0], [0.0, 9.0, 20.0, 0.0, 4.0, 25.0], [30.0, 28.0, 30.0, 12.0, 25.0, 29.0]);
-/// let m = [0.0, 20.0, 31.0, 0.0, 12.0, 18.0];
 /// let bg = FittedModel::BgNbd(BgNbdParams::new().penalizer(0.1).validate()?.fit(&RfmData::from_slices(&x, &tx, &t, None)?)?);
-/// let gg = GammaGammaParams::new().penalizer(0.1).validate()?.fit(&SpendData::from_slices(&x, &m, None)?)?;
+/// let m = [0.0; 6]; // no spend model: only expected purchases get intervals
 /// let h = Histories { frequency: &x, recency: &tx, t: &t, monetary_value: &m };
 /// let d = Discounting::DiscreteMonthly { months: 12, monthly_rate: 0.01, time_units_per_month: 4.345 };
-/// let iv = score_intervals(&bg, Some(&gg), &h, 26.0, &d, 0.9)?;
+/// let iv = score_intervals(&bg, None, &h, 26.0, &d, 0.9)?;
 /// assert!(iv.expected_purchases.lower[2] < iv.expected_purchases.upper[2]);
+/// assert!(iv.clv.lower.is_empty());
 /// # Ok(()) }
 /// ```
 pub fn score_intervals(

@@ -224,9 +224,9 @@ pub fn covariate_data(
 /// let end = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap_or_default();
 /// let cfg = SummaryParams::new(end).time_unit(TimeUnit::Week).validate()?;
 /// let summary = customer_summary(&EventSource::batches("synth", events), &cfg, &par)?.summary;
-/// // one covariate per customer: odd ids are 1
-/// let ids = Int64Array::from_iter_values(1_000_000..1_002_000);
-/// let odd = Float64Array::from_iter_values((1_000_000..1_002_000).map(|i| f64::from(i % 2)));
+/// // one covariate per customer (the generated keys start at 1,000,001): odd ids are 1
+/// let ids = Int64Array::from_iter_values(1_000_001..=1_002_000);
+/// let odd = Float64Array::from_iter_values((1_000_001..=1_002_000).map(|i| f64::from(i % 2)));
 /// let table = RecordBatch::try_from_iter([("customer_id", Arc::new(ids) as _), ("odd", Arc::new(odd) as _)])?;
 /// let cols = CovariateColumns::new(vec!["odd".into()], vec![]);
 /// let model = fit_with_covariates(&summary, &table, &cols, &CovariateParams::new(ModelKind::BgNbd).validate()?, &par)?;
