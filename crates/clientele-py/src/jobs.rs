@@ -307,6 +307,70 @@ pub fn clv(
     Ok((table_out(py, run.table)?, Models { set: run.models }, report))
 }
 
+/// The CLV job from events to a file, as `clientele clv --input ... --out ...`: the summary
+/// of `data`, the models fitted (or `models` scored), the table written to `out` with the
+/// engine's writer. Returns (models, report JSON `{"clv": ..., "ingest": ..., "out": ...}`);
+/// no table crosses into Python.
+#[pyfunction]
+#[pyo3(signature = (data, calibration_end, out, period="day", time_unit="period", model="bgnbd", horizon="12m", monthly_discount=None, continuous_discount=None, cost_rate=None, purchase_penalizer=0.0, spend_penalizer=0.0, risk_model=None, models=None, columns=None, purchase_type=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn clv_job(
+    py: Python<'_>,
+    data: EventsArg,
+    calibration_end: &str,
+    out: std::path::PathBuf,
+    period: &str,
+    time_unit: &str,
+    model: &str,
+    horizon: &str,
+    monthly_discount: Option<f64>,
+    continuous_discount: Option<f64>,
+    cost_rate: Option<f64>,
+    purchase_penalizer: f64,
+    spend_penalizer: f64,
+    risk_model: Option<&str>,
+    models: Option<&Models>,
+    columns: Option<HashMap<String, String>>,
+    purchase_type: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<(Models, String)> {
+    let prep = summary_params(calibration_end, None, period, time_unit, false)?
+        .validate()
+        .py()?;
+    let cfg = clv_config(
+        model,
+        horizon,
+        monthly_discount,
+        continuous_discount,
+        cost_rate,
+        (purchase_penalizer, spend_penalizer),
+        risk_model,
+    )?;
+    let source = events(data, ingest_options(columns, purchase_type)?)?;
+    let par = parallelism(threads)?;
+    let saved = models.map(|m| m.set.clone());
+    let (run, ingest) = py
+        .detach(|| -> clientele::Result<_> {
+            let summary = pipeline::customer_summary(&source, &prep, &par)?;
+            let run = match &saved {
+                Some(m) => pipeline::score_clv(&summary.summary, m, &cfg, &par)?,
+                None => pipeline::clv(&summary.summary, &cfg, &par)?,
+            };
+            clientele::io::write_batches_in(&run.table.schema(), std::slice::from_ref(&run.table), &out, &par)?;
+            Ok((run, summary.ingest))
+        })
+        .py()?;
+    let ingest: Option<serde_json::Value> = report_json(ingest.as_ref())?
+        .map(|j| serde_json::from_str(&j).map_err(|e| invalid("report", e)))
+        .transpose()?;
+    let report = serde_json::json!({
+        "clv": run.report,
+        "ingest": ingest,
+        "out": out.display().to_string(),
+    });
+    Ok((Models { set: run.models }, report.to_string()))
+}
+
 /// A trained churn classifier.
 #[pyclass(module = "clientele._native", name = "ChurnModel", frozen)]
 #[derive(Clone)]

@@ -66,6 +66,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jobs::value_segments, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::fit, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::clv, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::clv_job, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::churn_train, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::churn_score, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::view, m)?)?;

@@ -177,3 +177,44 @@ def test_report_html_writes_the_page_and_its_data(cdnow_events, tmp_path):
     with pytest.raises(clientele.ClienteleError) as e:
         clientele.report_html(cdnow_events, "1997-01-01", "1997-09-30")
     assert e.value.kind == "InvalidParameter" and "calibration_end" in str(e.value)
+
+
+def test_clv_job_writes_what_clv_returns(cdnow_events, tmp_path):
+    """The file-to-file job gives the table summary() -> clv() gives, written by the engine."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "clv.parquet"
+    job = clientele.clv_job(cdnow_events, CALIBRATION_END, out, time_unit="week", monthly_discount=0.01)
+    assert job.table is None
+    assert job.report["clv"]["customers"] == 2357 and job.report["out"] == str(out)
+    assert job.report["ingest"]["rows_accepted"] == cdnow_events.num_rows
+    s = clientele.summary(cdnow_events, CALIBRATION_END, time_unit="week")
+    direct = clientele.clv(s, monthly_discount=0.01).table
+    assert pq.read_table(out).equals(direct)
+    # scoring with saved models, and errors as in clv()
+    again = clientele.clv_job(cdnow_events, CALIBRATION_END, tmp_path / "again.parquet", time_unit="week",
+                              models=job.models)
+    assert again.report["clv"]["fitted"] is False
+    assert pq.read_table(tmp_path / "again.parquet").equals(direct)
+    with pytest.raises(clientele.ClienteleError, match="discount"):
+        clientele.clv_job(cdnow_events, CALIBRATION_END, tmp_path / "x.parquet", time_unit="week")
+
+
+def test_file_jobs_do_not_import_pyarrow():
+    """import clientele and a file-to-file job load neither pyarrow nor NumPy (most of a cold
+    start); a job that returns a table loads pyarrow when it returns it."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import RFM_EVENTS
+
+    with __import__("tempfile").TemporaryDirectory() as d:
+        out = os.path.join(d, "clv.parquet")
+        code = ("import sys, clientele\n"
+                "before = 'pyarrow' in sys.modules\n"
+                f"clientele.clv_job({RFM_EVENTS!r}, '2025-06-30', {out!r}, monthly_discount=0.01, time_unit='week')\n"
+                "print(before, 'pyarrow' in sys.modules, 'numpy' in sys.modules)\n")
+        out_text = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+        assert out_text.split() == ["False", "False", "False"], out_text
+        assert os.path.getsize(out) > 0

@@ -73,6 +73,12 @@ def clv(summary: object, model: str = "bgnbd", horizon: str = "12m", monthly_dis
         purchase_penalizer: float = 0.0, spend_penalizer: float = 0.0, risk_model: Optional[str] = None,
         models: Optional[Models] = None, time_unit: Optional[str] = None, period: Optional[str] = None,
         threads: Optional[int] = None) -> tuple[pa.Table, Models, str]: ...
+def clv_job(data: object, calibration_end: str, out: str, period: str = "day", time_unit: str = "period",
+            model: str = "bgnbd", horizon: str = "12m", monthly_discount: Optional[float] = None,
+            continuous_discount: Optional[float] = None, cost_rate: Optional[float] = None,
+            purchase_penalizer: float = 0.0, spend_penalizer: float = 0.0, risk_model: Optional[str] = None,
+            models: Optional[Models] = None, columns: Optional[dict[str, str]] = None,
+            purchase_type: Optional[str] = None, threads: Optional[int] = None) -> tuple[Models, str]: ...
 def churn_train(data: object, cutoff: str, horizon_days: int = 90, btyd_weeks: Optional[float] = None,
                 c: float = 1.0, balanced: bool = False, columns: Optional[dict[str, str]] = None,
                 purchase_type: Optional[str] = None,
