@@ -45,7 +45,8 @@ fn summary_and_rfm_are_the_same_from_every_source() {
     for (i, source) in sources.iter().enumerate() {
         let par = Parallelism::threads(1 + i % 3).unwrap();
         let s = customer_summary(source, &prep, &par).unwrap();
-        assert_eq!(s.streamed, i == 2, "source {i}");
+        // one Parquet file and batches in memory are summarized straight from their columns
+        assert_eq!(s.streamed, i == 1 || i == 2, "source {i}");
         if let Some(r) = &s.ingest {
             assert!(r.reconciles() && r.rows_rejected == 0);
         }

@@ -11,7 +11,7 @@ use super::source::{EventSource, load_events};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::ingest::IngestReport;
-use crate::kernels::summary::{SummaryConfig, summarize, summarize_parquet};
+use crate::kernels::summary::{SummaryConfig, summarize, summarize_batches, summarize_parquet};
 use crate::models::DataWindow;
 use crate::schema::Role;
 
@@ -121,17 +121,19 @@ pub struct SummaryRun {
     /// The summary.
     pub summary: CustomerSummary,
     /// The ingest report when files were read into a store (rejected rows are in it); `None`
-    /// for a store, or for a Parquet file summarized straight from its columns (that path is
-    /// taken only when no row would be rejected).
+    /// for a store, or for a Parquet file or batches summarized straight from their columns
+    /// (that path is taken only when no row would be rejected).
     pub ingest: Option<IngestReport>,
-    /// True when a single Parquet file was summarized straight from its columns.
+    /// True when a single Parquet file (or batches in memory) was summarized straight from its
+    /// columns.
     pub streamed: bool,
 }
 
 /// Summarizes the events of `source` per customer (see [`summarize`] for the columns).
 ///
 /// One Parquet file is summarized straight from its purchase columns when it is in the
-/// streaming path's scope ([`summarize_parquet`]); any other source is ingested (loading only
+/// streaming path's scope ([`summarize_parquet`]), and so are record batches in memory
+/// ([`summarize_batches`]); any other source is ingested (loading only
 /// the key, time, type and amount) and summarized from the store. Both give the same purchase
 /// columns (`customer_id`, `first_purchase`, `last_purchase`, `purchase_count`, `frequency`,
 /// `recency`, `T`, `monetary_value`, `total_spend` and the holdout columns), which is all the
@@ -162,6 +164,15 @@ pub fn customer_summary(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Par
     if let EventSource::Files(f) = source
         && let Some(path) = f.single_parquet()
         && let Some(table) = summarize_parquet(path, cfg, &f.ingest.clone().only(SUMMARY_ROLES), par)?
+    {
+        return Ok(SummaryRun {
+            summary: CustomerSummary::new(table, window)?,
+            ingest: None,
+            streamed: true,
+        });
+    }
+    if let EventSource::Batches { batches, ingest, .. } = source
+        && let Some(table) = summarize_batches(batches, cfg, &ingest.clone().only(SUMMARY_ROLES), par)?
     {
         return Ok(SummaryRun {
             summary: CustomerSummary::new(table, window)?,

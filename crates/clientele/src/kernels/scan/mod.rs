@@ -322,7 +322,46 @@ impl PurchaseScan {
         Ok(Some(out))
     }
 
-    /// Checks one decoded batch (columns: key, time, [type], [amount]) and passes its
+    /// The checks of one decoded batch, with this file's settings.
+    fn rules(&self) -> BatchRules<'_> {
+        BatchRules {
+            scale: self.scale,
+            div: self.div,
+            has_type: self.has_type,
+            has_amount: self.has_amount,
+            purchase: &self.purchase,
+            allow_refunds: self.allow_refunds,
+            min_key: self.min_key,
+            customers: self.customers,
+        }
+    }
+
+    fn batch<S: PurchaseSink>(
+        &self,
+        sink: &mut S,
+        batch: &RecordBatch,
+        until: i64,
+        scratch: &mut (Vec<u32>, Vec<(u32, i64, f64)>),
+    ) -> std::result::Result<(), Refuse> {
+        self.rules().batch(sink, batch, until, scratch)
+    }
+}
+
+/// What a batch of (key, time, [type], [amount]) columns is checked against, and how its times
+/// and keys convert: the settings of a [`PurchaseScan`] or of [`scan_batches`].
+struct BatchRules<'a> {
+    scale: i64,
+    div: i64,
+    has_type: bool,
+    has_amount: bool,
+    purchase: &'a str,
+    allow_refunds: bool,
+    min_key: i64,
+    customers: usize,
+}
+
+impl BatchRules<'_> {
+    /// Checks one batch (columns: key, time, [type], [amount]) and passes its
     /// purchases before `until` to `sink`, through `scratch`.
     ///
     /// Two passes instead of one branchy loop: a branch-free pass over every row checks the
@@ -400,10 +439,35 @@ impl PurchaseScan {
             &scaled
         };
         // Event types: per dictionary value 0 (another type), 1 (a purchase) or 2 (blank: a
-        // rejected row; ingestion trims types, and a null or blank type is rejected).
-        let (codes, type_keys): (Vec<u8>, Option<&[i32]>) = match types {
-            None => (vec![1], None),
-            Some(t) => {
+        // rejected row; ingestion trims types, and a null or blank type is rejected). Plain
+        // string columns (in-memory batches) get one code per row, with row keys 0..n.
+        let row_keys: Vec<i32>;
+        let code = |v: Option<&str>| {
+            let v = v.map_or("", str::trim);
+            if v.is_empty() { 2 } else { u8::from(v == self.purchase) }
+        };
+        let plain: Option<Vec<u8>> = match types.map(|t| t.data_type()) {
+            Some(DataType::Utf8) => types
+                .and_then(|t| t.as_string_opt::<i32>())
+                .map(|a| a.iter().map(code).collect()),
+            Some(DataType::LargeUtf8) => types
+                .and_then(|t| t.as_string_opt::<i64>())
+                .map(|a| a.iter().map(code).collect()),
+            Some(DataType::Utf8View) => types
+                .and_then(|t| t.as_string_view_opt())
+                .map(|a| a.iter().map(code).collect()),
+            _ => None,
+        };
+        let (codes, type_keys): (Vec<u8>, Option<&[i32]>) = match (types, plain) {
+            (_, Some(codes)) => {
+                if codes.len() != n || n > i32::MAX as usize {
+                    return Err(Refuse);
+                }
+                row_keys = (0..n as i32).collect();
+                (codes, Some(&row_keys))
+            }
+            (None, None) => (vec![1], None),
+            (Some(t), None) => {
                 let d = t.as_dictionary_opt::<Int32Type>().ok_or(Refuse)?;
                 if d.null_count() > 0 {
                     return Err(Refuse);
@@ -519,4 +583,144 @@ impl PurchaseScan {
         sink.extend(&scratch.1);
         Ok(())
     }
+}
+
+/// Purchases of in-memory record batches, checked as [`PurchaseScan`] checks a file's: the
+/// batches (all with one schema, the columns found by `ingest`'s mapping) are handed to
+/// per-worker sinks (`make` gets the number of key offsets) in parallel, each purchase before
+/// `until` once. Returns the smallest key,
+/// the number of key offsets and the sinks, or `None` when the batches are outside the
+/// streaming path's scope (the [module docs](self); also a roles setting that loads more than
+/// the key, time, type and amount, whose columns ingestion would check) and the caller must
+/// ingest them.
+///
+/// # Errors
+/// None today; the `Result` leaves room for readers that can fail.
+pub(crate) fn scan_batches<S: PurchaseSink>(
+    batches: &[RecordBatch],
+    ingest: &IngestOptions,
+    until: i64,
+    par: &Parallelism,
+    make: impl Fn(usize) -> S + Sync + Send,
+) -> Result<Option<(i64, usize, Vec<S>)>> {
+    let purchase_roles = [Role::CustomerId, Role::EventTime, Role::EventType, Role::Amount];
+    if ingest.key_type == KeyType::String
+        || ingest
+            .roles
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|role| !purchase_roles.contains(role)))
+    {
+        return Ok(None);
+    }
+    let Some(first) = batches.first() else {
+        return Ok(None);
+    };
+    let schema = first.schema();
+    if batches.iter().any(|b| b.schema() != schema) {
+        return Ok(None);
+    }
+    let m = &ingest.mapping;
+    let find = |role: Role| schema.index_of(m.column(role)).ok();
+    let (Some(key_i), Some(time_i)) = (find(Role::CustomerId), find(Role::EventTime)) else {
+        return Ok(None);
+    };
+    let (type_i, amount_i) = (find(Role::EventType), find(Role::Amount));
+    let field = |i: usize| schema.field(i).data_type().clone();
+    let Some((scale, div)) = time_scale(&field(time_i)) else {
+        return Ok(None);
+    };
+    if field(key_i) != DataType::Int64
+        || amount_i.is_some_and(|i| !field(i).is_numeric())
+        || type_i.is_some_and(|i| !is_text(&field(i)))
+    {
+        return Ok(None);
+    }
+    // The key range, exactly (a null key is a row ingestion rejects).
+    let (mut lo, mut hi, mut rows) = (i64::MAX, i64::MIN, 0usize);
+    for b in batches {
+        let k = b.column(key_i);
+        let Some(k) = k.as_primitive_opt::<Int64Type>().filter(|k| k.null_count() == 0) else {
+            return Ok(None);
+        };
+        for &v in k.values() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        rows += k.len();
+    }
+    if rows == 0 {
+        return Ok(None);
+    }
+    let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1);
+    let Some(customers) = range.filter(|&r| r <= (rows.saturating_mul(4)).min(1 << 28)) else {
+        return Ok(None);
+    };
+    let rules = BatchRules {
+        scale,
+        div,
+        has_type: type_i.is_some(),
+        has_amount: amount_i.is_some(),
+        purchase: &ingest.purchase_type,
+        allow_refunds: ingest.allow_refunds,
+        min_key: lo,
+        customers,
+    };
+    // key, time, type (plain strings as they are; dictionaries with Int32 keys over Utf8),
+    // amount
+    let project = |b: &RecordBatch| -> Option<RecordBatch> {
+        let mut cols = vec![Arc::clone(b.column(key_i)), Arc::clone(b.column(time_i))];
+        if let Some(i) = type_i {
+            let t = b.column(i);
+            let t = match t.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Arc::clone(t),
+                DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => Arc::clone(t),
+                _ => arrow_cast::cast(
+                    t,
+                    &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                )
+                .ok()?,
+            };
+            cols.push(t);
+        }
+        cols.extend(amount_i.map(|i| Arc::clone(b.column(i))));
+        let fields: Vec<Field> = cols
+            .iter()
+            .enumerate()
+            .map(|(j, c)| Field::new(format!("c{j}"), c.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).ok()
+    };
+    let workers = par.install(rayon::current_num_threads).clamp(1, batches.len());
+    let next = AtomicUsize::new(0);
+    let refused = AtomicBool::new(false);
+    let sinks: Vec<Option<S>> = par.install(|| {
+        (0..workers)
+            .into_par_iter()
+            .map(|_| {
+                let mut sink = make(customers);
+                let mut scratch = (Vec::new(), Vec::new());
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(b) = batches.get(i) else {
+                        break;
+                    };
+                    if refused.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let ok = project(b).is_some_and(|p| rules.batch(&mut sink, &p, until, &mut scratch).is_ok());
+                    if !ok {
+                        refused.store(true, Ordering::Relaxed);
+                        return None;
+                    }
+                    sink.end_batch();
+                }
+                sink.finish();
+                Some(sink)
+            })
+            .collect()
+    });
+    Ok(sinks
+        .into_iter()
+        .collect::<Option<Vec<S>>>()
+        .map(|s| (lo, customers, s)))
 }

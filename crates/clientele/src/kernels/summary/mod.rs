@@ -21,7 +21,8 @@
 //!
 //! - [`summarize`]: one parallel pass over an [`EventStore`](crate::store::EventStore);
 //! - [`SummaryAccumulator`]: `update` / `merge` / `finish` partial state, for partitioned data;
-//! - [`summarize_parquet`]: the purchase columns only, straight from a Parquet file (no store).
+//! - [`summarize_parquet`]: the purchase columns only, straight from a Parquet file (no store);
+//!   [`summarize_batches`] the same from record batches in memory.
 
 mod accumulator;
 mod kernel;
@@ -40,5 +41,5 @@ pub use partial::{STATE_METADATA_KEY, state_schema};
 pub use period::{Period, TimeUnit};
 pub use state::CustomerState;
 pub(crate) use state::{to_units, units_to_cents};
-pub use stream::{PURCHASE_COLUMNS, summarize_parquet};
+pub use stream::{PURCHASE_COLUMNS, summarize_batches, summarize_parquet};
 pub use tracking::{MAX_TRACKING_POINTS, repeat_tracking};

@@ -21,7 +21,7 @@ use super::state::CustomerState;
 use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::ingest::IngestOptions;
-use crate::kernels::scan::{PurchaseScan, PurchaseSink};
+use crate::kernels::scan::{PurchaseScan, PurchaseSink, scan_batches};
 use crate::schema::CUSTOMER_ID;
 use crate::schema::output::common::{FIRST_PURCHASE, LAST_PURCHASE};
 use crate::schema::output::summary::{
@@ -97,14 +97,60 @@ pub fn summarize_parquet(
     let until = cfg.observation_end_excl.unwrap_or(cfg.calibration_end_excl);
     let n = scan.customers;
     let shift = bucket_shift(n);
-    let buckets = (n >> shift) + 1;
-    let make = || Purchases {
+    let make = move || Purchases {
         shift,
-        buckets: (0..buckets).map(|_| Vec::new()).collect(),
+        buckets: (0..(n >> shift) + 1).map(|_| Vec::new()).collect(),
     };
     let Some(workers) = scan.run(until, par, make)? else {
         return Ok(None);
     };
+    finish_purchases(&workers, scan.min_key, n, shift, cfg, par).map(Some)
+}
+
+/// [`summarize_parquet`] for record batches in memory (a pyarrow or Polars table handed to
+/// the engine, `EventSource::Batches`): the same purchase columns, equal to
+/// [`summarize`](super::summarize) over a store of the batches, or `None` when the batches are
+/// outside the streaming path's scope (as for a file: integer keys with a dense range,
+/// timestamp or date times, a numeric amount, string event types, no row that ingestion
+/// would reject, and `ingest` loading only the key, time, type and amount).
+///
+/// # Errors
+/// None today (`Result` for symmetry with [`summarize_parquet`]).
+pub fn summarize_batches(
+    batches: &[RecordBatch],
+    cfg: &SummaryConfig,
+    ingest: &IngestOptions,
+    par: &Parallelism,
+) -> Result<Option<RecordBatch>> {
+    if cfg.params.include_non_buyers {
+        return Ok(None);
+    }
+    let until = cfg.observation_end_excl.unwrap_or(cfg.calibration_end_excl);
+    let make = |n: usize| {
+        let shift = bucket_shift(n);
+        Purchases {
+            shift,
+            buckets: (0..(n >> shift) + 1).map(|_| Vec::new()).collect(),
+        }
+    };
+    let Some((min_key, n, workers)) = scan_batches(batches, ingest, until, par, make)? else {
+        return Ok(None);
+    };
+    finish_purchases(&workers, min_key, n, bucket_shift(n), cfg, par).map(Some)
+}
+
+/// Groups the workers' purchases by customer and finishes every customer: the purchase
+/// columns of the summary, keys `min_key + offset` for the `n` key offsets, in buckets of
+/// 2^`shift` customers.
+fn finish_purchases(
+    workers: &[Purchases],
+    min_key: i64,
+    n: usize,
+    shift: u32,
+    cfg: &SummaryConfig,
+    par: &Parallelism,
+) -> Result<RecordBatch> {
+    let buckets = (n >> shift) + 1;
     // Each bucket in parallel: group its purchases by customer (count, prefix sums, scatter),
     // order each customer's handful of purchases by time, finish each customer. The bucket
     // boundaries depend only on the key range, so the output is the same for any pool.
@@ -156,7 +202,7 @@ pub fn summarize_parquet(
                     state.fill_sorted(cfg, &times, &types, Some(&amounts), Some(0));
                     if SummaryColumns::includes(cfg, &state) {
                         out.push(cfg, &state);
-                        keys.push(scan.min_key + (base + c) as i64);
+                        keys.push(min_key + (base + c) as i64);
                     }
                 }
                 (out, keys)
@@ -176,5 +222,5 @@ pub fn summarize_parquet(
         .iter()
         .filter_map(|name| schema.index_of(name).ok())
         .collect();
-    Ok(Some(full.project(&keep)?))
+    Ok(full.project(&keep)?)
 }
