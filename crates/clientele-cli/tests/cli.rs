@@ -1510,6 +1510,30 @@ fn intervals_and_covariates_from_the_command_line() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("customer_id,frequency,recency,T,p_alive,expected_purchases\n"));
     assert_eq!(text.lines().count(), 20_001);
+    // with intervals (the saved model keeps its covariance)
+    ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--summary",
+        &summary,
+        "--covariates",
+        &covariates,
+        "--horizon",
+        "52",
+        "--intervals",
+        "0.9",
+        "--out",
+        &out,
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with(
+        "customer_id,frequency,recency,T,p_alive,expected_purchases,expected_purchases_lower,expected_purchases_upper\n"
+    ));
+    for line in text.lines().skip(1).take(2000) {
+        let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+        assert!(f[6] <= f[5] && f[5] <= f[7], "{line}");
+    }
     // without the table, or with a column missing, a clear error
     let e = run(&["predict", "--model", &model, "--summary", &summary, "--horizon", "52"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("give their table with --covariates"));

@@ -360,12 +360,17 @@ pub fn predict(a: &PredictArgs, par: &Parallelism) -> CliResult<()> {
             )
             .into());
         };
-        if a.intervals.is_some() {
-            return Err("--intervals is not available for models with covariates yet".into());
-        }
         let covariates = clientele::io::read_table(path)?;
         let summary = a.source.load(model.window.as_ref(), par)?;
-        clientele::pipeline::predict_with_covariates(&summary, &model, &covariates, &a.covariate_key, a.horizon, par)?
+        clientele::pipeline::predict_with_covariates(
+            &summary,
+            &model,
+            &covariates,
+            &a.covariate_key,
+            a.horizon,
+            a.intervals,
+            par,
+        )?
     } else {
         if a.covariates.is_some() {
             return Err(format!(

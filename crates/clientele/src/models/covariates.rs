@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kind::{FittedModel, ModelKind};
 use super::optim::Objective;
-use super::uncertainty::{ParameterEstimate, estimates};
+use super::uncertainty::{Interval, ParameterEstimate, STEP, delta_variances, estimates, log_interval, z_of_level};
 use super::window::DataWindow;
 use super::{
     BgNbd, BgNbdParams, CHUNK, FitDiagnostics, ParetoNbd, ParetoNbdParams, RfmData, from_json_named, run_fit,
@@ -690,6 +690,67 @@ impl CovariateModel {
             m.as_purchase_model()?
                 .conditional_expected_purchases(t, data.x[i], data.t_x[i], data.t_cal[i])
         })
+    }
+
+    /// The model with its fitted coordinates (ln base parameters, then the coefficients)
+    /// replaced by `theta`.
+    fn with_theta(&self, theta: &[f64]) -> Result<CovariateModel> {
+        let base: [f64; 4] = std::array::from_fn(|j| theta.get(j).map_or(f64::NAN, |v| v.exp()));
+        let coef = |list: &[(String, f64)], off: usize| -> Vec<(String, f64)> {
+            list.iter()
+                .enumerate()
+                .map(|(j, (n, g))| (n.clone(), theta.get(off + j).copied().unwrap_or(*g)))
+                .collect()
+        };
+        let kt = self.trans.len();
+        CovariateModel::new(self.model, base, coef(&self.trans, 4), coef(&self.life, 4 + kt))
+    }
+
+    /// Delta-method intervals at `level` of every customer's E[Y(t) | x, t_x, T] (see
+    /// [`super::uncertainty`]): central differences in the fitted coordinates, customer by
+    /// customer (2 × the number of parameters evaluations of the expectation per customer),
+    /// and the fit's covariance.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`level`) outside (0, 1), (`intervals`) for a model without
+    /// a covariance (given parameters, a boundary fit); as
+    /// [`CovariateModel::conditional_expected_purchases`].
+    pub fn expected_purchases_intervals(&self, t: f64, data: &CovariateData, level: f64) -> Result<Interval> {
+        let z = z_of_level(level)?;
+        let cov = self.diagnostics.as_ref().and_then(|d| d.covariance.as_ref()).ok_or_else(|| {
+            Error::param(
+                "intervals",
+                "the covariate model has no parameter covariance (given parameters or a fit at a boundary): refit it",
+            )
+        })?;
+        let theta: Vec<f64> = self
+            .base
+            .iter()
+            .map(|v| v.ln())
+            .chain(self.trans.iter().chain(&self.life).map(|p| p.1))
+            .collect();
+        let value = self.conditional_expected_purchases(t, data)?;
+        let mut d = Vec::with_capacity(theta.len());
+        for j in 0..theta.len() {
+            let mut th = theta.clone();
+            th[j] = theta[j] + STEP;
+            let up = self.with_theta(&th)?.conditional_expected_purchases(t, data)?;
+            th[j] = theta[j] - STEP;
+            let down = self.with_theta(&th)?.conditional_expected_purchases(t, data)?;
+            d.push(
+                up.iter()
+                    .zip(&down)
+                    .map(|(u, w)| (u - w) / (2.0 * STEP))
+                    .collect::<Vec<f64>>(),
+            );
+        }
+        let var = delta_variances(&d, cov, value.len());
+        let var_ln: Vec<f64> = var
+            .iter()
+            .zip(&value)
+            .map(|(v, f)| if *f > 0.0 { v / (f * f) } else { 0.0 })
+            .collect();
+        Ok(log_interval(&value, &var_ln, z))
     }
 
     /// The total log-likelihood of `data` under the model, in the data's time unit.

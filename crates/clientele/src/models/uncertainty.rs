@@ -33,7 +33,7 @@ use super::{BgBb, BgNbd, FitDiagnostics, MbgNbd, ParetoNbd, Sbg};
 use crate::error::{Error, Result};
 
 /// The step of the central differences in the log-parameters.
-const STEP: f64 = 1e-4;
+pub(crate) const STEP: f64 = 1e-4;
 
 /// The upper tail of the standard normal distribution, P(Z > x), for x ≥ 0, as Q(1/2, x²/2)/2
 /// (the regularised upper incomplete gamma function: a series below y = 1.5, a continued
@@ -269,7 +269,7 @@ fn derivatives(model: &FittedModel, f: &dyn Fn(&FittedModel) -> Result<Vec<Vec<f
 }
 
 /// ∇fᵢᵀ Σ ∇fᵢ of every customer i, from the derivative vectors and the covariance.
-fn delta_variances(d: &[Vec<f64>], cov: &[Vec<f64>], n: usize) -> Vec<f64> {
+pub(crate) fn delta_variances(d: &[Vec<f64>], cov: &[Vec<f64>], n: usize) -> Vec<f64> {
     use rayon::prelude::*;
     (0..n)
         .into_par_iter()
@@ -296,7 +296,7 @@ pub struct Interval {
 }
 
 /// The log-scale interval f·exp(±z·sd_ln) of each customer, with sd_ln² the variance of ln f.
-fn log_interval(f: &[f64], var_ln: &[f64], z: f64) -> Interval {
+pub(crate) fn log_interval(f: &[f64], var_ln: &[f64], z: f64) -> Interval {
     let (lower, upper) = f
         .iter()
         .zip(var_ln)

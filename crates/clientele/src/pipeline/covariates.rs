@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::models::covariates::{CovariateConfig, CovariateData, CovariateModel};
 use crate::models::{Horizon, ModelKind};
-use crate::schema::output::{EXPECTED_PURCHASES, FREQUENCY, P_ALIVE, RECENCY, T};
+use crate::schema::output::{
+    EXPECTED_PURCHASES, EXPECTED_PURCHASES_LOWER, EXPECTED_PURCHASES_UPPER, FREQUENCY, P_ALIVE, RECENCY, T,
+};
 
 /// Which columns of a covariate table are used, and how they are joined to the summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,17 +252,20 @@ pub fn fit_with_covariates(
 
 /// Scores `summary` with a covariate model and the covariates of `table` (the model's columns,
 /// joined on `key`): `customer_id, frequency, recency, T, p_alive, expected_purchases` over
-/// `horizon`.
+/// `horizon`, and with `intervals` (a level, 0.95 for 95 %) the delta-method interval of
+/// `expected_purchases` in `expected_purchases_lower` and `expected_purchases_upper`.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] (`window`) when the model was fitted on a summary prepared with
-/// another period or time unit; as [`covariate_data`].
+/// another period or time unit, (`intervals`) for a model without a covariance; as
+/// [`covariate_data`].
 pub fn predict_with_covariates(
     summary: &CustomerSummary,
     model: &CovariateModel,
     table: &RecordBatch,
     key: &str,
     horizon: Horizon,
+    intervals: Option<f64>,
     par: &Parallelism,
 ) -> Result<RecordBatch> {
     if let Some(w) = &model.window {
@@ -268,11 +273,15 @@ pub fn predict_with_covariates(
     }
     let horizon = summary.window().time_units(horizon)?;
     let columns = CovariateColumns::of_model(model, key);
-    let (alive, expected) = par.install(|| -> Result<_> {
+    let (alive, expected, iv) = par.install(|| -> Result<_> {
         let data = covariate_data(summary, table, &columns)?;
+        let iv = intervals
+            .map(|level| model.expected_purchases_intervals(horizon, &data, level))
+            .transpose()?;
         Ok((
             model.p_alive(&data)?,
             model.conditional_expected_purchases(horizon, &data)?,
+            iv,
         ))
     })?;
     let keys = summary
@@ -282,13 +291,18 @@ pub fn predict_with_covariates(
         .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
     let mut fields = vec![Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false)];
     let mut cols: Vec<ArrayRef> = vec![keys];
-    for (name, v) in [
+    let mut out = vec![
         (FREQUENCY, summary.column(FREQUENCY)?),
         (RECENCY, summary.column(RECENCY)?),
         (T, summary.column(T)?),
         (P_ALIVE, alive),
         (EXPECTED_PURCHASES, expected),
-    ] {
+    ];
+    if let Some(iv) = iv {
+        out.push((EXPECTED_PURCHASES_LOWER, iv.lower));
+        out.push((EXPECTED_PURCHASES_UPPER, iv.upper));
+    }
+    for (name, v) in out {
         fields.push(Field::new(name, DataType::Float64, false));
         cols.push(Arc::new(Float64Array::from(v)));
     }

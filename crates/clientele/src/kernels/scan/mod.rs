@@ -1,4 +1,5 @@
-//! Purchases straight from a Parquet file, without building a store.
+//! Purchases straight from a Parquet file (or from record batches in memory,
+//! [`scan_batches`]), without building a store.
 //!
 //! Several kernels need only the purchases of an event log: for each one the customer, the
 //! time and the amount. This module decodes exactly those columns (`customer_id`,
