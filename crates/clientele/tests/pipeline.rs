@@ -58,7 +58,7 @@ fn summary_and_rfm_are_the_same_from_every_source() {
             .collect();
         summaries.push(cols);
         let r = customer_rfm(source, &rfm_cfg, &par).unwrap();
-        assert_eq!(r.streamed, i == 2, "source {i}");
+        assert_eq!(r.streamed, i == 1 || i == 2, "source {i}");
         rfms.push(r.table);
     }
     for i in 1..summaries.len() {

@@ -1,6 +1,7 @@
 //! The summary's purchase columns straight from Parquet (`summarize_parquet`) equal the store
 //! summary's same-named columns, row for row and bit for bit, for several periods, time units,
-//! calibration ends, with and without a holdout, and for any thread count.
+//! calibration ends, with and without a holdout, and for any thread count; so do the same
+//! columns from record batches in memory (`summarize_batches`), and their RFM (`rfm_batches`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use arrow_schema::{DataType, Field, Schema, TimeUnit as TimeUnit64};
 use chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::ingest::{IngestOptions, Ingestor};
+use clientele::kernels::rfm::{RfmParams, rfm, rfm_batches};
 use clientele::kernels::summary::{
     PURCHASE_COLUMNS, Period, SummaryParams, TimeUnit, summarize, summarize_batches, summarize_parquet,
 };
@@ -173,8 +175,16 @@ fn batches_in_memory_stream_like_the_file() {
         ),
         (DataType::Utf8, DataType::Decimal128(18, 2), 8192, "decimal amounts"),
     ];
+    let rfm_cfg = RfmParams::new(date("2025-09-01")).validate().unwrap();
+    let rfm_full = rfm(&store, &rfm_cfg, &Parallelism::current()).unwrap();
     for (ty, amount, chunk, what) in layouts {
         let batches = batches_as(&read, &ty, &amount, chunk);
+        // RFM from the same batches (orders mode) equals RFM over the store, byte for byte
+        let opts = IngestOptions::default().only(&[Role::EventType, Role::Amount]);
+        let r = rfm_batches(&batches, &rfm_cfg, &opts, &Parallelism::threads(2).unwrap())
+            .unwrap()
+            .unwrap_or_else(|| panic!("{what}: rfm in the streaming path's scope"));
+        assert_eq!(r, rfm_full, "{what}: rfm");
         for threads in [1, 3] {
             let par = Parallelism::threads(threads).unwrap();
             let streamed = summarize_batches(

@@ -25,5 +25,5 @@ pub use ntile::{ntile, ntile_scores};
 pub use params::{RfmConfig, RfmMode, RfmParams, Scoring};
 pub use segment_summary::segment_summary;
 pub use segments::{SegmentMap, SegmentRule};
-pub use stream::rfm_parquet;
+pub use stream::{rfm_batches, rfm_parquet};
 pub use tiers::{Tiers, tier_summary, value_tiers, with_tier};

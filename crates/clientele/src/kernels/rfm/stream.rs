@@ -26,7 +26,7 @@ use super::params::{RfmConfig, RfmMode};
 use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::ingest::IngestOptions;
-use crate::kernels::scan::{PurchaseScan, PurchaseSink};
+use crate::kernels::scan::{PurchaseScan, PurchaseSink, scan_batches};
 use crate::kernels::summary::to_units;
 use crate::time::MICROS_PER_DAY;
 
@@ -179,26 +179,56 @@ pub fn rfm_parquet(
     };
     let (lo, n) = (scan.min_key, scan.customers);
     let as_of = cfg.as_of_micros;
-    let shift = bucket_shift(n);
-    let buckets = (n >> shift) + 1;
-    let make = || Buckets {
-        shift,
-        as_of,
-        buckets: (0..buckets).map(|_| Bucket::default()).collect(),
-    };
-    let Some(workers) = scan.run(as_of, par, make)? else {
+    let Some(workers) = scan.run(as_of, par, || sinks(n, as_of))? else {
         return Ok(None);
     };
+    finish(&workers, lo, n, cfg, par).map(Some)
+}
+
+/// [`rfm_parquet`] for record batches in memory (`EventSource::Batches`, a table handed over
+/// from Python): the same table, or `None` outside the streaming path's scope (as for a file,
+/// and `ingest` loading only the key, time, type and amount).
+///
+/// # Errors
+/// The scoring errors of [`rfm`](super::rfm).
+pub fn rfm_batches(
+    batches: &[RecordBatch],
+    cfg: &RfmConfig,
+    ingest: &IngestOptions,
+    par: &Parallelism,
+) -> Result<Option<RecordBatch>> {
+    if cfg.params.mode != RfmMode::Orders {
+        return Ok(None);
+    }
+    let as_of = cfg.as_of_micros;
+    let Some((lo, n, workers)) = scan_batches(batches, ingest, as_of, par, |n| sinks(n, as_of))? else {
+        return Ok(None);
+    };
+    finish(&workers, lo, n, cfg, par).map(Some)
+}
+
+/// One worker's empty sink for `n` key offsets.
+fn sinks(n: usize, as_of: i64) -> Buckets {
+    let shift = bucket_shift(n);
+    Buckets {
+        shift,
+        as_of,
+        buckets: (0..(n >> shift) + 1).map(|_| Bucket::default()).collect(),
+    }
+}
+
+/// Aggregates the workers' purchases and scores the customers.
+fn finish(workers: &[Buckets], lo: i64, n: usize, cfg: &RfmConfig, par: &Parallelism) -> Result<RecordBatch> {
+    let shift = bucket_shift(n);
     // Each bucket in parallel: exact integer sums and min / max over its customers, so the
     // result does not depend on the decoding order; the bucket boundaries depend only on the
     // key range, so the output is the same for any pool.
     let purchases: usize = workers.iter().map(Buckets::len).sum();
     let columns = if n <= 2 * purchases {
-        by_regions(&workers, n, shift, lo, par)
+        by_regions(workers, n, shift, lo, par)
     } else {
-        by_parts(&workers, n, shift, lo, par)
+        by_parts(workers, n, shift, lo, par)
     };
-    drop(workers);
     let [keys, recency, frequency, money, t_days] = columns;
     let axes = Axes {
         keys: Arc::new(Int64Array::from(keys)) as ArrayRef,
@@ -207,7 +237,7 @@ pub fn rfm_parquet(
         money,
         t_days,
     };
-    par.install(|| score(axes, cfg)).map(Some)
+    par.install(|| score(axes, cfg))
 }
 
 /// One customer's output row: key, recency days, frequency, money in cents, T days.
