@@ -237,7 +237,7 @@ fn clv_config(
     cost_rate: Option<f64>,
     penalizers: (f64, f64),
     risk_model: Option<&str>,
-) -> PyResult<pipeline::ClvConfig> {
+) -> PyResult<ClvParams> {
     let discount = match (monthly_discount, continuous_discount) {
         (Some(rate), None) => Some(Discount::Monthly { rate }),
         (None, Some(rate_per_time_unit)) => Some(Discount::Continuous { rate_per_time_unit }),
@@ -261,13 +261,13 @@ fn clv_config(
     if let Some(r) = risk_model {
         p = p.risk_model(ModelKind::parse(r).py()?);
     }
-    p.validate().py()
+    Ok(p)
 }
 
 /// CLV of every customer of a summary: fits the models (or scores with `models`), returns
 /// (table, models, report JSON).
 #[pyfunction]
-#[pyo3(signature = (summary, model="bgnbd", horizon="12m", monthly_discount=None, continuous_discount=None, cost_rate=None, purchase_penalizer=0.0, spend_penalizer=0.0, risk_model=None, models=None, time_unit=None, period=None, threads=None))]
+#[pyo3(signature = (summary, model="bgnbd", horizon="12m", monthly_discount=None, continuous_discount=None, cost_rate=None, purchase_penalizer=0.0, spend_penalizer=0.0, risk_model=None, models=None, time_unit=None, period=None, threads=None, intervals=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn clv(
     py: Python<'_>,
@@ -284,6 +284,7 @@ pub fn clv(
     time_unit: Option<&str>,
     period: Option<&str>,
     threads: Option<usize>,
+    intervals: Option<f64>,
 ) -> PyResult<(Py<PyAny>, Models, String)> {
     let cfg = clv_config(
         model,
@@ -293,7 +294,10 @@ pub fn clv(
         cost_rate,
         (purchase_penalizer, spend_penalizer),
         risk_model,
-    )?;
+    )
+    .map(|p| ClvParams { intervals, ..p })?
+    .validate()
+    .py()?;
     let s = summary_in(summary, time_unit, period)?;
     let par = parallelism(threads)?;
     let saved = models.map(|m| m.set.clone());
@@ -345,7 +349,9 @@ pub fn clv_job(
         cost_rate,
         (purchase_penalizer, spend_penalizer),
         risk_model,
-    )?;
+    )?
+    .validate()
+    .py()?;
     let source = events(data, ingest_options(columns, purchase_type)?)?;
     let par = parallelism(threads)?;
     let saved = models.map(|m| m.set.clone());

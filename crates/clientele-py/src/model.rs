@@ -122,6 +122,30 @@ impl Model {
         table_out(py, batch)
     }
 
+    /// The estimates with standard errors and confidence intervals at `level` on the log scale
+    /// (exp(ln p ± z·se/p): positive, as the CLI's `fit` prints them): a table `param,
+    /// estimate, se, lower, upper` (null bounds without a covariance, e.g. a model given by hand).
+    #[pyo3(signature = (level=0.95))]
+    fn intervals(&self, py: Python<'_>, level: f64) -> PyResult<Py<PyAny>> {
+        let rows =
+            clientele::models::uncertainty::parameter_intervals(&self.model, level).map_err(crate::errors::to_py)?;
+        let f = |g: fn(&clientele::models::uncertainty::ParameterEstimate) -> Option<f64>| -> ArrayRef {
+            Arc::new(rows.iter().map(g).collect::<Float64Array>())
+        };
+        let batch = RecordBatch::try_from_iter([
+            (
+                "param",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|p| p.name.as_str()))) as ArrayRef,
+            ),
+            ("estimate", f(|p| Some(p.estimate))),
+            ("se", f(|p| p.standard_error)),
+            ("lower", f(|p| p.lower)),
+            ("upper", f(|p| p.upper)),
+        ])
+        .map_err(|e| crate::errors::to_py(e.into()))?;
+        table_out(py, batch)
+    }
+
     /// P(alive | x, t_x, T) per customer.
     fn p_alive<'py>(
         &self,

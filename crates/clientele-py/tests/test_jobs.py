@@ -220,3 +220,22 @@ def test_file_jobs_do_not_import_pyarrow():
         out_text = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
         assert out_text.split() == ["False", "False", "False"], out_text
         assert os.path.getsize(out) > 0
+
+
+def test_intervals_of_parameters_and_of_clv(cdnow_events):
+    s = clientele.summary(cdnow_events, CALIBRATION_END, time_unit="week")
+    bgf = clientele.fit(s, "bgnbd")
+    iv = bgf.intervals(0.95)
+    assert iv.column_names == ["param", "estimate", "se", "lower", "upper"]
+    se = iv["se"].to_numpy()
+    np.testing.assert_allclose(se, [0.0126, 0.378, 0.186, 0.705], atol=5e-3)  # lifetimes: 0.01, 0.38, 0.19, 0.71
+    est, lo, hi = (iv[c].to_numpy() for c in ("estimate", "lower", "upper"))
+    assert np.all((lo > 0) & (lo < est) & (est < hi))
+    np.testing.assert_allclose(lo, est * np.exp(-1.959963984540054 * se / est), rtol=1e-12)
+    run = clientele.clv(s, monthly_discount=0.01, intervals=0.9)
+    t = run.table
+    for v in ("expected_purchases", "clv"):
+        lower, value, upper = (t[c].to_numpy() for c in (f"{v}_lower", v, f"{v}_upper"))
+        assert np.all((lower <= value) & (value <= upper)), v
+    with pytest.raises(clientele.ClienteleError, match="intervals"):
+        clientele.clv(s, monthly_discount=0.01, intervals=1.5)

@@ -284,6 +284,12 @@ class Model:
         """``param, coef, se(coef), lower 95% bound, upper 95% bound`` (lifetimes' columns)."""
         return self._m.summary()
 
+    def intervals(self, level: float = 0.95) -> _pa.Table:
+        """``param, estimate, se, lower, upper``: confidence intervals at ``level`` on the log
+        scale, exp(ln p ± z·se/p), which stay positive (lifetimes' ``summary`` bounds are
+        p ± 1.96·se); null bounds for a model without a covariance (given by hand)."""
+        return self._m.intervals(level)
+
     def p_alive(self, frequency, recency, T):
         """P(alive | x, t_x, T) per customer."""
         (x, tx, t), scalar = _vectors((frequency, "frequency"), (recency, "recency"), (T, "T"))
@@ -476,18 +482,19 @@ def clv(summary, *, model: str = "bgnbd", horizon: str = "12m", monthly_discount
         continuous_discount: Optional[float] = None, cost_rate: Optional[float] = None,
         purchase_penalizer: float = 0.0, spend_penalizer: float = 0.0, risk_model: Optional[str] = None,
         models: Optional[Models] = None, time_unit: Optional[str] = None, period: Optional[str] = None,
-        threads: Optional[int] = None) -> ClvResult:
+        threads: Optional[int] = None, intervals: Optional[float] = None) -> ClvResult:
     """Lifetime value of every customer of a summary: fits the purchase model, Gamma-Gamma and
     the churn-risk model (or scores with ``models`` from an earlier run), as ``clientele clv`` does.
 
     ``monthly_discount`` (lifetimes' convention, e.g. 0.01) or ``continuous_discount`` (per model
     time unit, Pareto/NBD DERT) must be given, unless ``models`` carry one. ``horizon`` is
-    ``12m``, ``26w`` or ``90d``.
+    ``12m``, ``26w`` or ``90d``. ``intervals`` (a level, e.g. 0.9) adds delta-method intervals:
+    ``expected_purchases_lower/upper`` and ``clv_lower/upper``.
     """
     table, native, report = _native.clv(
         _arrow(summary, "summary"), model, horizon, monthly_discount, continuous_discount, cost_rate,
         float(purchase_penalizer), float(spend_penalizer), risk_model,
-        None if models is None else models._m, time_unit, period, threads)
+        None if models is None else models._m, time_unit, period, threads, intervals)
     return ClvResult(table, Models(native), _json.loads(report))
 
 
