@@ -102,6 +102,7 @@ const INPUT_FLAGS: &[&str] = &[
     "--segments",
     "--clv",
     "--rules",
+    "--covariates",
 ];
 
 /// Flags whose values are files or directories a command writes.
@@ -113,6 +114,8 @@ const OUTPUT_FLAGS: &[&str] = &[
     "--model-out",
     "--out-dir",
     "--report",
+    "--summary-out",
+    "--covariates-out",
 ];
 
 /// The input and output paths of the command line, from its flags (`--flag value...` and

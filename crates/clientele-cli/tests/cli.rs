@@ -1534,6 +1534,40 @@ fn intervals_and_covariates_from_the_command_line() {
         let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
         assert!(f[6] <= f[5] && f[5] <= f[7], "{line}");
     }
+    // no output over an input: the covariate table, or one file for both simulated tables
+    let e = run(&[
+        "predict",
+        "--model",
+        &model,
+        "--summary",
+        &summary,
+        "--covariates",
+        &covariates,
+        "--horizon",
+        "52",
+        "--out",
+        &covariates,
+    ]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("is the input"), "{e:?}");
+    let same = p("same.parquet");
+    let e = run(&[
+        "simulate",
+        "--model",
+        "pnbd",
+        "--params",
+        "1,10,1,30",
+        "--summary-out",
+        &same,
+        "--covariates-out",
+        &same,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("are the same file"),
+        "{e:?}"
+    );
+    // a bad confidence level is refused before the fit
+    let e = run(&["fit", "--model", "pnbd", "--summary", &summary, "--level", "2"]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("level"), "{e:?}");
     // without the table, or with a column missing, a clear error
     let e = run(&["predict", "--model", &model, "--summary", &summary, "--horizon", "52"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("give their table with --covariates"));

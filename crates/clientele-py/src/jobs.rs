@@ -338,6 +338,10 @@ pub fn clv_job(
     purchase_type: Option<String>,
     threads: Option<usize>,
 ) -> PyResult<(Models, String)> {
+    // the CLI's rule: no output over an input (or inside an input store)
+    if let EventsArg::Path(input) = &data {
+        clientele::io::check_outputs(std::slice::from_ref(input), std::slice::from_ref(&out)).py()?;
+    }
     let prep = summary_params(calibration_end, None, period, time_unit, false)?
         .validate()
         .py()?;

@@ -200,6 +200,15 @@ def test_clv_job_writes_what_clv_returns(cdnow_events, tmp_path):
     assert pq.read_table(tmp_path / "again.parquet").equals(direct)
     with pytest.raises(clientele.ClienteleError, match="discount"):
         clientele.clv_job(cdnow_events, CALIBRATION_END, tmp_path / "x.parquet", time_unit="week")
+    # never over its own input
+    import pyarrow.parquet as pq2
+
+    src = tmp_path / "events.parquet"
+    pq2.write_table(cdnow_events, src)
+    with pytest.raises(clientele.ClienteleError, match="is the input"):
+        clientele.clv_job(src, CALIBRATION_END, src, time_unit="week", monthly_discount=0.01)
+    assert pq2.read_table(src).num_rows == cdnow_events.num_rows
+    assert "table=None" in repr(job)
 
 
 def test_file_jobs_do_not_import_pyarrow():

@@ -262,6 +262,8 @@ fn fit_title(f: &ModelFit) -> String {
 }
 
 pub fn fit(a: &FitArgs, par: &Parallelism) -> CliResult<()> {
+    // a bad level is an error before any work, not after the fit
+    clientele::models::uncertainty::z_of_level(a.level)?;
     if let Some(table) = &a.covariates.covariates {
         return fit_covariates(a, table, par);
     }

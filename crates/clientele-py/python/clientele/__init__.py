@@ -33,19 +33,19 @@ from __future__ import annotations
 import datetime as _dt
 import json as _json
 import os as _os
+import sys as _sys
 import warnings as _warnings
 from collections.abc import Mapping
 
-# Annotations are strings (``from __future__ import annotations``): the typing names are only
-# imported for type checkers, which keeps ``import clientele`` from loading ``typing`` (and
-# ``dataclasses`` from loading ``inspect``), about 13 ms of a cold start.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
+# pyarrow (and the NumPy it loads) is imported on first use, not here: most of a cold start.
+# Annotations are strings (``from __future__ import annotations``); ``_pa.Table`` in them
+# resolves for type checkers, and for ``typing.get_type_hints`` once pyarrow is imported.
+if TYPE_CHECKING:
     import pyarrow as _pa
 
-    DateLike = Union[str, _dt.date, _dt.datetime]
+DateLike = Union[str, _dt.date, _dt.datetime]
 
 from . import _native
 from ._native import ClienteleError, ChurnModel
@@ -166,8 +166,9 @@ def _numpy():
 def _f64(values: Any, what: str):
     """A contiguous float64 NumPy array from an array-like (NumPy, pyarrow, pandas, polars, list)."""
     _np = _numpy()
-    pa = _pyarrow()
-    if isinstance(values, (pa.ChunkedArray, pa.Array)):
+    # a pyarrow object exists only if pyarrow was imported: NumPy input never imports it
+    pa = _sys.modules.get("pyarrow")
+    if pa is not None and isinstance(values, (pa.ChunkedArray, pa.Array)):
         values = values.to_numpy(zero_copy_only=False)
     elif hasattr(values, "to_numpy") and not isinstance(values, _np.ndarray):
         values = values.to_numpy()
@@ -397,7 +398,8 @@ class ClvResult:
         self.report = report
 
     def __repr__(self) -> str:
-        return f"ClvResult(table=<{self.table.num_rows} rows>, models={self.models!r}, report={self.report!r})"
+        table = "None" if self.table is None else f"<{self.table.num_rows} rows>"
+        return f"ClvResult(table={table}, models={self.models!r}, report={self.report!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClvResult):

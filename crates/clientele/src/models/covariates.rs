@@ -13,16 +13,21 @@
 //! | BG/NBD | α_i = α₀·exp(−γ_transᵀ z_i) | a_i = a₀·exp(γ_lifeᵀ w_i), b_i = b₀·exp(γ_lifeᵀ w_i) |
 //!
 //! A positive transaction coefficient raises the mean purchase rate r/α_i by the factor
-//! e^(γ·Δz); a positive Pareto/NBD lifetime coefficient raises the mean dropout rate s/β_i.
+//! e^(γ·Δz); a positive Pareto/NBD lifetime coefficient raises the mean dropout rate s/β_i. A
+//! BG/NBD lifetime coefficient scales a and b together: the mean dropout probability
+//! a/(a+b) stays, and a positive coefficient makes customers more alike in it (a and b
+//! larger), a negative one more spread out.
 //! With every coefficient 0 the models are the plain ones. Coefficient names follow
 //! `CLVTools`: `trans.NAME` and `life.NAME`.
 //!
 //! **Fitting** maximises the same likelihood as the plain model, with each customer's own
 //! α_i (β_i, a_i, b_i), over (ln r, ln α₀, ln s | ln a₀, ln β₀ | ln b₀, γ_trans, γ_life), by BFGS
 //! with the analytic gradient (chain rule through the per-customer parameters), starting from
-//! the plain model's fit and γ = 0. Rows are not compressed (customers with the same history
-//! differ in their covariates), so a fit costs one likelihood term per customer. A covariate
-//! that is constant over every customer is refused: it cannot be told apart from α₀.
+//! the plain model's fit and γ = 0, each covariate divided by its root mean square while
+//! fitting (so the search bound on a coefficient does not depend on the covariate's units).
+//! Customers with the same history and the same covariates share one weighted row; with
+//! continuous covariates or times that is one row per customer. A covariate that is constant
+//! over every customer is refused by a fit: it cannot be told apart from α₀.
 //! **Predictions** are the plain model's with the customer's own parameters
 //! ([`CovariateModel::customer_model`]).
 
@@ -83,16 +88,6 @@ fn collect_columns(
                 format!("covariate {name:?}: row {row} is {v}; every value must be finite"),
             ));
         }
-        let first = values.first().copied().unwrap_or(0.0);
-        if values.iter().all(|v| *v == first) {
-            return Err(Error::param(
-                field,
-                format!(
-                    "covariate {name:?} has the same value ({first}) for every customer: it cannot be told apart from the \
-                     base parameters; leave it out"
-                ),
-            ));
-        }
         for (i, v) in values.iter().enumerate() {
             if let Some(slot) = out.get_mut(i * k + j) {
                 *slot = *v;
@@ -111,7 +106,8 @@ impl CovariateData {
     /// # Errors
     /// [`Error::InvalidModelData`] for an invalid history (as [`RfmData::from_slices`]);
     /// [`Error::InvalidParameter`] (`trans` / `life`) for a covariate of the wrong length, with
-    /// a value that is not finite, constant over every customer, unnamed or named twice.
+    /// a value that is not finite, unnamed or named twice. (A covariate with one value for
+    /// every customer is fine to score with; a fit refuses it.)
     ///
     /// # Example
     /// ```
@@ -188,7 +184,8 @@ impl CovariateData {
 pub struct CovariateParams {
     /// The model: `bgnbd` or `pnbd`.
     pub model: ModelKind,
-    /// L2 penalty c: adds c·N·(Σ base parameter² (α₀, β₀ rescaled by the largest T) + Σ γ²).
+    /// L2 penalty c: adds c·N·(Σ base parameter² (α₀, β₀ rescaled by the largest T) + Σ γ'²),
+    /// with γ' a coefficient times its covariate's root mean square (the fitted coordinates).
     pub penalizer: f64,
     /// BFGS iteration cap.
     pub max_iterations: usize,
@@ -267,10 +264,10 @@ struct Likelihood {
 }
 
 impl Likelihood {
-    /// Rows of `data` with times divided by `scale`, customers with bit-identical histories
-    /// and covariates merged (first-seen order): exact, and much shorter when T is counted in
-    /// whole periods and the covariates are categories.
-    fn new(data: &CovariateData, kind: ModelKind, scale: f64, penalizer: f64) -> Self {
+    /// Rows of `data` with times divided by `scale` and covariate k divided by `cov_scales[k]`,
+    /// customers with bit-identical histories and covariates merged (first-seen order): exact,
+    /// and much shorter when T is counted in whole periods and the covariates are categories.
+    fn new(data: &CovariateData, kind: ModelKind, scale: f64, cov_scales: &[f64], penalizer: f64) -> Self {
         use std::collections::HashMap;
         let (kt, kl) = (data.trans_names.len(), data.life_names.len());
         let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
@@ -289,8 +286,8 @@ impl Likelihood {
                     index.insert(key, rows.len());
                     rows.push([row[0], row[1] / scale, row[2] / scale]);
                     weight.push(1.0);
-                    cov.extend_from_slice(z);
-                    cov.extend_from_slice(w);
+                    let scaled = z.iter().chain(w).zip(cov_scales.iter().chain(std::iter::repeat(&1.0)));
+                    cov.extend(scaled.map(|(v, s)| v / s));
                 }
             }
         }
@@ -417,7 +414,9 @@ impl CovariateConfig {
     /// Fits the model with covariates on `data` by maximum likelihood.
     ///
     /// # Errors
-    /// [`Error::FitFailed`] (with the diagnostics) when the optimiser does not converge.
+    /// [`Error::FitFailed`] (with the diagnostics) when the optimiser does not converge;
+    /// [`Error::InvalidParameter`] (`trans` / `life`) for a covariate with the same value for
+    /// every customer (it cannot be told apart from α₀, β₀ or a₀, b₀).
     ///
     /// # Example
     /// ```
@@ -435,6 +434,35 @@ impl CovariateConfig {
     pub fn fit(&self, data: &CovariateData) -> Result<CovariateModel> {
         let s = data.scale();
         let kind = self.model;
+        // Covariates are fitted divided by their root mean square, so that a coefficient's
+        // search bound (a factor 10^4 in the rate per unit) is per typical value, whatever the
+        // covariate's units; the estimates are converted back below.
+        let kt = data.trans_names.len();
+        let mut cov_scales = Vec::with_capacity(kt + data.life_names.len());
+        for (j, name) in data.trans_names.iter().chain(&data.life_names).enumerate() {
+            let field = if j < kt { "trans" } else { "life" };
+            let values: Vec<f64> = if j < kt {
+                (0..data.len())
+                    .filter_map(|i| data.trans_row(i).get(j).copied())
+                    .collect()
+            } else {
+                (0..data.len())
+                    .filter_map(|i| data.life_row(i).get(j - kt).copied())
+                    .collect()
+            };
+            let first = values.first().copied().unwrap_or(0.0);
+            if values.iter().all(|v| *v == first) {
+                return Err(Error::param(
+                    field,
+                    format!(
+                        "covariate {name:?} has the same value ({first}) for every customer: it cannot be told apart \
+                         from the base parameters; leave it out"
+                    ),
+                ));
+            }
+            let rms = (values.iter().map(|v| v * v).sum::<f64>() / values.len().max(1) as f64).sqrt();
+            cov_scales.push(rms);
+        }
         // start from the plain model
         let plain = RfmData::from_slices(&data.x, &data.t_x, &data.t_cal, None)?;
         let c = self.opts.penalizer;
@@ -460,7 +488,7 @@ impl CovariateConfig {
             })
             .collect();
         theta0.extend(std::iter::repeat_n(0.0, data.trans_names.len() + data.life_names.len()));
-        let obj = Likelihood::new(data, kind, s, self.opts.penalizer);
+        let obj = Likelihood::new(data, kind, s, &cov_scales, self.opts.penalizer);
         let base_names: [&str; 4] = if kind == ModelKind::ParetoNbd {
             ["r", "alpha", "s", "beta"]
         } else {
@@ -491,14 +519,26 @@ impl CovariateConfig {
             let v = theta.get(j).map_or(f64::NAN, |t| t.exp());
             if time_scaled(j) { v * s } else { v }
         });
+        // back from the fitted coordinates: coefficient = fitted / scale, and the covariance
+        let unit = |i: usize| {
+            if i < 4 {
+                1.0
+            } else {
+                cov_scales.get(i - 4).copied().unwrap_or(1.0)
+            }
+        };
         let coef = |off: usize, names: &[String]| -> Vec<(String, f64)> {
             names
                 .iter()
                 .enumerate()
-                .map(|(j, nm)| (nm.clone(), theta.get(off + j).copied().unwrap_or(f64::NAN)))
+                .map(|(j, nm)| {
+                    (
+                        nm.clone(),
+                        theta.get(off + j).copied().unwrap_or(f64::NAN) / unit(off + j),
+                    )
+                })
                 .collect()
         };
-        let kt = data.trans_names.len();
         let model = CovariateModel {
             model: kind,
             base,
@@ -512,6 +552,13 @@ impl CovariateConfig {
         let unpenalized = Likelihood { penalizer: 0.0, ..obj };
         let sum_x: f64 = data.x.iter().sum();
         diag.log_likelihood = -unpenalized.eval(&theta, None) - sum_x * s.ln();
+        if let Some(c) = diag.covariance.as_mut() {
+            for (i, row) in c.iter_mut().enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v /= unit(i) * unit(j);
+                }
+            }
+        }
         let values: Vec<f64> = model.params().iter().map(|p| p.1).collect();
         diag.standard_errors = (0..values.len())
             .map(|j| {
@@ -889,7 +936,7 @@ mod tests {
         ] {
             let d = data(model);
             let s = d.scale();
-            let obj = Likelihood::new(&d, kind, s, 0.01);
+            let obj = Likelihood::new(&d, kind, s, &[1.0; 3], 0.01);
             let theta = [-0.3, -1.5, -0.2, 0.4, 0.3, -0.1, 0.2];
             let mut g = [0.0; 7];
             obj.eval(&theta, Some(&mut g));
@@ -934,8 +981,8 @@ mod tests {
             twice(&h.life[0]),
         );
         let doubled = CovariateData::new(&x2, &tx2, &t2, &[("z", &z2)], &[("w", &w2)]).unwrap();
-        let a = Likelihood::new(&once, ModelKind::ParetoNbd, 40.0, 0.0);
-        let b = Likelihood::new(&doubled, ModelKind::ParetoNbd, 40.0, 0.0);
+        let a = Likelihood::new(&once, ModelKind::ParetoNbd, 40.0, &[1.0; 2], 0.0);
+        let b = Likelihood::new(&doubled, ModelKind::ParetoNbd, 40.0, &[1.0; 2], 0.0);
         assert_eq!((a.rows.len(), b.rows.len(), b.customers), (300, 300, 600.0));
         let theta = [-0.3, -1.5, -0.2, 0.4, 0.3, -0.1];
         let (mut ga, mut gb) = ([0.0; 6], [0.0; 6]);
@@ -975,7 +1022,13 @@ mod tests {
     #[test]
     fn bad_covariates_are_refused_by_name() {
         let (x, tx, t) = ([0.0, 1.0, 2.0], [0.0, 3.0, 4.0], [10.0, 10.0, 10.0]);
-        let e = CovariateData::new(&x, &tx, &t, &[("c", &[1.0, 1.0, 1.0])], &[]).unwrap_err();
+        // a constant covariate is fine to score with, refused by a fit
+        let constant = CovariateData::new(&x, &tx, &t, &[("c", &[1.0, 1.0, 1.0])], &[]).unwrap();
+        let e = CovariateParams::new(ModelKind::BgNbd)
+            .validate()
+            .unwrap()
+            .fit(&constant)
+            .unwrap_err();
         assert!(e.to_string().contains("same value"), "{e}");
         let e = CovariateData::new(&x, &tx, &t, &[("c", &[1.0, f64::NAN, 1.0])], &[]).unwrap_err();
         assert!(e.to_string().contains("row 1"), "{e}");

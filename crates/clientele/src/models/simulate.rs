@@ -60,6 +60,9 @@ pub struct SimulatedHistories {
     pub life: Vec<Vec<f64>>,
 }
 
+/// The most customers one call simulates (100 million).
+pub const MAX_CUSTOMERS: usize = 100_000_000;
+
 /// One simulated customer: x, t_x, T and the covariates z, w.
 type Row = (f64, f64, f64, Vec<f64>, Vec<f64>);
 
@@ -69,7 +72,7 @@ type Row = (f64, f64, f64, Vec<f64>, Vec<f64>);
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for parameters that are not positive and finite, a coefficient
-/// that is not finite, or a T range that is not 0 < low ≤ high.
+/// that is not finite, a T range that is not 0 < low ≤ high, or more than [`MAX_CUSTOMERS`].
 ///
 /// # Example
 /// ```
@@ -96,6 +99,12 @@ pub fn simulate(
     super::check_positive(&base)?;
     if gamma_trans.iter().chain(gamma_life).any(|g| !g.is_finite()) {
         return Err(Error::param("gamma", "every covariate coefficient must be finite"));
+    }
+    if customers > MAX_CUSTOMERS {
+        return Err(Error::param(
+            "customers",
+            format!("at most {MAX_CUSTOMERS} customers per simulation, got {customers}"),
+        ));
     }
     let (lo, hi) = t_range;
     if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
@@ -181,7 +190,7 @@ impl SimulatedHistories {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] (`names`) when the names do not match the covariates in
-    /// number, or repeat.
+    /// number, or repeat; (`first_id`) when the keys would overflow.
     pub fn tables(
         &self,
         trans_names: &[&str],
@@ -211,8 +220,14 @@ impl SimulatedHistories {
         {
             return Err(Error::param("names", format!("covariate names must differ: {names:?}")));
         }
-        let n = self.frequency.len() as i64;
-        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(first_id..first_id + n));
+        let n = i64::try_from(self.frequency.len()).unwrap_or(i64::MAX);
+        let last = first_id.checked_add(n).ok_or_else(|| {
+            Error::param(
+                "first_id",
+                format!("{first_id} + {n} customers overflows the key range"),
+            )
+        })?;
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(first_id..last));
         let f = |v: &[f64]| Arc::new(Float64Array::from(v.to_vec())) as ArrayRef;
         let summary = RecordBatch::try_from_iter([
             (crate::schema::CUSTOMER_ID, Arc::clone(&ids)),

@@ -281,7 +281,8 @@ pub(crate) fn delta_variances(d: &[Vec<f64>], cov: &[Vec<f64>], n: usize) -> Vec
                     v += dj.get(i).copied().unwrap_or(f64::NAN) * c * dk.get(i).copied().unwrap_or(f64::NAN);
                 }
             }
-            v.max(0.0)
+            // a failed perturbation stays NaN (no interval), not a zero-width interval
+            if v.is_nan() { v } else { v.max(0.0) }
         })
         .collect()
 }

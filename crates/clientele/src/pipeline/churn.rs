@@ -44,11 +44,7 @@ pub fn btyd_features(store: &EventStore, cutoff: NaiveDate, weeks: f64, par: &Pa
                 model.conditional_expected_purchases_batch(weeks, &x, &tx, &t)?,
             ))
         })?;
-        let keys = summary
-            .table()
-            .column_by_name(crate::schema::CUSTOMER_ID)
-            .cloned()
-            .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
+        let keys = summary.keys()?;
         Ok(RecordBatch::try_from_iter([
             (crate::schema::CUSTOMER_ID, keys),
             (P_ALIVE, Arc::new(Float64Array::from(p_alive)) as ArrayRef),

@@ -465,11 +465,7 @@ fn value(
     })?;
     let risk = churn_risk(risk_alive.as_ref().unwrap_or(&s.p_alive))?;
     let (labels, codes) = risk_tier_codes(&risk, &p.risk_tiers)?;
-    let keys = summary
-        .table()
-        .column_by_name(crate::schema::CUSTOMER_ID)
-        .cloned()
-        .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
+    let keys = summary.keys()?;
     let net = p
         .cost_rate
         .map(|r| s.clv.iter().map(|g| g * (1.0 - r)).collect::<Vec<_>>());

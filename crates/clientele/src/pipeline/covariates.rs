@@ -57,19 +57,20 @@ impl CovariateColumns {
     }
 }
 
+/// [`Error::MissingColumn`] for `column` of `table`, listing the columns present.
+fn missing_column(table: &RecordBatch, column: &str, source: &str) -> Error {
+    crate::ingest::missing_column(
+        source,
+        column,
+        table.schema().fields().iter().map(|f| f.name().as_str()),
+    )
+}
+
 /// The key column of `table` as text (integers in decimal).
 fn keys_as_text(table: &RecordBatch, column: &str, source: &str) -> Result<StringArray> {
-    let col = table.column_by_name(column).ok_or_else(|| Error::MissingColumn {
-        source_name: source.to_owned(),
-        column: column.to_owned(),
-        present: table
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
+    let col = table
+        .column_by_name(column)
+        .ok_or_else(|| missing_column(table, column, source))?;
     let text = arrow_cast::cast(col.as_ref(), &DataType::Utf8).map_err(|_| Error::ColumnType {
         source_name: source.to_owned(),
         column: column.to_owned(),
@@ -129,17 +130,9 @@ fn aligned(summary: &CustomerSummary, table: &RecordBatch, columns: &CovariateCo
         ));
     }
     let column = |name: &String| -> Result<Vec<f64>> {
-        let col = table.column_by_name(name).ok_or_else(|| Error::MissingColumn {
-            source_name: source.to_owned(),
-            column: name.clone(),
-            present: table
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+        let col = table
+            .column_by_name(name)
+            .ok_or_else(|| missing_column(table, name, source))?;
         let numeric = col.data_type().is_numeric() || *col.data_type() == DataType::Boolean;
         let cast = numeric
             .then(|| arrow_cast::cast(col.as_ref(), &DataType::Float64).ok())
@@ -284,11 +277,7 @@ pub fn predict_with_covariates(
             iv,
         ))
     })?;
-    let keys = summary
-        .table()
-        .column_by_name(crate::schema::CUSTOMER_ID)
-        .cloned()
-        .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
+    let keys = summary.keys()?;
     let mut fields = vec![Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false)];
     let mut cols: Vec<ArrayRef> = vec![keys];
     let mut out = vec![

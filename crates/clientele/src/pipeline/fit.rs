@@ -205,11 +205,7 @@ pub fn predict_with_intervals(
 ) -> Result<RecordBatch> {
     models.check_window(summary.window())?;
     let horizon = summary.window().time_units(horizon)?;
-    let keys = summary
-        .table()
-        .column_by_name(crate::schema::CUSTOMER_ID)
-        .cloned()
-        .ok_or_else(|| Error::param("summary", "no customer_id column"))?;
+    let keys = summary.keys()?;
     let x = summary.column(FREQUENCY)?;
     let mut fields = vec![Field::new(crate::schema::CUSTOMER_ID, keys.data_type().clone(), false)];
     let mut cols: Vec<ArrayRef> = vec![keys];

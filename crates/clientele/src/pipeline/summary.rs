@@ -64,6 +64,17 @@ impl CustomerSummary {
         self.table
     }
 
+    /// The `customer_id` column (present: [`CustomerSummary::new`] checks it).
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] if it is absent (not for a summary built by `new`).
+    pub fn keys(&self) -> Result<arrow_array::ArrayRef> {
+        self.table
+            .column_by_name(crate::schema::CUSTOMER_ID)
+            .cloned()
+            .ok_or_else(|| missing(&self.table, crate::schema::CUSTOMER_ID))
+    }
+
     /// The number of customers.
     pub fn len(&self) -> usize {
         self.table.num_rows()

@@ -190,7 +190,8 @@ pub fn rfm_parquet(
 /// and `ingest` loading only the key, time, type and amount).
 ///
 /// # Errors
-/// The scoring errors of [`rfm`](super::rfm).
+/// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for ingest settings the ingest
+/// refuses; the scoring errors of [`rfm`](super::rfm).
 pub fn rfm_batches(
     batches: &[RecordBatch],
     cfg: &RfmConfig,

@@ -118,13 +118,53 @@ fn is_text(t: &DataType) -> bool {
     }
 }
 
+/// The scan's columns in a schema, by `ingest`'s mapping, when their types are in scope: an
+/// Int64 key, a timestamp or date time (its conversion to µs), string event types and a
+/// numeric amount (both optional).
+struct Columns {
+    key: usize,
+    time: usize,
+    event_type: Option<usize>,
+    amount: Option<usize>,
+    scale: i64,
+    div: i64,
+}
+
+impl Columns {
+    fn find(schema: &Schema, ingest: &IngestOptions) -> Option<Columns> {
+        let m = &ingest.mapping;
+        // a role the ingest does not load is not read here either
+        let loads = |role: Role| ingest.roles.as_ref().is_none_or(|r| r.contains(&role));
+        let find = |role: Role| schema.index_of(m.column(role)).ok();
+        let (key, time) = (find(Role::CustomerId)?, find(Role::EventTime)?);
+        let event_type = find(Role::EventType).filter(|_| loads(Role::EventType));
+        let amount = find(Role::Amount).filter(|_| loads(Role::Amount));
+        let field = |i: usize| schema.field(i).data_type();
+        let (scale, div) = time_scale(field(time))?;
+        let in_scope = *field(key) == DataType::Int64
+            && amount.is_none_or(|i| field(i).is_numeric())
+            && event_type.is_none_or(|i| is_text(field(i)));
+        in_scope.then_some(Columns {
+            key,
+            time,
+            event_type,
+            amount,
+            scale,
+            div,
+        })
+    }
+}
+
 impl PurchaseScan {
     /// Opens the Parquet file at `path` for a purchase scan with `ingest`'s column mapping,
     /// or `None` when the file is outside this path's scope (see the [module docs](self)).
     ///
     /// # Errors
-    /// [`Error::Io`] / [`Error::Format`] when the file cannot be read as Parquet.
+    /// [`Error::Io`] / [`Error::Format`] when the file cannot be read as Parquet;
+    /// [`Error::InvalidParameter`] for ingest settings the ingest refuses.
     pub fn open(path: &Path, ingest: &IngestOptions) -> Result<Option<PurchaseScan>> {
+        // settings the ingest refuses are refused here too (e.g. a column mapped to two roles)
+        ingest.validate()?;
         if ingest.key_type == KeyType::String {
             return Ok(None);
         }
@@ -132,21 +172,18 @@ impl PurchaseScan {
         let meta = crate::ingest::parquet_metadata(path)?;
         let schema = meta.schema().clone();
         let m = &ingest.mapping;
-        let find = |role: Role| schema.index_of(m.column(role)).ok();
-        let (Some(key_i), Some(time_i)) = (find(Role::CustomerId), find(Role::EventTime)) else {
+        let Some(Columns {
+            key: key_i,
+            time: time_i,
+            event_type: type_i,
+            amount: amount_i,
+            scale,
+            div,
+        }) = Columns::find(&schema, ingest)
+        else {
             return Ok(None);
         };
-        let (type_i, amount_i) = (find(Role::EventType), find(Role::Amount));
         let field = |i: usize| schema.field(i).data_type().clone();
-        let Some((scale, div)) = time_scale(&field(time_i)) else {
-            return Ok(None);
-        };
-        if field(key_i) != DataType::Int64
-            || amount_i.is_some_and(|i| !field(i).is_numeric())
-            || type_i.is_some_and(|i| !is_text(&field(i)))
-        {
-            return Ok(None);
-        }
         // The key range from the row groups' statistics (exact min / max of the key column).
         let key_leaf = meta
             .parquet_schema()
@@ -596,7 +633,7 @@ impl BatchRules<'_> {
 /// ingest them.
 ///
 /// # Errors
-/// None today; the `Result` leaves room for readers that can fail.
+/// [`Error::InvalidParameter`] for ingest settings the ingest refuses.
 pub(crate) fn scan_batches<S: PurchaseSink>(
     batches: &[RecordBatch],
     ingest: &IngestOptions,
@@ -604,6 +641,7 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
     par: &Parallelism,
     make: impl Fn(usize) -> S + Sync + Send,
 ) -> Result<Option<(i64, usize, Vec<S>)>> {
+    ingest.validate()?;
     let purchase_roles = [Role::CustomerId, Role::EventTime, Role::EventType, Role::Amount];
     if ingest.key_type == KeyType::String
         || ingest
@@ -620,22 +658,17 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
     if batches.iter().any(|b| b.schema() != schema) {
         return Ok(None);
     }
-    let m = &ingest.mapping;
-    let find = |role: Role| schema.index_of(m.column(role)).ok();
-    let (Some(key_i), Some(time_i)) = (find(Role::CustomerId), find(Role::EventTime)) else {
+    let Some(Columns {
+        key: key_i,
+        time: time_i,
+        event_type: type_i,
+        amount: amount_i,
+        scale,
+        div,
+    }) = Columns::find(&schema, ingest)
+    else {
         return Ok(None);
     };
-    let (type_i, amount_i) = (find(Role::EventType), find(Role::Amount));
-    let field = |i: usize| schema.field(i).data_type().clone();
-    let Some((scale, div)) = time_scale(&field(time_i)) else {
-        return Ok(None);
-    };
-    if field(key_i) != DataType::Int64
-        || amount_i.is_some_and(|i| !field(i).is_numeric())
-        || type_i.is_some_and(|i| !is_text(&field(i)))
-    {
-        return Ok(None);
-    }
     // The key range, exactly (a null key is a row ingestion rejects).
     let (mut lo, mut hi, mut rows) = (i64::MAX, i64::MIN, 0usize);
     for b in batches {

@@ -115,7 +115,8 @@ pub fn summarize_parquet(
 /// would reject, and `ingest` loading only the key, time, type and amount).
 ///
 /// # Errors
-/// None today (`Result` for symmetry with [`summarize_parquet`]).
+/// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for ingest settings the ingest
+/// refuses (a column mapped to two roles, a blank purchase type, ...).
 pub fn summarize_batches(
     batches: &[RecordBatch],
     cfg: &SummaryConfig,
