@@ -56,3 +56,19 @@ fn a_page_header_with_an_impossible_list_is_refused_at_once() {
     let e = clientele::io::read_table(&path).unwrap_err();
     assert!(e.to_string().contains("is damaged"), "{e}");
 }
+
+/// Case 150,609 of seed 7: a damaged page header in a column the purchase scan decodes itself.
+/// RFM and the summary from the file are errors naming the damage (before the fix the scan's
+/// page reader parsed the header for seconds before the error).
+#[test]
+fn a_damaged_page_header_in_a_scanned_column_is_an_error() {
+    let path = fixture("scan-page-header.parquet");
+    let par = clientele::exec::Parallelism::threads(2).unwrap();
+    let end = clientele::chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let cfg = clientele::kernels::rfm::RfmParams::new(end).validate().unwrap();
+    let e = clientele::kernels::rfm::rfm_parquet(&path, &cfg, &Default::default(), &par).unwrap_err();
+    assert!(e.to_string().contains("is damaged"), "{e}");
+    let cfg = clientele::kernels::summary::SummaryParams::new(end).validate().unwrap();
+    let e = clientele::kernels::summary::summarize_parquet(&path, &cfg, &Default::default(), &par).unwrap_err();
+    assert!(e.to_string().contains("is damaged"), "{e}");
+}

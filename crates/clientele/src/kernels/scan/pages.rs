@@ -197,6 +197,13 @@ impl Column {
         buf.resize(usize::try_from(len).map_err(|_| Stop::Fallback)?, 0);
         file.seek(SeekFrom::Start(start)).map_err(|_| Stop::Fallback)?;
         file.read_exact(&mut buf).map_err(|_| Stop::Fallback)?;
+        // A damaged page header (a list that declares billions of elements) would keep the
+        // Parquet crate's Thrift parser busy for seconds: walk the headers with every length
+        // bounded first, and leave a damaged chunk to the Arrow reader path, which reports it.
+        if crate::io::page_headers::check_chunk(&buf).is_err() {
+            pool.push(buf);
+            return Err(Stop::Fallback);
+        }
         let chunk = Arc::new(Chunk {
             start,
             bytes: Bytes::from(buf),
