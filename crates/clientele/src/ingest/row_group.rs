@@ -8,7 +8,9 @@
 //! positional read per row group. Before the crate parses them, the page headers of each
 //! chunk are walked once with every length bounded by the bytes left (`page_headers`): a
 //! header that declares a list of billions of elements is refused at once instead of being
-//! skipped element by element for seconds.
+//! skipped element by element for seconds. Row groups too large to read ahead (Spark's 128 MB
+//! ones) are read through the file, after the same walk through the file (a few kilobytes read
+//! per page).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -82,7 +84,8 @@ impl RowGroupBytes {
     /// past the end).
     ///
     /// `None` when those chunks span more than [`READ_AHEAD_MAX`] bytes (the caller reads
-    /// through the file: one row group per worker must not cost its whole size in memory).
+    /// through the file: one row group per worker must not cost its whole size in memory); their
+    /// page headers are walked through the file first.
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read; [`Error::Format`] for a row group index
@@ -108,6 +111,26 @@ impl RowGroupBytes {
         let lo = lo.min(file_len);
         let hi = hi.clamp(lo, file_len);
         if hi - lo > READ_AHEAD_MAX {
+            // Too large to hold: the headers are walked through the file instead.
+            for (i, c) in group.columns().iter().enumerate() {
+                if !mask.leaf_included(i) {
+                    continue;
+                }
+                let (s, n) = c.byte_range();
+                let s = s.min(file_len);
+                let n = n.min(file_len - s);
+                let window = crate::io::page_headers::HEADER_WINDOW;
+                if let Err(bad) = crate::io::page_headers::check_chunk_in(&mut file, s, n, window) {
+                    return Err(Error::Format {
+                        source_name: name,
+                        format: "parquet",
+                        message: format!(
+                            "row group {rg}, {}",
+                            crate::io::page_headers::damaged(i, s + bad.offset as u64, bad.reason)
+                        ),
+                    });
+                }
+            }
             return Ok(None);
         }
         let len = usize::try_from(hi - lo).map_err(|_| Error::Format {

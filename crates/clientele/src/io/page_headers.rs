@@ -167,6 +167,77 @@ pub(crate) fn check_chunk(chunk: &[u8]) -> std::result::Result<(), BadHeader> {
     Ok(())
 }
 
+/// Errors of a walk over a window that a longer window might not give: the header (or a field
+/// of it) may go on past the window's end.
+fn may_need_more(reason: &str) -> bool {
+    matches!(
+        reason,
+        "the header runs past the chunk"
+            | "a field is longer than the bytes left"
+            | "a list has more elements than bytes left"
+            | "a map has more entries than bytes left"
+    )
+}
+
+/// The first window [`check_chunk_in`] reads for a header: headers are tens of bytes, with
+/// statistics a few hundred.
+pub(crate) const HEADER_WINDOW: usize = 64 << 10;
+
+/// [`check_chunk`] over a column chunk left in `file` (bytes `start..start + len`), for chunks
+/// too large to hold: each header is read in a window of `window` bytes, grown (up to the rest
+/// of the chunk) while the header may go on past it, and the walk seeks over the page bodies.
+/// It reads a few kilobytes per page, so a chunk of hundreds of megabytes costs a few
+/// megabytes of reads.
+///
+/// # Errors
+/// As [`check_chunk`]: [`BadHeader`] (its offset counted from `start`) for a header that
+/// cannot be one; a read that fails ends the walk without an error (the Parquet crate reports
+/// it).
+pub(crate) fn check_chunk_in<R: std::io::Read + std::io::Seek>(
+    file: &mut R,
+    start: u64,
+    len: u64,
+    window: usize,
+) -> std::result::Result<(), BadHeader> {
+    let mut at = 0u64;
+    let mut size = window.max(1);
+    let mut buf = Vec::new();
+    while at < len {
+        let rest = len - at;
+        let want = usize::try_from(rest).map_or(size, |r| r.min(size));
+        buf.resize(want, 0);
+        let read = file
+            .seek(std::io::SeekFrom::Start(start.saturating_add(at)))
+            .and_then(|_| file.read_exact(&mut buf));
+        if read.is_err() {
+            return Ok(());
+        }
+        let mut c = Cursor { bytes: &buf, at: 0 };
+        let offset = usize::try_from(at).unwrap_or(usize::MAX);
+        match c.structure(0) {
+            Ok(Some(body)) => match u64::try_from(body) {
+                Ok(n) if n <= rest - c.at as u64 => {
+                    at += c.at as u64 + n;
+                    size = window.max(1);
+                }
+                _ => return Ok(()),
+            },
+            Ok(None) => return Ok(()),
+            Err(reason) if may_need_more(reason) && (want as u64) < rest => {
+                size = size.saturating_mul(4);
+            }
+            Err("the header runs past the chunk") => return Ok(()),
+            Err(reason) => return Err(BadHeader { offset, reason }),
+        }
+    }
+    Ok(())
+}
+
+/// The message for a damaged header of column `column` at file offset `at`.
+pub(crate) fn damaged(column: usize, at: u64, reason: &str) -> String {
+    format!("column {column}: the page header at byte {at} is damaged ({reason})")
+}
+
 /// [`check_chunk`] over the column chunks of `group` that `wanted` selects, whose bytes are
 /// `bytes` from file offset `base` on (chunks partly outside are checked as far as held).
 ///
@@ -192,11 +263,7 @@ pub(crate) fn check_row_group(
         if let Some(chunk) = bytes.get(from..to)
             && let Err(bad) = check_chunk(chunk)
         {
-            return Err(format!(
-                "column {i}: the page header at byte {} is damaged ({})",
-                base + (from + bad.offset) as u64,
-                bad.reason
-            ));
+            return Err(damaged(i, base + (from + bad.offset) as u64, bad.reason));
         }
     }
     Ok(())
@@ -249,6 +316,51 @@ mod tests {
         // a truncated chunk is left to the Parquet crate
         assert_eq!(check_chunk(&chunk[..chunk.len() - 2]), Ok(()));
         assert_eq!(check_chunk(&[]), Ok(()));
+    }
+
+    #[test]
+    fn the_walk_through_a_reader_agrees_with_the_walk_in_memory() {
+        let mut chunk = page(100, None);
+        chunk.extend(page(3, Some((12, vec![0x15, 0x02, 0x00]))));
+        // a string of 300 bytes (varint 0xac 0x02): longer than the small windows
+        let mut long_string = vec![0xac, 0x02];
+        long_string.extend(vec![b'x'; 300]);
+        chunk.extend(page(0, Some((8, long_string))));
+        chunk.extend(page(7, Some((9, vec![0x33, 1, 2, 3]))));
+        let mut file = vec![9u8; 11];
+        file.extend(&chunk);
+        file.extend([1, 2, 3]);
+        for window in [1, 5, 16, 64, 1 << 16] {
+            let mut r = std::io::Cursor::new(file.clone());
+            assert_eq!(
+                check_chunk_in(&mut r, 11, chunk.len() as u64, window),
+                Ok(()),
+                "window {window}"
+            );
+            // a chunk cut short is left to the Parquet crate, as in memory
+            assert_eq!(check_chunk_in(&mut r, 11, chunk.len() as u64 - 2, window), Ok(()));
+        }
+        // a damaged header in the third page: the same offset as the walk in memory
+        let mut bad = page(4, None);
+        bad.extend(page(5, None));
+        let offset = bad.len();
+        let mut long = vec![0xf3];
+        long.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x20]);
+        bad.extend(page(0, Some((9, long))));
+        bad.extend(page(2, None));
+        let want = check_chunk(&bad).unwrap_err();
+        assert_eq!(want.offset, offset);
+        for window in [1, 3, 16, 1 << 16] {
+            let mut r = std::io::Cursor::new(bad.clone());
+            assert_eq!(
+                check_chunk_in(&mut r, 0, bad.len() as u64, window),
+                Err(want.clone()),
+                "window {window}"
+            );
+        }
+        // a chunk past the end of the file ends the walk without an error
+        let mut r = std::io::Cursor::new(bad.clone());
+        assert_eq!(check_chunk_in(&mut r, 0, bad.len() as u64 + 100, 8), Ok(()));
     }
 
     #[test]
