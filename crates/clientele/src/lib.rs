@@ -16,7 +16,7 @@
 //!    layers above; the command line and the examples are thin shells over it.
 //!
 //! Ground types that every layer may use and that use nothing above them: [`error`],
-//! [`reject`], [`diagnostics`], [`schema`], [`time`], [`exec`].
+//! [`reject`], [`diagnostics`], [`schema`], [`time`], [`exec`] (and the crate-internal `money`).
 //!
 //! Every parameter that changes a result is explicit: dates such as the calibration end,
 //! periods and time units, and the thread pool ([`exec::Parallelism`]). Results do not depend
@@ -61,6 +61,7 @@ pub mod ingest;
 pub mod io;
 pub mod kernels;
 pub mod models;
+pub(crate) mod money;
 pub mod pipeline;
 pub mod reject;
 pub mod report;

@@ -135,7 +135,13 @@ pub fn run(args: &RfmArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
             "{} customers scored in {:.3} s{} -> {}",
             table.num_rows(),
             started.elapsed().as_secs_f64(),
-            if run.streamed { " (streamed from Parquet)" } else { "" },
+            if run.streamed {
+                " (streamed from Parquet)"
+            } else if run.from_rollup {
+                " (from the store's purchase rollup)"
+            } else {
+                ""
+            },
             path.display()
         );
         return Ok(());

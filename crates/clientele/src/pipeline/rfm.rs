@@ -6,8 +6,9 @@ use super::source::{EventSource, load_events};
 use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::ingest::IngestReport;
-use crate::kernels::rfm::{RfmConfig, rfm, rfm_batches, rfm_parquet};
+use crate::kernels::rfm::{RfmConfig, RfmMode, rfm, rfm_batches, rfm_parquet, rfm_rollup};
 use crate::schema::Role;
+use crate::store::EventStore;
 
 /// The roles RFM needs besides the key and the time.
 pub const RFM_ROLES: &[Role] = &[Role::EventType, Role::Amount];
@@ -24,12 +25,17 @@ pub struct RfmRun {
     /// True when a single Parquet file (or batches in memory) was scored straight from its
     /// columns.
     pub streamed: bool,
+    /// True when a saved store was scored from its purchase rollup (one row per customer)
+    /// without opening its events ([`rfm_rollup`]).
+    pub from_rollup: bool,
 }
 
 /// RFM scores of the events of `source`: one Parquet file (or batches in memory) straight from
 /// its purchase columns when it is in the streaming path's scope ([`rfm_parquet`],
-/// [`rfm_batches`]), anything else through a store
-/// (loading only the key, time, type and amount). Both give the same table, byte for byte.
+/// [`rfm_batches`]), a saved store from its purchase rollup when the question is about all of
+/// its purchases ([`rfm_rollup`]: the `orders` convention, `as_of` after the last purchase),
+/// anything else through a store (loading only the key, time, type and amount). Every way gives
+/// the same table, byte for byte.
 ///
 /// # Errors
 /// The ingest's and the kernel's errors.
@@ -42,6 +48,7 @@ pub fn customer_rfm(source: &EventSource<'_>, cfg: &RfmConfig, par: &Parallelism
             table,
             ingest: None,
             streamed: true,
+            from_rollup: false,
         });
     }
     if let EventSource::Batches { batches, ingest, .. } = source
@@ -51,6 +58,19 @@ pub fn customer_rfm(source: &EventSource<'_>, cfg: &RfmConfig, par: &Parallelism
             table,
             ingest: None,
             streamed: true,
+            from_rollup: false,
+        });
+    }
+    if let EventSource::Saved(dir) = source
+        && cfg.params.mode == RfmMode::Orders
+        && let Some(rollup) = EventStore::open_rollup(dir, par)?
+        && let Some(table) = rfm_rollup(&rollup, cfg, par)?
+    {
+        return Ok(RfmRun {
+            table,
+            ingest: None,
+            streamed: false,
+            from_rollup: true,
         });
     }
     let (events, ingest) = load_events(source, Some(RFM_ROLES), par)?;
@@ -58,5 +78,6 @@ pub fn customer_rfm(source: &EventSource<'_>, cfg: &RfmConfig, par: &Parallelism
         table: rfm(&events, cfg, par)?,
         ingest,
         streamed: false,
+        from_rollup: false,
     })
 }

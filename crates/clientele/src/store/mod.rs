@@ -21,6 +21,7 @@ mod integrity;
 mod keys;
 mod merge;
 mod persist;
+mod rollup;
 mod segments;
 
 use std::ops::Range;
@@ -34,6 +35,8 @@ pub(crate) use builder::StoreBuilder;
 pub use columns::StoreColumns;
 pub use keys::{CustomerKeys, KeyIndex, KeyRef};
 pub use persist::StoreFormat;
+pub(crate) use rollup::rollup_covers;
+pub use rollup::{CustomerPurchases, PurchaseRollup};
 pub use segments::{AppendOutcome, SavedStore, SegmentInfo, SourceFile};
 
 use crate::error::{Error, Result};

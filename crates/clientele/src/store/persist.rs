@@ -141,7 +141,7 @@ impl Manifest {
     }
 
     /// The data file `stem` (`customers` or `events`): its name and, when recorded, its entry.
-    fn file(&self, stem: &str) -> (String, Option<&FileEntry>) {
+    pub(super) fn file(&self, stem: &str) -> (String, Option<&FileEntry>) {
         let ext = self.storage.extension();
         let name = match self.generation {
             Some(g) => format!("{stem}.g{g}.{ext}"),
@@ -196,7 +196,12 @@ fn write_into<W: std::io::Write + Send>(w: W, format: StoreFormat, batch: &Recor
 }
 
 /// Reads a store file whole; with `expect`, refuses bytes that are not the recorded ones.
-fn read_file(dir: &Path, name: &str, format: StoreFormat, expect: Option<&FileEntry>) -> Result<Vec<RecordBatch>> {
+pub(super) fn read_file(
+    dir: &Path,
+    name: &str,
+    format: StoreFormat,
+    expect: Option<&FileEntry>,
+) -> Result<Vec<RecordBatch>> {
     let path = dir.join(name);
     let shown = path.display().to_string();
     let fmt_err = |format: &'static str, e: String| Error::Format {
@@ -769,9 +774,16 @@ impl EventStore {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let ours = ["customers.", "events.", ".customers.", ".events."]
-                    .iter()
-                    .any(|p| name.starts_with(p));
+                let ours = [
+                    "customers.",
+                    "events.",
+                    "rollup.",
+                    ".customers.",
+                    ".events.",
+                    ".rollup.",
+                ]
+                .iter()
+                .any(|p| name.starts_with(p));
                 if ours && !keep.contains(name.as_str()) {
                     let _ = std::fs::remove_file(e.path());
                 }
@@ -810,14 +822,23 @@ impl EventStore {
             vec![self.keys.array(), Arc::new(arrow_array::UInt32Array::from(counts))],
         )?;
         let mut parts = vec![("customers".to_string(), customers)];
+        // The purchase totals per customer (see `rollup`): kernels that need only those read
+        // one row per customer instead of the events.
+        let rollup = if rayon::current_thread_index().is_some() {
+            super::rollup::PurchaseRollup::of(self, &crate::exec::Parallelism::current())
+        } else {
+            super::rollup::PurchaseRollup::of_sequential(self)
+        };
+        let rollup = (super::rollup::ROLLUP.to_string(), rollup.to_batch()?);
         let event_schema = self.events_schema();
         for (field, column) in event_schema.fields().iter().skip(1).zip(self.event_columns()) {
-            let column = narrow_keys(column)?;
+            let column = whole_seconds(narrow_keys(column)?);
             let field = Field::new(field.name(), column.data_type().clone(), field.is_nullable());
             let batch = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![column])?;
             m.columns.push(batch.schema().field(0).name().clone());
             parts.push((format!("events.{}", batch.schema().field(0).name()), batch));
         }
+        parts.push(rollup);
         let encode = |(stem, batch): (String, RecordBatch)| -> Result<(String, Vec<u8>, Vec<columnar::BlockEntry>)> {
             let (bytes, blocks) = columnar::encode(&batch, block_rows)?;
             Ok((stem, bytes, blocks))
@@ -1098,4 +1119,19 @@ fn narrow_keys(column: ArrayRef) -> Result<ArrayRef> {
         &column,
         &DataType::Dictionary(Box::new(key), value.clone()),
     )?)
+}
+
+/// A time column whose every value is a whole second, in seconds (others pass unchanged).
+/// Microseconds of whole seconds are multiples of 10⁶, a regularity a byte compressor cannot
+/// see: in seconds the event-time file of the generated 1M-customer store is a third smaller.
+/// Opening casts every time column to microseconds, so readers see no difference.
+fn whole_seconds(column: ArrayRef) -> ArrayRef {
+    use arrow_array::types::TimestampSecondType;
+    match column.as_primitive_opt::<TimestampMicrosecondType>() {
+        Some(t) if t.null_count() == 0 && t.values().iter().all(|v| v % 1_000_000 == 0) => {
+            let seconds = t.unary::<_, TimestampSecondType>(|v| v / 1_000_000);
+            Arc::new(seconds.with_timezone_opt(t.timezone().map(str::to_string)))
+        }
+        _ => column,
+    }
 }

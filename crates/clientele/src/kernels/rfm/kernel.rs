@@ -26,7 +26,7 @@ const CHUNK: usize = 8192;
 
 /// One customer's RFM aggregate.
 #[derive(Debug, Clone, Copy)]
-struct Row {
+pub(super) struct Row {
     customer: u32,
     recency_days: i64,
     frequency: i64,
@@ -108,19 +108,32 @@ fn orders_axes(store: &EventStore, cfg: &RfmConfig, par: &Parallelism) -> Result
                     last = last.max(times[i]);
                 }
             }
-            (count > 0).then(|| Row {
-                customer: c as u32,
-                recency_days: (as_of - last).div_euclid(MICROS_PER_DAY),
-                frequency: count,
-                cents: cents(units),
-                t_days: (as_of - first).div_euclid(MICROS_PER_DAY),
-            })
+            (count > 0).then(|| Row::new(c, count, units, first, last, as_of))
         })
         .collect()
     });
     let rows: Vec<Row> = parts.into_iter().flatten().collect();
+    orders_columns(store.customer_keys(), &rows)
+}
+
+impl Row {
+    /// The RFM row of customer `c` with `count` purchases before `as_of` (µs) spending `units`
+    /// nano-units, the first at `first` and the last at `last`.
+    pub(super) fn new(c: usize, count: i64, units: i128, first: i64, last: i64, as_of: i64) -> Row {
+        Row {
+            customer: c as u32,
+            recency_days: (as_of - last).div_euclid(MICROS_PER_DAY),
+            frequency: count,
+            cents: cents(units),
+            t_days: (as_of - first).div_euclid(MICROS_PER_DAY),
+        }
+    }
+}
+
+/// The unscored columns of `rows` (customers with a purchase, in key order) of `keys`.
+pub(super) fn orders_columns(keys: &crate::store::CustomerKeys, rows: &[Row]) -> Result<Axes> {
     let index = arrow_array::UInt32Array::from(rows.iter().map(|r| r.customer).collect::<Vec<_>>());
-    let keys = arrow_select::take::take(store.customer_keys().array().as_ref(), &index, None)?;
+    let keys = arrow_select::take::take(keys.array().as_ref(), &index, None)?;
     let col = |f: fn(&Row) -> i64| -> Vec<i64> { rows.iter().map(f).collect() };
     Ok(Axes {
         keys,

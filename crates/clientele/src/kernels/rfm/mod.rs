@@ -14,6 +14,7 @@
 mod kernel;
 mod ntile;
 mod params;
+mod rollup;
 mod segment_summary;
 mod segments;
 mod stream;
@@ -23,6 +24,7 @@ mod tiers;
 pub use kernel::rfm;
 pub use ntile::{ntile, ntile_scores};
 pub use params::{RfmConfig, RfmMode, RfmParams, Scoring};
+pub use rollup::rfm_rollup;
 pub use segment_summary::segment_summary;
 pub use segments::{SegmentMap, SegmentRule};
 pub use stream::{rfm_batches, rfm_parquet};
