@@ -2,6 +2,8 @@
 //! segments in, and the result is the store one ingest of every input would build.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,20 +14,8 @@ use clientele::ingest::{IngestOptions, Ingestor};
 use clientele::kernels::summary::{SummaryAccumulator, SummaryParams, summarize};
 use clientele::schema::Role;
 use clientele::store::{EventStore, KeyRef, SourceFile, StoreFormat};
-use clientele::synth::{GenerateParams, generate};
 use clientele::views::{Customer360Params, customer_lookup};
-
-fn generated(customers: u64, seed: u64) -> RecordBatch {
-    let b = generate(
-        &GenerateParams::default()
-            .customers(customers)
-            .seed(seed)
-            .validate()
-            .unwrap(),
-    )
-    .unwrap();
-    arrow_select::concat::concat_batches(&b[0].schema(), &b).unwrap()
-}
+use common::generated;
 
 fn ingest(batches: &[RecordBatch]) -> EventStore {
     let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();

@@ -16,20 +16,7 @@ use clientele::ingest::{IngestOptions, Ingestor};
 use clientele::kernels::rfm::{RfmMode, RfmParams, rfm, rfm_rollup};
 use clientele::pipeline::{EventSource, FileSource, customer_rfm};
 use clientele::store::{CustomerPurchases, EventStore, PurchaseRollup, StoreFormat};
-use clientele::synth::{GenerateParams, generate};
-use common::date;
-
-fn generated(customers: u64, seed: u64) -> RecordBatch {
-    let b = generate(
-        &GenerateParams::default()
-            .customers(customers)
-            .seed(seed)
-            .validate()
-            .unwrap(),
-    )
-    .unwrap();
-    arrow_select::concat::concat_batches(&b[0].schema(), &b).unwrap()
-}
+use common::{date, file_starting, generated};
 
 fn ingest(batch: &RecordBatch) -> EventStore {
     let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
@@ -198,11 +185,7 @@ fn a_damaged_or_foreign_rollup_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = ingest(&generated(800, 3));
     store.save(dir.path(), StoreFormat::Ipc).unwrap();
-    let file = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("rollup."))
-        .expect("a rollup file");
+    let file = file_starting(dir.path(), "rollup.");
     let good = std::fs::read(&file).unwrap();
     let mut bad = good.clone();
     let mid = bad.len() / 2;
@@ -213,11 +196,7 @@ fn a_damaged_or_foreign_rollup_file_is_refused() {
     // another store's rollup file under this store's name
     let other = tempfile::tempdir().unwrap();
     ingest(&generated(800, 4)).save(other.path(), StoreFormat::Ipc).unwrap();
-    let theirs = std::fs::read_dir(other.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("rollup."))
-        .unwrap();
+    let theirs = file_starting(other.path(), "rollup.");
     std::fs::copy(theirs, &file).unwrap();
     let e = EventStore::open_rollup(dir.path(), &par()).unwrap_err();
     assert!(matches!(e, Error::CorruptStore { .. }), "{e}");
@@ -241,16 +220,7 @@ fn event_times_are_saved_in_seconds_only_when_every_one_is_a_whole_second() {
         let d = dir.path().join(name);
         let store = ingest(batch);
         store.save(&d, StoreFormat::Ipc).unwrap();
-        let file = std::fs::read_dir(&d)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("events.event_time.")
-            })
-            .unwrap();
+        let file = file_starting(&d, "events.event_time.");
         let saved = arrow_ipc::reader::FileReader::try_new(std::fs::File::open(&file).unwrap(), None).unwrap();
         let dt = saved.schema().field(0).data_type().clone();
         match (unit, dt) {

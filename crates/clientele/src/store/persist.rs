@@ -20,7 +20,6 @@
 //! or hand-edited store is an error, never a wrong answer.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
@@ -243,7 +242,7 @@ fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
     use rayon::prelude::*;
     use std::os::unix::fs::FileExt;
     const CHUNK: usize = 16 << 20;
-    let file = File::open(path)?;
+    let file = std::fs::File::open(path)?;
     let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
     let mut buf = vec![0u8; len];
     buf.par_chunks_mut(CHUNK)

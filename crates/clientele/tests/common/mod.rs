@@ -142,3 +142,26 @@ pub fn purchases_parquet(
     clientele::io::write_batch(&batch, &path).unwrap();
     path
 }
+
+/// The events of `clientele generate` for `customers` customers and `seed`, in one batch.
+pub fn generated(customers: u64, seed: u64) -> RecordBatch {
+    use clientele::synth::{GenerateParams, generate};
+    let b = generate(
+        &GenerateParams::default()
+            .customers(customers)
+            .seed(seed)
+            .validate()
+            .unwrap(),
+    )
+    .unwrap();
+    arrow_select::concat::concat_batches(&b[0].schema(), &b).unwrap()
+}
+
+/// The file of `dir` whose name starts with `prefix` (a store's `rollup.`, say).
+pub fn file_starting(dir: &std::path::Path, prefix: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* in {}", dir.display()))
+}
