@@ -2,25 +2,19 @@
 //! files from another ingest and an interrupted save are refused or leave the old store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use clientele::Error;
 use clientele::exec::Parallelism;
 use clientele::ingest::{IngestOptions, Ingestor};
 use clientele::store::{EventStore, StoreFormat};
-use clientele::synth::{GenerateParams, generate};
+use common::generated;
 
 fn store(customers: u64, seed: u64) -> EventStore {
     let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
-    let batches = generate(
-        &GenerateParams::default()
-            .customers(customers)
-            .seed(seed)
-            .validate()
-            .unwrap(),
-    )
-    .unwrap();
-    ing.read_batches("gen", batches.into_iter().map(Ok)).unwrap();
+    ing.read_batches("gen", [Ok(generated(customers, seed))]).unwrap();
     ing.finish().unwrap().0
 }
 
