@@ -15,17 +15,17 @@
 //! those rows.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+use arrow_array::RecordBatch;
 
 use super::kernel::{Axes, cents, score};
 use super::params::{RfmConfig, RfmMode};
 use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::ingest::IngestOptions;
+use crate::kernels::scan::keys::KeyMap;
 use crate::kernels::scan::{PurchaseScan, PurchaseSink, scan_batches};
 use crate::kernels::summary::to_units;
 use crate::time::MICROS_PER_DAY;
@@ -174,15 +174,15 @@ pub fn rfm_parquet(
     if cfg.params.mode != RfmMode::Orders {
         return Ok(None);
     }
-    let Some(scan) = PurchaseScan::open(path.as_ref(), ingest)? else {
+    let Some(scan) = PurchaseScan::open(path.as_ref(), ingest, par)? else {
         return Ok(None);
     };
-    let (lo, n) = (scan.min_key, scan.customers);
+    let n = scan.customers;
     let as_of = cfg.as_of_micros;
     let Some(workers) = scan.run(as_of, par, || sinks(n, as_of))? else {
         return Ok(None);
     };
-    finish(&workers, lo, n, cfg, par).map(Some)
+    finish(&workers, &scan.keys, n, cfg, par).map(Some)
 }
 
 /// [`rfm_parquet`] for record batches in memory (`EventSource::Batches`, a table handed over
@@ -202,10 +202,10 @@ pub fn rfm_batches(
         return Ok(None);
     }
     let as_of = cfg.as_of_micros;
-    let Some((lo, n, workers)) = scan_batches(batches, ingest, as_of, par, |n| sinks(n, as_of))? else {
+    let Some((keys, n, workers)) = scan_batches(batches, ingest, as_of, par, |n| sinks(n, as_of))? else {
         return Ok(None);
     };
-    finish(&workers, lo, n, cfg, par).map(Some)
+    finish(&workers, &keys, n, cfg, par).map(Some)
 }
 
 /// One worker's empty sink for `n` key offsets.
@@ -219,7 +219,8 @@ fn sinks(n: usize, as_of: i64) -> Buckets {
 }
 
 /// Aggregates the workers' purchases and scores the customers.
-fn finish(workers: &[Buckets], lo: i64, n: usize, cfg: &RfmConfig, par: &Parallelism) -> Result<RecordBatch> {
+fn finish(workers: &[Buckets], map: &KeyMap, n: usize, cfg: &RfmConfig, par: &Parallelism) -> Result<RecordBatch> {
+    let lo = map.base();
     let shift = bucket_shift(n);
     // Each bucket in parallel: exact integer sums and min / max over its customers, so the
     // result does not depend on the decoding order; the bucket boundaries depend only on the
@@ -232,7 +233,7 @@ fn finish(workers: &[Buckets], lo: i64, n: usize, cfg: &RfmConfig, par: &Paralle
     };
     let [keys, recency, frequency, money, t_days] = columns;
     let axes = Axes {
-        keys: Arc::new(Int64Array::from(keys)) as ArrayRef,
+        keys: map.column(keys),
         recency,
         frequency,
         money,

@@ -10,11 +10,13 @@
 //! ordering all events by customer and time, which is most of what building a store costs.
 //!
 //! It applies to integer (Int64) customer keys whose range is at most 4 × the row count (and
-//! 2²⁸); event times as timestamps of any unit (nanoseconds, and Spark's INT96, are floored to
+//! 2²⁸), and to text customer keys (any string layout; read once first, see [`keys`]: keys
+//! that all read as integers are those integers, with the same range limit, and other text
+//! keys are ranked in byte order); event times as timestamps of any unit (nanoseconds, and Spark's INT96, are floored to
 //! microseconds as ingestion does) or dates (Date32, Date64); an amount of any numeric or
 //! decimal type (converted to f64 as ingestion converts it); an event-type column of strings
 //! in any Arrow layout (Utf8, LargeUtf8, Utf8View, or a dictionary of those), or none (every
-//! row a purchase). String customer keys take the store path. A kernel on this path must
+//! row a purchase). A kernel on this path must
 //! give exactly the table the store path gives, so the scan also refuses any file with a row
 //! the ingestion would reject (a null key or time, a time out of range, a null or blank event
 //! type, an amount that is not finite or beyond ±10¹⁵, a negative purchase without
@@ -45,16 +47,18 @@ use crate::exec::Parallelism;
 use crate::ingest::{IngestOptions, KeyType, MAX_AMOUNT};
 use crate::schema::Role;
 use crate::time::{END_EVENT_MICROS, MIN_EVENT_MICROS};
+use keys::{KeyMap, TextKeys, trim_key};
 
 mod bitpack;
 mod delta;
 mod hybrid;
+pub(crate) mod keys;
 mod pages;
 #[cfg(test)]
 mod tests;
 
-/// Receives the purchases one worker decodes. `customer` is the key minus the file's smallest
-/// key (below [`PurchaseScan::customers`]); `time` is in µs since the epoch.
+/// Receives the purchases one worker decodes. `customer` is the key's offset (below
+/// [`PurchaseScan::customers`]; see [`KeyMap`]); `time` is in µs since the epoch.
 pub(crate) trait PurchaseSink: Send {
     /// One purchase (only purchases before the scan's `until` reach the sink).
     fn push(&mut self, customer: u32, time: i64, amount: f64);
@@ -77,9 +81,10 @@ pub(crate) struct PurchaseScan {
     meta: ArrowReaderMetadata,
     mask: ProjectionMask,
     groups: usize,
-    /// The smallest customer key; sink customers are offsets from it.
-    pub min_key: i64,
-    /// The number of key offsets (largest − smallest key + 1).
+    /// How keys become sink customers (offsets from the smallest integer key, or ranks of
+    /// text keys).
+    pub keys: KeyMap,
+    /// The number of key offsets (largest − smallest key + 1, or the distinct text keys).
     pub customers: usize,
     /// Raw time units × `scale`, floor-divided by `div`, are µs (as ingestion converts them).
     scale: i64,
@@ -141,7 +146,7 @@ impl Columns {
         let amount = find(Role::Amount).filter(|_| loads(Role::Amount));
         let field = |i: usize| schema.field(i).data_type();
         let (scale, div) = time_scale(field(time))?;
-        let in_scope = *field(key) == DataType::Int64
+        let in_scope = (*field(key) == DataType::Int64 || is_text(field(key)))
             && amount.is_none_or(|i| field(i).is_numeric())
             && event_type.is_none_or(|i| is_text(field(i)));
         in_scope.then_some(Columns {
@@ -155,19 +160,41 @@ impl Columns {
     }
 }
 
+/// The range of an Int64 key column from the row groups' statistics: the smallest key and
+/// the number of offsets, or `None` when a row group has no statistics or the range is
+/// more than 4 × `rows` (or 2²⁸) wide.
+fn int_key_range(meta: &ArrowReaderMetadata, key: &str, rows: usize) -> Option<(i64, usize)> {
+    let key_leaf = meta
+        .parquet_schema()
+        .columns()
+        .iter()
+        .position(|c| c.path().parts().first().map(String::as_str) == Some(key))?;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for rg in meta.metadata().row_groups() {
+        match rg.column(key_leaf).statistics() {
+            Some(Statistics::Int64(s)) => {
+                let (&a, &b) = (s.min_opt()?, s.max_opt()?);
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+            _ => return None,
+        }
+    }
+    let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1)?;
+    (range <= (rows.saturating_mul(4)).min(1 << 28)).then_some((lo, range))
+}
+
 impl PurchaseScan {
     /// Opens the Parquet file at `path` for a purchase scan with `ingest`'s column mapping,
     /// or `None` when the file is outside this path's scope (see the [module docs](self)).
+    /// Text keys are read here, once, with `par`'s threads (see [`keys`]).
     ///
     /// # Errors
     /// [`Error::Io`] / [`Error::Format`] when the file cannot be read as Parquet;
     /// [`Error::InvalidParameter`] for ingest settings the ingest refuses.
-    pub fn open(path: &Path, ingest: &IngestOptions) -> Result<Option<PurchaseScan>> {
+    pub fn open(path: &Path, ingest: &IngestOptions, par: &Parallelism) -> Result<Option<PurchaseScan>> {
         // settings the ingest refuses are refused here too (e.g. a column mapped to two roles)
         ingest.validate()?;
-        if ingest.key_type == KeyType::String {
-            return Ok(None);
-        }
         let name = path.display().to_string();
         let meta = crate::ingest::parquet_metadata(path)?;
         let schema = meta.schema().clone();
@@ -184,29 +211,17 @@ impl PurchaseScan {
             return Ok(None);
         };
         let field = |i: usize| schema.field(i).data_type().clone();
-        // The key range from the row groups' statistics (exact min / max of the key column).
-        let key_leaf = meta
-            .parquet_schema()
-            .columns()
-            .iter()
-            .position(|c| c.path().parts().first().map(String::as_str) == Some(m.column(Role::CustomerId)));
-        let Some(key_leaf) = key_leaf else {
+        let int_keys = field(key_i) == DataType::Int64;
+        if int_keys && ingest.key_type == KeyType::String {
+            // the store formats integer keys as text, which orders them otherwise
             return Ok(None);
-        };
-        let (mut lo, mut hi, mut rows) = (i64::MAX, i64::MIN, 0usize);
-        for rg in meta.metadata().row_groups() {
-            rows += usize::try_from(rg.num_rows()).unwrap_or(0);
-            match rg.column(key_leaf).statistics() {
-                Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
-                    (Some(&a), Some(&b)) => {
-                        lo = lo.min(a);
-                        hi = hi.max(b);
-                    }
-                    _ => return Ok(None),
-                },
-                _ => return Ok(None),
-            }
         }
+        let rows: usize = meta
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|rg| usize::try_from(rg.num_rows()).unwrap_or(0))
+            .sum();
         // Score and cost are not decoded here: their statistics must show no row ingestion
         // rejects (see `ingest::bounds` for what statistics cannot show).
         if !crate::ingest::bounds::score_cost_within_bounds(meta.metadata(), &schema, ingest) {
@@ -215,11 +230,17 @@ impl PurchaseScan {
         if rows == 0 {
             return Ok(None);
         }
-        let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1);
-        let Some(range) = range.filter(|&r| r <= (rows.saturating_mul(4)).min(1 << 28)) else {
-            return Ok(None);
+        // Integer keys: the range from the row groups' statistics (exact min / max).
+        let range = if int_keys {
+            let Some((lo, range)) = int_key_range(&meta, m.column(Role::CustomerId), rows) else {
+                return Ok(None);
+            };
+            Some((KeyMap::Range { min: lo }, range))
+        } else {
+            None
         };
-        // Decode event types as dictionaries: one comparison per distinct value, not per row.
+        // Decode event types as dictionaries: one comparison per distinct value, not per row;
+        // text keys as views (no copy of short keys).
         let mut roots = vec![key_i, time_i];
         roots.extend(type_i);
         roots.extend(amount_i);
@@ -233,6 +254,8 @@ impl PurchaseScan {
                         Box::new(DataType::Int32),
                         Box::new(DataType::Utf8),
                     ))
+                } else if i == key_i && !int_keys {
+                    f.as_ref().clone().with_data_type(DataType::Utf8View)
                 } else {
                     f.as_ref().clone()
                 }
@@ -254,9 +277,37 @@ impl PurchaseScan {
         }
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         let groups = meta.metadata().num_row_groups();
-        // The page decoder reads raw integer timestamps scaled by a multiplier and raw doubles:
-        // dates, nanoseconds (a division) and converted amounts take the Arrow reader.
-        let raw_pages = matches!(field(time_i), DataType::Timestamp(..))
+        let (keys, customers) = match range {
+            Some(r) => r,
+            None => {
+                let key_mask = ProjectionMask::roots(meta.parquet_schema(), [key_i]);
+                let read = |rg: usize, w: &mut keys::Worker<'_>| -> Result<std::result::Result<(), keys::Stop>> {
+                    let reader = crate::ingest::row_group::reader(path, &meta, rg, &key_mask, 64 * 1024)?;
+                    for b in reader {
+                        let b = b.map_err(|e| Error::parquet(&name, e))?;
+                        let Some(column) = b.columns().first() else {
+                            return Ok(Err(keys::Stop::Refuse));
+                        };
+                        if let Err(stop) = w.feed(column) {
+                            return Ok(Err(stop));
+                        }
+                    }
+                    Ok(Ok(()))
+                };
+                let found = crate::error::guard_decode(&name, "parquet", || {
+                    keys::key_map(groups, rows, ingest.key_type, par, read)
+                })?;
+                let Some(found) = found else {
+                    return Ok(None);
+                };
+                found
+            }
+        };
+        // The page decoder reads Int64 keys, raw integer timestamps scaled by a multiplier and
+        // raw doubles: text keys, dates, nanoseconds (a division) and converted amounts take the
+        // Arrow reader.
+        let raw_pages = int_keys
+            && matches!(field(time_i), DataType::Timestamp(..))
             && div == 1
             && amount_i.is_none_or(|i| field(i) == DataType::Float64);
         let layout = raw_pages
@@ -276,8 +327,8 @@ impl PurchaseScan {
             meta,
             mask,
             groups,
-            min_key: lo,
-            customers: range,
+            keys,
+            customers,
             scale,
             div,
             has_type: type_i.is_some(),
@@ -369,7 +420,7 @@ impl PurchaseScan {
             has_amount: self.has_amount,
             purchase: &self.purchase,
             allow_refunds: self.allow_refunds,
-            min_key: self.min_key,
+            keys: &self.keys,
             customers: self.customers,
         }
     }
@@ -394,8 +445,23 @@ struct BatchRules<'a> {
     has_amount: bool,
     purchase: &'a str,
     allow_refunds: bool,
-    min_key: i64,
+    keys: &'a KeyMap,
     customers: usize,
+}
+
+/// A batch's customer keys: Int64 values, or text.
+enum RowKeys<'a> {
+    Int(&'a [i64]),
+    Text(TextKeys<'a>),
+}
+
+impl RowKeys<'_> {
+    fn len(&self) -> usize {
+        match self {
+            RowKeys::Int(k) => k.len(),
+            RowKeys::Text(k) => k.len(),
+        }
+    }
 }
 
 impl BatchRules<'_> {
@@ -430,7 +496,10 @@ impl BatchRules<'_> {
         if keys.null_count() > 0 || times.null_count() > 0 {
             return Err(Refuse);
         }
-        let keys: &[i64] = keys.as_primitive_opt::<Int64Type>().ok_or(Refuse)?.values();
+        let keys = match keys.as_primitive_opt::<Int64Type>() {
+            Some(k) => RowKeys::Int(k.values()),
+            None => RowKeys::Text(TextKeys::of(keys).ok_or(Refuse)?),
+        };
         let widened: Vec<i64>;
         let raw: &[i64] = match times.data_type() {
             DataType::Timestamp(TimeUnit::Microsecond, _) => times
@@ -456,8 +525,8 @@ impl BatchRules<'_> {
             }
             _ => return Err(Refuse),
         };
-        let n = keys.len();
-        if raw.len() != n {
+        let n = raw.len();
+        if keys.len() != n {
             return Err(Refuse);
         }
         let (scale, div) = (self.scale, self.div);
@@ -594,25 +663,48 @@ impl BatchRules<'_> {
             scratch.0 = index;
             return Err(Refuse);
         }
-        // Pass 2, the gathered purchases only: the key range, null amounts as 0.0.
-        let (lo, range) = (self.min_key, self.customers as u64);
+        // Pass 2, the gathered purchases only: the key offsets (a key outside the range refuses),
+        // null amounts as 0.0.
         let purchases = &mut scratch.1;
         purchases.clear();
         purchases.reserve(taken);
+        let gathered = index.get(..taken).unwrap_or_default();
+        let amount = |i: usize| match nulls {
+            Some(b) if !b.is_valid(i) => 0.0,
+            _ => values.get(i).copied().unwrap_or(0.0),
+        };
+        let range = self.customers as u64;
         let mut outside = false;
-        for &i in index.get(..taken).unwrap_or_default() {
-            let i = i as usize;
-            let (Some(&key), Some(&t)) = (keys.get(i), times.get(i)) else {
-                outside = true;
-                continue;
-            };
-            let k = key.wrapping_sub(lo) as u64;
-            outside |= k >= range;
-            let x = match nulls {
-                Some(b) if !b.is_valid(i) => 0.0,
-                _ => values.get(i).copied().unwrap_or(0.0),
-            };
-            purchases.push((k as u32, t, x));
+        match (&keys, self.keys) {
+            (RowKeys::Int(keys), KeyMap::Range { min }) => {
+                for &i in gathered {
+                    let i = i as usize;
+                    let (Some(&key), Some(&t)) = (keys.get(i), times.get(i)) else {
+                        outside = true;
+                        continue;
+                    };
+                    let k = key.wrapping_sub(*min) as u64;
+                    outside |= k >= range;
+                    purchases.push((k as u32, t, amount(i)));
+                }
+            }
+            (RowKeys::Text(keys), map) => {
+                for &i in gathered {
+                    let i = i as usize;
+                    let k = keys.get(i).map(trim_key);
+                    let k = match (k, map) {
+                        (Some(k), KeyMap::Range { min }) => k.parse::<i64>().ok().map(|k| k.wrapping_sub(*min) as u64),
+                        (Some(k), KeyMap::Ranked(r)) => r.rank(k).map(u64::from),
+                        (None, _) => None,
+                    };
+                    let (Some(k), Some(&t)) = (k.filter(|&k| k < range), times.get(i)) else {
+                        outside = true;
+                        continue;
+                    };
+                    purchases.push((k as u32, t, amount(i)));
+                }
+            }
+            (RowKeys::Int(_), KeyMap::Ranked(_)) => outside = true,
         }
         scratch.0 = index;
         if outside {
@@ -626,7 +718,7 @@ impl BatchRules<'_> {
 /// Purchases of in-memory record batches, checked as [`PurchaseScan`] checks a file's: the
 /// batches (all with one schema, the columns found by `ingest`'s mapping) are handed to
 /// per-worker sinks (`make` gets the number of key offsets) in parallel, each purchase before
-/// `until` once. Returns the smallest key,
+/// `until` once. Returns how keys became offsets (text keys are read once first),
 /// the number of key offsets and the sinks, or `None` when the batches are outside the
 /// streaming path's scope (the [module docs](self); also a roles setting that loads more than
 /// the key, time, type and amount, whose columns ingestion would check) and the caller must
@@ -640,14 +732,13 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
     until: i64,
     par: &Parallelism,
     make: impl Fn(usize) -> S + Sync + Send,
-) -> Result<Option<(i64, usize, Vec<S>)>> {
+) -> Result<Option<(KeyMap, usize, Vec<S>)>> {
     ingest.validate()?;
     let purchase_roles = [Role::CustomerId, Role::EventTime, Role::EventType, Role::Amount];
-    if ingest.key_type == KeyType::String
-        || ingest
-            .roles
-            .as_ref()
-            .is_none_or(|r| r.iter().any(|role| !purchase_roles.contains(role)))
+    if ingest
+        .roles
+        .as_ref()
+        .is_none_or(|r| r.iter().any(|role| !purchase_roles.contains(role)))
     {
         return Ok(None);
     }
@@ -669,25 +760,51 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
     else {
         return Ok(None);
     };
-    // The key range, exactly (a null key is a row ingestion rejects).
-    let (mut lo, mut hi, mut rows) = (i64::MAX, i64::MIN, 0usize);
-    for b in batches {
-        let k = b.column(key_i);
-        let Some(k) = k.as_primitive_opt::<Int64Type>().filter(|k| k.null_count() == 0) else {
-            return Ok(None);
-        };
-        for &v in k.values() {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
-        rows += k.len();
+    let int_keys = *schema.field(key_i).data_type() == DataType::Int64;
+    if int_keys && ingest.key_type == KeyType::String {
+        // the store formats integer keys as text, which orders them otherwise
+        return Ok(None);
     }
+    // Text keys in a layout the scan reads (other dictionaries are cast to views).
+    let key_column = |b: &RecordBatch| -> Option<arrow_array::ArrayRef> {
+        let k = b.column(key_i);
+        if int_keys || TextKeys::of(k).is_some() {
+            Some(Arc::clone(k))
+        } else {
+            arrow_cast::cast(k, &DataType::Utf8View).ok()
+        }
+    };
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     if rows == 0 {
         return Ok(None);
     }
-    let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1);
-    let Some(customers) = range.filter(|&r| r <= (rows.saturating_mul(4)).min(1 << 28)) else {
-        return Ok(None);
+    let (map, customers) = if int_keys {
+        // The key range, exactly (a null key is a row ingestion rejects).
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for b in batches {
+            let k = b.column(key_i);
+            let Some(k) = k.as_primitive_opt::<Int64Type>().filter(|k| k.null_count() == 0) else {
+                return Ok(None);
+            };
+            for &v in k.values() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1);
+        let Some(customers) = range.filter(|&r| r <= (rows.saturating_mul(4)).min(1 << 28)) else {
+            return Ok(None);
+        };
+        (KeyMap::Range { min: lo }, customers)
+    } else {
+        let read = |u: usize, w: &mut keys::Worker<'_>| -> Result<std::result::Result<(), keys::Stop>> {
+            let column = batches.get(u).and_then(key_column);
+            Ok(column.map_or(Err(keys::Stop::Refuse), |c| w.feed(&c)))
+        };
+        let Some(found) = keys::key_map(batches.len(), rows, ingest.key_type, par, read)? else {
+            return Ok(None);
+        };
+        found
     };
     let rules = BatchRules {
         scale,
@@ -696,13 +813,13 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
         has_amount: amount_i.is_some(),
         purchase: &ingest.purchase_type,
         allow_refunds: ingest.allow_refunds,
-        min_key: lo,
+        keys: &map,
         customers,
     };
     // key, time, type (plain strings as they are; dictionaries with Int32 keys over Utf8),
     // amount
     let project = |b: &RecordBatch| -> Option<RecordBatch> {
-        let mut cols = vec![Arc::clone(b.column(key_i)), Arc::clone(b.column(time_i))];
+        let mut cols = vec![key_column(b)?, Arc::clone(b.column(time_i))];
         if let Some(i) = type_i {
             let t = b.column(i);
             let t = match t.data_type() {
@@ -756,5 +873,5 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
     Ok(sinks
         .into_iter()
         .collect::<Option<Vec<S>>>()
-        .map(|s| (lo, customers, s)))
+        .map(|s| (map, customers, s)))
 }

@@ -808,7 +808,7 @@ pub(super) fn row_group<S: PurchaseSink>(
         // The purchases before `until`, straight to the sink, their keys checked against the
         // statistics' range (a key outside refuses the whole scan, whose sinks are then
         // dropped, so what reached the sink before does not matter).
-        let (lo, range) = (scan.min_key, scan.customers as u64);
+        let (lo, range) = (scan.keys.base(), scan.customers as u64);
         let mut outside = false;
         for ((&key, &time), &amount) in keys.iter().zip(&times).zip(&amounts) {
             // Checked above (no row refused): scaling cannot overflow.

@@ -149,7 +149,9 @@ fn layouts() -> Vec<(&'static str, WriterProperties)> {
 /// The purchases before `until` of the scan of `path`, sorted, by the page decoder
 /// (`pages`) or the Arrow reader alone; `None` when the scan refuses.
 fn scan(path: &Path, ingest: &IngestOptions, until: i64, pages: bool, threads: usize) -> Option<Vec<(u32, i64, u64)>> {
-    let mut scan = PurchaseScan::open(path, ingest).unwrap().expect("in scope");
+    let mut scan = PurchaseScan::open(path, ingest, &Parallelism::threads(2).unwrap())
+        .unwrap()
+        .expect("in scope");
     if !pages {
         scan.layout = None;
     }
@@ -170,7 +172,9 @@ fn page_decoder_gives_the_arrow_readers_purchases_for_every_layout() {
         for (i, (name, props)) in layouts().into_iter().enumerate() {
             let path = write(dir.path(), &format!("{i}-{nullable}.parquet"), &rows, props, nullable);
             // The page decoder takes every row group, but those with byte-array deltas.
-            let scan_ = PurchaseScan::open(&path, &ingest).unwrap().expect("in scope");
+            let scan_ = PurchaseScan::open(&path, &ingest, &Parallelism::threads(2).unwrap())
+                .unwrap()
+                .expect("in scope");
             let layout = scan_.layout.clone().expect("the page path reads this file");
             let mut file = std::fs::File::open(&path).unwrap();
             let mut scratch = pages::Scratch::default();

@@ -21,6 +21,7 @@ use super::state::CustomerState;
 use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::ingest::IngestOptions;
+use crate::kernels::scan::keys::KeyMap;
 use crate::kernels::scan::{PurchaseScan, PurchaseSink, scan_batches};
 use crate::schema::CUSTOMER_ID;
 use crate::schema::output::common::{FIRST_PURCHASE, LAST_PURCHASE};
@@ -91,7 +92,7 @@ pub fn summarize_parquet(
     if cfg.params.include_non_buyers {
         return Ok(None);
     }
-    let Some(scan) = PurchaseScan::open(path.as_ref(), ingest)? else {
+    let Some(scan) = PurchaseScan::open(path.as_ref(), ingest, par)? else {
         return Ok(None);
     };
     let until = cfg.observation_end_excl.unwrap_or(cfg.calibration_end_excl);
@@ -104,7 +105,7 @@ pub fn summarize_parquet(
     let Some(workers) = scan.run(until, par, make)? else {
         return Ok(None);
     };
-    finish_purchases(&workers, scan.min_key, n, shift, cfg, par).map(Some)
+    finish_purchases(&workers, &scan.keys, n, shift, cfg, par).map(Some)
 }
 
 /// [`summarize_parquet`] for record batches in memory (a pyarrow or Polars table handed to
@@ -134,24 +135,25 @@ pub fn summarize_batches(
             buckets: (0..(n >> shift) + 1).map(|_| Vec::new()).collect(),
         }
     };
-    let Some((min_key, n, workers)) = scan_batches(batches, ingest, until, par, make)? else {
+    let Some((keys, n, workers)) = scan_batches(batches, ingest, until, par, make)? else {
         return Ok(None);
     };
-    finish_purchases(&workers, min_key, n, bucket_shift(n), cfg, par).map(Some)
+    finish_purchases(&workers, &keys, n, bucket_shift(n), cfg, par).map(Some)
 }
 
 /// Groups the workers' purchases by customer and finishes every customer: the purchase
-/// columns of the summary, keys `min_key + offset` for the `n` key offsets, in buckets of
+/// columns of the summary, keys of the `n` key offsets (see [`KeyMap`]), in buckets of
 /// 2^`shift` customers.
 fn finish_purchases(
     workers: &[Purchases],
-    min_key: i64,
+    map: &KeyMap,
     n: usize,
     shift: u32,
     cfg: &SummaryConfig,
     par: &Parallelism,
 ) -> Result<RecordBatch> {
     let buckets = (n >> shift) + 1;
+    let min_key = map.base();
     // Each bucket in parallel: group its purchases by customer (count, prefix sums, scatter),
     // order each customer's handful of purchases by time, finish each customer. The bucket
     // boundaries depend only on the key range, so the output is the same for any pool.
@@ -216,8 +218,7 @@ fn finish_purchases(
         cols.push(p);
         keys.extend(k);
     }
-    let full =
-        SummaryColumns::concat(cfg, 0, cols).finish(std::sync::Arc::new(arrow_array::Int64Array::from(keys)), &[])?;
+    let full = SummaryColumns::concat(cfg, 0, cols).finish(map.column(keys), &[])?;
     let schema = full.schema();
     let keep: Vec<usize> = PURCHASE_COLUMNS
         .iter()

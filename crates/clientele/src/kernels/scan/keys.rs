@@ -1,0 +1,551 @@
+//! Customer keys of a purchase scan: how a row's key becomes the sink's customer offset, and
+//! the pass over the key column that text keys need before the scan.
+//!
+//! Integer (Int64) keys need no pass: the row groups' statistics give their range, and a key's
+//! offset is `key − min`. Text keys are read as ingestion reads them (trimmed; a null, blank
+//! or, unless the keys are declared strings, null-marker key is a rejected row), so the scan
+//! reads the key column once first:
+//! - under [`KeyType::Auto`] and [`KeyType::Int`], when every key reads as an integer (as the
+//!   store then types them), the keys are those integers and offsets are `key − min`, as for
+//!   an Int64 column (a key that does not read refuses under `Int`, as ingestion rejects it);
+//! - otherwise (and always under [`KeyType::String`]) the distinct keys are gathered, ordered
+//!   by their bytes (the store's customer order) and each key's offset is its rank. Under
+//!   `Auto`, text keys some of which read as integers refuse: the store path warns about them
+//!   (`KeyTyping::warning`), which a table alone cannot.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, ArrayRef, Int64Array, StringArray};
+use arrow_schema::DataType;
+use hashbrown::HashTable;
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::exec::Parallelism;
+use crate::ingest::KeyType;
+use crate::ingest::normalize::is_null_marker;
+
+/// Fixed seeds: the hashes only place keys in tables, they never order anything, so results do
+/// not depend on them; fixed seeds keep runs alike.
+fn hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    )
+}
+
+/// How a scan turns a row's customer key into its sink's customer offset.
+pub(crate) enum KeyMap {
+    /// Integer keys (an Int64 column, or text keys that all read as integers): the offset is
+    /// `key − min`.
+    Range {
+        /// The smallest key.
+        min: i64,
+    },
+    /// Text keys: the offset is the key's rank among the distinct keys.
+    Ranked(Ranks),
+}
+
+impl KeyMap {
+    /// What output keys are built from: `base + offset` (the smallest key for integer keys,
+    /// 0, a rank, for text keys), then turned into the key column by [`KeyMap::column`].
+    pub fn base(&self) -> i64 {
+        match self {
+            KeyMap::Range { min } => *min,
+            KeyMap::Ranked(_) => 0,
+        }
+    }
+
+    /// The output key column of `keys` built as `base() + offset`: the integers themselves, or
+    /// the text keys of those ranks.
+    pub fn column(&self, keys: Vec<i64>) -> ArrayRef {
+        match self {
+            KeyMap::Range { .. } => Arc::new(Int64Array::from(keys)),
+            KeyMap::Ranked(r) => Arc::new(StringArray::from_iter_values(keys.iter().map(|&k| {
+                usize::try_from(k)
+                    .ok()
+                    .filter(|&k| k < r.sorted.len())
+                    .map_or("", |k| r.sorted.value(k))
+            }))),
+        }
+    }
+}
+
+/// The distinct text keys in byte order (as the store orders its customers), with a table from
+/// a key to its rank.
+pub(crate) struct Ranks {
+    sorted: StringArray,
+    table: HashTable<u32>,
+    hasher: ahash::RandomState,
+}
+
+impl Ranks {
+    /// The rank of the (trimmed) key `key`, if it is one of the keys.
+    #[inline]
+    pub fn rank(&self, key: &str) -> Option<u32> {
+        let h = self.hasher.hash_one(key.as_bytes());
+        self.table
+            .find(h, |&r| self.sorted.value(r as usize).as_bytes() == key.as_bytes())
+            .copied()
+    }
+
+    /// The number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+}
+
+/// A column of text keys in one of Arrow's string layouts.
+pub(crate) enum TextKeys<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    Large(&'a arrow_array::LargeStringArray),
+    View(&'a arrow_array::StringViewArray),
+    Dict(&'a [i32], &'a arrow_array::StringArray),
+}
+
+impl<'a> TextKeys<'a> {
+    /// The text keys of `a`, or `None` for a column of another type (or a dictionary with
+    /// other than Int32 keys over Utf8 values: the scan asks the reader for views).
+    pub fn of(a: &'a ArrayRef) -> Option<TextKeys<'a>> {
+        match a.data_type() {
+            DataType::Utf8 => a.as_string_opt::<i32>().map(TextKeys::Utf8),
+            DataType::LargeUtf8 => a.as_string_opt::<i64>().map(TextKeys::Large),
+            DataType::Utf8View => a.as_string_view_opt().map(TextKeys::View),
+            DataType::Dictionary(..) => {
+                let d = a.as_dictionary_opt::<Int32Type>()?;
+                let values = d.values().as_string_opt::<i32>()?;
+                // a null among the values counts as a null key (no value of it is read)
+                (values.null_count() == 0).then(|| TextKeys::Dict(d.keys().values(), values))
+            }
+            _ => None,
+        }
+    }
+
+    /// Key `i`, untrimmed; `None` when it is null (the caller checks the null count first).
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            TextKeys::Utf8(a) => (i < a.len()).then(|| a.value(i)),
+            TextKeys::Large(a) => (i < a.len()).then(|| a.value(i)),
+            TextKeys::View(a) => (i < a.len()).then(|| a.value(i)),
+            TextKeys::Dict(k, v) => {
+                let k = usize::try_from(*k.get(i)?).ok()?;
+                (k < v.len()).then(|| v.value(k))
+            }
+        }
+    }
+
+    /// Calls `f` with every key in order (nulls read as ""; the caller checks the null count
+    /// first), up to its first error.
+    ///
+    /// # Errors
+    /// `f`'s first error.
+    #[inline]
+    pub fn try_for_each<E>(
+        &self,
+        mut f: impl FnMut(&'a str) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        match self {
+            TextKeys::Utf8(a) => (0..a.len()).try_for_each(|i| f(a.value(i))),
+            TextKeys::Large(a) => (0..a.len()).try_for_each(|i| f(a.value(i))),
+            TextKeys::View(a) => (0..a.len()).try_for_each(|i| f(a.value(i))),
+            TextKeys::Dict(k, v) => k.iter().try_for_each(|&k| {
+                let k = usize::try_from(k).ok().filter(|&k| k < v.len());
+                f(k.map_or("", |k| v.value(k)))
+            }),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            TextKeys::Utf8(a) => a.len(),
+            TextKeys::Large(a) => a.len(),
+            TextKeys::View(a) => a.len(),
+            TextKeys::Dict(k, _) => k.len(),
+        }
+    }
+}
+
+/// Distinct byte strings in insertion order: the bytes side by side, a table of their indices.
+#[derive(Default)]
+struct Interner {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    table: HashTable<u32>,
+    /// The index of the last string interned or found (runs of one key cost one comparison).
+    last: Option<u32>,
+}
+
+/// String `i` of an interner's `bytes` and `ends`.
+#[inline]
+fn slot<'b>(bytes: &'b [u8], ends: &[usize], i: u32) -> &'b [u8] {
+    let i = i as usize;
+    let start = match i.checked_sub(1) {
+        Some(p) => ends.get(p).copied().unwrap_or(0),
+        None => 0,
+    };
+    let end = ends.get(i).copied().unwrap_or(start);
+    bytes.get(start..end).unwrap_or_default()
+}
+
+impl Interner {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: u32) -> &[u8] {
+        slot(&self.bytes, &self.ends, i)
+    }
+
+    /// Adds `s` unless it is there already.
+    #[inline]
+    fn intern(&mut self, s: &[u8], hasher: &ahash::RandomState) {
+        let Interner {
+            bytes,
+            ends,
+            table,
+            last,
+        } = self;
+        if last.is_some_and(|l| slot(bytes, ends, l) == s) {
+            return;
+        }
+        let h = hasher.hash_one(s);
+        if let Some(&i) = table.find(h, |&i| slot(bytes, ends, i) == s) {
+            *last = Some(i);
+            return;
+        }
+        let i = ends.len() as u32;
+        bytes.extend_from_slice(s);
+        ends.push(bytes.len());
+        table.insert_unique(h, i, |&j| hasher.hash_one(slot(bytes, ends, j)));
+        *last = Some(i);
+    }
+}
+
+/// Why a key pass stops early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// A key ingestion rejects (null, blank, a null marker, not an integer under `Int`), or a
+    /// column that is not text: the scan refuses.
+    Refuse,
+    /// Under `Auto`, a key that does not read as an integer: the keys are text.
+    NotInts,
+}
+
+/// One worker's state in a key pass.
+enum Pass {
+    /// The smallest and largest integer key so far.
+    Ints { min: i64, max: i64 },
+    /// The distinct text keys so far.
+    Text(Interner),
+}
+
+/// A key pass's worker: feeds key columns, one at a time.
+pub(crate) struct Worker<'h> {
+    pass: Pass,
+    key_type: KeyType,
+    hasher: &'h ahash::RandomState,
+}
+
+impl Worker<'_> {
+    /// Reads the keys of `column` (a column of text keys).
+    ///
+    /// # Errors
+    /// The reason to stop: see [`Stop`].
+    pub fn feed(&mut self, column: &ArrayRef) -> std::result::Result<(), Stop> {
+        if column.null_count() > 0 {
+            return Err(Stop::Refuse);
+        }
+        let keys = TextKeys::of(column).ok_or(Stop::Refuse)?;
+        let key_type = self.key_type;
+        match &mut self.pass {
+            Pass::Ints { min, max } => keys.try_for_each(|k| {
+                let k = trim_key(k);
+                match k.parse::<i64>() {
+                    Ok(v) => {
+                        *min = (*min).min(v);
+                        *max = (*max).max(v);
+                        Ok(())
+                    }
+                    // a blank key or a null marker (neither reads as an integer) is a rejected row
+                    Err(_) if k.is_empty() || is_null_marker(k) || key_type == KeyType::Int => Err(Stop::Refuse),
+                    Err(_) => Err(Stop::NotInts),
+                }
+            }),
+            // null markers are looked for among the distinct keys, once the pass is over
+            Pass::Text(interner) => keys.try_for_each(|k| {
+                let k = trim_key(k);
+                if k.is_empty() {
+                    return Err(Stop::Refuse);
+                }
+                interner.intern(k.as_bytes(), self.hasher);
+                Ok(())
+            }),
+        }
+    }
+}
+
+/// `key.trim()` (ingestion trims keys), without the Unicode search when the key starts and ends
+/// with a printable ASCII character (every whitespace character is ASCII up to the space, or
+/// not ASCII).
+#[inline]
+pub(crate) fn trim_key(key: &str) -> &str {
+    let graphic = |b: Option<&u8>| b.is_some_and(|&b| (0x21..0x7f).contains(&b));
+    if graphic(key.as_bytes().first()) && graphic(key.as_bytes().last()) {
+        key
+    } else {
+        key.trim()
+    }
+}
+
+/// What a key pass found: the key map and the number of offsets, or `None` when the scan
+/// refuses (a rejected key, or integer keys too sparse for offsets: more than 4 × `rows`
+/// apart, or 2²⁸).
+///
+/// `units` pieces of input are read in parallel: `each(unit, feed)` hands each key column of
+/// piece `unit` to `feed` and stops at its first error.
+///
+/// # Errors
+/// What `each` returns.
+pub(crate) fn key_map<F>(
+    units: usize,
+    rows: usize,
+    key_type: KeyType,
+    par: &Parallelism,
+    each: F,
+) -> Result<Option<(KeyMap, usize)>>
+where
+    F: Fn(usize, &mut Worker<'_>) -> Result<std::result::Result<(), Stop>> + Sync,
+{
+    let hasher = hasher();
+    let ints = key_type != KeyType::String;
+    let passes = if ints {
+        match run(units, par, &hasher, key_type, true, &each)? {
+            Ok(workers) => {
+                let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+                for w in workers {
+                    if let Pass::Ints { min, max } = w {
+                        lo = lo.min(min);
+                        hi = hi.max(max);
+                    }
+                }
+                if lo > hi {
+                    return Ok(None);
+                }
+                let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1);
+                return Ok(range
+                    .filter(|&r| r <= (rows.saturating_mul(4)).min(1 << 28))
+                    .map(|r| (KeyMap::Range { min: lo }, r)));
+            }
+            Err(Stop::Refuse) => return Ok(None),
+            Err(Stop::NotInts) => run(units, par, &hasher, key_type, false, &each)?,
+        }
+    } else {
+        run(units, par, &hasher, key_type, false, &each)?
+    };
+    let Ok(workers) = passes else {
+        return Ok(None);
+    };
+    let ranks = ranks(workers, hasher, par);
+    // Null markers are missing keys (rejected rows) unless the keys are declared strings.
+    if key_type != KeyType::String && (0..ranks.len()).any(|r| is_null_marker(ranks.sorted.value(r))) {
+        return Ok(None);
+    }
+    // Under Auto, text keys some of which are integers make the store warn (the ingest report's
+    // `key_typing`, which this path has no report for): those files take the store path.
+    if key_type == KeyType::Auto && (0..ranks.len()).any(|r| ranks.sorted.value(r).parse::<i64>().is_ok()) {
+        return Ok(None);
+    }
+    let n = ranks.len();
+    Ok((n > 0 && n < u32::MAX as usize).then_some((KeyMap::Ranked(ranks), n)))
+}
+
+/// One key pass over the `units` in parallel (integer or text keys): the workers' states, or
+/// the first reason to stop.
+fn run<F>(
+    units: usize,
+    par: &Parallelism,
+    hasher: &ahash::RandomState,
+    key_type: KeyType,
+    ints: bool,
+    each: &F,
+) -> Result<std::result::Result<Vec<Pass>, Stop>>
+where
+    F: Fn(usize, &mut Worker<'_>) -> Result<std::result::Result<(), Stop>> + Sync,
+{
+    let workers = par.install(rayon::current_num_threads).clamp(1, units.max(1));
+    let next = AtomicUsize::new(0);
+    let stopped = AtomicBool::new(false);
+    let outcomes: Vec<Result<std::result::Result<Pass, Stop>>> = par.install(|| {
+        (0..workers)
+            .into_par_iter()
+            .map(|_| {
+                let mut w = Worker {
+                    pass: if ints {
+                        Pass::Ints {
+                            min: i64::MAX,
+                            max: i64::MIN,
+                        }
+                    } else {
+                        Pass::Text(Interner::default())
+                    },
+                    key_type,
+                    hasher,
+                };
+                loop {
+                    let u = next.fetch_add(1, Ordering::Relaxed);
+                    if u >= units || stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if let Err(stop) = each(u, &mut w)? {
+                        stopped.store(true, Ordering::Relaxed);
+                        return Ok(Err(stop));
+                    }
+                }
+                Ok(Ok(w.pass))
+            })
+            .collect()
+    });
+    let mut passes = Vec::with_capacity(outcomes.len());
+    // A refusal outweighs a switch to text keys (the text pass would refuse too).
+    let mut stop = None;
+    for o in outcomes {
+        match o? {
+            Ok(p) => passes.push(p),
+            Err(Stop::Refuse) => stop = Some(Stop::Refuse),
+            Err(Stop::NotInts) => stop = stop.or(Some(Stop::NotInts)),
+        }
+    }
+    Ok(match stop {
+        Some(s) => Err(s),
+        None => Ok(passes),
+    })
+}
+
+/// The workers' distinct text keys merged, ordered by their bytes, with a table from key to
+/// rank.
+fn ranks(workers: Vec<Pass>, hasher: ahash::RandomState, par: &Parallelism) -> Ranks {
+    let mut interners: Vec<Interner> = workers
+        .into_iter()
+        .filter_map(|p| match p {
+            Pass::Text(i) => Some(i),
+            Pass::Ints { .. } => None,
+        })
+        .collect();
+    // The largest worker's keys are kept as they are; the others are added to them.
+    interners.sort_by_key(|i| std::cmp::Reverse(i.len()));
+    let mut all = if interners.is_empty() {
+        Interner::default()
+    } else {
+        interners.swap_remove(0)
+    };
+    for other in &interners {
+        for i in 0..other.len() as u32 {
+            all.intern(other.get(i), &hasher);
+        }
+    }
+    drop(interners);
+    all.table = HashTable::new();
+    let mut order: Vec<u32> = (0..all.len() as u32).collect();
+    par.install(|| order.par_sort_unstable_by(|&a, &b| all.get(a).cmp(all.get(b))));
+    // Every string came from a `&str`, so the bytes are UTF-8.
+    let sorted = StringArray::from_iter_values(
+        order
+            .iter()
+            .map(|&i| std::str::from_utf8(all.get(i)).unwrap_or_default()),
+    );
+    drop(all);
+    drop(order);
+    let mut table = HashTable::with_capacity(sorted.len());
+    for r in 0..sorted.len() {
+        let h = hasher.hash_one(sorted.value(r).as_bytes());
+        table.insert_unique(h, r as u32, |&j| hasher.hash_one(sorted.value(j as usize).as_bytes()));
+    }
+    Ranks { sorted, table, hasher }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+    use super::*;
+
+    #[test]
+    fn trim_key_is_trim() {
+        let keys = [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\n",
+            "\u{a0}a",
+            "a\u{85}",
+            "\u{3000}x\u{3000}",
+            "x\u{7f}",
+            "ab",
+            "~!",
+            "é",
+            "\u{2028}",
+            "a\u{1c}",
+        ];
+        for k in keys {
+            assert_eq!(trim_key(k), k.trim(), "{k:?}");
+        }
+    }
+
+    fn text_map(columns: &[&[&str]], key_type: KeyType, threads: usize) -> Option<(KeyMap, usize)> {
+        let columns: Vec<ArrayRef> = columns
+            .iter()
+            .map(|c| Arc::new(StringArray::from(c.to_vec())) as ArrayRef)
+            .collect();
+        let rows = columns.iter().map(|c| c.len()).sum();
+        let par = Parallelism::threads(threads).unwrap();
+        let read = |u: usize, w: &mut Worker<'_>| Ok(w.feed(&columns[u]));
+        key_map(columns.len(), rows, key_type, &par, read).unwrap()
+    }
+
+    #[test]
+    fn text_keys_rank_in_byte_order_whatever_the_threads() {
+        for threads in [1, 2, 3] {
+            let (map, n) = text_map(&[&["b", " a", "b"], &["c", "a ", "B"], &["é"]], KeyType::Auto, threads).unwrap();
+            assert_eq!(n, 5);
+            let KeyMap::Ranked(r) = &map else { panic!("ranked") };
+            assert_eq!(
+                [r.rank("B"), r.rank("a"), r.rank("b"), r.rank("c"), r.rank("é")],
+                [0, 1, 2, 3, 4].map(Some)
+            );
+            assert_eq!(r.rank("d"), None);
+            let column = map.column(vec![4, 0]);
+            assert_eq!(
+                column.as_string::<i32>().iter().collect::<Vec<_>>(),
+                [Some("é"), Some("B")]
+            );
+        }
+    }
+
+    #[test]
+    fn integer_keys_read_as_integers_unless_declared_strings() {
+        let (map, n) = text_map(&[&["7", " 9", "007"], &["+8"]], KeyType::Auto, 2).unwrap();
+        assert!(matches!(map, KeyMap::Range { min: 7 }));
+        assert_eq!(n, 3);
+        let (map, n) = text_map(&[&["7", " 9", "007"], &["+8"]], KeyType::String, 2).unwrap();
+        assert!(matches!(map, KeyMap::Ranked(_)));
+        assert_eq!(n, 4);
+        // under Int a text key is a rejected row; under Auto, a mix of integer and text keys
+        // is left to the store path (which warns)
+        assert!(text_map(&[&["7", "x"]], KeyType::Int, 2).is_none());
+        assert!(text_map(&[&["7", "x"]], KeyType::Auto, 2).is_none());
+        // blank keys and null markers are rejected rows; markers are keys when declared strings
+        assert!(text_map(&[&["7", " "]], KeyType::String, 2).is_none());
+        assert!(text_map(&[&["x", "NA"]], KeyType::Auto, 2).is_none());
+        assert!(text_map(&[&["7", "NA"]], KeyType::Auto, 2).is_none());
+        assert_eq!(text_map(&[&["x", "NA"]], KeyType::String, 2).unwrap().1, 2);
+        // integer keys too far apart for offsets
+        assert!(text_map(&[&["1", "1000000"]], KeyType::Auto, 1).is_none());
+    }
+}
