@@ -1,13 +1,16 @@
 //! Customer keys of a purchase scan: how a row's key becomes the sink's customer offset, and
 //! the pass over the key column that text keys need before the scan.
 //!
-//! Integer (Int64) keys need no pass: the row groups' statistics give their range, and a key's
-//! offset is `key − min`. Text keys are read as ingestion reads them (trimmed; a null, blank
+//! Integer (Int64) keys need no pass when the row groups' statistics give a dense range (at
+//! most 4 × the rows apart, and 2²⁸): a key's offset is `key − min`. Without statistics the
+//! pass finds the range; integer keys too far apart for offsets (ids from a hash or a sequence
+//! with gaps) are gathered and ranked instead ([`KeyMap::Sparse`]). Text keys are read as ingestion reads them (trimmed; a null, blank
 //! or, unless the keys are declared strings, null-marker key is a rejected row), so the scan
 //! reads the key column once first:
 //! - under [`KeyType::Auto`] and [`KeyType::Int`], when every key reads as an integer (as the
 //!   store then types them), the keys are those integers and offsets are `key − min`, as for
-//!   an Int64 column (a key that does not read refuses under `Int`, as ingestion rejects it);
+//!   an Int64 column, dense or sparse (a key that does not read refuses under `Int`, as
+//!   ingestion rejects it);
 //! - otherwise (and always under [`KeyType::String`]) the distinct keys are gathered, ordered
 //!   by their bytes (the store's customer order) and each key's offset is its rank. Under
 //!   `Auto`, text keys some of which read as integers refuse: the store path warns about them
@@ -17,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Int32Type;
+use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, Int64Array, StringArray};
 use arrow_schema::DataType;
 use hashbrown::HashTable;
@@ -28,15 +31,11 @@ use crate::exec::Parallelism;
 use crate::ingest::KeyType;
 use crate::ingest::normalize::is_null_marker;
 
-/// Fixed seeds: the hashes only place keys in tables, they never order anything, so results do
-/// not depend on them; fixed seeds keep runs alike.
+/// Random seeds (ahash's run-time source): crafted keys cannot collide on purpose. The hashes
+/// only place keys in tables and never order anything (ranks follow the keys' sorted order),
+/// so results do not depend on them.
 fn hasher() -> ahash::RandomState {
-    ahash::RandomState::with_seeds(
-        0x243f_6a88_85a3_08d3,
-        0x1319_8a2e_0370_7344,
-        0xa409_3822_299f_31d0,
-        0x082e_fa98_ec4e_6c89,
-    )
+    ahash::RandomState::new()
 }
 
 /// How a scan turns a row's customer key into its sink's customer offset.
@@ -49,6 +48,9 @@ pub(crate) enum KeyMap {
     },
     /// Text keys: the offset is the key's rank among the distinct keys.
     Ranked(Ranks),
+    /// Integer keys too far apart for offsets: the offset is the key's rank among the distinct
+    /// keys (numeric order, as the store orders them).
+    Sparse(SparseKeys),
 }
 
 impl KeyMap {
@@ -57,7 +59,7 @@ impl KeyMap {
     pub fn base(&self) -> i64 {
         match self {
             KeyMap::Range { min } => *min,
-            KeyMap::Ranked(_) => 0,
+            KeyMap::Ranked(_) | KeyMap::Sparse(_) => 0,
         }
     }
 
@@ -66,6 +68,13 @@ impl KeyMap {
     pub fn column(&self, keys: Vec<i64>) -> ArrayRef {
         match self {
             KeyMap::Range { .. } => Arc::new(Int64Array::from(keys)),
+            KeyMap::Sparse(s) => Arc::new(Int64Array::from_iter_values(keys.iter().map(|&k| {
+                usize::try_from(k)
+                    .ok()
+                    .and_then(|k| s.sorted.get(k))
+                    .copied()
+                    .unwrap_or_default()
+            }))),
             KeyMap::Ranked(r) => Arc::new(StringArray::from_iter_values(keys.iter().map(|&k| {
                 usize::try_from(k)
                     .ok()
@@ -97,6 +106,24 @@ impl Ranks {
     /// The number of distinct keys.
     pub fn len(&self) -> usize {
         self.sorted.len()
+    }
+}
+
+/// The distinct integer keys in order, with a table from a key to its rank.
+pub(crate) struct SparseKeys {
+    sorted: Vec<i64>,
+    table: HashTable<u32>,
+    hasher: ahash::RandomState,
+}
+
+impl SparseKeys {
+    /// The rank of `key`, if it is one of the keys.
+    #[inline]
+    pub fn rank(&self, key: i64) -> Option<u32> {
+        let h = self.hasher.hash_one(key);
+        self.table
+            .find(h, |&r| self.sorted.get(r as usize) == Some(&key))
+            .copied()
     }
 }
 
@@ -241,8 +268,39 @@ pub(crate) enum Stop {
 enum Pass {
     /// The smallest and largest integer key so far.
     Ints { min: i64, max: i64 },
+    /// The distinct integer keys so far (keys too far apart for offsets).
+    IntSet(IntSet),
     /// The distinct text keys so far.
     Text(Interner),
+}
+
+/// What a key pass gathers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Ints,
+    IntSet,
+    Text,
+}
+
+/// Distinct integers.
+#[derive(Default)]
+struct IntSet {
+    table: HashTable<i64>,
+    last: Option<i64>,
+}
+
+impl IntSet {
+    #[inline]
+    fn insert(&mut self, k: i64, hasher: &ahash::RandomState) {
+        if self.last == Some(k) {
+            return;
+        }
+        self.last = Some(k);
+        let h = hasher.hash_one(k);
+        if self.table.find(h, |&x| x == k).is_none() {
+            self.table.insert_unique(h, k, |&x| hasher.hash_one(x));
+        }
+    }
 }
 
 /// A key pass's worker: feeds key columns, one at a time.
@@ -253,7 +311,7 @@ pub(crate) struct Worker<'h> {
 }
 
 impl Worker<'_> {
-    /// Reads the keys of `column` (a column of text keys).
+    /// Reads the keys of `column` (a column of Int64 or text keys).
     ///
     /// # Errors
     /// The reason to stop: see [`Stop`].
@@ -261,9 +319,29 @@ impl Worker<'_> {
         if column.null_count() > 0 {
             return Err(Stop::Refuse);
         }
+        if let Some(ints) = column.as_primitive_opt::<Int64Type>() {
+            match &mut self.pass {
+                Pass::Ints { min, max } => {
+                    let (lo, hi) = ints
+                        .values()
+                        .iter()
+                        .fold((*min, *max), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+                    (*min, *max) = (lo, hi);
+                }
+                Pass::IntSet(set) => ints.values().iter().for_each(|&k| set.insert(k, self.hasher)),
+                Pass::Text(_) => return Err(Stop::Refuse),
+            }
+            return Ok(());
+        }
         let keys = TextKeys::of(column).ok_or(Stop::Refuse)?;
         let key_type = self.key_type;
         match &mut self.pass {
+            // every key read as an integer in the pass before this one
+            Pass::IntSet(set) => keys.try_for_each(|k| {
+                let k = trim_key(k).parse::<i64>().map_err(|_| Stop::Refuse)?;
+                set.insert(k, self.hasher);
+                Ok(())
+            }),
             Pass::Ints { min, max } => keys.try_for_each(|k| {
                 let k = trim_key(k);
                 match k.parse::<i64>() {
@@ -303,9 +381,15 @@ pub(crate) fn trim_key(key: &str) -> &str {
     }
 }
 
+/// The widest range of integer keys read as offsets from the smallest (wider ranges are
+/// ranked): 4 × the rows, and at most 2²⁸.
+pub(crate) fn dense_limit(rows: usize) -> usize {
+    rows.saturating_mul(4).min(1 << 28)
+}
+
 /// What a key pass found: the key map and the number of offsets, or `None` when the scan
-/// refuses (a rejected key, or integer keys too sparse for offsets: more than 4 × `rows`
-/// apart, or 2²⁸).
+/// refuses (a rejected key; see the [module docs](self)). Int64 key columns and text keys
+/// under `Auto` and `Int` are read as integers first; text keys otherwise.
 ///
 /// `units` pieces of input are read in parallel: `each(unit, feed)` hands each key column of
 /// piece `unit` to `feed` and stops at its first error.
@@ -325,7 +409,7 @@ where
     let hasher = hasher();
     let ints = key_type != KeyType::String;
     let passes = if ints {
-        match run(units, par, &hasher, key_type, true, &each)? {
+        match run(units, par, &hasher, key_type, Mode::Ints, &each)? {
             Ok(workers) => {
                 let (mut lo, mut hi) = (i64::MAX, i64::MIN);
                 for w in workers {
@@ -338,15 +422,22 @@ where
                     return Ok(None);
                 }
                 let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1);
-                return Ok(range
-                    .filter(|&r| r <= (rows.saturating_mul(4)).min(1 << 28))
-                    .map(|r| (KeyMap::Range { min: lo }, r)));
+                if let Some(range) = range.filter(|&r| r <= dense_limit(rows)) {
+                    return Ok(Some((KeyMap::Range { min: lo }, range)));
+                }
+                // too far apart for offsets: gather the distinct keys
+                let Ok(workers) = run(units, par, &hasher, key_type, Mode::IntSet, &each)? else {
+                    return Ok(None);
+                };
+                let sparse = sparse(workers, hasher, par);
+                let n = sparse.sorted.len();
+                return Ok((n > 0 && n < u32::MAX as usize).then_some((KeyMap::Sparse(sparse), n)));
             }
             Err(Stop::Refuse) => return Ok(None),
-            Err(Stop::NotInts) => run(units, par, &hasher, key_type, false, &each)?,
+            Err(Stop::NotInts) => run(units, par, &hasher, key_type, Mode::Text, &each)?,
         }
     } else {
-        run(units, par, &hasher, key_type, false, &each)?
+        run(units, par, &hasher, key_type, Mode::Text, &each)?
     };
     let Ok(workers) = passes else {
         return Ok(None);
@@ -372,7 +463,7 @@ fn run<F>(
     par: &Parallelism,
     hasher: &ahash::RandomState,
     key_type: KeyType,
-    ints: bool,
+    mode: Mode,
     each: &F,
 ) -> Result<std::result::Result<Vec<Pass>, Stop>>
 where
@@ -386,13 +477,13 @@ where
             .into_par_iter()
             .map(|_| {
                 let mut w = Worker {
-                    pass: if ints {
-                        Pass::Ints {
+                    pass: match mode {
+                        Mode::Ints => Pass::Ints {
                             min: i64::MAX,
                             max: i64::MIN,
-                        }
-                    } else {
-                        Pass::Text(Interner::default())
+                        },
+                        Mode::IntSet => Pass::IntSet(IntSet::default()),
+                        Mode::Text => Pass::Text(Interner::default()),
                     },
                     key_type,
                     hasher,
@@ -434,7 +525,7 @@ fn ranks(workers: Vec<Pass>, hasher: ahash::RandomState, par: &Parallelism) -> R
         .into_iter()
         .filter_map(|p| match p {
             Pass::Text(i) => Some(i),
-            Pass::Ints { .. } => None,
+            Pass::Ints { .. } | Pass::IntSet(_) => None,
         })
         .collect();
     // The largest worker's keys are kept as they are; the others are added to them.
@@ -467,6 +558,25 @@ fn ranks(workers: Vec<Pass>, hasher: ahash::RandomState, par: &Parallelism) -> R
         table.insert_unique(h, r as u32, |&j| hasher.hash_one(sorted.value(j as usize).as_bytes()));
     }
     Ranks { sorted, table, hasher }
+}
+
+/// The workers' distinct integer keys merged, in order, with a table from key to rank.
+fn sparse(workers: Vec<Pass>, hasher: ahash::RandomState, par: &Parallelism) -> SparseKeys {
+    let mut sorted: Vec<i64> = Vec::new();
+    for w in workers {
+        if let Pass::IntSet(set) = w {
+            sorted.extend(set.table);
+        }
+    }
+    par.install(|| sorted.par_sort_unstable());
+    sorted.dedup();
+    let mut table = HashTable::with_capacity(sorted.len());
+    for (r, &k) in sorted.iter().enumerate() {
+        table.insert_unique(hasher.hash_one(k), r as u32, |&j| {
+            hasher.hash_one(sorted.get(j as usize).copied().unwrap_or_default())
+        });
+    }
+    SparseKeys { sorted, table, hasher }
 }
 
 #[cfg(test)]
@@ -545,7 +655,17 @@ mod tests {
         assert!(text_map(&[&["x", "NA"]], KeyType::Auto, 2).is_none());
         assert!(text_map(&[&["7", "NA"]], KeyType::Auto, 2).is_none());
         assert_eq!(text_map(&[&["x", "NA"]], KeyType::String, 2).unwrap().1, 2);
-        // integer keys too far apart for offsets
-        assert!(text_map(&[&["1", "1000000"]], KeyType::Auto, 1).is_none());
+        // integer keys too far apart for offsets are ranked, in numeric order
+        for threads in [1, 2] {
+            let (map, n) = text_map(&[&["1000000", "-5"], &["1", "1000000 "]], KeyType::Auto, threads).unwrap();
+            assert_eq!(n, 3);
+            let KeyMap::Sparse(s) = &map else { panic!("sparse") };
+            assert_eq!(
+                [s.rank(-5), s.rank(1), s.rank(1_000_000), s.rank(2)],
+                [Some(0), Some(1), Some(2), None]
+            );
+            let column = map.column(vec![2, 0]);
+            assert_eq!(column.as_primitive::<Int64Type>().values().to_vec(), [1_000_000, -5]);
+        }
     }
 }

@@ -9,10 +9,11 @@
 //! same answer as over a store, in any decoding order and whatever the thread count, and skip
 //! ordering all events by customer and time, which is most of what building a store costs.
 //!
-//! It applies to integer (Int64) customer keys whose range is at most 4 × the row count (and
-//! 2²⁸), and to text customer keys (any string layout; read once first, see [`keys`]: keys
-//! that all read as integers are those integers, with the same range limit, and other text
-//! keys are ranked in byte order); event times as timestamps of any unit (nanoseconds, and Spark's INT96, are floored to
+//! It applies to integer (Int64) customer keys (offsets from the smallest key when the row
+//! groups' statistics show them at most 4 × the row count apart; otherwise read once first and
+//! ranked, see [`keys`]) and to text customer keys (any string layout; read once first: keys
+//! that all read as integers are those integers, and other text keys are ranked in byte
+//! order); event times as timestamps of any unit (nanoseconds, and Spark's INT96, are floored to
 //! microseconds as ingestion does) or dates (Date32, Date64); an amount of any numeric or
 //! decimal type (converted to f64 as ingestion converts it); an event-type column of strings
 //! in any Arrow layout (Utf8, LargeUtf8, Utf8View, or a dictionary of those), or none (every
@@ -162,7 +163,7 @@ impl Columns {
 
 /// The range of an Int64 key column from the row groups' statistics: the smallest key and
 /// the number of offsets, or `None` when a row group has no statistics or the range is
-/// more than 4 × `rows` (or 2²⁸) wide.
+/// wider than [`keys::dense_limit`].
 fn int_key_range(meta: &ArrowReaderMetadata, key: &str, rows: usize) -> Option<(i64, usize)> {
     let key_leaf = meta
         .parquet_schema()
@@ -181,7 +182,7 @@ fn int_key_range(meta: &ArrowReaderMetadata, key: &str, rows: usize) -> Option<(
         }
     }
     let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1)?;
-    (range <= (rows.saturating_mul(4)).min(1 << 28)).then_some((lo, range))
+    (range <= keys::dense_limit(rows)).then_some((lo, range))
 }
 
 impl PurchaseScan {
@@ -230,12 +231,10 @@ impl PurchaseScan {
         if rows == 0 {
             return Ok(None);
         }
-        // Integer keys: the range from the row groups' statistics (exact min / max).
+        // Integer keys: the range from the row groups' statistics (exact min / max), when they
+        // have them and it is dense; other keys are read once first (see `keys`).
         let range = if int_keys {
-            let Some((lo, range)) = int_key_range(&meta, m.column(Role::CustomerId), rows) else {
-                return Ok(None);
-            };
-            Some((KeyMap::Range { min: lo }, range))
+            int_key_range(&meta, m.column(Role::CustomerId), rows).map(|(lo, range)| (KeyMap::Range { min: lo }, range))
         } else {
             None
         };
@@ -695,6 +694,7 @@ impl BatchRules<'_> {
                     let k = match (k, map) {
                         (Some(k), KeyMap::Range { min }) => k.parse::<i64>().ok().map(|k| k.wrapping_sub(*min) as u64),
                         (Some(k), KeyMap::Ranked(r)) => r.rank(k).map(u64::from),
+                        (Some(k), KeyMap::Sparse(s)) => k.parse::<i64>().ok().and_then(|k| s.rank(k)).map(u64::from),
                         (None, _) => None,
                     };
                     let (Some(k), Some(&t)) = (k.filter(|&k| k < range), times.get(i)) else {
@@ -702,6 +702,17 @@ impl BatchRules<'_> {
                         continue;
                     };
                     purchases.push((k as u32, t, amount(i)));
+                }
+            }
+            (RowKeys::Int(keys), KeyMap::Sparse(sparse)) => {
+                for &i in gathered {
+                    let i = i as usize;
+                    let k = keys.get(i).and_then(|&k| sparse.rank(k));
+                    let (Some(k), Some(&t)) = (k, times.get(i)) else {
+                        outside = true;
+                        continue;
+                    };
+                    purchases.push((k, t, amount(i)));
                 }
             }
             (RowKeys::Int(_), KeyMap::Ranked(_)) => outside = true,
@@ -778,25 +789,8 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
     if rows == 0 {
         return Ok(None);
     }
-    let (map, customers) = if int_keys {
-        // The key range, exactly (a null key is a row ingestion rejects).
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for b in batches {
-            let k = b.column(key_i);
-            let Some(k) = k.as_primitive_opt::<Int64Type>().filter(|k| k.null_count() == 0) else {
-                return Ok(None);
-            };
-            for &v in k.values() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-        let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1);
-        let Some(customers) = range.filter(|&r| r <= (rows.saturating_mul(4)).min(1 << 28)) else {
-            return Ok(None);
-        };
-        (KeyMap::Range { min: lo }, customers)
-    } else {
+    // The keys read once (integer keys for their range; a null key is a row ingestion rejects).
+    let (map, customers) = {
         let read = |u: usize, w: &mut keys::Worker<'_>| -> Result<std::result::Result<(), keys::Stop>> {
             let column = batches.get(u).and_then(key_column);
             Ok(column.map_or(Err(keys::Stop::Refuse), |c| w.feed(&c)))

@@ -38,6 +38,7 @@ use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::serialized_reader::SerializedPageReader;
 
+use super::keys::KeyMap;
 use super::{PurchaseScan, PurchaseSink};
 use super::{delta, hybrid};
 use crate::ingest::MAX_AMOUNT;
@@ -810,14 +811,32 @@ pub(super) fn row_group<S: PurchaseSink>(
         // dropped, so what reached the sink before does not matter).
         let (lo, range) = (scan.keys.base(), scan.customers as u64);
         let mut outside = false;
-        for ((&key, &time), &amount) in keys.iter().zip(&times).zip(&amounts) {
-            // Checked above (no row refused): scaling cannot overflow.
-            let time = (time as i64).wrapping_mul(scan.scale);
-            if time < until {
-                let k = (key as i64).wrapping_sub(lo) as u64;
-                outside |= k >= range;
-                sink.push(k as u32, time, f64::from_bits(amount));
+        let purchases = keys.iter().zip(&times).zip(&amounts);
+        match &scan.keys {
+            KeyMap::Range { .. } => {
+                for ((&key, &time), &amount) in purchases {
+                    // Checked above (no row refused): scaling cannot overflow.
+                    let time = (time as i64).wrapping_mul(scan.scale);
+                    if time < until {
+                        let k = (key as i64).wrapping_sub(lo) as u64;
+                        outside |= k >= range;
+                        sink.push(k as u32, time, f64::from_bits(amount));
+                    }
+                }
             }
+            KeyMap::Sparse(sparse) => {
+                for ((&key, &time), &amount) in purchases {
+                    let time = (time as i64).wrapping_mul(scan.scale);
+                    if time < until {
+                        match sparse.rank(key as i64) {
+                            Some(k) => sink.push(k, time, f64::from_bits(amount)),
+                            None => outside = true,
+                        }
+                    }
+                }
+            }
+            // the page decoder reads Int64 keys only
+            KeyMap::Ranked(_) => return Err(Stop::Fallback),
         }
         if outside {
             return Err(Stop::Refuse);

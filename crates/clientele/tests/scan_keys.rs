@@ -1,7 +1,8 @@
-//! Text customer keys stream on the fast paths (`rfm_parquet`, `summarize_parquet`,
-//! `rfm_batches`) to exactly the tables the store path gives: keys that all read as integers
-//! become those integers (under `KeyType::Auto` and `Int`), other text keys keep their text,
-//! in byte order; a key ingestion rejects (null, blank, a null marker unless the keys are
+//! Customer keys of every kind stream on the fast paths (`rfm_parquet`, `summarize_parquet`,
+//! `rfm_batches`) to exactly the tables the store path gives: Int64 keys dense or sparse, with
+//! or without statistics; text keys that all read as integers become those integers (under
+//! `KeyType::Auto` and `Int`), other text keys keep their text, in byte order; a key ingestion
+//! rejects (null, blank, a null marker unless the keys are
 //! declared strings, text under `Int`), or text keys some of which are integers under `Auto`
 //! (the store path warns about those), send the caller to the store path.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use clientele::chrono::NaiveDate;
 use clientele::exec::Parallelism;
@@ -59,11 +60,37 @@ fn batches(spell: &Spell, layout: &DataType) -> Vec<RecordBatch> {
         .collect()
 }
 
+/// The generated events with Int64 keys `f(k)`.
+fn int_batches(f: &dyn Fn(i64) -> i64) -> Vec<RecordBatch> {
+    let generated = generate(&GenerateParams::default().customers(1_500).seed(11).validate().unwrap()).unwrap();
+    generated
+        .iter()
+        .map(|b| {
+            let keys = b.column(0).as_primitive::<Int64Type>();
+            let keys: Int64Array = keys.values().iter().map(|&k| f(k)).collect();
+            let mut columns = b.columns().to_vec();
+            columns[0] = Arc::new(keys);
+            RecordBatch::try_new(b.schema(), columns).unwrap()
+        })
+        .collect()
+}
+
 fn write(dir: &Path, file: &str, batches: &[RecordBatch]) -> PathBuf {
+    write_with(dir, file, batches, true)
+}
+
+/// `batches` in Parquet, with or without column statistics.
+fn write_with(dir: &Path, file: &str, batches: &[RecordBatch], statistics: bool) -> PathBuf {
+    use parquet::file::properties::EnabledStatistics;
     let path = dir.join(format!("{file}.parquet"));
     // small row groups: several per worker, keys spread over all of them
     let props = parquet::file::properties::WriterProperties::builder()
         .set_max_row_group_row_count(Some(4_096))
+        .set_statistics_enabled(if statistics {
+            EnabledStatistics::Page
+        } else {
+            EnabledStatistics::None
+        })
         .build();
     let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), batches[0].schema(), Some(props)).unwrap();
     for b in batches {
@@ -267,16 +294,36 @@ fn a_key_ingestion_rejects_refuses_the_stream() {
 }
 
 #[test]
-fn sparse_integer_text_keys_take_the_store_path() {
+fn sparse_integer_keys_stream_ranked() {
     let dir = tempfile::tempdir().unwrap();
-    // keys a trillion apart: too sparse for offsets, as for an Int64 column
-    let b = batches(&|k, _| Some((k * 1_000_000_000_000).to_string()), &DataType::Utf8);
-    let path = write(dir.path(), "sparse", &b);
+    // The purchase roles only, as the CLI loads them: a loaded score or cost column needs
+    // statistics to stream (the scan does not decode it; `ingest::bounds`).
+    let opts = IngestOptions::default().only(RFM_ROLES);
+    // keys a trillion apart, far too sparse for offsets: as text and as Int64 (with and without
+    // statistics), and negative ones
+    let spread = |k: i64| (k - 1_000_700) * 1_000_000_000_007;
+    let b = batches(&move |k, _| Some(spread(k).to_string()), &DataType::Utf8);
+    let path = write(dir.path(), "sparse-text", &b);
+    let table = same_as_store("sparse text", &path, &b, &opts);
+    assert_eq!(table.column(0).data_type(), &DataType::Int64);
+    let b = int_batches(&spread);
+    for (name, stats) in [("sparse-int64", true), ("sparse-int64-no-stats", false)] {
+        let path = write_with(dir.path(), name, &b, stats);
+        let table = same_as_store(name, &path, &b, &opts);
+        let keys = table.column(0).as_primitive::<Int64Type>().values().to_vec();
+        assert!(
+            keys.windows(2).all(|w| w[0] < w[1]) && keys[0] < 0,
+            "{name}: keys in order, once each"
+        );
+    }
+    // dense Int64 keys without statistics: the range comes from a pass over the keys
+    let b = int_batches(&|k| k);
+    let path = write_with(dir.path(), "dense-no-stats", &b, false);
+    same_as_store("dense, no statistics", &path, &b, &opts);
+    // with every role loaded, the score and cost columns' missing statistics send the file
+    // to the store path
     let (rfm_cfg, _) = configs();
     let par = Parallelism::threads(2).unwrap();
-    assert!(
-        rfm_parquet(&path, &rfm_cfg, &IngestOptions::default(), &par)
-            .unwrap()
-            .is_none()
-    );
+    let all_roles = IngestOptions::default();
+    assert!(rfm_parquet(&path, &rfm_cfg, &all_roles, &par).unwrap().is_none());
 }
