@@ -4,6 +4,8 @@
 //! store path gives for the same file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, Decimal128Array, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::{DataType, TimeUnit};
 use clientele::chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, IngestOptions, Ingestor};
@@ -23,20 +25,7 @@ use parquet::arrow::ArrowWriter;
 /// The generated events with column `name` converted by `f` (a new type), written to Parquet.
 fn write_with(dir: &Path, file: &str, name: &str, f: &dyn Fn(&ArrayRef) -> ArrayRef) -> PathBuf {
     let batches = generate(&GenerateParams::default().customers(2_000).seed(8).validate().unwrap()).unwrap();
-    let converted: Vec<RecordBatch> = batches
-        .iter()
-        .map(|b| {
-            let schema = b.schema();
-            let mut fields = Vec::new();
-            let mut columns = Vec::new();
-            for (field, col) in schema.fields().iter().zip(b.columns()) {
-                let col = if field.name() == name { f(col) } else { col.clone() };
-                fields.push(Field::new(field.name(), col.data_type().clone(), true));
-                columns.push(col);
-            }
-            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
-        })
-        .collect();
+    let converted: Vec<RecordBatch> = batches.iter().map(|b| common::replace_column(b, name, f)).collect();
     let path = dir.join(format!("{file}.parquet"));
     let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), converted[0].schema(), None).unwrap();
     for b in &converted {

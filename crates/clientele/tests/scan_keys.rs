@@ -7,14 +7,16 @@
 //! (the store path warns about those), send the caller to the store path.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{Int64Array, RecordBatch, StringArray};
+use arrow_schema::DataType;
 use clientele::chrono::NaiveDate;
 use clientele::exec::Parallelism;
 use clientele::ingest::{CsvOptions, IngestOptions, Ingestor, KeyType};
@@ -35,27 +37,18 @@ fn batches(spell: &Spell, layout: &DataType) -> Vec<RecordBatch> {
     generated
         .iter()
         .map(|b| {
-            let schema = b.schema();
-            let mut fields = Vec::new();
-            let mut columns = Vec::new();
-            for (field, col) in schema.fields().iter().zip(b.columns()) {
-                let col: ArrayRef = if field.name() == "customer_id" {
-                    let keys = col.as_primitive::<Int64Type>();
-                    let text: StringArray = keys
-                        .values()
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &k)| spell(k, row + i))
-                        .collect();
-                    arrow_cast::cast(&text, layout).unwrap()
-                } else {
-                    col.clone()
-                };
-                fields.push(Field::new(field.name(), col.data_type().clone(), true));
-                columns.push(col);
-            }
+            let spelled = common::replace_column(b, "customer_id", |col| {
+                let keys = col.as_primitive::<Int64Type>();
+                let text: StringArray = keys
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &k)| spell(k, row + i))
+                    .collect();
+                arrow_cast::cast(&text, layout).unwrap()
+            });
             row += b.num_rows();
-            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+            spelled
         })
         .collect()
 }

@@ -165,3 +165,25 @@ pub fn file_starting(dir: &std::path::Path, prefix: &str) -> PathBuf {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
         .unwrap_or_else(|| panic!("no {prefix}* in {}", dir.display()))
 }
+
+/// `batch` with its column `name` replaced by `f` of it (any type; the field keeps its name
+/// and becomes nullable, as every field of the result does).
+pub fn replace_column(
+    batch: &RecordBatch,
+    name: &str,
+    f: impl FnOnce(&arrow_array::ArrayRef) -> arrow_array::ArrayRef,
+) -> RecordBatch {
+    let schema = batch.schema();
+    let mut f = Some(f);
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, col) in schema.fields().iter().zip(batch.columns()) {
+        let col = match f.take_if(|_| field.name() == name) {
+            Some(f) => f(col),
+            None => col.clone(),
+        };
+        fields.push(arrow_schema::Field::new(field.name(), col.data_type().clone(), true));
+        columns.push(col);
+    }
+    RecordBatch::try_new(std::sync::Arc::new(arrow_schema::Schema::new(fields)), columns).unwrap()
+}

@@ -4,7 +4,8 @@
 //! indices into 8-byte keys and times for all rows, builds the event-type dictionary arrays,
 //! and reads the file in thousands of small calls. The scan needs far less: the event type
 //! of every row, then the amount, time and key of the purchase rows only. This path reads each
-//! column chunk with one call, lets the parquet crate's page reader decompress the pages, and
+//! column chunk with one call (or, past 8 MB, page by page: a worker then holds one page of the
+//! chunk, not all of it), lets the parquet crate's page reader decompress the pages, and
 //! decodes them itself:
 //!
 //! 1. event types: the dictionary's strings are classified once (purchase, other, blank); the
@@ -141,51 +142,74 @@ pub(super) struct Scratch {
     flags: Vec<bool>,
     /// Column chunk buffers, reused.
     pool: Vec<Vec<u8>>,
+    /// The largest column chunk held in memory; `None`: [`HOLD_MAX`] (tests lower it).
+    pub(super) hold_max: Option<u64>,
 }
 
-/// A column chunk held in memory, addressed by file offsets (what the page reader expects).
-struct Chunk {
-    start: u64,
-    bytes: Bytes,
+/// Column chunks up to this size are read with one call and held; larger ones (Spark's 128 MB
+/// row groups hold chunks of tens of megabytes, and each worker decodes its own row group) are
+/// read page by page through the file, so a worker holds one page, not the chunk.
+const HOLD_MAX: u64 = 8 << 20;
+
+/// A column chunk, addressed by file offsets (what the page reader expects): held in memory,
+/// or left in the file and read a page at a time.
+enum Chunk {
+    Held { start: u64, bytes: Bytes },
+    InFile(File),
 }
 
 impl Length for Chunk {
     fn len(&self) -> u64 {
-        self.start + self.bytes.len() as u64
+        match self {
+            Chunk::Held { start, bytes } => start + bytes.len() as u64,
+            Chunk::InFile(file) => file.len(),
+        }
     }
 }
 
 impl ChunkReader for Chunk {
-    type T = bytes::buf::Reader<Bytes>;
+    type T = Box<dyn Read + Send>;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let from = start
-            .checked_sub(self.start)
-            .and_then(|f| usize::try_from(f).ok())
-            .filter(|&f| f <= self.bytes.len())
-            .ok_or_else(|| ParquetError::General(format!("offset {start} outside the column chunk")))?;
-        Ok(self.bytes.slice(from..).reader())
+        match self {
+            Chunk::Held { start: first, bytes } => {
+                let from = start
+                    .checked_sub(*first)
+                    .and_then(|f| usize::try_from(f).ok())
+                    .filter(|&f| f <= bytes.len())
+                    .ok_or_else(|| ParquetError::General(format!("offset {start} outside the column chunk")))?;
+                Ok(Box::new(bytes.slice(from..).reader()))
+            }
+            Chunk::InFile(file) => Ok(Box::new(file.get_read(start)?)),
+        }
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        let from = start.checked_sub(self.start).and_then(|f| usize::try_from(f).ok());
-        let range = from
-            .and_then(|f| Some(f..f.checked_add(length)?))
-            .filter(|r| r.end <= self.bytes.len())
-            .ok_or_else(|| ParquetError::General(format!("bytes {start}+{length} outside the column chunk")))?;
-        Ok(self.bytes.slice(range))
+        match self {
+            Chunk::Held { start: first, bytes } => {
+                let from = start.checked_sub(*first).and_then(|f| usize::try_from(f).ok());
+                let range = from
+                    .and_then(|f| Some(f..f.checked_add(length)?))
+                    .filter(|r| r.end <= bytes.len())
+                    .ok_or_else(|| ParquetError::General(format!("bytes {start}+{length} outside the column chunk")))?;
+                Ok(bytes.slice(range))
+            }
+            Chunk::InFile(file) => file.get_bytes(start, length),
+        }
     }
 }
 
-/// One column chunk of a row group: its bytes, read with one call into a buffer of `pool`,
-/// and their page reader. [`Column::recycle`] gives the buffer back.
+/// One column chunk of a row group: its bytes, read with one call into a buffer of `pool`
+/// (or, past [`HOLD_MAX`], left in the file), and their page reader. [`Column::recycle`] gives
+/// the buffer back.
 struct Column {
     chunk: Arc<Chunk>,
     reader: SerializedPageReader<Chunk>,
 }
 
 impl Column {
-    fn open(file: &mut File, rg: &RowGroupMetaData, leaf: Leaf, pool: &mut Vec<Vec<u8>>) -> Result<Column, Stop> {
+    fn open(file: &mut File, rg: &RowGroupMetaData, leaf: Leaf, s: &mut Scratch) -> Result<Column, Stop> {
+        let pool = &mut s.pool;
         let meta = rg.columns().get(leaf.index).or_fallback()?;
         let (start, len) = meta.byte_range();
         // The footer's range must lie in the file before it sizes an allocation.
@@ -193,22 +217,31 @@ impl Column {
         if start.checked_add(len).is_none_or(|end| end > size) {
             return Err(Stop::Fallback);
         }
-        let mut buf = pool.pop().unwrap_or_default();
-        buf.clear();
-        buf.resize(usize::try_from(len).map_err(|_| Stop::Fallback)?, 0);
-        file.seek(SeekFrom::Start(start)).map_err(|_| Stop::Fallback)?;
-        file.read_exact(&mut buf).map_err(|_| Stop::Fallback)?;
         // A damaged page header (a list that declares billions of elements) would keep the
         // Parquet crate's Thrift parser busy for seconds: walk the headers with every length
         // bounded first, and leave a damaged chunk to the Arrow reader path, which reports it.
-        if crate::io::page_headers::check_chunk(&buf).is_err() {
-            pool.push(buf);
-            return Err(Stop::Fallback);
-        }
-        let chunk = Arc::new(Chunk {
-            start,
-            bytes: Bytes::from(buf),
-        });
+        let chunk = if len > s.hold_max.unwrap_or(HOLD_MAX) {
+            let window = crate::io::page_headers::HEADER_WINDOW;
+            if crate::io::page_headers::check_chunk_in(file, start, len, window).is_err() {
+                return Err(Stop::Fallback);
+            }
+            Chunk::InFile(file.try_clone().map_err(|_| Stop::Fallback)?)
+        } else {
+            let mut buf = pool.pop().unwrap_or_default();
+            buf.clear();
+            buf.resize(usize::try_from(len).map_err(|_| Stop::Fallback)?, 0);
+            file.seek(SeekFrom::Start(start)).map_err(|_| Stop::Fallback)?;
+            file.read_exact(&mut buf).map_err(|_| Stop::Fallback)?;
+            if crate::io::page_headers::check_chunk(&buf).is_err() {
+                pool.push(buf);
+                return Err(Stop::Fallback);
+            }
+            Chunk::Held {
+                start,
+                bytes: Bytes::from(buf),
+            }
+        };
+        let chunk = Arc::new(chunk);
         let rows = usize::try_from(rg.num_rows()).map_err(|_| Stop::Fallback)?;
         let reader = SerializedPageReader::new(chunk.clone(), meta, rows, None).map_err(|_| Stop::Fallback)?;
         Ok(Column { chunk, reader })
@@ -219,7 +252,9 @@ impl Column {
     fn recycle(self, pool: &mut Vec<Vec<u8>>) {
         let Column { chunk, reader } = self;
         drop(reader);
-        if let Some(buf) = Arc::try_unwrap(chunk).ok().and_then(|c| c.bytes.try_into_mut().ok()) {
+        if let Some(Chunk::Held { bytes, .. }) = Arc::try_unwrap(chunk).ok()
+            && let Ok(buf) = bytes.try_into_mut()
+        {
             pool.push(Vec::from(buf));
         }
     }
@@ -617,7 +652,7 @@ fn gather_column(
     s: &mut Scratch,
     out: &mut Vec<u64>,
 ) -> Result<bool, Stop> {
-    let mut c = Column::open(file, rg, leaf, &mut s.pool)?;
+    let mut c = Column::open(file, rg, leaf, s)?;
     let result = gather(&mut c.reader, leaf, want, s, out);
     c.recycle(&mut s.pool);
     result
@@ -756,7 +791,7 @@ pub(super) fn row_group<S: PurchaseSink>(
     // further on (which the Arrow reader reports) could still make this a fallback.
     let mut refused = match layout.kind {
         Some(kind) => {
-            let mut c = Column::open(file, meta, kind, &mut s.pool)?;
+            let mut c = Column::open(file, meta, kind, s)?;
             let result = select(&mut c.reader, kind.max_def, total, &scan.purchase, s);
             c.recycle(&mut s.pool);
             result?
@@ -914,7 +949,7 @@ mod tests {
             for rg in meta.row_groups() {
                 let total = rg.num_rows() as usize;
                 let rows: Vec<u32> = (0..total as u32).collect();
-                let mut c = Column::open(&mut file, rg, leaf, &mut s.pool).ok().unwrap();
+                let mut c = Column::open(&mut file, rg, leaf, &mut s).ok().unwrap();
                 let mut out = Vec::new();
                 assert!(
                     gather(

@@ -177,16 +177,24 @@ fn page_decoder_gives_the_arrow_readers_purchases_for_every_layout() {
                 .expect("in scope");
             let layout = scan_.layout.clone().expect("the page path reads this file");
             let mut file = std::fs::File::open(&path).unwrap();
-            let mut scratch = pages::Scratch::default();
-            for rg in 0..scan_.groups {
+            // Column chunks held in memory, then every chunk read page by page through the
+            // file (as chunks past 8 MB are): the same purchases.
+            let mut by_hold = Vec::new();
+            for hold_max in [None, Some(0)] {
+                let mut scratch = pages::Scratch::default();
+                scratch.hold_max = hold_max;
                 let mut sink = Collect(Vec::new());
-                let outcome = pages::row_group(&scan_, &layout, &mut file, rg, until, &mut sink, &mut scratch);
-                match outcome {
-                    Ok(()) => assert_ne!(name, "delta types"),
-                    Err(pages::Stop::Fallback) => assert_eq!(name, "delta types"),
-                    Err(pages::Stop::Refuse) => panic!("{name}: refused"),
+                for rg in 0..scan_.groups {
+                    let outcome = pages::row_group(&scan_, &layout, &mut file, rg, until, &mut sink, &mut scratch);
+                    match outcome {
+                        Ok(()) => assert_ne!(name, "delta types"),
+                        Err(pages::Stop::Fallback) => assert_eq!(name, "delta types"),
+                        Err(pages::Stop::Refuse) => panic!("{name}: refused"),
+                    }
                 }
+                by_hold.push(sink.0);
             }
+            assert_eq!(by_hold[0], by_hold[1], "{name}: held and in-file chunks");
             let expected = scan(&path, &ingest, until, false, 1).expect("accepted");
             assert!(expected.len() > 1_000, "{name}: {} purchases", expected.len());
             for threads in [1, 2] {
