@@ -392,7 +392,9 @@ pub(crate) fn dense_limit(rows: usize) -> usize {
 /// under `Auto` and `Int` are read as integers first; text keys otherwise.
 ///
 /// `units` pieces of input are read in parallel: `each(unit, feed)` hands each key column of
-/// piece `unit` to `feed` and stops at its first error.
+/// piece `unit` to `feed` and stops at its first error. `known_sparse`: the keys are integers
+/// known (from statistics) to be too far apart for offsets, so the pass for their range is
+/// skipped.
 ///
 /// # Errors
 /// What `each` returns.
@@ -400,6 +402,7 @@ pub(crate) fn key_map<F>(
     units: usize,
     rows: usize,
     key_type: KeyType,
+    known_sparse: bool,
     par: &Parallelism,
     each: F,
 ) -> Result<Option<(KeyMap, usize)>>
@@ -407,8 +410,11 @@ where
     F: Fn(usize, &mut Worker<'_>) -> Result<std::result::Result<(), Stop>> + Sync,
 {
     let hasher = hasher();
-    let ints = key_type != KeyType::String;
-    let passes = if ints {
+    let text = if key_type == KeyType::String {
+        true
+    } else if known_sparse {
+        false
+    } else {
         match run(units, par, &hasher, key_type, Mode::Ints, &each)? {
             Ok(workers) => {
                 let (mut lo, mut hi) = (i64::MAX, i64::MIN);
@@ -425,21 +431,22 @@ where
                 if let Some(range) = range.filter(|&r| r <= dense_limit(rows)) {
                     return Ok(Some((KeyMap::Range { min: lo }, range)));
                 }
-                // too far apart for offsets: gather the distinct keys
-                let Ok(workers) = run(units, par, &hasher, key_type, Mode::IntSet, &each)? else {
-                    return Ok(None);
-                };
-                let sparse = sparse(workers, hasher, par);
-                let n = sparse.sorted.len();
-                return Ok((n > 0 && n < u32::MAX as usize).then_some((KeyMap::Sparse(sparse), n)));
+                false
             }
             Err(Stop::Refuse) => return Ok(None),
-            Err(Stop::NotInts) => run(units, par, &hasher, key_type, Mode::Text, &each)?,
+            Err(Stop::NotInts) => true,
         }
-    } else {
-        run(units, par, &hasher, key_type, Mode::Text, &each)?
     };
-    let Ok(workers) = passes else {
+    if !text {
+        // integers too far apart for offsets: gather the distinct keys
+        let Ok(workers) = run(units, par, &hasher, key_type, Mode::IntSet, &each)? else {
+            return Ok(None);
+        };
+        let sparse = sparse(workers, hasher, par);
+        let n = sparse.sorted.len();
+        return Ok((n > 0 && n < u32::MAX as usize).then_some((KeyMap::Sparse(sparse), n)));
+    }
+    let Ok(workers) = run(units, par, &hasher, key_type, Mode::Text, &each)? else {
         return Ok(None);
     };
     let ranks = ranks(workers, hasher, par);
@@ -616,7 +623,7 @@ mod tests {
         let rows = columns.iter().map(|c| c.len()).sum();
         let par = Parallelism::threads(threads).unwrap();
         let read = |u: usize, w: &mut Worker<'_>| Ok(w.feed(&columns[u]));
-        key_map(columns.len(), rows, key_type, &par, read).unwrap()
+        key_map(columns.len(), rows, key_type, false, &par, read).unwrap()
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! ordering all events by customer and time, which is most of what building a store costs.
 //!
 //! It applies to integer (Int64) customer keys (offsets from the smallest key when the row
-//! groups' statistics show them at most 4 × the row count apart; otherwise read once first and
-//! ranked, see [`keys`]) and to text customer keys (any string layout; read once first: keys
+//! groups' statistics show them at most 4 × the row count apart; without statistics, read once
+//! first for their range, and ranked when that range is wider, see [`keys`]) and to text customer keys (any string layout; read once first: keys
 //! that all read as integers are those integers, and other text keys are ranked in byte
 //! order); event times as timestamps of any unit (nanoseconds, and Spark's INT96, are floored to
 //! microseconds as ingestion does) or dates (Date32, Date64); an amount of any numeric or
@@ -161,28 +161,44 @@ impl Columns {
     }
 }
 
-/// The range of an Int64 key column from the row groups' statistics: the smallest key and
-/// the number of offsets, or `None` when a row group has no statistics or the range is
-/// wider than [`keys::dense_limit`].
-fn int_key_range(meta: &ArrowReaderMetadata, key: &str, rows: usize) -> Option<(i64, usize)> {
-    let key_leaf = meta
+/// What the row groups' statistics say of Int64 customer keys.
+enum KeyStats {
+    /// Exact min / max on every row group, the range at most [`keys::dense_limit`]: the
+    /// smallest key and the number of offsets.
+    Dense(i64, usize),
+    /// Exact min / max on every row group, the range wider: the keys are ranked.
+    Sparse,
+    /// A row group without them (or no such column): the key pass finds out.
+    Unknown,
+}
+
+/// [`KeyStats`] of key column `key` from the row groups' statistics.
+fn int_key_stats(meta: &ArrowReaderMetadata, key: &str, rows: usize) -> KeyStats {
+    let Some(key_leaf) = meta
         .parquet_schema()
         .columns()
         .iter()
-        .position(|c| c.path().parts().first().map(String::as_str) == Some(key))?;
+        .position(|c| c.path().parts().first().map(String::as_str) == Some(key))
+    else {
+        return KeyStats::Unknown;
+    };
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for rg in meta.metadata().row_groups() {
         match rg.column(key_leaf).statistics() {
-            Some(Statistics::Int64(s)) => {
-                let (&a, &b) = (s.min_opt()?, s.max_opt()?);
-                lo = lo.min(a);
-                hi = hi.max(b);
-            }
-            _ => return None,
+            Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(&a), Some(&b)) => {
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                }
+                _ => return KeyStats::Unknown,
+            },
+            _ => return KeyStats::Unknown,
         }
     }
-    let range = usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1)?;
-    (range <= keys::dense_limit(rows)).then_some((lo, range))
+    match usize::try_from(hi.wrapping_sub(lo)).ok().map(|r| r + 1) {
+        Some(range) if range <= keys::dense_limit(rows) => KeyStats::Dense(lo, range),
+        _ => KeyStats::Sparse,
+    }
 }
 
 impl PurchaseScan {
@@ -233,11 +249,16 @@ impl PurchaseScan {
         }
         // Integer keys: the range from the row groups' statistics (exact min / max), when they
         // have them and it is dense; other keys are read once first (see `keys`).
-        let range = if int_keys {
-            int_key_range(&meta, m.column(Role::CustomerId), rows).map(|(lo, range)| (KeyMap::Range { min: lo }, range))
+        let stats = if int_keys {
+            int_key_stats(&meta, m.column(Role::CustomerId), rows)
         } else {
-            None
+            KeyStats::Unknown
         };
+        let range = match stats {
+            KeyStats::Dense(lo, range) => Some((KeyMap::Range { min: lo }, range)),
+            _ => None,
+        };
+        let known_sparse = matches!(stats, KeyStats::Sparse);
         // Decode event types as dictionaries: one comparison per distinct value, not per row;
         // text keys as views (no copy of short keys).
         let mut roots = vec![key_i, time_i];
@@ -294,7 +315,7 @@ impl PurchaseScan {
                     Ok(Ok(()))
                 };
                 let found = crate::error::guard_decode(&name, "parquet", || {
-                    keys::key_map(groups, rows, ingest.key_type, par, read)
+                    keys::key_map(groups, rows, ingest.key_type, known_sparse, par, read)
                 })?;
                 let Some(found) = found else {
                     return Ok(None);
@@ -795,7 +816,7 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
             let column = batches.get(u).and_then(key_column);
             Ok(column.map_or(Err(keys::Stop::Refuse), |c| w.feed(&c)))
         };
-        let Some(found) = keys::key_map(batches.len(), rows, ingest.key_type, par, read)? else {
+        let Some(found) = keys::key_map(batches.len(), rows, ingest.key_type, false, par, read)? else {
             return Ok(None);
         };
         found

@@ -154,15 +154,24 @@ const HOLD_MAX: u64 = 8 << 20;
 /// A column chunk, addressed by file offsets (what the page reader expects): held in memory,
 /// or left in the file and read a page at a time.
 enum Chunk {
-    Held { start: u64, bytes: Bytes },
-    InFile(File),
+    Held {
+        start: u64,
+        bytes: Bytes,
+    },
+    /// Bytes `start..end` of `file`; reads stop at `end`, as a held chunk's do (a header
+    /// whose lengths run on into the next chunk must meet the end of its input).
+    InFile {
+        file: File,
+        start: u64,
+        end: u64,
+    },
 }
 
 impl Length for Chunk {
     fn len(&self) -> u64 {
         match self {
             Chunk::Held { start, bytes } => start + bytes.len() as u64,
-            Chunk::InFile(file) => file.len(),
+            Chunk::InFile { end, .. } => *end,
         }
     }
 }
@@ -180,7 +189,18 @@ impl ChunkReader for Chunk {
                     .ok_or_else(|| ParquetError::General(format!("offset {start} outside the column chunk")))?;
                 Ok(Box::new(bytes.slice(from..).reader()))
             }
-            Chunk::InFile(file) => Ok(Box::new(file.get_read(start)?)),
+            Chunk::InFile {
+                file,
+                start: first,
+                end,
+            } => {
+                if start < *first || start > *end {
+                    return Err(ParquetError::General(format!(
+                        "offset {start} outside the column chunk"
+                    )));
+                }
+                Ok(Box::new(file.get_read(start)?.take(end - start)))
+            }
         }
     }
 
@@ -194,7 +214,19 @@ impl ChunkReader for Chunk {
                     .ok_or_else(|| ParquetError::General(format!("bytes {start}+{length} outside the column chunk")))?;
                 Ok(bytes.slice(range))
             }
-            Chunk::InFile(file) => file.get_bytes(start, length),
+            Chunk::InFile {
+                file,
+                start: first,
+                end,
+            } => {
+                let inside = start >= *first && start.checked_add(length as u64).is_some_and(|e| e <= *end);
+                if !inside {
+                    return Err(ParquetError::General(format!(
+                        "bytes {start}+{length} outside the column chunk"
+                    )));
+                }
+                file.get_bytes(start, length)
+            }
         }
     }
 }
@@ -221,11 +253,16 @@ impl Column {
         // Parquet crate's Thrift parser busy for seconds: walk the headers with every length
         // bounded first, and leave a damaged chunk to the Arrow reader path, which reports it.
         let chunk = if len > s.hold_max.unwrap_or(HOLD_MAX) {
-            let window = crate::io::page_headers::HEADER_WINDOW;
-            if crate::io::page_headers::check_chunk_in(file, start, len, window).is_err() {
+            // A small first window: the walk grows it while a header goes on past it, and
+            // reads little more than the headers themselves (the pages are read next).
+            if crate::io::page_headers::check_chunk_in(file, start, len, 1 << 10).is_err() {
                 return Err(Stop::Fallback);
             }
-            Chunk::InFile(file.try_clone().map_err(|_| Stop::Fallback)?)
+            Chunk::InFile {
+                file: file.try_clone().map_err(|_| Stop::Fallback)?,
+                start,
+                end: start + len,
+            }
         } else {
             let mut buf = pool.pop().unwrap_or_default();
             buf.clear();
