@@ -109,21 +109,79 @@ impl Ranks {
     }
 }
 
-/// The distinct integer keys in order, with a table from a key to its rank.
+/// The distinct integer keys in order (a key's rank is its position).
 pub(crate) struct SparseKeys {
     sorted: Vec<i64>,
-    table: HashTable<u32>,
-    hasher: ahash::RandomState,
 }
 
 impl SparseKeys {
-    /// The rank of `key`, if it is one of the keys.
-    #[inline]
+    /// The rank of `key`, if it is one of the keys (a binary search: to rank many keys, use
+    /// [`rank_all`](Self::rank_all)).
+    #[cfg(test)]
     pub fn rank(&self, key: i64) -> Option<u32> {
-        let h = self.hasher.hash_one(key);
-        self.table
-            .find(h, |&r| self.sorted.get(r as usize) == Some(&key))
-            .copied()
+        self.sorted.binary_search(&key).ok().map(|r| r as u32)
+    }
+}
+
+/// Reused buffers of [`SparseKeys::rank_all`].
+#[derive(Default)]
+pub(crate) struct RankScratch {
+    /// The keys to rank with their positions, sorted.
+    order: Vec<(i64, u32)>,
+    /// The ranks, in the keys' order.
+    pub ranks: Vec<u32>,
+}
+
+impl SparseKeys {
+    /// Ranks `keys` (in any order) into `scratch.ranks`, in the keys' order; `false` when one
+    /// of them is not among the keys (the ranks are then unspecified).
+    ///
+    /// The keys are sorted first and the ranks found in one forward walk over the sorted
+    /// distinct keys (a galloping search from the last rank found). With a million distinct
+    /// keys, the tables of [`rank`](Self::rank) do not fit the cache and nearly every lookup
+    /// misses it; the walk reads the sorted keys in order.
+    pub fn rank_all(&self, keys: &[i64], scratch: &mut RankScratch) -> bool {
+        let RankScratch { order, ranks } = scratch;
+        order.clear();
+        order.extend(keys.iter().zip(0u32..).map(|(&k, i)| (k, i)));
+        // by key alone: the order among equal keys does not matter
+        order.sort_unstable_by_key(|&(k, _)| k);
+        ranks.clear();
+        ranks.resize(keys.len(), 0);
+        let mut at = 0usize;
+        for &(k, i) in order.iter() {
+            at += gallop(self.sorted.get(at..).unwrap_or_default(), k);
+            match (self.sorted.get(at), ranks.get_mut(i as usize)) {
+                (Some(&x), Some(r)) if x == k => *r = at as u32,
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+/// The first position in ascending `s` whose value is at least `k` (`s.len()` if none),
+/// searched in steps that double from the start and then by bisection.
+#[inline]
+fn gallop(s: &[i64], k: i64) -> usize {
+    if s.first().is_none_or(|&x| x >= k) {
+        return 0;
+    }
+    // s[lo] < k throughout
+    let (mut lo, mut step) = (0usize, 1usize);
+    loop {
+        let hi = lo.saturating_add(step);
+        match s.get(hi) {
+            Some(&x) if x < k => {
+                lo = hi;
+                step = step.saturating_mul(2);
+            }
+            _ => {
+                let hi = hi.min(s.len());
+                let within = s.get(lo + 1..hi).unwrap_or_default();
+                return lo + 1 + within.partition_point(|&x| x < k);
+            }
+        }
     }
 }
 
@@ -282,24 +340,80 @@ enum Mode {
     Text,
 }
 
-/// Distinct integers.
-#[derive(Default)]
+/// Hash partitions of an [`IntSet`] (2^`PART_BITS`).
+const PART_BITS: u32 = 8;
+const PARTS: usize = 1 << PART_BITS;
+
+/// Keys staged before an [`IntSet`] flushes them (4 MB).
+const STAGE_MAX: usize = 1 << 19;
+
+/// Distinct integers, in [`PARTS`] tables by hash. Keys are first spread over the partitions
+/// ([`IntSet::stage`], one sequential write each), then, once [`STAGE_MAX`] are staged, each
+/// partition's keys go into its table ([`IntSet::flush`]), which holds a 256th of the keys and
+/// stays in the cache while its thousands of staged keys are looked up: one table of a million
+/// keys, probed once per row in row order, misses the cache on most probes.
 struct IntSet {
-    table: HashTable<i64>,
+    parts: Vec<HashTable<i64>>,
+    /// Per partition, the keys staged since the last flush.
+    staged: Vec<Vec<i64>>,
+    /// The number of staged keys.
+    pending: usize,
     last: Option<i64>,
 }
 
+impl Default for IntSet {
+    fn default() -> Self {
+        IntSet {
+            parts: (0..PARTS).map(|_| HashTable::new()).collect(),
+            staged: vec![Vec::new(); PARTS],
+            pending: 0,
+            last: None,
+        }
+    }
+}
+
 impl IntSet {
+    /// The partition of hash `h`: bits the tables use neither for a bucket (the low bits) nor
+    /// for a control tag (the top 7).
     #[inline]
-    fn insert(&mut self, k: i64, hasher: &ahash::RandomState) {
+    fn part(h: u64) -> usize {
+        ((h >> 40) as usize) & (PARTS - 1)
+    }
+
+    /// Stages `k` (a repeat of the previous key is skipped), and flushes once [`STAGE_MAX`]
+    /// keys are staged.
+    #[inline]
+    fn stage(&mut self, k: i64, hasher: &ahash::RandomState) {
         if self.last == Some(k) {
             return;
         }
         self.last = Some(k);
-        let h = hasher.hash_one(k);
-        if self.table.find(h, |&x| x == k).is_none() {
-            self.table.insert_unique(h, k, |&x| hasher.hash_one(x));
+        if let Some(part) = self.staged.get_mut(Self::part(hasher.hash_one(k))) {
+            part.push(k);
         }
+        self.pending += 1;
+        if self.pending >= STAGE_MAX {
+            self.flush(hasher);
+        }
+    }
+
+    /// Adds the staged keys to their partitions' tables.
+    fn flush(&mut self, hasher: &ahash::RandomState) {
+        for (table, staged) in self.parts.iter_mut().zip(&mut self.staged) {
+            for k in staged.drain(..) {
+                let h = hasher.hash_one(k);
+                if table.find(h, |&x| x == k).is_none() {
+                    table.insert_unique(h, k, |&x| hasher.hash_one(x));
+                }
+            }
+        }
+        self.pending = 0;
+    }
+
+    /// The distinct keys (staged ones too), in no particular order.
+    fn into_keys(mut self, hasher: &ahash::RandomState) -> impl Iterator<Item = i64> {
+        self.flush(hasher);
+        self.parts.into_iter().flatten()
     }
 }
 
@@ -328,7 +442,7 @@ impl Worker<'_> {
                         .fold((*min, *max), |(lo, hi), &k| (lo.min(k), hi.max(k)));
                     (*min, *max) = (lo, hi);
                 }
-                Pass::IntSet(set) => ints.values().iter().for_each(|&k| set.insert(k, self.hasher)),
+                Pass::IntSet(set) => ints.values().iter().for_each(|&k| set.stage(k, self.hasher)),
                 Pass::Text(_) => return Err(Stop::Refuse),
             }
             return Ok(());
@@ -339,7 +453,7 @@ impl Worker<'_> {
             // every key read as an integer in the pass before this one
             Pass::IntSet(set) => keys.try_for_each(|k| {
                 let k = trim_key(k).parse::<i64>().map_err(|_| Stop::Refuse)?;
-                set.insert(k, self.hasher);
+                set.stage(k, self.hasher);
                 Ok(())
             }),
             Pass::Ints { min, max } => keys.try_for_each(|k| {
@@ -442,7 +556,7 @@ where
         let Ok(workers) = run(units, par, &hasher, key_type, Mode::IntSet, &each)? else {
             return Ok(None);
         };
-        let sparse = sparse(workers, hasher, par);
+        let sparse = sparse(workers, &hasher, par);
         let n = sparse.sorted.len();
         return Ok((n > 0 && n < u32::MAX as usize).then_some((KeyMap::Sparse(sparse), n)));
     }
@@ -567,23 +681,17 @@ fn ranks(workers: Vec<Pass>, hasher: ahash::RandomState, par: &Parallelism) -> R
     Ranks { sorted, table, hasher }
 }
 
-/// The workers' distinct integer keys merged, in order, with a table from key to rank.
-fn sparse(workers: Vec<Pass>, hasher: ahash::RandomState, par: &Parallelism) -> SparseKeys {
+/// The workers' distinct integer keys merged, in order.
+fn sparse(workers: Vec<Pass>, hasher: &ahash::RandomState, par: &Parallelism) -> SparseKeys {
     let mut sorted: Vec<i64> = Vec::new();
     for w in workers {
         if let Pass::IntSet(set) = w {
-            sorted.extend(set.table);
+            sorted.extend(set.into_keys(hasher));
         }
     }
     par.install(|| sorted.par_sort_unstable());
     sorted.dedup();
-    let mut table = HashTable::with_capacity(sorted.len());
-    for (r, &k) in sorted.iter().enumerate() {
-        table.insert_unique(hasher.hash_one(k), r as u32, |&j| {
-            hasher.hash_one(sorted.get(j as usize).copied().unwrap_or_default())
-        });
-    }
-    SparseKeys { sorted, table, hasher }
+    SparseKeys { sorted }
 }
 
 #[cfg(test)]
@@ -673,6 +781,54 @@ mod tests {
             );
             let column = map.column(vec![2, 0]);
             assert_eq!(column.as_primitive::<Int64Type>().values().to_vec(), [1_000_000, -5]);
+            let mut scratch = RankScratch::default();
+            assert!(s.rank_all(&[1_000_000, -5, 1, -5, 1_000_000], &mut scratch));
+            assert_eq!(scratch.ranks, [2, 0, 1, 0, 2]);
+            assert!(s.rank_all(&[], &mut scratch));
+            assert!(scratch.ranks.is_empty());
+            assert!(!s.rank_all(&[1, 2], &mut scratch));
+            assert!(!s.rank_all(&[i64::MAX], &mut scratch));
+            assert!(!s.rank_all(&[i64::MIN], &mut scratch));
+        }
+    }
+
+    /// `rank_all` agrees with `rank` one key at a time, on keys spread far apart, clustered,
+    /// and missing, in every order.
+    #[test]
+    fn rank_all_is_rank_of_each_key() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..20 {
+            let n = 1 + (next() % 3000) as usize;
+            // far apart (hashes), clustered (two dense runs far apart), or both
+            let distinct: Vec<i64> = (0..n)
+                .map(|i| match round % 3 {
+                    0 => next() as i64,
+                    1 => (i as i64 % 2) * (1 << 50) + i as i64,
+                    _ => (next() % 5000) as i64 * 1_000_003,
+                })
+                .collect();
+            let columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(distinct.clone())) as ArrayRef];
+            let par = Parallelism::threads(2).unwrap();
+            let read = |u: usize, w: &mut Worker<'_>| Ok(w.feed(&columns[u]));
+            let Some((KeyMap::Sparse(s), _)) = key_map(1, 1, KeyType::Auto, true, &par, read).unwrap() else {
+                panic!("sparse keys");
+            };
+            let mut scratch = RankScratch::default();
+            let keys: Vec<i64> = (0..4 * n).map(|_| distinct[(next() % n as u64) as usize]).collect();
+            assert!(s.rank_all(&keys, &mut scratch));
+            let one: Vec<u32> = keys.iter().map(|&k| s.rank(k).unwrap()).collect();
+            assert_eq!(scratch.ranks, one, "round {round}");
+            let mut missing = keys.clone();
+            missing.push(distinct[0].wrapping_add(1));
+            if s.rank(distinct[0].wrapping_add(1)).is_none() {
+                assert!(!s.rank_all(&missing, &mut scratch));
+            }
         }
     }
 }

@@ -708,6 +708,31 @@ impl BatchRules<'_> {
                     purchases.push((k as u32, t, amount(i)));
                 }
             }
+            (keys, KeyMap::Sparse(sparse)) => {
+                // ranked together (see `rank_all`); a text key that does not read as an
+                // integer is not among them
+                let wanted: Option<Vec<i64>> = gathered
+                    .iter()
+                    .map(|&i| match keys {
+                        RowKeys::Int(keys) => keys.get(i as usize).copied(),
+                        RowKeys::Text(keys) => keys.get(i as usize).and_then(|k| trim_key(k).parse::<i64>().ok()),
+                    })
+                    .collect();
+                let mut ranking = keys::RankScratch::default();
+                match wanted {
+                    Some(wanted) if sparse.rank_all(&wanted, &mut ranking) => {
+                        for (&i, &k) in gathered.iter().zip(&ranking.ranks) {
+                            let i = i as usize;
+                            let Some(&t) = times.get(i) else {
+                                outside = true;
+                                continue;
+                            };
+                            purchases.push((k, t, amount(i)));
+                        }
+                    }
+                    _ => outside = true,
+                }
+            }
             (RowKeys::Text(keys), map) => {
                 for &i in gathered {
                     let i = i as usize;
@@ -715,7 +740,8 @@ impl BatchRules<'_> {
                     let k = match (k, map) {
                         (Some(k), KeyMap::Range { min }) => k.parse::<i64>().ok().map(|k| k.wrapping_sub(*min) as u64),
                         (Some(k), KeyMap::Ranked(r)) => r.rank(k).map(u64::from),
-                        (Some(k), KeyMap::Sparse(s)) => k.parse::<i64>().ok().and_then(|k| s.rank(k)).map(u64::from),
+                        // ranked together in the arm above
+                        (Some(_), KeyMap::Sparse(_)) => None,
                         (None, _) => None,
                     };
                     let (Some(k), Some(&t)) = (k.filter(|&k| k < range), times.get(i)) else {
@@ -723,17 +749,6 @@ impl BatchRules<'_> {
                         continue;
                     };
                     purchases.push((k as u32, t, amount(i)));
-                }
-            }
-            (RowKeys::Int(keys), KeyMap::Sparse(sparse)) => {
-                for &i in gathered {
-                    let i = i as usize;
-                    let k = keys.get(i).and_then(|&k| sparse.rank(k));
-                    let (Some(k), Some(&t)) = (k, times.get(i)) else {
-                        outside = true;
-                        continue;
-                    };
-                    purchases.push((k, t, amount(i)));
                 }
             }
             (RowKeys::Int(_), KeyMap::Ranked(_)) => outside = true,

@@ -39,7 +39,7 @@ use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::serialized_reader::SerializedPageReader;
 
-use super::keys::KeyMap;
+use super::keys::{KeyMap, RankScratch};
 use super::{PurchaseScan, PurchaseSink};
 use super::{delta, hybrid};
 use crate::ingest::MAX_AMOUNT;
@@ -142,6 +142,10 @@ pub(super) struct Scratch {
     flags: Vec<bool>,
     /// Column chunk buffers, reused.
     pool: Vec<Vec<u8>>,
+    /// Sparse keys: the purchases' keys and positions, and their ranking's buffers.
+    sparse_keys: Vec<i64>,
+    sparse_at: Vec<u32>,
+    ranking: RankScratch,
     /// The largest column chunk held in memory; `None`: [`HOLD_MAX`] (tests lower it).
     pub(super) hold_max: Option<u64>,
 }
@@ -266,9 +270,18 @@ impl Column {
         } else {
             let mut buf = pool.pop().unwrap_or_default();
             buf.clear();
-            buf.resize(usize::try_from(len).map_err(|_| Stop::Fallback)?, 0);
+            let want = usize::try_from(len).map_err(|_| Stop::Fallback)?;
+            buf.reserve(want);
             file.seek(SeekFrom::Start(start)).map_err(|_| Stop::Fallback)?;
-            file.read_exact(&mut buf).map_err(|_| Stop::Fallback)?;
+            // Into the buffer's spare capacity: a file read fills it without zeroing it first.
+            let read = Read::by_ref(file)
+                .take(len)
+                .read_to_end(&mut buf)
+                .map_err(|_| Stop::Fallback)?;
+            if read != want {
+                pool.push(buf);
+                return Err(Stop::Fallback);
+            }
             if crate::io::page_headers::check_chunk(&buf).is_err() {
                 pool.push(buf);
                 return Err(Stop::Fallback);
@@ -897,14 +910,24 @@ pub(super) fn row_group<S: PurchaseSink>(
                 }
             }
             KeyMap::Sparse(sparse) => {
-                for ((&key, &time), &amount) in purchases {
-                    let time = (time as i64).wrapping_mul(scan.scale);
-                    if time < until {
-                        match sparse.rank(key as i64) {
-                            Some(k) => sink.push(k, time, f64::from_bits(amount)),
-                            None => outside = true,
+                // The keys of the purchases before `until`, ranked together (see `rank_all`).
+                s.sparse_keys.clear();
+                s.sparse_at.clear();
+                for (((&key, &time), _), at) in purchases.zip(0u32..) {
+                    if (time as i64).wrapping_mul(scan.scale) < until {
+                        s.sparse_keys.push(key as i64);
+                        s.sparse_at.push(at);
+                    }
+                }
+                if sparse.rank_all(&s.sparse_keys, &mut s.ranking) {
+                    for (&at, &k) in s.sparse_at.iter().zip(&s.ranking.ranks) {
+                        let at = at as usize;
+                        if let (Some(&time), Some(&amount)) = (times.get(at), amounts.get(at)) {
+                            sink.push(k, (time as i64).wrapping_mul(scan.scale), f64::from_bits(amount));
                         }
                     }
+                } else {
+                    outside = true;
                 }
             }
             // the page decoder reads Int64 keys only
