@@ -134,13 +134,18 @@ pub(crate) struct RankScratch {
 
 impl SparseKeys {
     /// Ranks `keys` (in any order) into `scratch.ranks`, in the keys' order; `false` when one
-    /// of them is not among the keys (the ranks are then unspecified).
+    /// of them is not among the keys, or there are 2³² or more of them (the ranks are then
+    /// unspecified).
     ///
     /// The keys are sorted first and the ranks found in one forward walk over the sorted
     /// distinct keys (a galloping search from the last rank found). With a million distinct
     /// keys, the tables of [`rank`](Self::rank) do not fit the cache and nearly every lookup
     /// misses it; the walk reads the sorted keys in order.
     pub fn rank_all(&self, keys: &[i64], scratch: &mut RankScratch) -> bool {
+        // positions are u32 (callers rank a row group or a batch at a time)
+        if u32::try_from(keys.len()).is_err() {
+            return false;
+        }
         let RankScratch { order, ranks } = scratch;
         order.clear();
         order.extend(keys.iter().zip(0u32..).map(|(&k, i)| (k, i)));

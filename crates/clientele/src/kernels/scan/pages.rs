@@ -269,16 +269,15 @@ impl Column {
             }
         } else {
             let mut buf = pool.pop().unwrap_or_default();
-            buf.clear();
+            // A reused buffer keeps its bytes: only a longer chunk zeroes the new part.
             let want = usize::try_from(len).map_err(|_| Stop::Fallback)?;
-            buf.reserve(want);
+            if buf.len() >= want {
+                buf.truncate(want);
+            } else {
+                buf.resize(want, 0);
+            }
             file.seek(SeekFrom::Start(start)).map_err(|_| Stop::Fallback)?;
-            // Into the buffer's spare capacity: a file read fills it without zeroing it first.
-            let read = Read::by_ref(file)
-                .take(len)
-                .read_to_end(&mut buf)
-                .map_err(|_| Stop::Fallback)?;
-            if read != want {
+            if file.read_exact(&mut buf).is_err() {
                 pool.push(buf);
                 return Err(Stop::Fallback);
             }
