@@ -138,9 +138,9 @@ impl SparseKeys {
     /// unspecified).
     ///
     /// The keys are sorted first and the ranks found in one forward walk over the sorted
-    /// distinct keys (a galloping search from the last rank found). With a million distinct
-    /// keys, the tables of [`rank`](Self::rank) do not fit the cache and nearly every lookup
-    /// misses it; the walk reads the sorted keys in order.
+    /// distinct keys (a galloping search from the last rank found). A hash table of a million
+    /// keys (what this replaced) does not fit the cache, and nearly every lookup in it misses
+    /// the cache; the walk reads the sorted keys in order.
     pub fn rank_all(&self, keys: &[i64], scratch: &mut RankScratch) -> bool {
         // positions are u32 (callers rank a row group or a batch at a time)
         if u32::try_from(keys.len()).is_err() {
@@ -349,8 +349,11 @@ enum Mode {
 const PART_BITS: u32 = 8;
 const PARTS: usize = 1 << PART_BITS;
 
-/// Keys staged before an [`IntSet`] flushes them (4 MB).
+/// Keys staged before an [`IntSet`] flushes them (4 MB; tests flush often).
+#[cfg(not(test))]
 const STAGE_MAX: usize = 1 << 19;
+#[cfg(test)]
+const STAGE_MAX: usize = 1 << 6;
 
 /// Distinct integers, in [`PARTS`] tables by hash. Keys are first spread over the partitions
 /// ([`IntSet::stage`], one sequential write each), then, once [`STAGE_MAX`] are staged, each

@@ -150,6 +150,13 @@ pub(super) struct Scratch {
     pub(super) hold_max: Option<u64>,
 }
 
+/// Sparse keys are ranked this many purchases at a time
+/// ([`SparseKeys::rank_all`](super::keys::SparseKeys::rank_all); tests use small pieces).
+#[cfg(not(test))]
+const RANK_PIECE: usize = 1 << 16;
+#[cfg(test)]
+const RANK_PIECE: usize = 7;
+
 /// Column chunks up to this size are read with one call and held; larger ones (Spark's 128 MB
 /// row groups hold chunks of tens of megabytes, and each worker decodes its own row group) are
 /// read page by page through the file, so a worker holds one page, not the chunk.
@@ -909,24 +916,30 @@ pub(super) fn row_group<S: PurchaseSink>(
                 }
             }
             KeyMap::Sparse(sparse) => {
-                // The keys of the purchases before `until`, ranked together (see `rank_all`).
-                s.sparse_keys.clear();
-                s.sparse_at.clear();
-                for (((&key, &time), _), at) in purchases.zip(0u32..) {
-                    if (time as i64).wrapping_mul(scan.scale) < until {
-                        s.sparse_keys.push(key as i64);
+                // The keys of the purchases before `until`, ranked together (see `rank_all`) a
+                // piece at a time, which bounds the buffers whatever the row group's size.
+                let mut before = purchases
+                    .zip(0u32..)
+                    .filter(|&(((_, &time), _), _)| (time as i64).wrapping_mul(scan.scale) < until)
+                    .map(|(((&key, _), _), at)| (key as i64, at))
+                    .peekable();
+                while !outside && before.peek().is_some() {
+                    s.sparse_keys.clear();
+                    s.sparse_at.clear();
+                    for (key, at) in before.by_ref().take(RANK_PIECE) {
+                        s.sparse_keys.push(key);
                         s.sparse_at.push(at);
                     }
-                }
-                if sparse.rank_all(&s.sparse_keys, &mut s.ranking) {
+                    if !sparse.rank_all(&s.sparse_keys, &mut s.ranking) {
+                        outside = true;
+                        break;
+                    }
                     for (&at, &k) in s.sparse_at.iter().zip(&s.ranking.ranks) {
                         let at = at as usize;
                         if let (Some(&time), Some(&amount)) = (times.get(at), amounts.get(at)) {
                             sink.push(k, (time as i64).wrapping_mul(scan.scale), f64::from_bits(amount));
                         }
                     }
-                } else {
-                    outside = true;
                 }
             }
             // the page decoder reads Int64 keys only

@@ -205,6 +205,37 @@ fn page_decoder_gives_the_arrow_readers_purchases_for_every_layout() {
     }
 }
 
+/// Keys far apart (each × 1,000,003: ranked, not offsets), in small ranking pieces: the page
+/// decoder gives the Arrow reader's purchases, ranks included, at every thread count.
+#[test]
+fn sparse_keys_rank_alike_on_both_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Row> = rows(5_000)
+        .into_iter()
+        .map(|(k, t, e, a)| (k.map(|k| k * 1_000_003), t, e, a))
+        .collect();
+    let ingest = IngestOptions::default();
+    let until = START + 500 * DAY;
+    for (i, (name, props)) in layouts().into_iter().enumerate() {
+        if name == "delta types" {
+            continue;
+        }
+        let path = write(dir.path(), &format!("sparse-{i}.parquet"), &rows, props, false);
+        let opened = PurchaseScan::open(&path, &ingest, &Parallelism::threads(2).unwrap())
+            .unwrap()
+            .expect("in scope");
+        assert!(matches!(opened.keys, super::keys::KeyMap::Sparse(_)), "{name}");
+        assert_eq!(opened.customers, 700, "{name}");
+        let expected = scan(&path, &ingest, until, false, 1).expect("accepted");
+        assert!(expected.len() > 1_000, "{name}: {} purchases", expected.len());
+        assert!(expected.iter().all(|&(c, _, _)| c < 700), "{name}");
+        for threads in [1, 2, 3] {
+            let got = scan(&path, &ingest, until, true, threads).expect("accepted");
+            assert_eq!(got, expected, "{name}, {threads} threads");
+        }
+    }
+}
+
 #[test]
 fn millisecond_and_second_times_are_scaled_as_the_arrow_reader_scales_them() {
     let dir = tempfile::tempdir().unwrap();
