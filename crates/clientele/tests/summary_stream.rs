@@ -79,14 +79,21 @@ fn streamed_purchase_columns_equal_the_store_summary() {
 }
 
 #[test]
-fn listing_non_buyers_needs_every_event_and_takes_the_store_path() {
+fn listing_non_buyers_reads_every_event_and_still_streams() {
     let events = testdata("rfm/events.parquet");
     let cfg = SummaryParams::new(date("2025-06-30"))
         .include_non_buyers(true)
         .validate()
         .unwrap();
-    let got = summarize_parquet(&events, &cfg, &IngestOptions::default(), &Parallelism::current()).unwrap();
-    assert!(got.is_none());
+    let mut ing = Ingestor::new(&IngestOptions::default()).unwrap();
+    ing.read_parquet(&events).unwrap();
+    let (store, _) = ing.finish().unwrap();
+    let full = summarize(&store, &cfg, &Parallelism::current()).unwrap();
+    let got = summarize_parquet(&events, &cfg, &IngestOptions::default(), &Parallelism::current())
+        .unwrap()
+        .unwrap();
+    // (customers who never buy: tests/summary_all_stream.rs)
+    assert_same(&got, &full, "non-buyers");
 }
 
 #[test]
@@ -198,7 +205,7 @@ fn batches_in_memory_stream_like_the_file() {
             assert_same(&streamed, &full, &format!("{what}, {threads} threads"));
         }
     }
-    // loading more than the purchase roles, or listing non-buyers, takes the store path
+    // loading more than the purchase roles takes the store path; listing non-buyers streams
     let batches = batches_as(&read, &DataType::Utf8, &DataType::Float64, 8192);
     let par = Parallelism::current();
     assert!(
@@ -210,16 +217,15 @@ fn batches_in_memory_stream_like_the_file() {
         .include_non_buyers(true)
         .validate()
         .unwrap();
-    assert!(
-        summarize_batches(
-            &batches,
-            &all,
-            &IngestOptions::default().only(&[Role::EventType, Role::Amount]),
-            &par
-        )
-        .unwrap()
-        .is_none()
-    );
+    let got = summarize_batches(
+        &batches,
+        &all,
+        &IngestOptions::default().only(&[Role::EventType, Role::Amount]),
+        &par,
+    )
+    .unwrap()
+    .unwrap();
+    assert_same(&got, &summarize(&store, &all, &par).unwrap(), "batches with non-buyers");
 }
 
 #[test]

@@ -11,7 +11,9 @@ use super::source::{EventSource, load_events};
 use crate::error::{Error, Result};
 use crate::exec::Parallelism;
 use crate::ingest::IngestReport;
-use crate::kernels::summary::{SummaryConfig, summarize, summarize_batches, summarize_parquet};
+use crate::kernels::summary::{
+    SummaryConfig, summarize, summarize_batches, summarize_batches_all, summarize_parquet, summarize_parquet_all,
+};
 use crate::models::DataWindow;
 use crate::schema::Role;
 
@@ -196,14 +198,32 @@ pub fn customer_summary(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Par
 
 /// Like [`customer_summary`], with every column of [`summarize`]: besides the purchase
 /// columns, `first_event`, `last_event` and one `count_<type>` per event type. These need
-/// every event, not only purchases, so the source always goes through a store (the streaming
-/// Parquet scan reads purchases only).
+/// every event, not only purchases: one Parquet file in the scan's scope, or record batches in
+/// memory, are read whole, row by row, without a store ([`summarize_parquet_all`],
+/// [`summarize_batches_all`]); any other source is ingested and summarized from the store.
 ///
 /// # Errors
 /// The ingest's and the kernel's errors.
 pub fn customer_summary_all(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Parallelism) -> Result<SummaryRun> {
     let p = cfg.params();
     let window = DataWindow::new(p.period, p.time_unit).calibration_end(p.calibration_end);
+    let streamed = match source {
+        EventSource::Files(f) => match f.single_parquet() {
+            Some(path) => summarize_parquet_all(path, cfg, &f.ingest.clone().only(SUMMARY_ROLES), par)?,
+            None => None,
+        },
+        EventSource::Batches { batches, ingest, .. } => {
+            summarize_batches_all(batches, cfg, &ingest.clone().only(SUMMARY_ROLES), par)?
+        }
+        _ => None,
+    };
+    if let Some(table) = streamed {
+        return Ok(SummaryRun {
+            summary: CustomerSummary::new(table, window)?,
+            ingest: None,
+            streamed: true,
+        });
+    }
     let (events, ingest) = load_events(source, Some(SUMMARY_ROLES), par)?;
     let table = summarize(&events, cfg, par)?;
     Ok(SummaryRun {

@@ -69,6 +69,20 @@ pub(crate) trait PurchaseSink: Send {
             self.push(c, t, a);
         }
     }
+    /// Whether the sink also wants every event, of any type and at any time
+    /// ([`events`](Self::events)). A scan then reads every row group through the Arrow
+    /// reader, which decodes every row (the page decoder picks out the purchases only).
+    fn wants_events(&self) -> bool {
+        false
+    }
+    /// Every event of one batch, in row order, when [`wants_events`](Self::wants_events):
+    /// (customer, time in µs, event type as an index into `names`). `names` are the batch's
+    /// event types, trimmed as ingestion trims them; an index names a type of at least one
+    /// event, and the same type may come under two indices. Without an event-type column every
+    /// event is a purchase, named by the scan's purchase type.
+    fn events(&mut self, names: &[&str], events: &[(u32, i64, u32)]) {
+        let _ = (names, events);
+    }
     /// Called after each decoded batch (a chance to flush buffers).
     fn end_batch(&mut self) {}
     /// Called once when the worker has decoded all its row groups.
@@ -383,7 +397,7 @@ impl PurchaseScan {
                     .into_par_iter()
                     .map(|_| -> Result<Option<S>> {
                         let mut sink = make();
-                        let mut scratch = (Vec::new(), Vec::new());
+                        let mut scratch = BatchScratch::default();
                         let mut page_scratch = pages::Scratch::default();
                         loop {
                             let rg = next.fetch_add(1, Ordering::Relaxed);
@@ -391,7 +405,7 @@ impl PurchaseScan {
                                 break;
                             }
                             let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-                            if let Some(layout) = &self.layout {
+                            if let Some(layout) = self.layout.as_ref().filter(|_| !sink.wants_events()) {
                                 match pages::row_group(self, layout, &mut f, rg, until, &mut sink, &mut page_scratch) {
                                     Ok(()) => continue,
                                     Err(pages::Stop::Refuse) => {
@@ -450,7 +464,7 @@ impl PurchaseScan {
         sink: &mut S,
         batch: &RecordBatch,
         until: i64,
-        scratch: &mut (Vec<u32>, Vec<(u32, i64, f64)>),
+        scratch: &mut BatchScratch,
     ) -> std::result::Result<(), Refuse> {
         self.rules().batch(sink, batch, until, scratch)
     }
@@ -498,7 +512,7 @@ impl BatchRules<'_> {
         sink: &mut S,
         batch: &RecordBatch,
         until: i64,
-        scratch: &mut (Vec<u32>, Vec<(u32, i64, f64)>),
+        scratch: &mut BatchScratch,
     ) -> std::result::Result<(), Refuse> {
         let mut columns = batch.columns().iter();
         let keys = columns.next().ok_or(Refuse)?;
@@ -649,7 +663,7 @@ impl BatchRules<'_> {
         // slot, which advances only for such a purchase).
         let (mut taken, mut flags) = (0usize, 0u8);
         // Reused from batch to batch: only grown, never cleared (slots past `taken` are stale).
-        let mut index = std::mem::take(&mut scratch.0);
+        let index = &mut scratch.index;
         if index.len() < n {
             index.resize(n, 0);
         }
@@ -680,63 +694,138 @@ impl BatchRules<'_> {
                     x.is_nan() || x.abs() > MAX_AMOUNT || (!refunds_ok && code_of(i) == 1 && x < 0.0)
                 }));
         if refused {
-            scratch.0 = index;
             return Err(Refuse);
         }
-        // Pass 2, the gathered purchases only: the key offsets (a key outside the range refuses),
-        // null amounts as 0.0.
-        let purchases = &mut scratch.1;
-        purchases.clear();
-        purchases.reserve(taken);
+        // Pass 2, the gathered purchases only: the key offsets (a key outside the range
+        // refuses), null amounts as 0.0.
         let gathered = index.get(..taken).unwrap_or_default();
+        if !self.customers_of(&keys, gathered, &mut scratch.offsets, &mut scratch.ranking) {
+            return Err(Refuse);
+        }
         let amount = |i: usize| match nulls {
             Some(b) if !b.is_valid(i) => 0.0,
             _ => values.get(i).copied().unwrap_or(0.0),
         };
+        let purchases = &mut scratch.purchases;
+        purchases.clear();
+        purchases.reserve(taken);
+        for (&i, &c) in gathered.iter().zip(&scratch.offsets) {
+            let i = i as usize;
+            let t = times.get(i).copied().ok_or(Refuse)?;
+            purchases.push((c, t, amount(i)));
+        }
+        sink.extend(purchases);
+        if sink.wants_events() {
+            self.every_event(sink, &keys, times, types, n, scratch)?;
+        }
+        Ok(())
+    }
+
+    /// Hands every row of a checked batch to `sink` as an event (see
+    /// [`PurchaseSink::events`]).
+    fn every_event<S: PurchaseSink>(
+        &self,
+        sink: &mut S,
+        keys: &RowKeys<'_>,
+        times: &[i64],
+        types: Option<&arrow_array::ArrayRef>,
+        n: usize,
+        scratch: &mut BatchScratch,
+    ) -> std::result::Result<(), Refuse> {
+        let rows = u32::try_from(n).map_err(|_| Refuse)?;
+        let all = &mut scratch.all;
+        if all.len() < n {
+            let from = all.len() as u32;
+            all.extend(from..rows);
+        }
+        if !self.customers_of(
+            keys,
+            all.get(..n).unwrap_or_default(),
+            &mut scratch.offsets,
+            &mut scratch.ranking,
+        ) {
+            return Err(Refuse);
+        }
+        // The batch's type names and each row's index among them: a dictionary's values
+        // (its keys are the indices), the distinct values of a plain string column, or the
+        // purchase type alone without a type column.
+        let dictionary_names: Vec<&str>;
+        let (names, index): (Vec<&str>, Vec<u32>) = match types {
+            None => (vec![self.purchase], vec![0; n]),
+            Some(t) => match t.data_type() {
+                DataType::Utf8 => plain_names(t.as_string_opt::<i32>().ok_or(Refuse)?.iter().map(trimmed)),
+                DataType::LargeUtf8 => plain_names(t.as_string_opt::<i64>().ok_or(Refuse)?.iter().map(trimmed)),
+                DataType::Utf8View => plain_names(t.as_string_view_opt().ok_or(Refuse)?.iter().map(trimmed)),
+                _ => {
+                    let d = t.as_dictionary_opt::<Int32Type>().ok_or(Refuse)?;
+                    let values = d.values().as_string_opt::<i32>().ok_or(Refuse)?;
+                    dictionary_names = (0..values.len())
+                        .map(|i| if values.is_valid(i) { values.value(i).trim() } else { "" })
+                        .collect();
+                    // Negative keys were refused with the types (pass 1).
+                    let index = d.keys().values().iter().map(|&k| k as u32).collect();
+                    (dictionary_names, index)
+                }
+            },
+        };
+        if index.len() != n || scratch.offsets.len() != n {
+            return Err(Refuse);
+        }
+        let events = &mut scratch.events;
+        events.clear();
+        events.extend(
+            scratch
+                .offsets
+                .iter()
+                .zip(times)
+                .zip(&index)
+                .map(|((&c, &t), &j)| (c, t, j)),
+        );
+        sink.events(&names, events);
+        Ok(())
+    }
+
+    /// The sink customer of each of `rows` (row indices into `keys`), into `out`; false when
+    /// a key is not one of the key map's (the batch is refused).
+    fn customers_of(
+        &self,
+        keys: &RowKeys<'_>,
+        rows: &[u32],
+        out: &mut Vec<u32>,
+        ranking: &mut keys::RankScratch,
+    ) -> bool {
+        out.clear();
+        out.reserve(rows.len());
         let range = self.customers as u64;
         let mut outside = false;
-        match (&keys, self.keys) {
+        match (keys, self.keys) {
             (RowKeys::Int(keys), KeyMap::Range { min }) => {
-                for &i in gathered {
-                    let i = i as usize;
-                    let (Some(&key), Some(&t)) = (keys.get(i), times.get(i)) else {
-                        outside = true;
-                        continue;
-                    };
-                    let k = key.wrapping_sub(*min) as u64;
+                for &i in rows {
+                    let k = keys
+                        .get(i as usize)
+                        .map_or(u64::MAX, |&key| key.wrapping_sub(*min) as u64);
                     outside |= k >= range;
-                    purchases.push((k as u32, t, amount(i)));
+                    out.push(k as u32);
                 }
             }
             (keys, KeyMap::Sparse(sparse)) => {
                 // ranked together (see `rank_all`); a text key that does not read as an
                 // integer is not among them
-                let wanted: Option<Vec<i64>> = gathered
+                let wanted: Option<Vec<i64>> = rows
                     .iter()
                     .map(|&i| match keys {
                         RowKeys::Int(keys) => keys.get(i as usize).copied(),
                         RowKeys::Text(keys) => keys.get(i as usize).and_then(|k| trim_key(k).parse::<i64>().ok()),
                     })
                     .collect();
-                let mut ranking = keys::RankScratch::default();
                 match wanted {
-                    Some(wanted) if sparse.rank_all(&wanted, &mut ranking) => {
-                        for (&i, &k) in gathered.iter().zip(&ranking.ranks) {
-                            let i = i as usize;
-                            let Some(&t) = times.get(i) else {
-                                outside = true;
-                                continue;
-                            };
-                            purchases.push((k, t, amount(i)));
-                        }
-                    }
+                    Some(wanted) if sparse.rank_all(&wanted, ranking) => out.extend_from_slice(&ranking.ranks),
                     _ => outside = true,
                 }
             }
             (RowKeys::Text(keys), map) => {
-                for &i in gathered {
-                    let i = i as usize;
-                    let k = keys.get(i).map(trim_key);
+                for &i in rows {
+                    let k = keys.get(i as usize).map(trim_key);
                     let k = match (k, map) {
                         (Some(k), KeyMap::Range { min }) => k.parse::<i64>().ok().map(|k| k.wrapping_sub(*min) as u64),
                         (Some(k), KeyMap::Ranked(r)) => r.rank(k).map(u64::from),
@@ -744,22 +833,53 @@ impl BatchRules<'_> {
                         (Some(_), KeyMap::Sparse(_)) => None,
                         (None, _) => None,
                     };
-                    let (Some(k), Some(&t)) = (k.filter(|&k| k < range), times.get(i)) else {
-                        outside = true;
-                        continue;
-                    };
-                    purchases.push((k as u32, t, amount(i)));
+                    match k.filter(|&k| k < range) {
+                        Some(k) => out.push(k as u32),
+                        None => outside = true,
+                    }
                 }
             }
             (RowKeys::Int(_), KeyMap::Ranked(_)) => outside = true,
         }
-        scratch.0 = index;
-        if outside {
-            return Err(Refuse);
-        }
-        sink.extend(&scratch.1);
-        Ok(())
+        !outside && out.len() == rows.len()
     }
+}
+
+/// A string value trimmed as ingestion trims event types (null reads as blank).
+fn trimmed(v: Option<&str>) -> &str {
+    v.map_or("", str::trim)
+}
+
+/// The distinct values of a plain string column (trimmed) and each row's index among them.
+fn plain_names<'a>(values: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, Vec<u32>) {
+    let mut names: Vec<&str> = Vec::new();
+    let index = values
+        .map(|v| match names.iter().position(|&n| n == v) {
+            Some(j) => j as u32,
+            None => {
+                names.push(v);
+                (names.len() - 1) as u32
+            }
+        })
+        .collect();
+    (names, index)
+}
+
+/// Buffers one worker reuses from batch to batch.
+#[derive(Default)]
+struct BatchScratch {
+    /// Row indices of the purchases (only grown, never cleared: slots past the count are stale).
+    index: Vec<u32>,
+    /// The gathered purchases.
+    purchases: Vec<(u32, i64, f64)>,
+    /// Customer offsets of the rows asked for.
+    offsets: Vec<u32>,
+    /// Buffers of sparse keys' ranking.
+    ranking: keys::RankScratch,
+    /// 0, 1, 2, ...: every row's index.
+    all: Vec<u32>,
+    /// Every event of the batch (only with [`PurchaseSink::wants_events`]).
+    events: Vec<(u32, i64, u32)>,
 }
 
 /// Purchases of in-memory record batches, checked as [`PurchaseScan`] checks a file's: the
@@ -879,7 +999,7 @@ pub(crate) fn scan_batches<S: PurchaseSink>(
             .into_par_iter()
             .map(|_| {
                 let mut sink = make(customers);
-                let mut scratch = (Vec::new(), Vec::new());
+                let mut scratch = BatchScratch::default();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(b) = batches.get(i) else {

@@ -22,9 +22,12 @@
 //! - [`summarize`]: one parallel pass over an [`EventStore`](crate::store::EventStore);
 //! - [`SummaryAccumulator`]: `update` / `merge` / `finish` partial state, for partitioned data;
 //! - [`summarize_parquet`]: the purchase columns only, straight from a Parquet file (no store);
-//!   [`summarize_batches`] the same from record batches in memory.
+//!   [`summarize_batches`] the same from record batches in memory;
+//! - [`summarize_parquet_all`] / [`summarize_batches_all`]: every column straight from a
+//!   Parquet file or from record batches (every event is read, not only the purchases).
 
 mod accumulator;
+mod activity;
 mod kernel;
 pub mod output;
 mod params;
@@ -41,5 +44,7 @@ pub use partial::{STATE_METADATA_KEY, state_schema};
 pub use period::{Period, TimeUnit};
 pub use state::CustomerState;
 pub(crate) use state::{to_units, units_to_cents};
-pub use stream::{PURCHASE_COLUMNS, summarize_batches, summarize_parquet};
+pub use stream::{
+    PURCHASE_COLUMNS, summarize_batches, summarize_batches_all, summarize_parquet, summarize_parquet_all,
+};
 pub use tracking::{MAX_TRACKING_POINTS, repeat_tracking};
