@@ -48,8 +48,9 @@ pub fn run(a: &SummaryArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
     }
     let cfg = params.validate()?;
     let started = std::time::Instant::now();
-    // Every column, activity counts included: through a store (only the key, time, type and
-    // amount are loaded).
+    // Every column, activity counts included: streamed from one Parquet file, from a saved
+    // store's rollups when they answer, or through a store (loading only the key, time, type
+    // and amount).
     let run = with_source(&a.source, |s| customer_summary_all(s, &cfg, par))?;
     warn_rejections(run.ingest.as_ref());
     let took = started.elapsed();
@@ -61,7 +62,13 @@ pub fn run(a: &SummaryArgs, par: &Parallelism) -> Result<(), Box<dyn std::error:
                 "{} customers summarized in {:.3} s{} -> {}",
                 summary.num_rows(),
                 took.as_secs_f64(),
-                if run.streamed { " (streamed from Parquet)" } else { "" },
+                if run.streamed {
+                    " (streamed from Parquet)"
+                } else if run.from_rollup {
+                    " (from the store's rollups)"
+                } else {
+                    ""
+                },
                 path.display()
             );
         }

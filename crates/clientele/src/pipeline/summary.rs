@@ -13,9 +13,11 @@ use crate::exec::Parallelism;
 use crate::ingest::IngestReport;
 use crate::kernels::summary::{
     SummaryConfig, summarize, summarize_batches, summarize_batches_all, summarize_parquet, summarize_parquet_all,
+    summarize_rollup,
 };
 use crate::models::DataWindow;
 use crate::schema::Role;
+use crate::store::EventStore;
 
 /// The roles a summary needs besides the key and the time.
 pub const SUMMARY_ROLES: &[Role] = &[Role::EventType, Role::Amount];
@@ -140,6 +142,10 @@ pub struct SummaryRun {
     /// True when a single Parquet file (or batches in memory) was summarized straight from its
     /// columns.
     pub streamed: bool,
+    /// True when a saved store was summarized from the per-customer totals saved with it
+    /// ([`summarize_rollup`]: a calibration end after its last event, no holdout, a period of
+    /// a day, a week or a month), without reading its events.
+    pub from_rollup: bool,
 }
 
 /// Summarizes the events of `source` per customer (see [`summarize`] for the columns).
@@ -182,6 +188,7 @@ pub fn customer_summary(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Par
             summary: CustomerSummary::new(table, window)?,
             ingest: None,
             streamed: true,
+            from_rollup: false,
         });
     }
     if let EventSource::Batches { batches, ingest, .. } = source
@@ -191,6 +198,7 @@ pub fn customer_summary(source: &EventSource<'_>, cfg: &SummaryConfig, par: &Par
             summary: CustomerSummary::new(table, window)?,
             ingest: None,
             streamed: true,
+            from_rollup: false,
         });
     }
     customer_summary_all(source, cfg, par)
@@ -222,6 +230,18 @@ pub fn customer_summary_all(source: &EventSource<'_>, cfg: &SummaryConfig, par: 
             summary: CustomerSummary::new(table, window)?,
             ingest: None,
             streamed: true,
+            from_rollup: false,
+        });
+    }
+    if let EventSource::Saved(dir) = source
+        && let Some((purchases, activity)) = EventStore::open_activity(dir, par)?
+        && let Some(table) = summarize_rollup(&purchases, &activity, cfg, par)?
+    {
+        return Ok(SummaryRun {
+            summary: CustomerSummary::new(table, window)?,
+            ingest: None,
+            streamed: false,
+            from_rollup: true,
         });
     }
     let (events, ingest) = load_events(source, Some(SUMMARY_ROLES), par)?;
@@ -230,5 +250,6 @@ pub fn customer_summary_all(source: &EventSource<'_>, cfg: &SummaryConfig, par: 
         summary: CustomerSummary::new(table, window)?,
         ingest,
         streamed: false,
+        from_rollup: false,
     })
 }

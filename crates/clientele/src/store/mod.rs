@@ -13,6 +13,7 @@
 //! - string columns (event type, channel, product, campaign) are dictionary arrays with sorted
 //!   dictionaries, so a kernel compares small integer codes.
 
+mod activity;
 pub(crate) mod batch;
 mod builder;
 mod columnar;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+pub use activity::{ActivityRollup, PeriodKind, PeriodTotals};
 pub use batch::{KeyType, KeyTyping};
 pub(crate) use builder::StoreBuilder;
 pub use columns::StoreColumns;

@@ -777,9 +777,11 @@ impl EventStore {
                     "customers.",
                     "events.",
                     "rollup.",
+                    "activity.",
                     ".customers.",
                     ".events.",
                     ".rollup.",
+                    ".activity.",
                 ]
                 .iter()
                 .any(|p| name.starts_with(p));
@@ -829,6 +831,12 @@ impl EventStore {
             super::rollup::PurchaseRollup::of_sequential(self)
         };
         let rollup = (super::rollup::ROLLUP.to_string(), rollup.to_batch()?);
+        // Each customer's activity and purchase periods (see `activity`): the summary of the
+        // whole store reads one row per customer.
+        let activity = (
+            super::activity::ACTIVITY.to_string(),
+            super::activity::ActivityRollup::of(self).to_batch()?,
+        );
         let event_schema = self.events_schema();
         for (field, column) in event_schema.fields().iter().skip(1).zip(self.event_columns()) {
             let column = whole_seconds(narrow_keys(column)?);
@@ -838,6 +846,7 @@ impl EventStore {
             parts.push((format!("events.{}", batch.schema().field(0).name()), batch));
         }
         parts.push(rollup);
+        parts.push(activity);
         let encode = |(stem, batch): (String, RecordBatch)| -> Result<(String, Vec<u8>, Vec<columnar::BlockEntry>)> {
             let (bytes, blocks) = columnar::encode(&batch, block_rows)?;
             Ok((stem, bytes, blocks))

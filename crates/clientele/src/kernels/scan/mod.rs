@@ -1,5 +1,6 @@
 //! Purchases straight from a Parquet file (or from record batches in memory,
-//! [`scan_batches`]), without building a store.
+//! [`scan_batches`]), without building a store; and, for a sink that asks for them
+//! ([`PurchaseSink::wants_events`]), every event too.
 //!
 //! Several kernels need only the purchases of an event log: for each one the customer, the
 //! time and the amount. This module decodes exactly those columns (`customer_id`,
@@ -376,7 +377,8 @@ impl PurchaseScan {
     /// Decodes the file in parallel (one sink per worker thread; each worker takes the next
     /// row group when it is free, so which sink sees which row group varies from run to run:
     /// sinks must merge exactly, in any order) and hands every purchase before `until` (µs,
-    /// exclusive) to its worker's sink; `None` when a row is outside this path's scope.
+    /// exclusive) to its worker's sink, and every event to a sink that wants them; `None`
+    /// when a row is outside this path's scope.
     ///
     /// # Errors
     /// [`Error::Io`] / [`Error::Format`] when the file cannot be read or decoded.

@@ -24,7 +24,9 @@
 //! - [`summarize_parquet`]: the purchase columns only, straight from a Parquet file (no store);
 //!   [`summarize_batches`] the same from record batches in memory;
 //! - [`summarize_parquet_all`] / [`summarize_batches_all`]: every column straight from a
-//!   Parquet file or from record batches (every event is read, not only the purchases).
+//!   Parquet file or from record batches (every event is read, not only the purchases);
+//! - [`summarize_rollup`]: every column of a whole saved store from the per-customer totals
+//!   saved with it (no events read).
 
 mod accumulator;
 mod activity;
@@ -33,6 +35,7 @@ pub mod output;
 mod params;
 mod partial;
 mod period;
+mod rollup;
 mod state;
 mod stream;
 mod tracking;
@@ -42,6 +45,7 @@ pub use kernel::summarize;
 pub use params::{SummaryConfig, SummaryParams};
 pub use partial::{STATE_METADATA_KEY, state_schema};
 pub use period::{Period, TimeUnit};
+pub use rollup::summarize_rollup;
 pub use state::CustomerState;
 pub(crate) use state::{to_units, units_to_cents};
 pub use stream::{

@@ -34,6 +34,35 @@ use crate::schema::output::summary::{
 };
 use crate::schema::output::{FREQUENCY, MONETARY_VALUE, RECENCY, T};
 
+/// One customer's totals, as a summary row needs them (from a [`CustomerState`], or from a
+/// store's rollups).
+pub(crate) struct Row<'a> {
+    /// First and last calibration event (µs; `i64::MAX` / `i64::MIN` without one).
+    pub first_event: i64,
+    pub last_event: i64,
+    /// First and last calibration purchase (µs; read only for a buyer).
+    pub first_purchase: i64,
+    pub last_purchase: i64,
+    /// Calibration purchase events.
+    pub purchase_count: u64,
+    /// Their spend, in nano-units.
+    pub spend: i128,
+    /// The calibration purchase periods: (first period, last period, how many, the spend of
+    /// all but the first); `None` for a customer without a calibration purchase.
+    pub calibration: Option<(i64, i64, usize, i128)>,
+    /// Holdout purchase periods and their spend (nano-units).
+    pub holdout: (usize, i128),
+    /// Calibration events per event type.
+    pub type_counts: &'a [u64],
+}
+
+impl Row<'_> {
+    /// Whether the row is listed (as [`SummaryColumns::includes`] for a state).
+    pub fn included(&self, cfg: &SummaryConfig) -> bool {
+        self.calibration.is_some() || (cfg.params.include_non_buyers && self.first_event != i64::MAX)
+    }
+}
+
 /// Column vectors for summary rows. Arrow arrays are built from them without copying.
 /// Purchase columns of non-buyers hold 0 and are masked by `buyer`.
 pub(crate) struct SummaryColumns {
@@ -93,34 +122,60 @@ impl SummaryColumns {
     /// Finishes one customer's state into a row.
     #[inline]
     pub fn push(&mut self, cfg: &SummaryConfig, s: &CustomerState) {
-        let p = &cfg.params;
-        let measure = |a: i64, b: i64| p.time_unit.measure(p.period, a, b);
-        self.first_event.push(s.first_event);
-        self.last_event.push(s.last_event);
-        self.purchase_count.push(s.purchase_count);
-        self.total_spend.push(from_units(s.spend));
-        match (s.calibration.first(), s.calibration.last()) {
+        let calibration = match (s.calibration.first(), s.calibration.last()) {
             (Some(first), Some(last)) => {
-                let freq = s.calibration.len() - 1;
-                self.buyer.push(true);
-                self.first_purchase.push(s.first_purchase);
-                self.last_purchase.push(s.last_purchase);
-                self.frequency.push(freq as f64);
-                self.recency.push(measure(first.0, last.0));
-                self.t.push(measure(first.0, cfg.calibration_period));
                 let repeat: i128 = s
                     .calibration
                     .iter()
                     .skip(1)
                     .map(|e| e.1)
                     .fold(0i128, i128::saturating_add);
+                Some((first.0, last.0, s.calibration.len(), repeat))
+            }
+            _ => None,
+        };
+        let holdout = s.holdout.iter().map(|e| e.1).fold(0i128, i128::saturating_add);
+        self.push_row(
+            cfg,
+            &Row {
+                first_event: s.first_event,
+                last_event: s.last_event,
+                first_purchase: s.first_purchase,
+                last_purchase: s.last_purchase,
+                purchase_count: s.purchase_count,
+                spend: s.spend,
+                calibration,
+                holdout: (s.holdout.len(), holdout),
+                type_counts: &s.type_counts,
+            },
+        );
+    }
+
+    /// Finishes one customer's totals into a row.
+    #[inline]
+    pub fn push_row(&mut self, cfg: &SummaryConfig, s: &Row<'_>) {
+        let p = &cfg.params;
+        let measure = |a: i64, b: i64| p.time_unit.measure(p.period, a, b);
+        self.first_event.push(s.first_event);
+        self.last_event.push(s.last_event);
+        self.purchase_count.push(s.purchase_count);
+        self.total_spend.push(from_units(s.spend));
+        match s.calibration {
+            Some((first, last, periods, repeat)) => {
+                let freq = periods.saturating_sub(1);
+                self.buyer.push(true);
+                self.first_purchase.push(s.first_purchase);
+                self.last_purchase.push(s.last_purchase);
+                self.frequency.push(freq as f64);
+                self.recency.push(measure(first, last));
+                self.t.push(measure(first, cfg.calibration_period));
                 self.monetary.push(if freq > 0 {
                     from_units(repeat) / freq as f64
                 } else {
                     0.0
                 });
             }
-            _ => {
+            None => {
                 self.buyer.push(false);
                 self.first_purchase.push(0);
                 self.last_purchase.push(0);
@@ -131,8 +186,7 @@ impl SummaryColumns {
             }
         }
         if let Some(obs) = cfg.observation_period {
-            let n = s.holdout.len();
-            let spend: i128 = s.holdout.iter().map(|e| e.1).fold(0i128, i128::saturating_add);
+            let (n, spend) = s.holdout;
             self.frequency_holdout.push(n as f64);
             self.monetary_holdout
                 .push(if n > 0 { from_units(spend) / n as f64 } else { 0.0 });
