@@ -141,11 +141,11 @@ fn parquet_properties(schema: &SchemaRef) -> WriterProperties {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP));
-    // Integer columns: delta encoding instead of a dictionary. Customer keys and day counts are
-    // mostly distinct or sorted, where a dictionary is hashed for nothing; delta-packed ints
-    // are about as small after zstd and a third faster to write.
+    // Integer and time-stamp columns: delta encoding instead of a dictionary. Customer keys,
+    // day counts and event times are mostly distinct or sorted, where a dictionary is hashed
+    // for nothing; delta-packed ints are about as small after zstd and a third faster to write.
     for f in schema.fields() {
-        if f.data_type().is_integer() {
+        if f.data_type().is_integer() || matches!(f.data_type(), DataType::Timestamp(..)) {
             let col = ColumnPath::from(f.name().as_str());
             props = props
                 .set_column_dictionary_enabled(col.clone(), false)
