@@ -114,9 +114,10 @@ fn a_save_leaves_one_generation_and_an_interrupted_one_leaves_the_old_store() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    // the manifest, the customers file, one file per event column and the purchase rollup
+    // the manifest, the customers file, one file per event column, the purchase rollup and
+    // the activity rollup
     let columns = second.events_schema().fields().len() - 1;
-    assert_eq!(names.len(), 3 + columns, "{names:?}");
+    assert_eq!(names.len(), 4 + columns, "{names:?}");
     assert!(
         names.iter().all(|n| n == "manifest.json" || n.contains(".g4.")),
         "{names:?}"

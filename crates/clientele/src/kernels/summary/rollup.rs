@@ -25,7 +25,7 @@ const CHUNK: usize = 8192;
 ///
 /// # Example
 /// ```
-/// # fn main() -> Result<(), clientele::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use clientele::chrono::NaiveDate;
 /// use clientele::exec::Parallelism;
 /// use clientele::ingest::{IngestOptions, Ingestor};
@@ -41,10 +41,9 @@ const CHUNK: usize = 8192;
 /// let par = Parallelism::current();
 /// let end = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap_or_default(); // after every event
 /// let cfg = SummaryParams::new(end).validate()?;
-/// if let Some((purchases, activity)) = EventStore::open_activity(&dir, &par)? {
-///     let fast = summarize_rollup(&purchases, &activity, &cfg, &par)?;
-///     assert_eq!(fast, Some(summarize(&store, &cfg, &par)?));
-/// }
+/// let (purchases, activity) = EventStore::open_activity(&dir, &par)?.ok_or("an IPC store has both")?;
+/// let fast = summarize_rollup(&purchases, &activity, &cfg, &par)?;
+/// assert_eq!(fast, Some(summarize(&store, &cfg, &par)?));
 /// std::fs::remove_dir_all(&dir)?;
 /// # Ok(()) }
 /// ```

@@ -151,7 +151,7 @@ pub fn summarize_parquet(
 ///
 /// # Example
 /// ```
-/// # fn main() -> Result<(), clientele::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use clientele::chrono::NaiveDate;
 /// use clientele::exec::Parallelism;
 /// use clientele::ingest::IngestOptions;
@@ -168,7 +168,7 @@ pub fn summarize_parquet(
 /// let ingest = IngestOptions::default();
 /// let summary = summarize_parquet_all(&path, &cfg, &ingest, &Parallelism::current())?;
 /// // A generated file is in the scan's scope.
-/// let summary = summary.ok_or_else(|| clientele::Error::param("file", "not streamed"))?;
+/// let summary = summary.ok_or("the generated file is streamed")?;
 /// assert!(summary.column_by_name("first_event").is_some());
 /// assert!(summary.column_by_name("count_purchase").is_some());
 /// std::fs::remove_dir_all(&dir)?;
