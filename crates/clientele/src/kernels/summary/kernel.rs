@@ -71,17 +71,5 @@ pub fn summarize(store: &EventStore, cfg: &SummaryConfig, par: &Parallelism) -> 
         }
         (out, rows)
     });
-    let mut rows: Vec<u32> = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
-    let mut chunks = Vec::with_capacity(parts.len());
-    for (p, r) in parts {
-        chunks.push(p);
-        rows.extend(r);
-    }
-    let out = SummaryColumns::concat(cfg, type_names.len(), chunks);
-    let keys = arrow_select::take::take(
-        store.customer_keys().array().as_ref(),
-        &arrow_array::UInt32Array::from(rows),
-        None,
-    )?;
-    out.finish(keys, &type_names)
+    SummaryColumns::assemble(cfg, parts, store.customer_keys().array().as_ref(), &type_names)
 }

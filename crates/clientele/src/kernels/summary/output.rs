@@ -223,6 +223,28 @@ impl SummaryColumns {
         out
     }
 
+    /// The summary batch of chunks of rows in order, each with the customer indices of its
+    /// rows into `keys` (a store's customer keys), and `type_names` for the count columns.
+    ///
+    /// # Errors
+    /// An Arrow error from taking the keys or assembling the batch.
+    pub fn assemble(
+        cfg: &SummaryConfig,
+        parts: Vec<(SummaryColumns, Vec<u32>)>,
+        keys: &dyn arrow_array::Array,
+        type_names: &[String],
+    ) -> Result<RecordBatch> {
+        let mut rows: Vec<u32> = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
+        let mut chunks = Vec::with_capacity(parts.len());
+        for (p, r) in parts {
+            chunks.push(p);
+            rows.extend(r);
+        }
+        let out = SummaryColumns::concat(cfg, type_names.len(), chunks);
+        let keys = arrow_select::take::take(keys, &arrow_array::UInt32Array::from(rows), None)?;
+        out.finish(keys, type_names)
+    }
+
     /// The summary batch, with `keys` (one per row) as `customer_id`.
     pub fn finish(self, keys: ArrayRef, type_names: &[String]) -> Result<RecordBatch> {
         let ts = || DataType::Timestamp(ArrowTimeUnit::Microsecond, Some(crate::time::UTC.into()));

@@ -108,17 +108,5 @@ pub fn summarize_rollup(
         }
         (out, rows)
     });
-    let mut rows: Vec<u32> = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
-    let mut chunks = Vec::with_capacity(parts.len());
-    for (p, r) in parts {
-        chunks.push(p);
-        rows.extend(r);
-    }
-    let out = SummaryColumns::concat(cfg, types, chunks);
-    let keys = arrow_select::take::take(
-        purchases.keys().array().as_ref(),
-        &arrow_array::UInt32Array::from(rows),
-        None,
-    )?;
-    out.finish(keys, activity.types()).map(Some)
+    SummaryColumns::assemble(cfg, parts, purchases.keys().array().as_ref(), activity.types()).map(Some)
 }
