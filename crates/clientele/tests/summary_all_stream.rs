@@ -266,3 +266,42 @@ fn unusual_histories_and_keys_stream_as_the_store_summarizes_them() {
         }
     }
 }
+
+#[test]
+fn more_than_256_event_types_take_the_store_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 300i64;
+    let t0 = 1_700_000_000_000_000i64;
+    let types: Vec<String> = (0..n).map(|k| format!("type_{k:03}")).collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "customer_id",
+            Arc::new(Int64Array::from((0..n).map(|k| k % 7).collect::<Vec<_>>())) as ArrayRef,
+        ),
+        (
+            "event_time",
+            Arc::new(TimestampMicrosecondArray::from((0..n).map(|k| t0 + k).collect::<Vec<_>>()).with_timezone("UTC")),
+        ),
+        ("event_type", Arc::new(StringArray::from(types.clone()))),
+        ("amount", Arc::new(Float64Array::from(vec![None::<f64>; n as usize]))),
+    ])
+    .unwrap();
+    let path = dir.path().join("many-types.parquet");
+    clientele::io::write_batch(&batch, &path).unwrap();
+    let cfg = SummaryParams::new(day("2030-01-01"))
+        .include_non_buyers(true)
+        .validate()
+        .unwrap();
+    let par = Parallelism::threads(2).unwrap();
+    assert!(summarize_parquet_all(&path, &cfg, &roles(), &par).unwrap().is_none());
+    assert!(
+        summarize_batches_all(std::slice::from_ref(&batch), &cfg, &roles(), &par)
+            .unwrap()
+            .is_none()
+    );
+    // The job then summarizes through a store, every type a column.
+    let run = customer_summary_all(&EventSource::Files(FileSource::new([path.clone()])), &cfg, &par).unwrap();
+    assert!(!run.streamed);
+    assert_eq!(run.summary.table().num_columns(), 11 + 300);
+    assert_same(run.summary.table(), &store_summary(&path, &cfg), "many types");
+}

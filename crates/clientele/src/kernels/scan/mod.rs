@@ -755,9 +755,15 @@ impl BatchRules<'_> {
         let (names, index): (Vec<&str>, Vec<u32>) = match types {
             None => (vec![self.purchase], vec![0; n]),
             Some(t) => match t.data_type() {
-                DataType::Utf8 => plain_names(t.as_string_opt::<i32>().ok_or(Refuse)?.iter().map(trimmed)),
-                DataType::LargeUtf8 => plain_names(t.as_string_opt::<i64>().ok_or(Refuse)?.iter().map(trimmed)),
-                DataType::Utf8View => plain_names(t.as_string_view_opt().ok_or(Refuse)?.iter().map(trimmed)),
+                DataType::Utf8 => {
+                    plain_names(t.as_string_opt::<i32>().ok_or(Refuse)?.iter().map(trimmed)).ok_or(Refuse)?
+                }
+                DataType::LargeUtf8 => {
+                    plain_names(t.as_string_opt::<i64>().ok_or(Refuse)?.iter().map(trimmed)).ok_or(Refuse)?
+                }
+                DataType::Utf8View => {
+                    plain_names(t.as_string_view_opt().ok_or(Refuse)?.iter().map(trimmed)).ok_or(Refuse)?
+                }
                 _ => {
                     let d = t.as_dictionary_opt::<Int32Type>().ok_or(Refuse)?;
                     let values = d.values().as_string_opt::<i32>().ok_or(Refuse)?;
@@ -852,19 +858,26 @@ fn trimmed(v: Option<&str>) -> &str {
     v.map_or("", str::trim)
 }
 
-/// The distinct values of a plain string column (trimmed) and each row's index among them.
-fn plain_names<'a>(values: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, Vec<u32>) {
+/// The most distinct event types of a plain string column that a batch hands to a sink that
+/// wants every event (more refuse the batch: event types are a short list, and the summary's
+/// count columns one per type).
+const MAX_PLAIN_TYPES: usize = 256;
+
+/// The distinct values of a plain string column (trimmed) and each row's index among them, or
+/// `None` past [`MAX_PLAIN_TYPES`] values.
+fn plain_names<'a>(values: impl Iterator<Item = &'a str>) -> Option<(Vec<&'a str>, Vec<u32>)> {
     let mut names: Vec<&str> = Vec::new();
     let index = values
         .map(|v| match names.iter().position(|&n| n == v) {
-            Some(j) => j as u32,
-            None => {
+            Some(j) => Some(j as u32),
+            None if names.len() < MAX_PLAIN_TYPES => {
                 names.push(v);
-                (names.len() - 1) as u32
+                Some((names.len() - 1) as u32)
             }
+            None => None,
         })
-        .collect();
-    (names, index)
+        .collect::<Option<Vec<u32>>>()?;
+    Some((names, index))
 }
 
 /// Buffers one worker reuses from batch to batch.

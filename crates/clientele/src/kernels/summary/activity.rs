@@ -10,7 +10,8 @@
 //!
 //! Every event's type is named whatever its time, as a store lists every type of its events
 //! (a type seen only after the calibration end gets a column of zeros). Counts are `u32`;
-//! a count that would pass `u32::MAX` marks the state, and the caller takes the store path.
+//! a count that would pass `u32::MAX`, or more than 256 event types, mark the state, and the
+//! caller takes the store path.
 
 use rayon::prelude::*;
 
@@ -40,6 +41,10 @@ pub(super) struct Activity {
     /// A count would have passed `u32::MAX`.
     overflow: bool,
 }
+
+/// The most event types a worker counts (more are refused at the merge, and the caller takes
+/// the store path): event types are a short list, and each is a count column of the summary.
+const MAX_TYPES: usize = 256;
 
 /// `u32`s of a record before its counts.
 const TIMES: usize = 4;
@@ -122,6 +127,11 @@ impl Activity {
             let name = names.get(j).copied().unwrap_or_default();
             let code = match self.names.iter().position(|k| k == name) {
                 Some(p) => p,
+                None if self.names.len() >= MAX_TYPES => {
+                    // Refused at the merge: the caller takes the store path.
+                    self.overflow = true;
+                    return;
+                }
                 None => {
                     self.make_room();
                     self.names.push(name.to_owned());
@@ -324,6 +334,18 @@ mod tests {
         }
         assert_eq!(m.first, [0, 1, 2, 3, 4]);
         assert_eq!(m.last, [50, 51, 52, 53, 54]);
+    }
+
+    #[test]
+    fn more_than_256_types_are_refused() {
+        let names: Vec<String> = (0..=MAX_TYPES).map(|k| format!("t{k}")).collect();
+        let batch: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut a = Activity::new(2, 100);
+        let events: Vec<(u32, i64, u32)> = (0..MAX_TYPES as u32).map(|j| (j % 2, 1, j)).collect();
+        a.update(&batch, &events);
+        assert!(!a.overflow, "256 types are counted");
+        a.update(&batch, &[(0, 1, MAX_TYPES as u32)]);
+        assert!(MergedActivity::merge(vec![a]).is_none());
     }
 
     #[test]

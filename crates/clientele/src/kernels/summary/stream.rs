@@ -136,14 +136,15 @@ pub fn summarize_parquet(
 /// Every column of [`summarize`](super::summarize) (the purchase columns and the activity
 /// columns `first_event`, `last_event` and one `count_<type>` per event type, sorted by type)
 /// straight from the Parquet file at `path`, or `None` when the file is outside the purchase
-/// scan's scope (as for [`summarize_parquet`]). When it is `Some`, it equals
+/// scan's scope (as for [`summarize_parquet`]) or has more than 256 event types. When it is `Some`, it equals
 /// [`summarize`](super::summarize) over a store of the file's events (loaded with `ingest`),
 /// column for column and row for row, with or without non-buyers.
 ///
 /// This reads every row of the key, time, type and amount columns through the Arrow reader
 /// (the activity columns count events of every type), where [`summarize_parquet`] picks the
-/// purchases out of the pages. Its memory grows with the customers (per scan worker, 16 bytes
-/// and 4 per event type per customer), not with the events.
+/// purchases out of the pages. Besides the purchases, its memory grows with the customers
+/// (per scan worker, a 64-byte record per customer, wider past 12 event types), not with the
+/// events.
 ///
 /// # Errors
 /// [`Error::Io`](crate::Error::Io) / [`Error::Format`](crate::Error::Format) when the file
