@@ -74,7 +74,8 @@ fn a_projection_is_the_store_an_ingest_of_the_same_roles_builds() {
 #[test]
 fn one_customer_is_read_alone_and_answers_as_the_whole_store() {
     let dir = tempfile::tempdir().unwrap();
-    // Enough events for two blocks of 262,144 rows: some customer straddles the boundary.
+    // More than 262,144 events, a block boundary (blocks are 65,536 rows): some customer
+    // straddles it.
     let full = ingest(&batches(16_000, 11), IngestOptions::default());
     assert!(full.num_events() > 262_144, "{} events", full.num_events());
     let straddler = (0..full.num_customers())

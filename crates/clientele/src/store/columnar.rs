@@ -29,9 +29,10 @@ use super::integrity::checksum;
 use crate::error::{Error, Result};
 
 /// Rows per IPC record batch in a column file: small enough that a point lookup decodes little
-/// (about 2 MB of an 8-byte column), large enough that compression works and the manifest
-/// stays short (73 blocks per column at 19M events).
-pub(crate) const BLOCK_ROWS: usize = 1 << 18;
+/// (512 KB of an 8-byte column), large enough that compression works and the manifest stays
+/// short (291 blocks per column at 19M events, a 381 KB manifest). At 262,144 rows a lookup
+/// on the 1M-customer store took 37 ms, at 65,536 15 ms; the store grew by 2.3%.
+pub(crate) const BLOCK_ROWS: usize = 1 << 16;
 
 /// What an IPC block of a column file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,19 +70,50 @@ pub(crate) struct BlockEntry {
     pub rows: u64,
     /// CRC-32 of its bytes, 8 lowercase hex digits.
     pub crc32: String,
+    /// For a record batch of a customers file: its first customer key, so that a point
+    /// lookup reads only the one block that can hold a key (absent in older stores, which
+    /// a lookup then reads whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_key: Option<BlockKey>,
+    /// For a record batch of a customers file: the events of its customers, so that a lookup
+    /// finds a customer's first event row without reading the blocks before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+}
+
+/// The first customer key of a customers-file block, as the manifest records it (a JSON
+/// number for integer keys, a string for string keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum BlockKey {
+    /// An integer key.
+    Int(i64),
+    /// A string key.
+    Str(String),
 }
 
 impl BlockEntry {
     /// The line this block adds to the manifest's binding checksum.
     pub fn binding_line(&self) -> String {
-        format!(
-            "block={} {} {} {} {}\n",
+        let mut line = format!(
+            "block={} {} {} {} {}",
             self.kind.as_str(),
             self.offset,
             self.bytes,
             self.rows,
             self.crc32
-        )
+        );
+        // Stores saved before these fields existed keep their binding.
+        match &self.first_key {
+            Some(BlockKey::Int(k)) => line.push_str(&format!(" key=i{k}")),
+            Some(BlockKey::Str(k)) => line.push_str(&format!(" key=s{}:{k}", k.len())),
+            None => {}
+        }
+        if let Some(n) = self.events {
+            line.push_str(&format!(" events={n}"));
+        }
+        line.push('\n');
+        line
     }
 
     fn range(&self) -> std::result::Result<Range<usize>, String> {
@@ -230,6 +262,8 @@ pub(crate) fn encode(batch: &RecordBatch, block_rows: usize) -> Result<(Vec<u8>,
             bytes: range.len() as u64,
             rows,
             crc32: format!("{:08x}", checksum(piece)),
+            first_key: None,
+            events: None,
         })
     };
     let mut blocks = Vec::with_capacity(footer.dictionaries.len() + rows.len() + 1);

@@ -20,6 +20,7 @@ mod columnar;
 pub(crate) mod columns;
 mod integrity;
 mod keys;
+mod lookup;
 mod merge;
 mod persist;
 mod rollup;

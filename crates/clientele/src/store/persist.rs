@@ -7,8 +7,8 @@
 //! - Arrow IPC storage (the default, format version 2): `customers.g<N>.arrow` holds
 //!   `customer_id` (Int64 or Utf8, the keys in dense-index order) and `events` (each
 //!   customer's event count); each event column is its own file `events.<column>.g<N>.arrow`
-//!   (see [`columnar`](super::columnar): zstd-compressed buffers, batches of 262,144 rows, each
-//!   block checksummed). A command opens only the columns it needs
+//!   (see [`columnar`](super::columnar): zstd-compressed buffers, batches of 65,536 rows, each
+//!   block checksummed, the customers file's blocks indexed by first key in the manifest). A command opens only the columns it needs
 //!   ([`EventStore::open_columns`]) and a point lookup reads only one customer's blocks
 //!   ([`EventStore::open_customer`]).
 //! - Parquet storage (format version 1): `customers.g<N>.parquet` (`customer_id`) and
@@ -578,14 +578,24 @@ pub(super) fn read_customers_v2(dir: &Path, m: &Manifest) -> Result<(CustomerKey
     let (name, entry) = m.file("customers");
     let entry = entry.ok_or_else(|| corrupt(dir, "manifest.json does not list the customers file"))?;
     let batches = read_file(dir, &name, m.storage, Some(entry))?;
-    let keys = read_keys(dir, &batches)?;
+    let (keys, counts) = customers_of(dir, &batches)?;
+    if keys.len() as u64 != m.num_customers {
+        return Err(corrupt(dir, "customer counts differ from the manifest"));
+    }
+    Ok((keys, counts))
+}
+
+/// The keys (checked strictly increasing) and event counts of batches of a version 2
+/// customers file (the whole file, or the blocks a lookup read).
+pub(super) fn customers_of(dir: &Path, batches: &[RecordBatch]) -> Result<(CustomerKeys, Vec<u32>)> {
+    let keys = read_keys(dir, batches)?;
     let counts =
-        concat_column(&batches, CUSTOMER_EVENTS)?.ok_or_else(|| corrupt(dir, "customers file has no events column"))?;
+        concat_column(batches, CUSTOMER_EVENTS)?.ok_or_else(|| corrupt(dir, "customers file has no events column"))?;
     let counts = counts
         .as_primitive_opt::<UInt32Type>()
         .filter(|c| c.null_count() == 0)
         .ok_or_else(|| corrupt(dir, "the customers' event counts are not non-null UInt32"))?;
-    if counts.len() != keys.len() || keys.len() as u64 != m.num_customers {
+    if counts.len() != keys.len() {
         return Err(corrupt(dir, "customer counts differ from the manifest"));
     }
     Ok((keys, counts.values().to_vec()))
@@ -815,12 +825,13 @@ impl EventStore {
             .map_err(|_| Error::Capacity {
                 message: "a customer has more than 4,294,967,295 events".into(),
             })?;
+        let counts = arrow_array::UInt32Array::from(counts);
         let customers = RecordBatch::try_new(
             Arc::new(Schema::new(vec![
                 Field::new(schema::CUSTOMER_ID, self.keys.data_type(), false),
                 Field::new(CUSTOMER_EVENTS, DataType::UInt32, false),
             ])),
-            vec![self.keys.array(), Arc::new(arrow_array::UInt32Array::from(counts))],
+            vec![self.keys.array(), Arc::new(counts.clone())],
         )?;
         let mut parts = vec![("customers".to_string(), customers)];
         // The purchase totals per customer (see `rollup`): kernels that need only those read
@@ -857,7 +868,11 @@ impl EventStore {
         } else {
             parts.into_iter().map(encode).collect::<Result<_>>()?
         };
-        for (stem, bytes, blocks) in encoded {
+        for (stem, bytes, mut blocks) in encoded {
+            if stem == "customers" {
+                // A point lookup reads only the block that can hold its key.
+                super::lookup::index_customer_blocks(&mut blocks, &self.keys, counts.values());
+            }
             let (name, _) = m.file(&stem);
             let path = dir.join(&name);
             crate::io::write_atomically(&path, true, |mut f| {
@@ -972,15 +987,12 @@ impl EventStore {
         key: super::KeyRef<'_>,
         roles: Option<&[Role]>,
     ) -> Result<Option<Self>> {
-        let (keys, counts) = read_customers_v2(dir, m)?;
-        let Some(c) = keys.position(key) else {
+        let Some(found) = super::lookup::find_customer(dir, m, key)? else {
             return Ok(None);
         };
-        let c = c as usize;
-        let start: usize = counts.get(..c).map_or(0, |h| h.iter().map(|&n| n as usize).sum());
-        let n = counts.get(c).map_or(0, |&n| n as usize);
+        let (start, n) = (found.first_event, found.events);
         if n == 0 {
-            return Err(corrupt(dir, format!("customer {c} has no events")));
+            return Err(corrupt(dir, format!("customer {key} has no events")));
         }
         let rows = start..start + n;
         let columns = load_columns(dir, m, roles, |file, entry| {
@@ -991,9 +1003,8 @@ impl EventStore {
         }
         let offsets = vec![0, n];
         check_order(dir, &offsets, &columns)?;
-        let key = keys.slice(c, 1);
         Ok(Some(EventStore::from_parts(
-            key,
+            found.key,
             offsets,
             columns,
             m.purchase_type.clone(),

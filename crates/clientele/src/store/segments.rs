@@ -49,7 +49,7 @@ use crate::schema::Role;
 
 /// Rows per IPC block of a segment's column files: a lookup decodes the block holding the
 /// customer's rows in every part it has rows in, and segments are small, so their blocks are
-/// too (a full save uses [`BLOCK_ROWS`](super::columnar::BLOCK_ROWS), 262,144).
+/// too (a full save uses [`BLOCK_ROWS`](super::columnar::BLOCK_ROWS), 65,536).
 const SEGMENT_BLOCK_ROWS: usize = 1 << 14;
 
 /// The directory, inside a store, that holds its appended segments.
