@@ -88,20 +88,31 @@ impl Objective for Likelihood<'_> {
             Vec::new()
         };
         let ln_al = al.ln();
+        // ln(α+T), 1/(α+T) per distinct T, and the same for t_x
+        let lt: Vec<(f64, f64)> = d.distinct_t.iter().map(|&t| ((al + t).ln(), 1.0 / (al + t))).collect();
+        let ltx: Vec<(f64, f64)> = d.distinct_tx.iter().map(|&t| ((al + t).ln(), 1.0 / (al + t))).collect();
         let parts: Vec<[f64; 5]> = super::chunk_sums(d.len(), |i, acc: &mut [f64; 5]| {
             let xi = d.x_index[i] as usize;
             let (c0, b1, b2) = xt[xi];
             let rx = r + d.x[i];
-            let (lt, ltx) = ((al + d.t_cal[i]).ln(), (al + d.t_x[i]).ln());
+            let (lt, inv_t) = lt[d.t_index[i] as usize];
+            let (ltx, inv_tx) = ltx[d.tx_index[i] as usize];
             let l1 = b1 - rx * lt;
             let l2 = b2 - rx * ltx;
-            let lse = log_add_exp(l1, l2);
+            // ln(e^l1 + e^l2) and the two terms' weights e^(l - lse), from one exp and one ln_1p
+            let dd = l2 - l1;
+            let (lse, w1, w2) = if dd <= 0.0 {
+                let u = dd.exp();
+                (l1 + u.ln_1p(), 1.0 / (1.0 + u), u / (1.0 + u))
+            } else {
+                let v = (-dd).exp();
+                (l2 + v.ln_1p(), v / (1.0 + v), 1.0 / (1.0 + v))
+            };
             let w = d.weight[i];
             acc[0] += w * (c0 + lse);
             if let Some(g) = dx.get(xi) {
-                let (w1, w2) = ((l1 - lse).exp(), (l2 - lse).exp());
                 acc[1] += w * (g[0] + ln_al - w1 * lt - w2 * ltx);
-                acc[2] += w * (r / al - rx * (w1 / (al + d.t_cal[i]) + w2 / (al + d.t_x[i])));
+                acc[2] += w * (r / al - rx * (w1 * inv_t + w2 * inv_tx));
                 acc[3] += w * (dg_ab - dg_a + w1 * g[1] + w2 * g[3]);
                 acc[4] += w * (dg_ab - dg_b + w1 * g[2] + w2 * g[4]);
             }
