@@ -324,10 +324,14 @@ impl EventStore {
             if m.version != super::persist::FORMAT_V2 || !m.segments.is_empty() {
                 return Ok(None);
             }
-            let Some(purchases) = EventStore::open_rollup(dir, par)? else {
+            let (purchases, batches) = rayon::join(
+                || super::rollup::rollup_in(dir, &m),
+                || super::persist::read_file(dir, &name, m.storage, Some(entry)),
+            );
+            let Some(purchases) = purchases? else {
                 return Ok(None);
             };
-            let batches = super::persist::read_file(dir, &name, m.storage, Some(entry))?;
+            let batches = batches?;
             let keys = purchases.keys().clone();
             ActivityRollup::from_batches(dir, keys, &batches).map(|a| Some((purchases, a)))
         })

@@ -235,20 +235,27 @@ impl EventStore {
     /// As [`open`](Self::open), for the manifest, the customers file and the rollup file.
     pub fn open_rollup(dir: impl AsRef<Path>, par: &Parallelism) -> Result<Option<PurchaseRollup>> {
         let dir = dir.as_ref();
-        par.install(|| {
-            let m = super::persist::read_manifest(dir)?;
-            let (name, entry) = m.file(ROLLUP);
-            let Some(entry) = entry else {
-                return Ok(None);
-            };
-            if m.version != super::persist::FORMAT_V2 || !m.segments.is_empty() {
-                return Ok(None);
-            }
-            let (keys, _) = super::persist::read_customers_v2(dir, &m)?;
-            let batches = super::persist::read_file(dir, &name, m.storage, Some(entry))?;
-            PurchaseRollup::from_batches(dir, keys, &batches).map(Some)
-        })
+        par.install(|| rollup_in(dir, &super::persist::read_manifest(dir)?))
     }
+}
+
+/// The purchase rollup of the store in `dir` whose manifest is `m` (read in the current
+/// pool), or `None` as [`EventStore::open_rollup`]. The customers file and the rollup file
+/// are read side by side.
+pub(super) fn rollup_in(dir: &Path, m: &super::persist::Manifest) -> Result<Option<PurchaseRollup>> {
+    let (name, entry) = m.file(ROLLUP);
+    let Some(entry) = entry else {
+        return Ok(None);
+    };
+    if m.version != super::persist::FORMAT_V2 || !m.segments.is_empty() {
+        return Ok(None);
+    }
+    let (customers, batches) = rayon::join(
+        || super::persist::read_customers_v2(dir, m),
+        || super::persist::read_file(dir, &name, m.storage, Some(entry)),
+    );
+    let (keys, _) = customers?;
+    PurchaseRollup::from_batches(dir, keys, &batches?).map(Some)
 }
 
 /// True when every purchase of `rollup` is before `as_of` (µs): a question about purchases
