@@ -3,6 +3,7 @@
 
     python3 benches/compare/append_pays.py [--customers 1000000] [--runs 3]
         [--clientele target/release/clientele] [--parquet FILE] [--share 0.01]
+        [--store-format ipc|parquet]
 
 The events are `clientele generate --customers N --seed 42` (written once into
 $CLIENTELE_BENCH_DIR, default /tmp/clientele-bench) or --parquet FILE. In the compare venv
@@ -11,7 +12,9 @@ $CLIENTELE_BENCH_DIR, default /tmp/clientele-bench) or --parquet FILE. In the co
 existing and new customers), both written with pyarrow's defaults. Then, as whole processes on
 2 threads, median of --runs:
 
-- `ingest` of the whole file (the full ingest an append is measured against);
+- `ingest` of the whole file (the full ingest an append is measured against), into a store of
+  --store-format (default ipc; parquet: one Parquet events file, whose appends are IPC
+  segments beside it);
 - `ingest --append` of new.parquet into a fresh copy of the base store (target: at most 10% of
   the full ingest's time), with its phases as the CLI prints them;
 - the same append again: refused (exit code and message);
@@ -70,6 +73,7 @@ def main():
     ap.add_argument("--clientele", default=os.path.join(ROOT, "target", "release", "clientele"))
     ap.add_argument("--parquet", help="events file to use instead of a generated one")
     ap.add_argument("--share", type=float, default=0.01, help="share of the events appended")
+    ap.add_argument("--store-format", default="ipc", choices=["ipc", "parquet"])
     ap.add_argument("--lookup", help="customer key of the 360 card compared (default: the first appended)")
     a = ap.parse_args()
     cli = os.path.abspath(a.clientele)
@@ -84,11 +88,13 @@ def main():
     print(f"split of {src}: base {nb:,} events, appended {nn:,} events ({nn / (nb + nn):.2%}) of "
           f"{cust_new:,} customers, {cust_unseen:,} of them new")
     c2 = [cli, "--threads", "2"]
-    full, base, appended = (os.path.join(DATA, s) for s in ("store-full", "store-base", "store-appended"))
+    fmt = a.store_format
+    full, base, appended = (os.path.join(DATA, f"{s}-{fmt}") for s in ("store-full", "store-base", "store-appended"))
+    as_fmt = ["--store-format", fmt]
 
-    t_full, rss_full, _ = timed(c2 + ["ingest", "--input", src, "--store", full], a.runs)
-    print(f"full ingest of all events: {t_full:.2f} s, peak RSS {rss_full:.0f} MB")
-    t_base, _, _ = timed(c2 + ["ingest", "--input", base_pq, "--store", base], 1)
+    t_full, rss_full, _ = timed(c2 + ["ingest", "--input", src, "--store", full] + as_fmt, a.runs)
+    print(f"full ingest of all events ({fmt} store): {t_full:.2f} s, peak RSS {rss_full:.0f} MB")
+    t_base, _, _ = timed(c2 + ["ingest", "--input", base_pq, "--store", base] + as_fmt, 1)
     print(f"ingest of base.parquet: {t_base:.2f} s")
 
     def fresh():
@@ -106,7 +112,7 @@ def main():
                            capture_output=True, text=True)
     print(f"same file appended again: exit {again.returncode}: {again.stderr.strip()}")
 
-    compacted = os.path.join(DATA, "store-compacted")
+    compacted = os.path.join(DATA, f"store-compacted-{fmt}")
     shutil.rmtree(compacted, ignore_errors=True)
     shutil.copytree(appended, compacted)
     t_compact, _, _ = run_rss(c2 + ["compact", "--store", compacted])

@@ -326,6 +326,74 @@ fn ingest_reports_and_strict_mode() {
 }
 
 #[test]
+fn a_parquet_store_takes_appends_as_segments_unless_another_format_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let first = write(
+        "first.csv",
+        "customer_id,event_time,event_type,amount\n1,2024-01-05,purchase,10\n2,2024-01-06,purchase,4\n",
+    );
+    let later = write(
+        "later.csv",
+        "customer_id,event_time,event_type,amount\n2,2024-02-01,purchase,7\n",
+    );
+    let last = write(
+        "last.csv",
+        "customer_id,event_time,event_type,amount\n5,2024-02-03,purchase,1\n",
+    );
+    ok(&[
+        "ingest",
+        "--input",
+        first.to_str().unwrap(),
+        "--store",
+        s,
+        "--store-format",
+        "parquet",
+    ]);
+    let storage = || json(&store.join("manifest.json"))["storage"].clone();
+    assert_eq!(storage(), "parquet");
+    // Left out, --store-format keeps the store's format: the new events become a segment.
+    let printed = ok(&["ingest", "--append", "--input", later.to_str().unwrap(), "--store", s]);
+    assert!(
+        printed.contains("as segment a1") && printed.contains("the store holds 2 customers, 3 events"),
+        "{printed}"
+    );
+    assert_eq!(storage(), "parquet");
+    assert!(store.join("appends").join("a1").join("manifest.json").exists());
+    // Another format asked for: the store is rebuilt in it, segments folded in.
+    let printed = ok(&[
+        "ingest",
+        "--append",
+        "--input",
+        last.to_str().unwrap(),
+        "--store",
+        s,
+        "--store-format",
+        "ipc",
+    ]);
+    assert!(printed.contains("saved"), "{printed}");
+    assert_eq!(storage(), "ipc");
+    assert!(!store.join("appends").exists());
+    let out = dir.path().join("s.csv");
+    ok(&[
+        "summary",
+        "--store",
+        s,
+        "--calibration-end",
+        "2024-03-01",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(out).unwrap().lines().count(), 4);
+}
+
+#[test]
 fn errors_are_clear() {
     let out = run(&["summary", "--input", "events.xlsx", "--calibration-end", "2024-01-01"]);
     assert!(!out.status.success());

@@ -373,7 +373,7 @@ fn a_damaged_missing_or_foreign_segment_is_refused_and_a_killed_append_leaves_th
 }
 
 #[test]
-fn keys_of_another_type_and_parquet_stores_are_refused() {
+fn keys_of_another_type_are_refused_by_ipc_and_parquet_stores() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b, _) = parts();
     let d = dir.path().join("ints");
@@ -401,13 +401,106 @@ fn keys_of_another_type_and_parquet_stores_are_refused() {
         Err(Error::InvalidParameter { field: "key_type", .. })
     ));
     EventStore::open(&e, &par()).unwrap();
+    // A Parquet store takes segments too, keyed as its base is.
     let p = dir.path().join("parquet");
     ingest(std::slice::from_ref(&a)).save(&p, StoreFormat::Parquet).unwrap();
-    assert!(!EventStore::inspect_saved(&p).unwrap().appendable);
+    let info = EventStore::inspect_saved(&p).unwrap();
+    assert!(info.appendable);
+    assert_eq!(info.key_type, clientele::ingest::KeyType::Int);
     assert!(matches!(
-        ingest(&[b]).append_saved(&p, &[], &par()),
-        Err(Error::InvalidParameter { field: "store", .. })
+        strings.append_saved(&p, &[], &par()),
+        Err(Error::InvalidParameter { field: "key_type", .. })
     ));
+    ingest(&[b]).append_saved(&p, &[], &par()).unwrap();
+}
+
+/// The bytes of every file directly in `dir` (not in `appends/`), by name.
+fn base_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_file() && e.file_name() != "manifest.json")
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_parquet_store_takes_segments_and_compacts_back_to_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = parts();
+    let whole = ingest(&[a.clone(), b.clone(), c.clone()]);
+    let d = dir.path().join("store");
+    ingest(std::slice::from_ref(&a)).save(&d, StoreFormat::Parquet).unwrap();
+    let before = base_files(&d);
+    assert!(before.iter().all(|(n, _)| n.ends_with(".parquet")), "{before:?}");
+    for p in [&b, &c] {
+        let out = ingest(std::slice::from_ref(p)).append_saved(&d, &[], &par()).unwrap();
+        assert!(out.segment.is_some());
+    }
+    // The base's Parquet files are untouched; the new events are in the segments.
+    assert_eq!(base_files(&d), before);
+    let info = EventStore::inspect_saved(&d).unwrap();
+    assert_eq!(info.storage, StoreFormat::Parquet);
+    assert_eq!(info.segments.len(), 2);
+    assert_eq!(
+        (info.num_customers, info.num_events),
+        (whole.num_customers() as u64, whole.num_events() as u64)
+    );
+    // Opened whole, projected, or one customer at a time: the store one ingest builds.
+    assert_same(
+        &EventStore::open(&d, &par()).unwrap(),
+        &whole,
+        "parquet base + 2 segments",
+    );
+    let roles = [Role::EventType, Role::Channel];
+    let o = IngestOptions::default().only(&roles);
+    let mut ing = Ingestor::new(&o).unwrap();
+    for (i, p) in [&a, &b, &c].into_iter().enumerate() {
+        ing.read_batches(&format!("part{i}"), [Ok(p.clone())]).unwrap();
+    }
+    assert_same(
+        &EventStore::open_columns(&d, Some(&roles), &par()).unwrap(),
+        &ing.finish().unwrap().0,
+        "parquet base + 2 segments, projected",
+    );
+    for c in [0, 1, whole.num_customers() / 3, whole.num_customers() - 1] {
+        let KeyRef::Int(k) = whole.customer_keys().get(c).unwrap() else {
+            panic!("integer keys")
+        };
+        let one = EventStore::open_customer(&d, KeyRef::Int(k), None, &par())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            one.customer_events(0).unwrap(),
+            whole.customer_events(c).unwrap(),
+            "customer {k}"
+        );
+    }
+    assert!(
+        EventStore::open_customer(&d, KeyRef::Int(-5), None, &par())
+            .unwrap()
+            .is_none()
+    );
+    // Compaction writes one Parquet base again, without segments.
+    assert_eq!(EventStore::compact_saved(&d, &par()).unwrap(), 2);
+    let info = EventStore::inspect_saved(&d).unwrap();
+    assert_eq!((info.storage, info.segments.len()), (StoreFormat::Parquet, 0));
+    assert!(!d.join("appends").exists());
+    assert_same(
+        &EventStore::open(&d, &par()).unwrap(),
+        &whole,
+        "compacted parquet store",
+    );
+    // A store in the version 1 IPC layout of earlier releases is still rebuilt, not appended to.
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/store-v1/store");
+    assert!(!EventStore::inspect_saved(&v1).unwrap().appendable);
 }
 
 #[test]

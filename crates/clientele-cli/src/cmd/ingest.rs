@@ -24,11 +24,12 @@ pub struct IngestArgs {
     /// Stop at the first bad row instead of rejecting it.
     #[arg(long)]
     strict: bool,
-    /// Add the input to the existing store in --store instead of replacing it. An IPC store
-    /// (the default format) gets a segment holding only the new events (the saved files are
-    /// not rewritten; opening merges it in; `clientele compact` folds segments into the base);
-    /// a Parquet-format store is rebuilt. An input file whose bytes the store already holds
-    /// is refused (exit non-zero, nothing appended).
+    /// Add the input to the existing store in --store instead of replacing it. The store
+    /// (IPC or Parquet format) gets a segment holding only the new events (the saved files
+    /// are not rewritten; opening merges it in; `clientele compact` folds segments into the
+    /// base); a store saved before manifests carried checksums, or one given another
+    /// --store-format, is rebuilt. An input file whose bytes the store already holds is
+    /// refused (exit non-zero, nothing appended).
     #[arg(long)]
     append: bool,
     /// Fail (exit non-zero, store not saved) when more than this share of the rows is
@@ -36,11 +37,11 @@ pub struct IngestArgs {
     #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
     max_reject_share: f64,
     /// Storage format of the store: ipc (compressed column files; jobs read only their
-    /// columns, a lookup one customer's blocks) or parquet (one events file any Parquet tool
-    /// reads). With --append, a store that is rebuilt (parquet given, or a Parquet store) is
-    /// saved in this format.
-    #[arg(long, value_name = "FORMAT", default_value = "ipc", value_parser = ["ipc", "parquet"])]
-    store_format: String,
+    /// columns, a lookup one customer's blocks; the default for a new store) or parquet (one
+    /// events file any Parquet tool reads). With --append: left out, the store keeps its own
+    /// format; given and different from it, the store is rebuilt in this format.
+    #[arg(long, value_name = "FORMAT", value_parser = ["ipc", "parquet"])]
+    store_format: Option<String>,
     #[command(flatten)]
     mapping: MappingArgs,
 }
@@ -49,19 +50,26 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     let started = std::time::Instant::now();
     // the limit is checked before any work
     clientele::ingest::IngestReport::default().check_reject_share(a.max_reject_share)?;
-    let format = if a.store_format == "parquet" {
-        StoreFormat::Parquet
-    } else {
-        StoreFormat::Ipc
-    };
+    let asked = a.store_format.as_deref().map(|f| {
+        if f == "parquet" {
+            StoreFormat::Parquet
+        } else {
+            StoreFormat::Ipc
+        }
+    });
     let saved = if a.append {
         Some(EventStore::inspect_saved(&a.store)?)
     } else {
         None
     };
-    if let Some(info) = saved.as_ref().filter(|i| i.appendable && format == StoreFormat::Ipc) {
+    // A segment, unless the store cannot take one or another format is asked for.
+    if let Some(info) = saved
+        .as_ref()
+        .filter(|i| i.appendable && asked.is_none_or(|f| f == i.storage))
+    {
         return append(a, par, info, started);
     }
+    let format = asked.unwrap_or(StoreFormat::Ipc);
     // Input files are recognised by their bytes: an append refuses a file the store holds.
     let mut sources = fingerprints(&a.input)?;
     if let Some(info) = &saved {
@@ -96,7 +104,7 @@ pub fn run(a: &IngestArgs, par: &Parallelism) -> Result<(), Box<dyn std::error::
     Ok(())
 }
 
-/// `ingest --append` to an IPC store: the new events alone become a segment.
+/// `ingest --append` to a store that takes segments: the new events alone become one.
 fn append(
     a: &IngestArgs,
     par: &Parallelism,

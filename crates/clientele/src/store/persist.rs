@@ -68,7 +68,7 @@ impl StoreFormat {
 
 const FORMAT_NAME: &str = "clientele-store";
 /// One `customers` and one `events` file (Parquet storage, and IPC stores of earlier versions).
-const FORMAT_V1: u32 = 1;
+pub(super) const FORMAT_V1: u32 = 1;
 /// Column files with per-block checksums (IPC storage).
 pub(super) const FORMAT_V2: u32 = 2;
 
@@ -468,7 +468,12 @@ pub(super) fn read_manifest(dir: &Path) -> Result<Manifest> {
 pub(super) fn read_manifest_text(dir: &Path, text: &str) -> Result<Manifest> {
     let m: Manifest = serde_json::from_str(text).map_err(|e| corrupt(dir, format!("manifest.json: {e}")))?;
     let known = match m.version {
-        FORMAT_V1 => m.columns.is_empty() && m.segments.is_empty(),
+        // Segments on a version 1 store: only on a verified Parquet-storage one (see
+        // `segments`); its segments are version 2 stores of their own.
+        FORMAT_V1 => {
+            m.columns.is_empty()
+                && (m.segments.is_empty() || (m.storage == StoreFormat::Parquet && !m.files.is_empty()))
+        }
         FORMAT_V2 => m.storage == StoreFormat::Ipc && !m.files.is_empty(),
         _ => false,
     };
@@ -583,6 +588,16 @@ pub(super) fn read_customers_v2(dir: &Path, m: &Manifest) -> Result<(CustomerKey
         return Err(corrupt(dir, "customer counts differ from the manifest"));
     }
     Ok((keys, counts))
+}
+
+/// The customer keys of the version 1 store (base) of manifest `m` in `dir`.
+pub(super) fn read_keys_v1(dir: &Path, m: &Manifest) -> Result<CustomerKeys> {
+    let (customers, entry) = m.file("customers");
+    if !m.files.is_empty() && entry.is_none() {
+        return Err(corrupt(dir, "manifest.json does not list the customers file"));
+    }
+    let batches = read_file(dir, &customers, m.storage, entry)?;
+    read_keys(dir, &batches)
 }
 
 /// The keys (checked strictly increasing) and event counts of batches of a version 2
@@ -907,19 +922,27 @@ impl EventStore {
     /// As [`open`](Self::open).
     pub fn open_columns(dir: impl AsRef<Path>, roles: Option<&[Role]>, par: &Parallelism) -> Result<Self> {
         let dir = dir.as_ref();
-        par.install(|| {
-            let m = read_manifest(dir)?;
-            if m.version == FORMAT_V2 && m.segments.is_empty() {
-                Self::open_v2(dir, &m, roles)
-            } else if m.version == FORMAT_V2 {
-                // Merging orders ties by amount: read it for the merge, drop it after.
-                let merge_roles = super::segments::merge_roles(roles);
-                let base = Self::open_v2(dir, &m, merge_roles.as_deref())?;
-                super::segments::with_segments(dir, &m, base, merge_roles.as_deref()).map(|s| s.project(roles))
+        par.install(|| Self::open_manifest(dir, &read_manifest(dir)?, roles))
+    }
+
+    /// [`open_columns`](Self::open_columns) of the store in `dir` whose manifest is `m`, in
+    /// the current pool.
+    fn open_manifest(dir: &Path, m: &Manifest, roles: Option<&[Role]>) -> Result<Self> {
+        if m.segments.is_empty() {
+            return if m.version == FORMAT_V2 {
+                Self::open_v2(dir, m, roles)
             } else {
-                Self::open_v1(dir, &m).map(|s| s.project(roles))
-            }
-        })
+                Self::open_v1(dir, m).map(|s| s.project(roles))
+            };
+        }
+        // Merging orders ties by amount: read it for the merge, drop it after.
+        let merge_roles = super::segments::merge_roles(roles);
+        let base = if m.version == FORMAT_V2 {
+            Self::open_v2(dir, m, merge_roles.as_deref())?
+        } else {
+            Self::open_v1(dir, m)?.project(merge_roles.as_deref())
+        };
+        super::segments::with_segments(dir, m, base, merge_roles.as_deref()).map(|s| s.project(roles))
     }
 
     /// This store with only the event columns of `roles` (`None`: all).
@@ -969,7 +992,8 @@ impl EventStore {
         par.install(|| {
             let m = read_manifest(dir)?;
             if m.version != FORMAT_V2 {
-                let store = Self::open_v1(dir, &m)?.project(roles);
+                // A version 1 store (and its segments) is opened whole.
+                let store = Self::open_manifest(dir, &m, roles)?;
                 return match store.customer_index(key) {
                     Some(c) => store.customer_subset(c as usize).map(Some),
                     None => Ok(None),
@@ -1061,7 +1085,8 @@ impl EventStore {
         Ok(store)
     }
 
-    /// Opens a format version 1 store (one customers and one events file).
+    /// Opens a format version 1 store (one customers and one events file), without its
+    /// segments.
     fn open_v1(dir: &Path, m: &Manifest) -> Result<Self> {
         let verified = !m.files.is_empty();
         let (customers, customers_entry) = m.file("customers");

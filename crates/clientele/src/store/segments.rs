@@ -4,7 +4,10 @@
 //! cost as much as the first ingest, so [`EventStore::append_saved`] instead saves the new
 //! events as a *segment*: a store of their own (format version 2) in `appends/<name>/` inside
 //! the store directory, recorded in the main manifest with its own manifest's CRC-32, its
-//! counts and the input files it came from. The base files are not touched.
+//! counts and the input files it came from. The base files are not touched. This holds for
+//! both storages: a Parquet-storage base keeps its Parquet files (any Parquet tool still
+//! reads the base) and its segments are IPC column files like any segment, until
+//! [`EventStore::compact_saved`] writes one Parquet base again.
 //!
 //! Opening ([`EventStore::open_columns`], [`open_customer`](EventStore::open_customer)) merges
 //! the segments into the base (see [`merge`](super::merge)): the result is row for row the
@@ -40,7 +43,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::persist::{
-    FORMAT_V2, Manifest, corrupt, read_customers_v2, read_manifest, read_manifest_text, wanted_columns,
+    FORMAT_V1, FORMAT_V2, Manifest, corrupt, read_customers_v2, read_manifest, read_manifest_text, wanted_columns,
 };
 use super::{CustomerKeys, EventStore, KeyType, StoreFormat, merge};
 use crate::error::{Error, Result};
@@ -186,8 +189,9 @@ pub struct SavedStore {
     pub segments: Vec<SegmentInfo>,
     /// The input files of the base save (segments list their own).
     pub sources: Vec<SourceFile>,
-    /// Whether [`EventStore::append_saved`] can add a segment (format version 2, IPC storage);
-    /// other stores are appended to by rebuilding them.
+    /// Whether [`EventStore::append_saved`] can add a segment (an IPC store of format version
+    /// 2, or a Parquet-storage store saved with checksums); older stores are appended to by
+    /// rebuilding them.
     pub appendable: bool,
 }
 
@@ -388,9 +392,24 @@ fn key_type_of(keys: &CustomerKeys) -> KeyType {
     }
 }
 
-/// Keys of a version 2 store (base or segment) in `dir`.
+/// Keys of a store (base or segment) in `dir`.
 fn keys_of(dir: &Path, m: &Manifest) -> Result<CustomerKeys> {
-    read_customers_v2(dir, m).map(|(k, _)| k)
+    if m.version == FORMAT_V2 {
+        read_customers_v2(dir, m).map(|(k, _)| k)
+    } else {
+        super::persist::read_keys_v1(dir, m)
+    }
+}
+
+/// Whether the store of manifest `m` can take segments: an IPC store of format version 2, or
+/// a Parquet-storage store (format version 1) whose files the manifest verifies. Older
+/// stores are appended to by rebuilding them.
+fn appendable(m: &Manifest) -> bool {
+    match (m.version, m.storage) {
+        (FORMAT_V2, StoreFormat::Ipc) => true,
+        (FORMAT_V1, StoreFormat::Parquet) => !m.files.is_empty() && m.generation.is_some(),
+        _ => false,
+    }
 }
 
 impl EventStore {
@@ -401,7 +420,7 @@ impl EventStore {
     pub fn inspect_saved(dir: impl AsRef<Path>) -> Result<SavedStore> {
         let dir = dir.as_ref();
         let m = read_manifest(dir)?;
-        let appendable = m.version == FORMAT_V2 && m.storage == StoreFormat::Ipc;
+        let appendable = appendable(&m);
         // The keys of the first part with customers (an empty base takes its segments' type).
         let mut key_type = KeyType::Auto;
         if appendable {
@@ -444,8 +463,8 @@ impl EventStore {
     ///
     /// # Errors
     /// - [`Error::AlreadyIngested`] for a re-appended input (nothing is written);
-    /// - [`Error::InvalidParameter`]: `store` when the saved store cannot take segments (a
-    ///   Parquet-storage or format version 1 store: rebuild it instead), `purchase_type` or
+    /// - [`Error::InvalidParameter`]: `store` when the saved store cannot take segments (one
+    ///   saved before manifests carried checksums: rebuild it instead), `purchase_type` or
     ///   `customer_id` when this store's purchase type or key type differs from the saved one's;
     /// - [`Error::Io`] and [`Error::CorruptStore`] as [`save`](Self::save) and
     ///   [`open`](Self::open).
@@ -495,7 +514,7 @@ impl EventStore {
             return Err(Error::param(
                 "store",
                 format!(
-                    "{} is a format version {} store with {:?} storage; segments need an IPC store of format version 2 (append by rebuilding, or re-ingest)",
+                    "{} is a format version {} store with {:?} storage saved without checksums; segments need a newer store (append by rebuilding, or re-ingest)",
                     dir.display(),
                     info.version,
                     info.storage
