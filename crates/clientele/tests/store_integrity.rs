@@ -69,6 +69,18 @@ fn damaged_edited_or_mixed_stores_are_refused() {
         )
         .unwrap();
         assert!(corrupt(open(&d)).contains("does not match its checksum"));
+        // a field this build does not know, bound by the checksum (as a newer build would
+        // write it), is named as such
+        let binding = text.split("\"binding\": \"").nth(1).unwrap().get(..8).unwrap();
+        let newer = text
+            .replacen("\"crc32\"", "\"zone_map\": [1, 2],\n      \"crc32\"", 1)
+            .replace(binding, "0badc0de");
+        std::fs::write(&manifest, &newer).unwrap();
+        let why = corrupt(open(&d));
+        assert!(
+            why.contains("does not know (files[0].zone_map)") && why.contains("newer Clientele"),
+            "{why}"
+        );
         std::fs::write(&manifest, &text).unwrap();
         // the customers file of another ingest with the same customer count
         let other_dir = dir.path().join(format!("other-{format:?}"));

@@ -484,12 +484,52 @@ pub(super) fn read_manifest_text(dir: &Path, text: &str) -> Result<Manifest> {
         ));
     }
     if (!m.files.is_empty() || m.binding.is_some()) && m.binding.as_deref() != Some(m.binding().as_str()) {
+        // Fields this build does not know are bound too: a newer build saved the store.
+        if let Some(field) = unknown_field(text, &m) {
+            return Err(corrupt(
+                dir,
+                format!(
+                    "manifest.json has a field this build does not know ({field}): the store was saved by a newer Clientele; open it with that version, or re-ingest"
+                ),
+            ));
+        }
         return Err(corrupt(
             dir,
             "manifest.json does not match its checksum (edited or damaged); re-ingest the data",
         ));
     }
     Ok(m)
+}
+
+/// The path of the first field of the manifest `text` that `m` (parsed from it) does not
+/// hold, such as `files[2].blocks[0].first_key`; `None` when there is none.
+fn unknown_field(text: &str, m: &Manifest) -> Option<String> {
+    fn first(raw: &serde_json::Value, known: &serde_json::Value, at: &str) -> Option<String> {
+        use serde_json::Value;
+        match (raw, known) {
+            (Value::Object(r), Value::Object(k)) => r.iter().find_map(|(name, v)| {
+                let path = if at.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{at}.{name}")
+                };
+                match k.get(name) {
+                    None if !v.is_null() => Some(path),
+                    None => None,
+                    Some(kv) => first(v, kv, &path),
+                }
+            }),
+            (Value::Array(r), Value::Array(k)) => r
+                .iter()
+                .zip(k)
+                .enumerate()
+                .find_map(|(i, (rv, kv))| first(rv, kv, &format!("{at}[{i}]"))),
+            _ => None,
+        }
+    }
+    let raw: serde_json::Value = serde_json::from_str(text).ok()?;
+    let known = serde_json::to_value(m).ok()?;
+    first(&raw, &known, "")
 }
 
 /// Binds `m` (its checksum) and writes it as `dir/manifest.json`, atomically and durably: the
