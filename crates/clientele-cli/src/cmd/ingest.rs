@@ -27,8 +27,8 @@ pub struct IngestArgs {
     /// Add the input to the existing store in --store instead of replacing it. The store
     /// (IPC or Parquet format) gets a segment holding only the new events (the saved files
     /// are not rewritten; opening merges it in; `clientele compact` folds segments into the
-    /// base); a store saved before manifests carried checksums, or one given another
-    /// --store-format, is rebuilt. An input file whose bytes the store already holds is
+    /// base); an older store (the version 1 IPC layout, or one saved before manifests carried
+    /// checksums), or one given another --store-format, is rebuilt. An input file whose bytes the store already holds is
     /// refused (exit non-zero, nothing appended).
     #[arg(long)]
     append: bool,

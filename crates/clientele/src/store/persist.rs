@@ -8,9 +8,9 @@
 //!   `customer_id` (Int64 or Utf8, the keys in dense-index order) and `events` (each
 //!   customer's event count); each event column is its own file `events.<column>.g<N>.arrow`
 //!   (see [`columnar`](super::columnar): zstd-compressed buffers, batches of 65,536 rows, each
-//!   block checksummed, the customers file's blocks indexed by first key in the manifest). A command opens only the columns it needs
-//!   ([`EventStore::open_columns`]) and a point lookup reads only one customer's blocks
-//!   ([`EventStore::open_customer`]).
+//!   block checksummed, the customers file's blocks indexed by first key in the manifest). A
+//!   command opens only the columns it needs ([`EventStore::open_columns`]) and a point lookup
+//!   reads only one customer's blocks ([`EventStore::open_customer`]).
 //! - Parquet storage (format version 1): `customers.g<N>.parquet` (`customer_id`) and
 //!   `events.g<N>.parquet` (the columns of [`EventStore::events`], zstd), readable by any
 //!   Parquet tool.
@@ -513,8 +513,16 @@ fn unknown_field(text: &str, m: &Manifest) -> Option<String> {
                 } else {
                     format!("{at}.{name}")
                 };
+                // Absent, null and empty values are the same to a manifest (fields left out
+                // when empty).
+                let empty = match v {
+                    Value::Null => true,
+                    Value::Array(a) => a.is_empty(),
+                    Value::Object(o) => o.is_empty(),
+                    _ => false,
+                };
                 match k.get(name) {
-                    None if !v.is_null() => Some(path),
+                    None if !empty => Some(path),
                     None => None,
                     Some(kv) => first(v, kv, &path),
                 }

@@ -463,8 +463,9 @@ impl EventStore {
     ///
     /// # Errors
     /// - [`Error::AlreadyIngested`] for a re-appended input (nothing is written);
-    /// - [`Error::InvalidParameter`]: `store` when the saved store cannot take segments (one
-    ///   saved before manifests carried checksums: rebuild it instead), `purchase_type` or
+    /// - [`Error::InvalidParameter`]: `store` when the saved store cannot take segments (the
+    ///   version 1 IPC layout, or a store saved before manifests carried checksums: rebuild it
+    ///   instead), `purchase_type` or
     ///   `customer_id` when this store's purchase type or key type differs from the saved one's;
     /// - [`Error::Io`] and [`Error::CorruptStore`] as [`save`](Self::save) and
     ///   [`open`](Self::open).
@@ -514,7 +515,7 @@ impl EventStore {
             return Err(Error::param(
                 "store",
                 format!(
-                    "{} is a format version {} store with {:?} storage saved without checksums; segments need a newer store (append by rebuilding, or re-ingest)",
+                    "{} is a format version {} store with {:?} storage, which cannot take segments (an IPC store of format version 2 or a Parquet store saved with checksums can); append by rebuilding, or re-ingest",
                     dir.display(),
                     info.version,
                     info.storage
