@@ -3,8 +3,9 @@
 //! A version 2 store's customers file holds every key with its event count, in batches of
 //! [`BLOCK_ROWS`](super::columnar::BLOCK_ROWS). The manifest records, for each batch, its
 //! first key and the events of its customers ([`index_customer_blocks`]). A lookup then picks
-//! the one batch whose key range can hold the key by a binary search over the manifest, reads
-//! and verifies that batch alone, and finds the customer's first event row as the events of
+//! the one batch whose key range can hold the key from the manifest's first keys (one
+//! comparison per block, which also checks that the keys are all of one kind), reads and
+//! verifies that batch alone, and finds the customer's first event row as the events of
 //! the batches before it plus the counts before it in its batch ([`find_customer`]).
 //!
 //! Stores saved before the manifest carried these fields are read whole, as before.
