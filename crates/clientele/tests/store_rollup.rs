@@ -156,7 +156,7 @@ fn the_rfm_job_on_a_saved_store_uses_the_rollup_only_where_it_answers() {
 }
 
 #[test]
-fn after_an_append_the_events_answer_until_compact_folds_the_segment_in() {
+fn after_an_append_the_rollup_answers_with_the_segment_merged_in() {
     let dir = tempfile::tempdir().unwrap();
     let all = generated(1500, 11);
     // the later half of the customers' rows as an append
@@ -166,17 +166,21 @@ fn after_an_append_the_events_answer_until_compact_folds_the_segment_in() {
     );
     ingest(&a).save(dir.path(), StoreFormat::Ipc).unwrap();
     ingest(&b).append_saved(dir.path(), &[], &par()).unwrap();
-    assert!(EventStore::open_rollup(dir.path(), &par()).unwrap().is_none());
     let cfg = RfmParams::new(date(2027, 1, 1)).validate().unwrap();
     let whole = ingest(&all);
     let want = rfm(&whole, &cfg, &par()).unwrap();
+    let merged = EventStore::open_rollup(dir.path(), &par())
+        .unwrap()
+        .expect("the base's rollup with the segment's merged in");
+    assert_eq!(rfm_rollup(&merged, &cfg, &par()).unwrap(), Some(want.clone()));
     let run = customer_rfm(&EventSource::Saved(dir.path().into()), &cfg, &par()).unwrap();
-    assert!(!run.from_rollup);
+    assert!(run.from_rollup);
     assert_eq!(run.table, want);
     EventStore::compact_saved(dir.path(), &par()).unwrap();
     let rollup = EventStore::open_rollup(dir.path(), &par())
         .unwrap()
         .expect("compact saves a rollup");
+    assert_eq!(rollup.customers(), merged.customers());
     assert_eq!(rfm_rollup(&rollup, &cfg, &par()).unwrap(), Some(want));
 }
 

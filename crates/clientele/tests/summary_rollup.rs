@@ -1,8 +1,8 @@
 //! The summary of a whole saved store from its rollups (`summarize_rollup`) equals the summary
 //! of its events byte for byte, in every period the rollup counts and any time unit, with and
 //! without non-buyers; it is used only where it answers (a calibration end after the last
-//! event, no holdout, a period of a day, a week or a month), never for a store with appended
-//! segments until `compact`, and the summary job says which path it took.
+//! event, no holdout, a period of a day, a week or a month), a store with appended segments
+//! merging the segments' rollups in, and the summary job says which path it took.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
@@ -148,7 +148,7 @@ fn the_summary_job_takes_the_rollup_only_where_it_answers_and_not_after_an_appen
     store.save(&pq_dir, StoreFormat::Parquet).unwrap();
     assert!(EventStore::open_activity(&pq_dir, &par()).unwrap().is_none());
 
-    // After an append the events answer, until compact.
+    // After an append the rollups answer, the segment's merged in; compact changes nothing.
     let app = dir.path().join("appended");
     let (a, b) = (
         all.slice(0, all.num_rows() / 2),
@@ -160,10 +160,10 @@ fn the_summary_job_takes_the_rollup_only_where_it_answers_and_not_after_an_appen
     ingest(&b, &IngestOptions::default())
         .append_saved(&app, &[], &par())
         .unwrap();
-    assert!(EventStore::open_activity(&app, &par()).unwrap().is_none());
+    assert!(EventStore::open_activity(&app, &par()).unwrap().is_some());
     let cfg = SummaryParams::new(date(2027, 1, 1)).validate().unwrap();
     let before = customer_summary_all(&EventSource::Saved(app.clone()), &cfg, &par()).unwrap();
-    assert!(!before.from_rollup);
+    assert!(before.from_rollup);
     EventStore::compact_saved(&app, &par()).unwrap();
     let after = customer_summary_all(&EventSource::Saved(app.clone()), &cfg, &par()).unwrap();
     assert!(after.from_rollup);

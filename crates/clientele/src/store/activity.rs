@@ -15,8 +15,19 @@
 //! With the purchase rollup's total spend, the first period's spend gives the mean spend of
 //! the repeat periods exactly, as the summary kernel sums them. The totals cover every event
 //! of the store, so they answer only questions about all of it; a kernel falls back to the
-//! events for the others, and for stores saved without this file (older, Parquet-storage,
-//! or with appended segments until `compact`).
+//! events for the others, and for stores saved without this file (older or Parquet-storage).
+//!
+//! # Appended segments
+//!
+//! Each appended segment saves the totals of its own events, and opening merges them into the
+//! base's ([`ActivityRollup::merged`]). First and last events and the counts per type merge
+//! as they are (min, max, sum). Distinct purchase periods do not add up in general (a period
+//! with purchases on both sides counts once), but they do when one side's purchase periods
+//! all come before the other's, which the purchase rollups' first and last purchases tell:
+//! the counts add, less one when the earlier side's last period is the later side's first.
+//! That is the case of events appended in time order. A customer whose periods interleave
+//! (events appended out of order) leaves the merged rollup undefined, and the kernels read
+//! the events instead.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +37,9 @@ use arrow_array::types::{Decimal128Type, Int64Type, UInt32Type};
 use arrow_array::{Array, ArrayRef, Decimal128Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::{CustomerKeys, EventStore};
+use super::merge::{Pair, union_dict};
+use super::rollup::CustomerPurchases;
+use super::{CustomerKeys, EventStore, PurchaseRollup};
 use crate::error::Result;
 use crate::exec::Parallelism;
 use crate::money::to_units;
@@ -159,6 +172,79 @@ impl ActivityRollup {
         self.last_event.iter().copied().max()
     }
 
+    /// The totals of the union of this rollup's customers and `other`'s (`keys`, with each
+    /// key's place on either side in `pairs`), given each side's purchase rollup (`mine`,
+    /// `theirs`, aligned with its keys) for its customers' first and last purchases; `None`
+    /// when some customer's purchase periods on the two sides interleave (see the
+    /// [module docs](self)).
+    pub(super) fn merged(
+        &self,
+        mine: &PurchaseRollup,
+        other: &ActivityRollup,
+        theirs: &PurchaseRollup,
+        keys: CustomerKeys,
+        pairs: &[Pair],
+    ) -> Option<ActivityRollup> {
+        use rayon::prelude::*;
+        let (types, ma, mb) = union_dict(&self.types, &other.types);
+        let bought = |r: &PurchaseRollup, i: usize| r.customers().get(i).copied().unwrap_or_default();
+        // One column at a time, in the caller's pool (rayon keeps the order).
+        let first_event = pairs
+            .par_iter()
+            .map(|p| {
+                let a = p.a.and_then(|i| self.first_event.get(i)).copied().unwrap_or(i64::MAX);
+                a.min(p.b.and_then(|j| other.first_event.get(j)).copied().unwrap_or(i64::MAX))
+            })
+            .collect();
+        let last_event = pairs
+            .par_iter()
+            .map(|p| {
+                let a = p.a.and_then(|i| self.last_event.get(i)).copied().unwrap_or(i64::MIN);
+                a.max(p.b.and_then(|j| other.last_event.get(j)).copied().unwrap_or(i64::MIN))
+            })
+            .collect();
+        let mut periods: [Vec<PeriodTotals>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for (k, ((kind, ..), merged)) in KINDS.iter().zip(periods.iter_mut()).enumerate() {
+            let (pa, pb) = (self.periods.get(k), other.periods.get(k));
+            let totals =
+                |p: Option<&Vec<PeriodTotals>>, i: usize| p.and_then(|v| v.get(i)).copied().unwrap_or_default();
+            // `None` as soon as one customer's periods interleave.
+            *merged = pairs
+                .par_iter()
+                .map(|p| match (p.a, p.b) {
+                    (Some(i), Some(j)) => merge_periods(
+                        Some((totals(pa, i), period_span(&bought(mine, i), *kind))),
+                        Some((totals(pb, j), period_span(&bought(theirs, j), *kind))),
+                    ),
+                    // On one side only (most customers): that side's totals.
+                    (Some(i), None) => Some(totals(pa, i)),
+                    (None, Some(j)) => Some(totals(pb, j)),
+                    (None, None) => Some(PeriodTotals::default()),
+                })
+                .collect::<Option<Vec<_>>>()?;
+        }
+        // Each type's counts: the sum of its column on either side (absent on a side: 0).
+        let counts = (0..types.len())
+            .into_par_iter()
+            .map(|u| {
+                let (ca, cb) = (type_counts(self, &ma, u), type_counts(other, &mb, u));
+                let get = |c: Option<&Vec<u32>>, i: Option<usize>| c.zip(i).and_then(|(c, i)| c.get(i)).copied();
+                pairs
+                    .iter()
+                    .map(|p| get(ca, p.a).unwrap_or(0).saturating_add(get(cb, p.b).unwrap_or(0)))
+                    .collect()
+            })
+            .collect();
+        Some(ActivityRollup {
+            keys,
+            first_event,
+            last_event,
+            periods,
+            counts,
+            types,
+        })
+    }
+
     /// The totals as the rollup file's columns.
     pub(super) fn to_batch(&self) -> Result<RecordBatch> {
         let mut columns: Vec<ArrayRef> = vec![
@@ -283,6 +369,60 @@ fn customer_totals(store: &EventStore, c: usize, types: usize) -> Totals {
     t
 }
 
+/// The counts of the type whose code is `u` in the union of types that `map` maps `from`'s
+/// codes into (`None` when `from` has not that type).
+fn type_counts<'a>(from: &'a ActivityRollup, map: &[i32], u: usize) -> Option<&'a Vec<u32>> {
+    let t = map.iter().position(|&to| usize::try_from(to).is_ok_and(|to| to == u))?;
+    from.counts.get(t)
+}
+
+/// The first and last period of `kind` with a purchase, from a customer's purchase totals
+/// (`None` without purchases).
+fn period_span(purchases: &CustomerPurchases, kind: PeriodKind) -> Option<(i64, i64)> {
+    (purchases.count > 0).then(|| {
+        (
+            kind.index(micros_to_day(purchases.first)),
+            kind.index(micros_to_day(purchases.last)),
+        )
+    })
+}
+
+/// One customer's purchase periods of one kind on two sides (each: its totals and its first
+/// and last purchase period), as those of both sides' purchases together; `None` when the
+/// two sides' periods interleave, so that the distinct periods cannot be counted from the
+/// totals.
+fn merge_periods(
+    a: Option<(PeriodTotals, Option<(i64, i64)>)>,
+    b: Option<(PeriodTotals, Option<(i64, i64)>)>,
+) -> Option<PeriodTotals> {
+    let (Some((ta, Some((fa, la)))), Some((tb, Some((fb, lb))))) = (a, b) else {
+        // At most one side has purchases: its totals are the customer's.
+        let bought = |s: Option<(PeriodTotals, Option<(i64, i64)>)>| s.filter(|(_, span)| span.is_some());
+        return Some(bought(a).or(bought(b)).map(|(t, _)| t).unwrap_or_default());
+    };
+    // The side whose periods come first, and the other.
+    let ((early, first_early, last_early), (late, first_late)) = if la <= fb {
+        ((ta, fa, la), (tb, fb))
+    } else if lb <= fa {
+        ((tb, fb, lb), (ta, fa))
+    } else {
+        return None;
+    };
+    // At most one period is on both sides: the early side's last, if it is the late side's first.
+    let shared = last_early == first_late;
+    let periods = early
+        .periods
+        .saturating_add(late.periods)
+        .saturating_sub(u32::from(shared));
+    // The first period is the early side's; the late side spent in it too when it is shared.
+    let first_units = if shared && first_early == last_early {
+        early.first_units.saturating_add(late.first_units)
+    } else {
+        early.first_units
+    };
+    Some(PeriodTotals { periods, first_units })
+}
+
 /// The activity file's schema for the event `types`.
 fn schema(types: &[String]) -> Schema {
     let mut fields = vec![
@@ -301,41 +441,6 @@ fn schema(types: &[String]) -> Schema {
             .map(|t| Field::new(format!("{COUNT}{t}"), DataType::UInt32, false)),
     );
     Schema::new(fields)
-}
-
-impl EventStore {
-    /// The activity rollup saved with the store in `dir` (see the [module docs](self)), with
-    /// the purchase rollup it completes; `None` when the store has either not (a
-    /// Parquet-storage or older store, or a store with appended segments until `compact`).
-    ///
-    /// # Errors
-    /// As [`open`](Self::open), for the manifest, the customers file and the two rollup files.
-    pub fn open_activity(
-        dir: impl AsRef<Path>,
-        par: &Parallelism,
-    ) -> Result<Option<(super::PurchaseRollup, ActivityRollup)>> {
-        let dir = dir.as_ref();
-        par.install(|| {
-            let m = super::persist::read_manifest(dir)?;
-            let (name, entry) = m.file(ACTIVITY);
-            let Some(entry) = entry else {
-                return Ok(None);
-            };
-            if m.version != super::persist::FORMAT_V2 || !m.segments.is_empty() {
-                return Ok(None);
-            }
-            let (purchases, batches) = rayon::join(
-                || super::rollup::rollup_in(dir, &m),
-                || super::persist::read_file(dir, &name, m.storage, Some(entry)),
-            );
-            let Some(purchases) = purchases? else {
-                return Ok(None);
-            };
-            let batches = batches?;
-            let keys = purchases.keys().clone();
-            ActivityRollup::from_batches(dir, keys, &batches).map(|a| Some((purchases, a)))
-        })
-    }
 }
 
 #[cfg(test)]

@@ -28,9 +28,9 @@ use crate::error::{Error, Result};
 
 /// Where one customer of the merged store has events: its index in `a`, in `b`, or both.
 #[derive(Debug, Clone, Copy)]
-struct Pair {
-    a: Option<usize>,
-    b: Option<usize>,
+pub(super) struct Pair {
+    pub(super) a: Option<usize>,
+    pub(super) b: Option<usize>,
 }
 
 /// The sorted union of two strictly increasing key lists, with each key's source indices.
@@ -58,7 +58,7 @@ fn union_sorted<T: Ord + Copy>(x: &[T], y: &[T]) -> (Vec<T>, Vec<Pair>) {
 }
 
 /// The union of the customer keys of `a` and `b`, which must be of one type.
-fn merge_keys(a: &CustomerKeys, b: &CustomerKeys) -> Result<(CustomerKeys, Vec<Pair>)> {
+pub(super) fn merge_keys(a: &CustomerKeys, b: &CustomerKeys) -> Result<(CustomerKeys, Vec<Pair>)> {
     // A side without customers (of whatever key type) adds none.
     if b.is_empty() {
         let pairs = (0..a.len()).map(|i| Pair { a: Some(i), b: None }).collect();
@@ -87,7 +87,7 @@ fn merge_keys(a: &CustomerKeys, b: &CustomerKeys) -> Result<(CustomerKeys, Vec<P
 }
 
 /// The sorted union of two dictionaries, and each side's code map into it.
-fn union_dict(a: &[String], b: &[String]) -> (Vec<String>, Vec<i32>, Vec<i32>) {
+pub(super) fn union_dict(a: &[String], b: &[String]) -> (Vec<String>, Vec<i32>, Vec<i32>) {
     let all: BTreeSet<&str> = a.iter().chain(b).map(String::as_str).collect();
     let values: Vec<String> = all.into_iter().map(str::to_string).collect();
     let code = |v: &String| {

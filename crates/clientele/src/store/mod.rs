@@ -24,6 +24,7 @@ mod lookup;
 mod merge;
 mod persist;
 mod rollup;
+mod rollup_open;
 mod segments;
 
 use std::ops::Range;

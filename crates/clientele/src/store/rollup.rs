@@ -15,7 +15,9 @@
 //!
 //! The totals are a mergeable state: two partitions of a customer's events give totals whose
 //! sum (counts, spend) and min / max (times) are the totals of the whole, exactly
-//! ([`CustomerPurchases::merge`]). They cover every event of the store, so they answer
+//! ([`CustomerPurchases::merge`]). That is how a store with appended segments keeps its
+//! rollup current: each segment saves the totals of its own events, and opening merges them
+//! into the base's (see [`rollup_open`](super::rollup_open)). They cover every event of the store, so they answer
 //! only questions about all of it (an RFM `as_of` after the last purchase); a kernel falls
 //! back to the events for the others.
 
@@ -27,6 +29,7 @@ use arrow_array::types::{Decimal128Type, Int64Type, UInt32Type};
 use arrow_array::{Array, ArrayRef, Decimal128Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
 
+use super::merge::Pair;
 use super::{CustomerKeys, EventStore};
 use crate::error::Result;
 use crate::exec::Parallelism;
@@ -129,6 +132,26 @@ impl PurchaseRollup {
         self.rows.iter().filter(|r| r.count > 0).map(|r| r.last).max()
     }
 
+    /// The totals of the union of this rollup's customers and `other`'s (`keys`, with each
+    /// key's place on either side in `pairs`): a customer on both sides gets both sides'
+    /// totals merged ([`CustomerPurchases::merge`]), so the rollups of a base store and of a
+    /// segment appended to it give the rollup of the two stores' events together.
+    pub(super) fn merged(&self, other: &PurchaseRollup, keys: CustomerKeys, pairs: &[Pair]) -> PurchaseRollup {
+        use rayon::prelude::*;
+        // In the caller's pool (rayon keeps the order).
+        let rows = pairs
+            .par_iter()
+            .map(|p| {
+                let mut t = p.a.and_then(|i| self.rows.get(i)).copied().unwrap_or_default();
+                if let Some(o) = p.b.and_then(|j| other.rows.get(j)) {
+                    t.merge(o);
+                }
+                t
+            })
+            .collect();
+        PurchaseRollup { keys, rows }
+    }
+
     /// The totals as the rollup file's columns.
     pub(super) fn to_batch(&self) -> Result<RecordBatch> {
         let bought = |r: &CustomerPurchases, v: i64| (r.count > 0).then_some(v);
@@ -222,40 +245,6 @@ fn schema() -> Schema {
         Field::new(FIRST, DataType::Int64, true),
         Field::new(SPAN, DataType::Int64, true),
     ])
-}
-
-impl EventStore {
-    /// The purchase rollup saved with the store in `dir` (see the [module docs](self)): its
-    /// customer keys and, per customer, purchase count, spend and first and last purchase,
-    /// read and verified without opening the events. `None` when the store has none: a
-    /// Parquet-storage or older store, or a store with appended segments (until `compact`
-    /// folds them in).
-    ///
-    /// # Errors
-    /// As [`open`](Self::open), for the manifest, the customers file and the rollup file.
-    pub fn open_rollup(dir: impl AsRef<Path>, par: &Parallelism) -> Result<Option<PurchaseRollup>> {
-        let dir = dir.as_ref();
-        par.install(|| rollup_in(dir, &super::persist::read_manifest(dir)?))
-    }
-}
-
-/// The purchase rollup of the store in `dir` whose manifest is `m` (read in the current
-/// pool), or `None` as [`EventStore::open_rollup`]. The customers file and the rollup file
-/// are read side by side.
-pub(super) fn rollup_in(dir: &Path, m: &super::persist::Manifest) -> Result<Option<PurchaseRollup>> {
-    let (name, entry) = m.file(ROLLUP);
-    let Some(entry) = entry else {
-        return Ok(None);
-    };
-    if m.version != super::persist::FORMAT_V2 || !m.segments.is_empty() {
-        return Ok(None);
-    }
-    let (customers, batches) = rayon::join(
-        || super::persist::read_customers_v2(dir, m),
-        || super::persist::read_file(dir, &name, m.storage, Some(entry)),
-    );
-    let (keys, _) = customers?;
-    PurchaseRollup::from_batches(dir, keys, &batches?).map(Some)
 }
 
 /// True when every purchase of `rollup` is before `as_of` (µs): a question about purchases

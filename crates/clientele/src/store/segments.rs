@@ -261,7 +261,7 @@ pub struct AppendOutcome {
 }
 
 /// A segment's directory and its manifest, checked against the main manifest's entry.
-fn segment_manifest(dir: &Path, seg: &SegmentEntry) -> Result<(PathBuf, Manifest)> {
+pub(super) fn segment_manifest(dir: &Path, seg: &SegmentEntry) -> Result<(PathBuf, Manifest)> {
     if seg.number().is_none_or(|n| format!("a{n}") != seg.name) {
         return Err(corrupt(dir, format!("a segment is named {:?}, not a<N>", seg.name)));
     }
