@@ -20,7 +20,7 @@ use clientele::ingest::{IngestOptions, Ingestor};
 use clientele::kernels::rfm::{RfmParams, rfm};
 use clientele::kernels::summary::{Period, SummaryParams, TimeUnit, summarize};
 use clientele::pipeline::{EventSource, customer_rfm, customer_summary_all};
-use clientele::store::{ActivityRollup, EventStore, PeriodKind, PurchaseRollup, StoreFormat};
+use clientele::store::{ActivityRollup, EventStore, KeyType, PeriodKind, PurchaseRollup, StoreFormat};
 use common::{date, generated};
 
 const DAY: i64 = 86_400_000_000;
@@ -304,6 +304,7 @@ fn edge_histories_with_string_keys_merge_exactly() {
         .append_saved(&dir, &[], &par())
         .unwrap();
     check_merged(&dir, &whole_dir, &whole, "edge histories");
+    assert_eq!(EventStore::inspect_saved(&dir).unwrap().key_type, KeyType::String);
     let (p, a) = EventStore::open_activity(&dir, &par()).unwrap().unwrap();
     let days: Vec<u32> = a.periods(PeriodKind::Day).iter().map(|t| t.periods).collect();
     assert_eq!(days, [1, 1, 1, 1, 0, 2], "a b c d e f");

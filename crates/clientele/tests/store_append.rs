@@ -448,6 +448,11 @@ fn a_parquet_store_takes_segments_and_compacts_back_to_parquet() {
     assert_eq!(base_files(&d), before);
     let info = EventStore::inspect_saved(&d).unwrap();
     assert_eq!(info.storage, StoreFormat::Parquet);
+    assert_eq!(
+        info.key_type,
+        clientele::store::KeyType::Int,
+        "read from the Parquet base's keys"
+    );
     assert_eq!(info.segments.len(), 2);
     assert_eq!(
         (info.num_customers, info.num_events),

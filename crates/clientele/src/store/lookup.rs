@@ -314,6 +314,18 @@ mod tests {
         assert!(!text.contains("first_key") && !text.contains("\"events\""));
         every_customer_answers(dir.path(), &full);
         assert!(probe(dir.path(), &(Some(2), None)).is_none());
+        // the key type is then read from the keys, not the manifest
+        let info = EventStore::inspect_saved(dir.path()).unwrap();
+        assert_eq!(info.key_type, crate::store::KeyType::Int);
+        let strings = tempfile::tempdir().unwrap();
+        store(30, true)
+            .save_blocks(strings.path(), StoreFormat::Ipc, &[], 4)
+            .unwrap();
+        let info = EventStore::inspect_saved(strings.path()).unwrap();
+        assert_eq!(info.key_type, crate::store::KeyType::String, "from the manifest");
+        edit_manifest(strings.path(), |b, _| b.first_key = None);
+        let info = EventStore::inspect_saved(strings.path()).unwrap();
+        assert_eq!(info.key_type, crate::store::KeyType::String, "from the keys");
     }
 
     #[test]

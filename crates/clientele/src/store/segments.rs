@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::columnar::BlockKey;
 use super::persist::{
     FORMAT_V1, FORMAT_V2, Manifest, corrupt, read_customers_v2, read_manifest, read_manifest_text, wanted_columns,
 };
@@ -392,6 +393,21 @@ fn key_type_of(keys: &CustomerKeys) -> KeyType {
     }
 }
 
+/// The key type of a store (base or segment) with customers in `dir`: from the first key its
+/// manifest records for the customers file (see [`lookup`](super::lookup)), or, for a store
+/// saved without that index, from its keys.
+fn key_type_in(dir: &Path, m: &Manifest) -> Result<KeyType> {
+    let (_, entry) = m.file("customers");
+    let first = entry
+        .filter(|_| m.version == FORMAT_V2)
+        .and_then(|e| e.blocks.iter().find_map(|b| b.first_key.as_ref()));
+    Ok(match first {
+        Some(BlockKey::Int(_)) => KeyType::Int,
+        Some(BlockKey::Str(_)) => KeyType::String,
+        None => key_type_of(&keys_of(dir, m)?),
+    })
+}
+
 /// Keys of a store (base or segment) in `dir`.
 fn keys_of(dir: &Path, m: &Manifest) -> Result<CustomerKeys> {
     if m.version == FORMAT_V2 {
@@ -412,6 +428,32 @@ fn appendable(m: &Manifest) -> bool {
     }
 }
 
+/// What the store of manifest `m` holds, its keys being of `key_type`.
+fn saved_store(m: &Manifest, key_type: KeyType) -> SavedStore {
+    let segments: Vec<SegmentInfo> = m
+        .segments
+        .iter()
+        .map(|s| SegmentInfo {
+            name: s.name.clone(),
+            customers: s.num_customers,
+            new_customers: s.new_customers,
+            events: s.num_events,
+            sources: s.sources.clone(),
+        })
+        .collect();
+    SavedStore {
+        version: m.version,
+        storage: m.storage,
+        purchase_type: m.purchase_type.clone(),
+        key_type,
+        num_customers: m.num_customers + segments.iter().map(|s| s.new_customers).sum::<u64>(),
+        num_events: m.num_events + segments.iter().map(|s| s.events).sum::<u64>(),
+        segments,
+        sources: m.sources.clone(),
+        appendable: appendable(m),
+    }
+}
+
 impl EventStore {
     /// What the saved store in `dir` holds, without reading its events.
     ///
@@ -420,40 +462,18 @@ impl EventStore {
     pub fn inspect_saved(dir: impl AsRef<Path>) -> Result<SavedStore> {
         let dir = dir.as_ref();
         let m = read_manifest(dir)?;
-        let appendable = appendable(&m);
         // The keys of the first part with customers (an empty base takes its segments' type).
         let mut key_type = KeyType::Auto;
-        if appendable {
+        if appendable(&m) {
             let mut parts = vec![(dir.to_path_buf(), m.clone())];
             for seg in &m.segments {
                 parts.push(segment_manifest(dir, seg)?);
             }
             if let Some((pdir, pm)) = parts.iter().find(|(_, pm)| pm.num_customers > 0) {
-                key_type = key_type_of(&keys_of(pdir, pm)?);
+                key_type = key_type_in(pdir, pm)?;
             }
         }
-        let segments: Vec<SegmentInfo> = m
-            .segments
-            .iter()
-            .map(|s| SegmentInfo {
-                name: s.name.clone(),
-                customers: s.num_customers,
-                new_customers: s.new_customers,
-                events: s.num_events,
-                sources: s.sources.clone(),
-            })
-            .collect();
-        Ok(SavedStore {
-            version: m.version,
-            storage: m.storage,
-            purchase_type: m.purchase_type.clone(),
-            key_type,
-            num_customers: m.num_customers + segments.iter().map(|s| s.new_customers).sum::<u64>(),
-            num_events: m.num_events + segments.iter().map(|s| s.events).sum::<u64>(),
-            segments,
-            sources: m.sources.clone(),
-            appendable,
-        })
+        Ok(saved_store(&m, key_type))
     }
 
     /// Appends this store's events (the new events, ingested alone) to the saved store in
@@ -510,7 +530,18 @@ impl EventStore {
 
     fn append_in(&self, dir: &Path, sources: &[SourceFile]) -> Result<AppendOutcome> {
         let mut m = read_manifest(dir)?;
-        let info = Self::inspect_saved(dir)?;
+        // Every part's keys, read once: the store's key type is the first non-empty part's,
+        // and the appended customers that none holds are new.
+        let mut held = Vec::new();
+        if appendable(&m) {
+            held.push(keys_of(dir, &m)?);
+            for seg in &m.segments {
+                let (sdir, sm) = segment_manifest(dir, seg)?;
+                held.push(keys_of(&sdir, &sm)?);
+            }
+        }
+        let key_type = held.iter().find(|k| !k.is_empty()).map_or(KeyType::Auto, key_type_of);
+        let info = saved_store(&m, key_type);
         if !info.appendable {
             return Err(Error::param(
                 "store",
@@ -556,11 +587,6 @@ impl EventStore {
             ));
         }
         // Customers that neither the base nor an earlier segment holds.
-        let mut held = vec![keys_of(dir, &m)?];
-        for seg in &m.segments {
-            let (sdir, sm) = segment_manifest(dir, seg)?;
-            held.push(keys_of(&sdir, &sm)?);
-        }
         let keys = self.customer_keys();
         outcome.new_customers = (0..keys.len())
             .filter_map(|c| keys.get(c))
