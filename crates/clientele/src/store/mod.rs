@@ -21,6 +21,7 @@ pub(crate) mod columns;
 mod integrity;
 mod keys;
 mod lookup;
+mod lookup_parquet;
 mod merge;
 mod persist;
 mod rollup;

@@ -238,7 +238,7 @@ pub(super) fn read_file(
 /// current rayon pool): the copy from the page cache and the first touch of fresh memory (page
 /// faults) are both spread over the pool's threads.
 #[cfg(unix)]
-fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
     use rayon::prelude::*;
     use std::os::unix::fs::FileExt;
     const CHUNK: usize = 16 << 20;
@@ -254,7 +254,7 @@ fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Reads a whole file into memory: the portable fallback of the parallel positional reads
 /// (one sequential read; the result is the same bytes).
 #[cfg(not(unix))]
-fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
@@ -580,7 +580,7 @@ const EVENT_COLUMNS: [(Role, &str); 8] = [
 ];
 
 /// Event columns from per-column batches (absent names: columns not present or not read).
-fn store_columns(dir: &Path, batches: &dyn Fn(&str) -> Option<Vec<RecordBatch>>) -> Result<StoreColumns> {
+pub(super) fn store_columns(dir: &Path, batches: &dyn Fn(&str) -> Option<Vec<RecordBatch>>) -> Result<StoreColumns> {
     let none = Vec::new;
     let get = |name: &str| batches(name).unwrap_or_else(none);
     let time = concat_column(&get(schema::EVENT_TIME), schema::EVENT_TIME)?
@@ -665,7 +665,7 @@ pub(super) fn customers_of(dir: &Path, batches: &[RecordBatch]) -> Result<(Custo
 }
 
 /// The customer keys of a customers file, checked strictly increasing.
-fn read_keys(dir: &Path, batches: &[RecordBatch]) -> Result<CustomerKeys> {
+pub(super) fn read_keys(dir: &Path, batches: &[RecordBatch]) -> Result<CustomerKeys> {
     let keys = concat_column(batches, schema::CUSTOMER_ID)?
         .ok_or_else(|| corrupt(dir, "customers file has no customer_id column"))?;
     let keys = match keys.data_type() {
@@ -688,7 +688,7 @@ const CUSTOMER_EVENTS: &str = "events";
 
 /// Checks that `columns` (time and type without nulls) are ordered by time within each of the
 /// customers `offsets` delimit.
-fn check_order(dir: &Path, offsets: &[usize], columns: &StoreColumns) -> Result<()> {
+pub(super) fn check_order(dir: &Path, offsets: &[usize], columns: &StoreColumns) -> Result<()> {
     use rayon::prelude::*;
     if columns.time.null_count() > 0 || columns.event_type.null_count() > 0 {
         return Err(corrupt(dir, "event_time and event_type must not be null"));
@@ -1040,7 +1040,11 @@ impl EventStore {
         par.install(|| {
             let m = read_manifest(dir)?;
             if m.version != FORMAT_V2 {
-                // A version 1 store (and its segments) is opened whole.
+                // A Parquet-storage store decodes the customer's rows only, where it can.
+                if let Some(found) = super::lookup_parquet::lookup_v1(dir, &m, key, roles)? {
+                    return Ok(found);
+                }
+                // Otherwise a version 1 store (and its segments) is opened whole.
                 let store = Self::open_manifest(dir, &m, roles)?;
                 return match store.customer_index(key) {
                     Some(c) => store.customer_subset(c as usize).map(Some),
