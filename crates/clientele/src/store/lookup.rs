@@ -147,7 +147,7 @@ fn find_in_whole_file(dir: &Path, m: &Manifest, key: KeyRef<'_>) -> Result<Optio
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
     use std::sync::Arc;
 
@@ -162,7 +162,7 @@ mod tests {
 
     /// A generated store whose keys are `k · 7 + 3` (gaps between them) or `c<k>` (string
     /// keys, whose byte order is not the numeric one).
-    fn store(customers: u64, strings: bool) -> EventStore {
+    pub(in crate::store) fn store(customers: u64, strings: bool) -> EventStore {
         let params = GenerateParams::default()
             .customers(customers)
             .seed(5)
