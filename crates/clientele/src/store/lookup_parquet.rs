@@ -8,8 +8,9 @@
 //! statistics can hold it, and decodes their other columns only where `customer_index`
 //! equals it (a row filter, with the page index to skip pages). The store's latest event,
 //! which a 360 card measures tenure against, comes from the row groups' `event_time`
-//! statistics. Where something it relies on is missing (an unverified store, appended
-//! segments, a file without exact statistics) the store is opened whole, as before.
+//! statistics. Appended segments (IPC) are looked into as on an IPC store, and the customer's
+//! events in them merged in. Where something it relies on is missing (an unverified store, a
+//! file without exact statistics) the store is opened whole, as before.
 
 use std::path::Path;
 
@@ -23,8 +24,10 @@ use parquet::file::statistics::Statistics;
 
 use super::persist::{
     FORMAT_V1, Manifest, StoreFormat, check_order, corrupt, read_file, read_keys, read_parallel, store_columns,
+    wanted_among,
 };
-use super::{CUSTOMER_INDEX, EventStore, KeyRef};
+use super::segments::{merge_roles, with_segments_found};
+use super::{CUSTOMER_INDEX, CustomerKeys, EventStore, KeyRef};
 use crate::error::{Error, Result};
 use crate::schema::{EVENT_TIME, Role};
 
@@ -46,7 +49,7 @@ pub(super) fn lookup_v1(
     let (Some(customers_entry), Some(events_entry)) = (customers_entry, events_entry) else {
         return Ok(None);
     };
-    if m.version != FORMAT_V1 || m.storage != StoreFormat::Parquet || !m.segments.is_empty() {
+    if m.version != FORMAT_V1 || m.storage != StoreFormat::Parquet {
         return Ok(None);
     }
     let path = dir.join(&events);
@@ -61,29 +64,61 @@ pub(super) fn lookup_v1(
     if let Some(why) = events_entry.mismatch(&bytes) {
         return Err(corrupt(dir, why));
     }
-    let Some(c) = keys.position(key) else {
-        return Ok(Some(None));
-    };
+    let c = keys.position(key);
     let shown = path.display().to_string();
     let read = crate::error::guard_decode(&shown, "parquet", || customer_rows(&shown, bytes, c))?;
-    let Some((batches, last_event)) = read else {
+    let Some(rows) = read else {
         return Ok(None);
     };
+    // With segments, merging orders ties by amount: read it for the merge (dropped after).
+    let read = if m.segments.is_empty() {
+        roles.map(<[Role]>::to_vec)
+    } else {
+        merge_roles(roles)
+    };
+    let found = match c {
+        Some(c) => Some(one_customer(dir, m, &keys, c, key, rows.batches)?.project(read.as_deref())),
+        None => None,
+    };
+    if m.segments.is_empty() {
+        return Ok(Some(found.map(|f| f.with_last_event(rows.last_event))));
+    }
+    let names = wanted_among(&rows.columns, roles);
+    with_segments_found(dir, m, key, roles, found, names, rows.last_event).map(Some)
+}
+
+/// The store of customer `c` (key `key`) alone from its rows `batches`, checked.
+fn one_customer(
+    dir: &Path,
+    m: &Manifest,
+    keys: &CustomerKeys,
+    c: u32,
+    key: KeyRef<'_>,
+    batches: Vec<RecordBatch>,
+) -> Result<EventStore> {
     if batches.iter().all(|b| b.num_rows() == 0) {
         return Err(corrupt(dir, format!("customer {key} has no events")));
     }
     let columns = store_columns(dir, &|_| Some(batches.clone()))?;
-    let n = columns.len();
-    let offsets = vec![0, n];
+    let offsets = vec![0, columns.len()];
     check_order(dir, &offsets, &columns)?;
-    let one = EventStore::from_parts(keys.slice(c as usize, 1), offsets, columns, m.purchase_type.clone())?;
-    Ok(Some(Some(one.project(roles).with_last_event(last_event))))
+    EventStore::from_parts(keys.slice(c as usize, 1), offsets, columns, m.purchase_type.clone())
 }
 
-/// The rows of customer `c` in the events file `bytes` (every column but `customer_index`),
-/// with the file's latest event time; `None` when the file lacks the exact statistics that
-/// choosing row groups and finding the latest event need.
-fn customer_rows(shown: &str, bytes: Vec<u8>, c: u32) -> Result<Option<(Vec<RecordBatch>, Option<i64>)>> {
+/// What [`customer_rows`] reads from the events file.
+struct CustomerRows {
+    /// The customer's rows (none when it is not asked for).
+    batches: Vec<RecordBatch>,
+    /// The file's latest event time.
+    last_event: Option<i64>,
+    /// The file's column names.
+    columns: Vec<String>,
+}
+
+/// The rows of customer `c` in the events file `bytes` (every column but `customer_index`;
+/// none for `None`), with the file's latest event time and its column names; `None` when the
+/// file lacks the exact statistics that choosing row groups and finding the latest event need.
+fn customer_rows(shown: &str, bytes: Vec<u8>, c: Option<u32>) -> Result<Option<CustomerRows>> {
     let fmt = |e: parquet::errors::ParquetError| Error::Format {
         source_name: shown.to_string(),
         format: "parquet",
@@ -112,7 +147,7 @@ fn customer_rows(shown: &str, bytes: Vec<u8>, c: u32) -> Result<Option<(Vec<Reco
         if !(s.min_is_exact() && s.max_is_exact()) {
             return Ok(None);
         }
-        if (lo as u32) <= c && c <= (hi as u32) {
+        if c.is_some_and(|c| (lo as u32) <= c && c <= (hi as u32)) {
             groups.push(g);
         }
         let Some(Statistics::Int64(t)) = rg.column(ti).statistics() else {
@@ -124,6 +159,14 @@ fn customer_rows(shown: &str, bytes: Vec<u8>, c: u32) -> Result<Option<(Vec<Reco
             None => {}
         }
     }
+    let columns = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let Some(c) = c else {
+        return Ok(Some(CustomerRows {
+            batches: Vec::new(),
+            last_event: last,
+            columns,
+        }));
+    };
     let index_only = ProjectionMask::leaves(builder.parquet_schema(), [ci]);
     let others = ProjectionMask::leaves(builder.parquet_schema(), (0..leaves.len()).filter(|&i| i != ci));
     let predicate = ArrowPredicateFn::new(index_only, move |batch: RecordBatch| {
@@ -144,7 +187,11 @@ fn customer_rows(shown: &str, bytes: Vec<u8>, c: u32) -> Result<Option<(Vec<Reco
     let batches = reader
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| fmt(e.into()))?;
-    Ok(Some((batches, last)))
+    Ok(Some(CustomerRows {
+        batches,
+        last_event: last,
+        columns,
+    }))
 }
 
 #[cfg(test)]

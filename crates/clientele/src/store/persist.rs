@@ -560,9 +560,14 @@ fn wanted(roles: Option<&[Role]>, role: Role) -> bool {
 /// The saved event columns of manifest `m` that `roles` want (as [`EventStore::open_columns`]
 /// reads them).
 pub(super) fn wanted_columns(m: &Manifest, roles: Option<&[Role]>) -> Vec<&'static str> {
+    wanted_among(&m.columns, roles)
+}
+
+/// The event columns among `present` (column names) that `roles` want, in canonical order.
+pub(super) fn wanted_among(present: &[String], roles: Option<&[Role]>) -> Vec<&'static str> {
     EVENT_COLUMNS
         .iter()
-        .filter(|(role, name)| wanted(roles, *role) && m.columns.iter().any(|c| c == name))
+        .filter(|(role, name)| wanted(roles, *role) && present.iter().any(|c| c == name))
         .map(|(_, name)| *name)
         .collect()
 }

@@ -307,11 +307,6 @@ pub(super) fn merge_roles(roles: Option<&[Role]>) -> Option<Vec<Role>> {
     })
 }
 
-/// The latest event of the whole store: the base's and every segment's.
-pub(super) fn last_event(m: &Manifest) -> Option<i64> {
-    m.segments.iter().map(|s| s.last_event).fold(m.last_event, Option::max)
-}
-
 /// `base` (the base store of manifest `m`, opened with `roles`) with every segment merged in.
 pub(super) fn with_segments(dir: &Path, m: &Manifest, base: EventStore, roles: Option<&[Role]>) -> Result<EventStore> {
     if m.segments.is_empty() {
@@ -363,10 +358,25 @@ pub(super) fn lookup(
     }
     // Merging orders ties by amount: read it for the merge, drop it after.
     let read = merge_roles(roles);
+    let found = EventStore::lookup_v2(dir, m, key, read.as_deref())?;
+    with_segments_found(dir, m, key, roles, found, wanted_columns(m, roles), m.last_event)
+}
+
+/// The one-customer store of `key` across the segments of manifest `m` and `found`, the
+/// base's (read with [`merge_roles`] of `roles`; `None`: not in the base), whose saved columns
+/// that `roles` want are `names` and whose latest event is `base_last`.
+pub(super) fn with_segments_found(
+    dir: &Path,
+    m: &Manifest,
+    key: super::KeyRef<'_>,
+    roles: Option<&[Role]>,
+    mut found: Option<EventStore>,
+    mut names: Vec<&'static str>,
+    base_last: Option<i64>,
+) -> Result<Option<EventStore>> {
+    let read = merge_roles(roles);
     let read = read.as_deref();
-    let mut found = EventStore::lookup_v2(dir, m, key, read)?;
     // The whole store's columns: a column only some parts have is null in the others.
-    let mut names = wanted_columns(m, roles);
     for seg in &m.segments {
         let (sdir, sm) = segment_manifest(dir, seg)?;
         names.extend(wanted_columns(&sm, roles));
@@ -383,7 +393,8 @@ pub(super) fn lookup(
     names.sort_unstable();
     names.dedup();
     let f = merge::merge(f, &merge::shape(&names, &m.purchase_type)?)?.project(roles);
-    Ok(Some(f.with_last_event(last_event(m))))
+    let last = m.segments.iter().map(|s| s.last_event).fold(base_last, Option::max);
+    Ok(Some(f.with_last_event(last)))
 }
 
 fn key_type_of(keys: &CustomerKeys) -> KeyType {
