@@ -3,7 +3,8 @@
 //!
 //! A Parquet-storage store keeps one `customers` file (the keys, in order) and one `events`
 //! file whose rows are ordered by `customer_index`. Its manifest checksums each file whole, so
-//! a lookup still reads and verifies both files' bytes; what it saves is the decoding. It
+//! a lookup still reads and verifies both files' bytes (the events file only when the keys
+//! hold the customer, or segments may); what it saves is the decoding. It
 //! finds the customer's index in the keys, keeps the row groups whose `customer_index`
 //! statistics can hold it, and decodes their other columns only where `customer_index`
 //! equals it (a row filter, with the page index to skip pages). The store's latest event,
@@ -52,19 +53,20 @@ pub(super) fn lookup_v1(
     if m.version != FORMAT_V1 || m.storage != StoreFormat::Parquet {
         return Ok(None);
     }
-    let path = dir.join(&events);
-    let (keys, bytes) = rayon::join(
-        || read_file(dir, &customers, m.storage, Some(customers_entry)).and_then(|b| read_keys(dir, &b)),
-        || read_parallel(&path).map_err(|e| Error::io(&path, e)),
-    );
-    let (keys, bytes) = (keys?, bytes?);
+    let keys = read_keys(dir, &read_file(dir, &customers, m.storage, Some(customers_entry))?)?;
     if keys.len() as u64 != m.num_customers {
         return Err(corrupt(dir, "customer counts differ from the manifest"));
     }
+    let c = keys.position(key);
+    if c.is_none() && m.segments.is_empty() {
+        // The keys answer: the events file is not read.
+        return Ok(Some(None));
+    }
+    let path = dir.join(&events);
+    let bytes = read_parallel(&path).map_err(|e| Error::io(&path, e))?;
     if let Some(why) = events_entry.mismatch(&bytes) {
         return Err(corrupt(dir, why));
     }
-    let c = keys.position(key);
     let shown = path.display().to_string();
     let read = crate::error::guard_decode(&shown, "parquet", || customer_rows(&shown, bytes, c))?;
     let Some(rows) = read else {
@@ -306,5 +308,8 @@ mod tests {
         let key = full.customer_keys().get(3).unwrap();
         let e = EventStore::open_customer(dir.path(), key, None, &par()).unwrap_err();
         assert!(matches!(e, Error::CorruptStore { .. }), "{e}");
+        // A key the (verified) customers file does not hold is answered without the events.
+        let absent = EventStore::open_customer(dir.path(), KeyRef::Int(2), None, &par()).unwrap();
+        assert!(absent.is_none());
     }
 }
