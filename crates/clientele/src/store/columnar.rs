@@ -42,8 +42,14 @@ pub(crate) enum BlockKind {
     Dictionary,
     /// A record batch of `rows` rows.
     Batch,
-    /// The footer (schema and block index) with the trailing length and magic.
+    /// The footer (schema and block index) with the trailing length and magic; in a
+    /// Parquet events file, everything after the last row group (page indexes, file metadata,
+    /// length and magic).
     Footer,
+    /// The leading magic of a Parquet events file.
+    Head,
+    /// One row group of a Parquet events file (`rows` rows): all its column chunks.
+    RowGroup,
 }
 
 impl BlockKind {
@@ -52,6 +58,8 @@ impl BlockKind {
             BlockKind::Dictionary => "dictionary",
             BlockKind::Batch => "batch",
             BlockKind::Footer => "footer",
+            BlockKind::Head => "head",
+            BlockKind::RowGroup => "row_group",
         }
     }
 }
@@ -285,8 +293,8 @@ pub(crate) fn encode(batch: &RecordBatch, block_rows: usize) -> Result<(Vec<u8>,
     Ok((bytes, blocks))
 }
 
-/// Reads bytes `range` of `file`, verified against `entry`.
-fn read_block(file: &mut File, path: &Path, entry: &BlockEntry) -> Result<Vec<u8>> {
+/// Reads the bytes of block `entry` of `file`, verified against `entry`.
+pub(crate) fn read_block(file: &mut File, path: &Path, entry: &BlockEntry) -> Result<Vec<u8>> {
     let corrupt = |message: String| Error::CorruptStore {
         path: path.to_path_buf(),
         message,

@@ -26,11 +26,14 @@ pub(super) struct Found {
     pub events: usize,
 }
 
-/// Records in the customers file's batch blocks their first key and their events (`counts`
-/// holds each customer's events, in key order).
+/// Records in the customers file's batch blocks (row groups, in a Parquet file) their first
+/// key and their events (`counts` holds each customer's events, in key order).
 pub(super) fn index_customer_blocks(blocks: &mut [BlockEntry], keys: &CustomerKeys, counts: &[u32]) {
     let mut start = 0usize;
-    for b in blocks.iter_mut().filter(|b| b.kind == BlockKind::Batch) {
+    for b in blocks
+        .iter_mut()
+        .filter(|b| matches!(b.kind, BlockKind::Batch | BlockKind::RowGroup))
+    {
         let rows = usize::try_from(b.rows).unwrap_or(usize::MAX);
         let end = start.saturating_add(rows).min(counts.len());
         b.first_key = keys.get(start).map(|k| match k {
@@ -70,6 +73,25 @@ impl<'a> Probe<'a> {
     }
 }
 
+/// The block, among blocks of sorted keys whose first keys are `firsts`, whose key range can
+/// hold `key`: the last whose first key is at most it; `None` when the key sorts before them
+/// all or is of no kind the keys can hold (one comparison per block, which also checks that
+/// the first keys are all of one kind).
+///
+/// # Errors
+/// What is wrong with the index, when its first keys mix integer and string keys.
+pub(super) fn block_for(firsts: &[&BlockKey], key: KeyRef<'_>) -> std::result::Result<Option<usize>, &'static str> {
+    let Some(probe) = firsts.first().and_then(|k| Probe::new(key, k)) else {
+        return Ok(None);
+    };
+    let mut after = Vec::with_capacity(firsts.len());
+    for k in firsts {
+        after.push(probe.cmp_block(k).ok_or("mixes integer and string keys")? != Ordering::Greater);
+    }
+    // The last block whose first key is at most the probe (the flags are true, then false).
+    Ok(after.iter().take_while(|&&le| le).count().checked_sub(1))
+}
+
 /// Finds `key` in the version 2 store (base or segment) of manifest `m` in `dir`; `None` when
 /// the store does not hold it. With a block index in the manifest only the footer and one
 /// batch of the customers file are read (and verified); otherwise the whole file.
@@ -92,16 +114,8 @@ pub(super) fn find_customer(dir: &Path, m: &Manifest, key: KeyRef<'_>) -> Result
     if rows != m.num_customers || events != m.num_events {
         return Err(bad("does not add up to the store's customers and events"));
     }
-    let Some(probe) = index.first().and_then(|(k, _)| Probe::new(key, k)) else {
-        return Ok(None);
-    };
-    let mut after = Vec::with_capacity(index.len());
-    for (k, _) in &index {
-        after.push(probe.cmp_block(k).ok_or_else(|| bad("mixes integer and string keys"))? != Ordering::Greater);
-    }
-    // The last block whose first key is at most the probe (the flags are true, then false).
-    let at = after.iter().take_while(|&&le| le).count();
-    let Some(b) = at.checked_sub(1) else {
+    let firsts: Vec<&BlockKey> = index.iter().map(|&(k, _)| k).collect();
+    let Some(b) = block_for(&firsts, key).map_err(&bad)? else {
         return Ok(None);
     };
     let to_usize = |v: u64| usize::try_from(v).map_err(|_| bad("is beyond memory"));

@@ -23,6 +23,7 @@ mod keys;
 mod lookup;
 mod lookup_parquet;
 mod merge;
+mod parquet_blocks;
 mod persist;
 mod rollup;
 mod rollup_open;

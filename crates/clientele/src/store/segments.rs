@@ -409,9 +409,7 @@ fn key_type_of(keys: &CustomerKeys) -> KeyType {
 /// saved without that index, from its keys.
 fn key_type_in(dir: &Path, m: &Manifest) -> Result<KeyType> {
     let (_, entry) = m.file("customers");
-    let first = entry
-        .filter(|_| m.version == FORMAT_V2)
-        .and_then(|e| e.blocks.iter().find_map(|b| b.first_key.as_ref()));
+    let first = entry.and_then(|e| e.blocks.iter().find_map(|b| b.first_key.as_ref()));
     Ok(match first {
         Some(BlockKey::Int(_)) => KeyType::Int,
         Some(BlockKey::Str(_)) => KeyType::String,
