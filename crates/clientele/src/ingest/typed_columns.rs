@@ -3,8 +3,6 @@
 //! Each view is built once per batch from whatever Arrow type the input has (see the table in
 //! [`crate::ingest`]); the row loop in [`super::normalize`] then asks each view for row `i`.
 
-use std::collections::HashMap;
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Date64Type, Int32Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
@@ -15,7 +13,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
 use crate::ingest::RejectReason;
-use crate::store::batch::DictCol;
+use crate::store::batch::{DictCol, StrCodes};
 use crate::time::{MICROS_PER_DAY, TimeParser};
 
 /// Where a column's values come from.
@@ -105,32 +103,29 @@ impl StrView {
 /// Interns strings of one batch into a local [`DictCol`] (lookups by `&str` allocate nothing).
 #[derive(Default)]
 pub(crate) struct LocalInterner {
-    map: HashMap<String, u32>,
-    out: DictCol,
+    strings: StrCodes,
+    codes: Vec<u32>,
 }
 
 impl LocalInterner {
     /// The local code of `s`, interning it on first sight.
     #[inline]
     pub fn code(&mut self, s: &str) -> u32 {
-        if let Some(&c) = self.map.get(s) {
-            return c;
-        }
-        let c = self.out.values.len() as u32;
-        self.map.insert(s.to_string(), c);
-        self.out.values.push(s.to_string());
-        c
+        self.strings.code(s)
     }
 
     /// Appends a row's code.
     #[inline]
     pub fn push_code(&mut self, code: u32) {
-        self.out.codes.push(code);
+        self.codes.push(code);
     }
 
     /// The finished local dictionary column.
     pub fn finish(self) -> DictCol {
-        self.out
+        DictCol {
+            values: self.strings.into_values(),
+            codes: self.codes,
+        }
     }
 }
 

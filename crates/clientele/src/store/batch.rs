@@ -6,6 +6,54 @@ use serde::{Deserialize, Serialize};
 /// The code of a null entry in a [`DictCol`].
 pub(crate) const NULL_CODE: u32 = u32::MAX;
 
+/// Distinct strings in first-seen order, each found again by a hash table of their codes:
+/// one allocation per distinct string, none per lookup. The hasher has fixed seeds, so the
+/// work (and every code, which follows first sight alone) is the same from run to run.
+#[derive(Debug, Clone)]
+pub(crate) struct StrCodes {
+    table: hashbrown::HashTable<u32>,
+    hasher: ahash::RandomState,
+    values: Vec<String>,
+}
+
+impl Default for StrCodes {
+    fn default() -> Self {
+        StrCodes {
+            table: hashbrown::HashTable::new(),
+            hasher: ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl StrCodes {
+    /// The code of `s`, interned on first sight.
+    #[inline]
+    pub fn code(&mut self, s: &str) -> u32 {
+        let StrCodes { table, hasher, values } = self;
+        let h = hasher.hash_one(s);
+        if let Some(&c) = table.find(h, |&c| values.get(c as usize).is_some_and(|v| v == s)) {
+            return c;
+        }
+        let c = values.len() as u32;
+        values.push(s.to_owned());
+        table.insert_unique(h, c, |&j| {
+            hasher.hash_one(values.get(j as usize).map_or("", String::as_str))
+        });
+        c
+    }
+
+    /// The strings, by code.
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    /// The strings, by code, without the table.
+    pub fn into_values(self) -> Vec<String> {
+        self.values
+    }
+}
+
 /// A string column as a local dictionary: distinct values and one code per row.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DictCol {
@@ -100,5 +148,37 @@ pub(crate) struct NormalizedBatch {
 impl NormalizedBatch {
     pub fn len(&self) -> usize {
         self.time.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+    use super::*;
+
+    #[test]
+    fn strings_get_codes_in_first_seen_order_through_every_rehash() {
+        let mut s = StrCodes::default();
+        // 100,000 distinct strings (the table grows many times), each seen three times.
+        let text = |i: u32| format!("c{}", i.wrapping_mul(2_654_435_761) % 1_000_003);
+        let n = 100_000u32;
+        let mut distinct = std::collections::HashMap::new();
+        let mut expected = Vec::new();
+        for round in 0..3 {
+            for i in 0..n {
+                let t = text(i);
+                let next = distinct.len() as u32;
+                let want = *distinct.entry(t.clone()).or_insert(next);
+                if round == 0 && want == next {
+                    expected.push(t.clone());
+                }
+                assert_eq!(s.code(&t), want, "{t}");
+            }
+        }
+        assert_eq!(s.code(""), distinct.len() as u32);
+        assert_eq!(s.code(""), distinct.len() as u32);
+        expected.push(String::new());
+        assert_eq!(s.values(), &expected[..]);
+        assert_eq!(s.clone().into_values(), expected);
     }
 }

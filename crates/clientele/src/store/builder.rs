@@ -12,12 +12,10 @@
 //!    (rows equal in all three keep their input order);
 //! 4. every column is gathered through that permutation in parallel.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 
 use super::EventStore;
-use super::batch::{DictCol, NULL_CODE};
+use super::batch::{DictCol, NULL_CODE, StrCodes};
 use super::batch::{KeyCol, NormalizedBatch};
 use super::batch::{KeyType, KeyTyping};
 use super::columns::StoreColumns;
@@ -27,19 +25,17 @@ use crate::error::{Error, Result};
 /// A store-wide string dictionary.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
-    map: HashMap<String, u32>,
-    values: Vec<String>,
+    strings: StrCodes,
 }
 
 impl Interner {
     fn code(&mut self, s: &str) -> u32 {
-        if let Some(&c) = self.map.get(s) {
-            return c;
-        }
-        let c = self.values.len() as u32;
-        self.map.insert(s.to_string(), c);
-        self.values.push(s.to_string());
-        c
+        self.strings.code(s)
+    }
+
+    /// The strings, by code.
+    fn values(&self) -> &[String] {
+        self.strings.values()
     }
 
     /// Appends `local`'s rows to `codes`, translating local codes to store-wide ones.
@@ -299,7 +295,7 @@ impl StoreBuilder {
             // Integer keys after all, if every string parses (as pandas would read them).
             let parsed: Option<Vec<i64>> = self
                 .str_dict
-                .values
+                .values()
                 .iter()
                 .map(|s| s.trim().parse::<i64>().ok())
                 .collect();
@@ -312,7 +308,7 @@ impl StoreBuilder {
                 self.any_str = false;
             } else {
                 // say which keys kept the column text (dictionary order: first appearance)
-                for v in &self.str_dict.values {
+                for v in self.str_dict.values() {
                     if v.trim().parse::<i64>().is_err() {
                         non_integer_keys += 1;
                         if examples.len() < KeyTyping::EXAMPLES {
@@ -324,7 +320,7 @@ impl StoreBuilder {
         }
         // 1. customer ranks
         let (ranks, keys) = if self.any_str {
-            let (order, remap) = sorted_order(&self.str_dict.values);
+            let (order, remap) = sorted_order(self.str_dict.values());
             let ranks: Vec<u32> = self
                 .str_keys
                 .par_iter()
@@ -332,7 +328,7 @@ impl StoreBuilder {
                 .collect();
             let used = order
                 .iter()
-                .map(|&i| self.str_dict.values.get(i).map(String::as_str).unwrap_or_default());
+                .map(|&i| self.str_dict.values().get(i).map(String::as_str).unwrap_or_default());
             (ranks, CustomerKeys::Str(used.collect::<Vec<_>>().into()))
         } else {
             let (ranks, sorted) = rank_ints(&self.int_keys);
@@ -340,22 +336,22 @@ impl StoreBuilder {
         };
         let num_customers = keys.len();
         // 2. sorted dictionaries
-        let types = finalize_dict(&mut self.event_type, &self.type_dict.values);
+        let types = finalize_dict(&mut self.event_type, self.type_dict.values());
         let channel = self
             .channel
             .codes
             .as_mut()
-            .map(|c| finalize_dict(c, &self.channel.dict.values));
+            .map(|c| finalize_dict(c, self.channel.dict.values()));
         let product = self
             .product
             .codes
             .as_mut()
-            .map(|c| finalize_dict(c, &self.product.dict.values));
+            .map(|c| finalize_dict(c, self.product.dict.values()));
         let campaign = self
             .campaign_id
             .codes
             .as_mut()
-            .map(|c| finalize_dict(c, &self.campaign_id.dict.values));
+            .map(|c| finalize_dict(c, self.campaign_id.dict.values()));
         // 3. counting sort by customer, then time order within each customer
         let mut offsets = vec![0usize; num_customers + 1];
         for &r in &ranks {
