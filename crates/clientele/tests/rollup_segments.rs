@@ -4,7 +4,8 @@
 //! or several, a segment bringing new customers and new event types), so `rfm` and the
 //! summary answer from the rollups before any `compact`, byte for byte as from the events.
 //! Appends whose purchase periods interleave with earlier ones keep an exact purchase rollup;
-//! the activity rollup then declines, and the summary reads the events.
+//! up to 256 such customers have their period totals recounted from their events, and with
+//! more the activity rollup declines and the summary reads the events.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
@@ -226,7 +227,8 @@ fn a_segment_with_new_event_types_and_customers_merges_its_counts_in() {
 #[test]
 fn interleaved_appends_keep_the_purchase_rollup_and_the_summary_reads_the_events() {
     let tmp = tempfile::tempdir().unwrap();
-    let all = generated(600, 5);
+    // More customers than are recounted (256) interleave.
+    let all = generated(2000, 5);
     let whole = ingest(&all);
     let whole_dir = tmp.path().join("whole");
     whole.save(&whole_dir, StoreFormat::Ipc).unwrap();
@@ -247,6 +249,62 @@ fn interleaved_appends_keep_the_purchase_rollup_and_the_summary_reads_the_events
     let run = customer_summary_all(&source, &cfg, &par()).unwrap();
     assert!(!run.from_rollup, "the events answer");
     assert_eq!(run.summary.table(), &summarize(&whole, &cfg, &par()).unwrap());
+}
+
+#[test]
+fn a_few_customers_appended_out_of_order_are_recounted_and_the_summary_keeps_the_rollups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = generated(300, 7);
+    let whole = ingest(&all);
+    let whole_dir = tmp.path().join("whole");
+    whole.save(&whole_dir, StoreFormat::Ipc).unwrap();
+    let t = times(&all);
+    let ty = types(&all);
+    let ids = all
+        .column_by_name("customer_id")
+        .unwrap()
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec();
+    let mut sorted = t.clone();
+    sorted.sort_unstable();
+    let cut = sorted[sorted.len() / 2];
+    // Customers whose id is a multiple of 40 keep every other later row in the base: their
+    // purchase days on the two sides interleave. Everyone else is cut in time order.
+    let late = |i: usize| ids[i] % 40 == 0 && i.is_multiple_of(2);
+    let base = |i: usize| t[i] < cut || late(i);
+    // Three parts: the rows in time order before the cut with the late ones, then the rest
+    // split in two at a later time (a customer can interleave with both segments).
+    let later = sorted[sorted.len() * 3 / 4];
+    let parts = [
+        rows(&all, base),
+        rows(&all, |i| !base(i) && t[i] < later),
+        rows(&all, |i| !base(i) && t[i] >= later),
+    ];
+    // Some customers' purchase days do interleave: a base purchase after a segment's first.
+    let mut late_ids: Vec<i64> = ids.iter().copied().filter(|c| c % 40 == 0).collect();
+    late_ids.sort_unstable();
+    late_ids.dedup();
+    let interleaving = late_ids
+        .iter()
+        .filter(|c| {
+            let bought = |keep: &dyn Fn(usize) -> bool| -> Vec<i64> {
+                (0..t.len())
+                    .filter(|&i| ids[i] == **c && ty[i] == "purchase" && keep(i))
+                    .map(|i| t[i] / DAY)
+                    .collect()
+            };
+            let (a, b) = (bought(&base), bought(&|i| !base(i)));
+            match (a.iter().max(), b.iter().min(), b.iter().max(), a.iter().min()) {
+                (Some(la), Some(fb), Some(lb), Some(fa)) => la > fb && lb > fa,
+                _ => false,
+            }
+        })
+        .count();
+    assert!((1..=256).contains(&interleaving), "{interleaving}");
+    let dir = tmp.path().join("late");
+    appended(&dir, &parts);
+    check_merged(&dir, &whole_dir, &whole, "a few late customers");
 }
 
 #[test]

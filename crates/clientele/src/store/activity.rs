@@ -25,9 +25,10 @@
 //! with purchases on both sides counts once), but they do when one side's purchase periods
 //! all come before the other's, which the purchase rollups' first and last purchases tell:
 //! the counts add, less one when the earlier side's last period is the later side's first.
-//! That is the case of events appended in time order. A customer whose periods interleave
-//! (events appended out of order) leaves the merged rollup undefined, and the kernels read
-//! the events instead.
+//! That is the case of events appended in time order. The period totals of a customer whose
+//! periods interleave (events appended out of order) are recounted from that customer's
+//! events ([`ActivityRollup::recount`], a point lookup each); with too many such customers
+//! the merged rollup is not used and the kernels read the events instead.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -174,9 +175,10 @@ impl ActivityRollup {
 
     /// The totals of the union of this rollup's customers and `other`'s (`keys`, with each
     /// key's place on either side in `pairs`), given each side's purchase rollup (`mine`,
-    /// `theirs`, aligned with its keys) for its customers' first and last purchases; `None`
-    /// when some customer's purchase periods on the two sides interleave (see the
-    /// [module docs](self)).
+    /// `theirs`, aligned with its keys) for its customers' first and last purchases, with the
+    /// rows of the customers whose purchase periods on the two sides interleave: their period
+    /// totals cannot be merged from totals (see the [module docs](self)) and are left at zero,
+    /// to be [recounted](Self::recount) from their events.
     pub(super) fn merged(
         &self,
         mine: &PurchaseRollup,
@@ -184,7 +186,7 @@ impl ActivityRollup {
         theirs: &PurchaseRollup,
         keys: CustomerKeys,
         pairs: &[Pair],
-    ) -> Option<ActivityRollup> {
+    ) -> (ActivityRollup, Vec<usize>) {
         use rayon::prelude::*;
         let (types, ma, mb) = union_dict(&self.types, &other.types);
         let bought = |r: &PurchaseRollup, i: usize| r.customers().get(i).copied().unwrap_or_default();
@@ -204,12 +206,13 @@ impl ActivityRollup {
             })
             .collect();
         let mut periods: [Vec<PeriodTotals>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        let mut interleaved = Vec::new();
         for (k, ((kind, ..), merged)) in KINDS.iter().zip(periods.iter_mut()).enumerate() {
             let (pa, pb) = (self.periods.get(k), other.periods.get(k));
             let totals =
                 |p: Option<&Vec<PeriodTotals>>, i: usize| p.and_then(|v| v.get(i)).copied().unwrap_or_default();
-            // `None` as soon as one customer's periods interleave.
-            *merged = pairs
+            // `None` where a customer's periods interleave.
+            let totals: Vec<Option<PeriodTotals>> = pairs
                 .par_iter()
                 .map(|p| match (p.a, p.b) {
                     (Some(i), Some(j)) => merge_periods(
@@ -221,8 +224,13 @@ impl ActivityRollup {
                     (None, Some(j)) => Some(totals(pb, j)),
                     (None, None) => Some(PeriodTotals::default()),
                 })
-                .collect::<Option<Vec<_>>>()?;
+                .collect();
+            interleaved.extend(totals.iter().enumerate().filter(|(_, t)| t.is_none()).map(|(r, _)| r));
+            *merged = totals.into_iter().map(Option::unwrap_or_default).collect();
         }
+        // (Interleaved in weeks or months implies in days: the same rows, once.)
+        interleaved.sort_unstable();
+        interleaved.dedup();
         // Each type's counts: the sum of its column on either side (absent on a side: 0).
         let counts = (0..types.len())
             .into_par_iter()
@@ -235,14 +243,27 @@ impl ActivityRollup {
                     .collect()
             })
             .collect();
-        Some(ActivityRollup {
+        let merged = ActivityRollup {
             keys,
             first_event,
             last_event,
             periods,
             counts,
             types,
-        })
+        };
+        (merged, interleaved)
+    }
+
+    /// Sets the period totals of row `row` to those of the one-customer store `one` (that
+    /// customer's events from every part of the store), for a customer whose periods
+    /// [`merged`](Self::merged) could not merge.
+    pub(super) fn recount(&mut self, row: usize, one: &EventStore) {
+        let totals = customer_totals(one, 0, 0);
+        for (k, column) in self.periods.iter_mut().enumerate() {
+            if let (Some(slot), Some(t)) = (column.get_mut(row), totals.periods.get(k)) {
+                *slot = *t;
+            }
+        }
     }
 
     /// The totals as the rollup file's columns.

@@ -11,10 +11,11 @@ use std::path::Path;
 use super::activity::{ACTIVITY, ActivityRollup};
 use super::persist::{FORMAT_V2, Manifest, corrupt, read_customers_v2, read_file, read_manifest};
 use super::rollup::{PurchaseRollup, ROLLUP};
-use super::segments::segment_manifest;
-use super::{EventStore, merge};
+use super::segments::{self, segment_manifest};
+use super::{EventStore, KeyRef, merge};
 use crate::error::Result;
 use crate::exec::Parallelism;
+use crate::schema::Role;
 
 /// The rollups of one part of a store.
 type Rollups = (PurchaseRollup, Option<ActivityRollup>);
@@ -36,9 +37,10 @@ impl EventStore {
     /// The activity rollup saved with the store in `dir` (see [`ActivityRollup`]), with the
     /// purchase rollup it completes; a store with appended segments gives those of the base and
     /// every segment together. `None` when the store has either not (a Parquet-storage or older
-    /// store), or when appended events interleave with earlier ones so that a customer's
-    /// distinct purchase periods cannot be merged (see [`ActivityRollup`]'s docs): the events
-    /// answer then.
+    /// store), or when the appended purchases of more than 256 customers interleave with
+    /// earlier ones so that their distinct purchase periods cannot be merged (see
+    /// [`ActivityRollup`]'s docs; up to 256 such customers are recounted from their events,
+    /// one point lookup each): the events answer then.
     ///
     /// # Errors
     /// As [`open`](Self::open), for the manifests, the customers files and the rollup files.
@@ -66,6 +68,8 @@ fn rollups_in(dir: &Path, m: &Manifest, activity: bool) -> Result<Option<Rollups
     let Some((mut purchases, mut active)) = read_part(dir, m, activity)? else {
         return Ok(None);
     };
+    // The customers whose purchase periods interleave across parts, to recount.
+    let mut late: Vec<OwnedKey> = Vec::new();
     for seg in &m.segments {
         let (sdir, sm) = segment_manifest(dir, seg)?;
         let Some((p, a)) = read_part(&sdir, &sm, activity && active.is_some())? else {
@@ -74,10 +78,21 @@ fn rollups_in(dir: &Path, m: &Manifest, activity: bool) -> Result<Option<Rollups
         let (keys, pairs) = merge::merge_keys(purchases.keys(), p.keys())
             .map_err(|e| corrupt(dir, format!("segment {}: {e}", seg.name)))?;
         active = match (&active, &a) {
-            (Some(mine), Some(theirs)) => mine.merged(&purchases, theirs, &p, keys.clone(), &pairs),
+            (Some(mine), Some(theirs)) => {
+                let (merged, rows) = mine.merged(&purchases, theirs, &p, keys.clone(), &pairs);
+                late.extend(rows.into_iter().filter_map(|r| keys.get(r).map(OwnedKey::of)));
+                (late.len() <= RECOUNT_MAX).then_some(merged)
+            }
             _ => None,
         };
         purchases = purchases.merged(&p, keys, &pairs);
+    }
+    if let Some(a) = active.as_mut() {
+        late.sort_unstable();
+        late.dedup();
+        for key in &late {
+            recount(dir, m, a, key.as_ref())?;
+        }
     }
     let expected = m.num_customers + m.segments.iter().map(|s| s.new_customers).sum::<u64>();
     if purchases.keys().len() as u64 != expected {
@@ -90,6 +105,51 @@ fn rollups_in(dir: &Path, m: &Manifest, activity: bool) -> Result<Option<Rollups
         ));
     }
     Ok(Some((purchases, active)))
+}
+
+/// At most this many customers whose appended purchases interleave with earlier ones are
+/// recounted from their events; beyond, the activity rollup is not used and the events answer.
+/// A recount is a point lookup, about 2 ms on the 1M-customer store (100 customers added 0.2 s
+/// to the summary), so 256 cost about what reading the events instead adds (0.8 s).
+const RECOUNT_MAX: usize = 256;
+
+/// A customer key held apart from its store.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum OwnedKey {
+    Int(i64),
+    Str(String),
+}
+
+impl OwnedKey {
+    fn of(key: KeyRef<'_>) -> Self {
+        match key {
+            KeyRef::Int(k) => OwnedKey::Int(k),
+            KeyRef::Str(s) => OwnedKey::Str(s.to_string()),
+        }
+    }
+
+    fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            OwnedKey::Int(k) => KeyRef::Int(*k),
+            OwnedKey::Str(s) => KeyRef::Str(s),
+        }
+    }
+}
+
+/// Recounts the period totals of customer `key` in the merged activity rollup `a` of the store
+/// in `dir` (manifest `m`) from its events in every part.
+fn recount(dir: &Path, m: &Manifest, a: &mut ActivityRollup, key: KeyRef<'_>) -> Result<()> {
+    let missing = || {
+        corrupt(
+            dir,
+            format!("customer {key}, in the merged rollups, is not in the store"),
+        )
+    };
+    let row = a.keys().position(key).ok_or_else(missing)?;
+    let roles = [Role::EventTime, Role::EventType, Role::Amount];
+    let one = segments::lookup(dir, m, key, Some(&roles))?.ok_or_else(missing)?;
+    a.recount(row as usize, &one);
+    Ok(())
 }
 
 /// The rollups of one part (the base or a segment, whose own segments are not looked at):
