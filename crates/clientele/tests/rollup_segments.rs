@@ -59,6 +59,17 @@ fn rows(batch: &RecordBatch, keep: impl Fn(usize) -> bool) -> RecordBatch {
     filter_record_batch(batch, &mask).unwrap()
 }
 
+/// Generated events of `customers` (seed `seed`), their store, and that store saved in
+/// `whole/` of a new temporary directory.
+fn saved_whole(customers: u64, seed: u64) -> (tempfile::TempDir, RecordBatch, EventStore, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = generated(customers, seed);
+    let whole = ingest(&all);
+    let whole_dir = tmp.path().join("whole");
+    whole.save(&whole_dir, StoreFormat::Ipc).unwrap();
+    (tmp, all, whole, whole_dir)
+}
+
 /// A store saved from `parts[0]` with each later part appended as a segment.
 fn appended(dir: &Path, parts: &[RecordBatch]) {
     ingest(&parts[0]).save(dir, StoreFormat::Ipc).unwrap();
@@ -151,11 +162,7 @@ fn check_merged(dir: &Path, whole_dir: &Path, whole: &EventStore, what: &str) {
 
 #[test]
 fn appends_in_time_order_keep_both_rollups_exact() {
-    let tmp = tempfile::tempdir().unwrap();
-    let all = generated(1200, 31);
-    let whole = ingest(&all);
-    let whole_dir = tmp.path().join("whole");
-    whole.save(&whole_dir, StoreFormat::Ipc).unwrap();
+    let (tmp, all, whole, whole_dir) = saved_whole(1200, 31);
     let t = times(&all);
     let (lo, hi) = (*t.iter().min().unwrap(), *t.iter().max().unwrap());
     let day0 = lo.div_euclid(DAY) * DAY;
@@ -190,11 +197,7 @@ fn appends_in_time_order_keep_both_rollups_exact() {
 
 #[test]
 fn a_segment_with_new_event_types_and_customers_merges_its_counts_in() {
-    let tmp = tempfile::tempdir().unwrap();
-    let all = generated(900, 7);
-    let whole = ingest(&all);
-    let whole_dir = tmp.path().join("whole");
-    whole.save(&whole_dir, StoreFormat::Ipc).unwrap();
+    let (tmp, all, whole, whole_dir) = saved_whole(900, 7);
     let (t, ty) = (times(&all), types(&all));
     let ids = all
         .column_by_name("customer_id")
@@ -226,12 +229,8 @@ fn a_segment_with_new_event_types_and_customers_merges_its_counts_in() {
 
 #[test]
 fn interleaved_appends_keep_the_purchase_rollup_and_the_summary_reads_the_events() {
-    let tmp = tempfile::tempdir().unwrap();
     // More customers than are recounted (256) interleave.
-    let all = generated(2000, 5);
-    let whole = ingest(&all);
-    let whole_dir = tmp.path().join("whole");
-    whole.save(&whole_dir, StoreFormat::Ipc).unwrap();
+    let (tmp, all, whole, whole_dir) = saved_whole(2000, 5);
     // Every other row in the segment: customers' purchase days alternate between the parts.
     let dir = tmp.path().join("interleaved");
     appended(&dir, &[rows(&all, |i| i % 2 == 0), rows(&all, |i| i % 2 == 1)]);
@@ -253,11 +252,7 @@ fn interleaved_appends_keep_the_purchase_rollup_and_the_summary_reads_the_events
 
 #[test]
 fn a_few_customers_appended_out_of_order_are_recounted_and_the_summary_keeps_the_rollups() {
-    let tmp = tempfile::tempdir().unwrap();
-    let all = generated(300, 7);
-    let whole = ingest(&all);
-    let whole_dir = tmp.path().join("whole");
-    whole.save(&whole_dir, StoreFormat::Ipc).unwrap();
+    let (tmp, all, whole, whole_dir) = saved_whole(300, 7);
     let t = times(&all);
     let ty = types(&all);
     let ids = all
