@@ -45,6 +45,15 @@ fn times(batch: &RecordBatch) -> Vec<i64> {
         .to_vec()
 }
 
+fn ids(batch: &RecordBatch) -> Vec<i64> {
+    batch
+        .column_by_name("customer_id")
+        .unwrap()
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec()
+}
+
 fn types(batch: &RecordBatch) -> Vec<String> {
     let c = batch.column_by_name("event_type").unwrap();
     c.as_string::<i32>()
@@ -199,12 +208,7 @@ fn appends_in_time_order_keep_both_rollups_exact() {
 fn a_segment_with_new_event_types_and_customers_merges_its_counts_in() {
     let (tmp, all, whole, whole_dir) = saved_whole(900, 7);
     let (t, ty) = (times(&all), types(&all));
-    let ids = all
-        .column_by_name("customer_id")
-        .unwrap()
-        .as_primitive::<Int64Type>()
-        .values()
-        .to_vec();
+    let ids = ids(&all);
     let cut = {
         let mut s = t.clone();
         s.sort_unstable();
@@ -255,12 +259,7 @@ fn a_few_customers_appended_out_of_order_are_recounted_and_the_summary_keeps_the
     let (tmp, all, whole, whole_dir) = saved_whole(300, 7);
     let t = times(&all);
     let ty = types(&all);
-    let ids = all
-        .column_by_name("customer_id")
-        .unwrap()
-        .as_primitive::<Int64Type>()
-        .values()
-        .to_vec();
+    let ids = ids(&all);
     let mut sorted = t.clone();
     sorted.sort_unstable();
     let cut = sorted[sorted.len() / 2];
