@@ -100,6 +100,17 @@ pub(crate) enum BlockKey {
     Str(String),
 }
 
+impl BlockKey {
+    /// Whether `key` (a block's first key as read) is this recorded first key.
+    pub fn is(&self, key: Option<super::KeyRef<'_>>) -> bool {
+        match (key, self) {
+            (Some(super::KeyRef::Int(a)), BlockKey::Int(k)) => a == *k,
+            (Some(super::KeyRef::Str(a)), BlockKey::Str(k)) => a == k,
+            _ => false,
+        }
+    }
+}
+
 impl BlockEntry {
     /// The line this block adds to the manifest's binding checksum.
     pub fn binding_line(&self) -> String {

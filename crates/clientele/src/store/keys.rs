@@ -19,6 +19,33 @@ pub enum KeyRef<'a> {
     Str(&'a str),
 }
 
+/// A customer key value, owned (held apart from its store).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum OwnedKey {
+    /// An integer key.
+    Int(i64),
+    /// A string key.
+    Str(String),
+}
+
+impl OwnedKey {
+    /// The owned copy of `key`.
+    pub fn of(key: KeyRef<'_>) -> Self {
+        match key {
+            KeyRef::Int(k) => OwnedKey::Int(k),
+            KeyRef::Str(s) => OwnedKey::Str(s.to_string()),
+        }
+    }
+
+    /// The key, borrowed.
+    pub fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            OwnedKey::Int(k) => KeyRef::Int(*k),
+            OwnedKey::Str(s) => KeyRef::Str(s),
+        }
+    }
+}
+
 impl std::fmt::Display for KeyRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -125,11 +125,7 @@ pub(super) fn find_customer(dir: &Path, m: &Manifest, key: KeyRef<'_>) -> Result
     let read = columnar::read_rows(&dir.join(&name), &entry.blocks, row_start..row_start + block_rows)?;
     let (keys, counts) = customers_of(dir, &read)?;
     let (first, block_events) = index.get(b).copied().ok_or_else(|| bad("is short"))?;
-    let first_matches = match (keys.get(0), first) {
-        (Some(KeyRef::Int(a)), BlockKey::Int(k)) => a == *k,
-        (Some(KeyRef::Str(a)), BlockKey::Str(k)) => a == k,
-        _ => false,
-    };
+    let first_matches = first.is(keys.get(0));
     let sum: u64 = counts.iter().map(|&n| u64::from(n)).sum();
     if keys.len() != block_rows || !first_matches || sum != block_events {
         return Err(bad(&format!("differs from block {b} of the customers file")));

@@ -150,11 +150,7 @@ fn find_key(
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| parquet_error(&path, e.into()))?;
     let keys = read_keys(dir, &batches)?;
-    let first_matches = match (keys.get(0), first) {
-        (Some(KeyRef::Int(a)), BlockKey::Int(k)) => a == *k,
-        (Some(KeyRef::Str(a)), BlockKey::Str(k)) => a == k,
-        _ => false,
-    };
+    let first_matches = first.is(keys.get(0));
     if keys.len() as u64 != block.rows || !first_matches {
         return Err(bad(&format!("differs from row group {index} of {name}")));
     }

@@ -39,6 +39,7 @@ pub use activity::{ActivityRollup, PeriodKind, PeriodTotals};
 pub use batch::{KeyType, KeyTyping};
 pub(crate) use builder::StoreBuilder;
 pub use columns::StoreColumns;
+pub(crate) use keys::OwnedKey;
 pub use keys::{CustomerKeys, KeyIndex, KeyRef};
 pub use persist::StoreFormat;
 pub(crate) use rollup::rollup_covers;

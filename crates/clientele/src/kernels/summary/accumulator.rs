@@ -18,14 +18,9 @@ use super::state::CustomerState;
 use crate::error::{Error, Result};
 use crate::ingest::normalize::{RowNumbers, normalize};
 use crate::ingest::{IngestConfig, IngestOptions, KeyType};
+use crate::store::OwnedKey;
 use crate::store::batch::KeyCol;
 use crate::store::batch::NULL_CODE;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(super) enum OwnedKey {
-    Int(i64),
-    Str(String),
-}
 
 /// A mergeable summary aggregate. See the [module docs](self).
 #[derive(Debug, Clone)]

@@ -44,7 +44,7 @@ use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-use super::accumulator::{OwnedKey, SummaryAccumulator};
+use super::accumulator::SummaryAccumulator;
 use super::params::SummaryParams;
 use super::state::CustomerState;
 use crate::error::{Error, Result};
@@ -53,6 +53,7 @@ use crate::schema::EVENT_TYPE;
 use crate::schema::output::common::{FIRST_PURCHASE, LAST_PURCHASE};
 use crate::schema::output::summary::{FIRST_EVENT, LAST_EVENT, PURCHASE_COUNT};
 use crate::schema::output::summary_state::{CALIBRATION, COUNT, EVENT_TYPE_COUNTS, HOLDOUT, ITEM, PERIOD, SPEND};
+use crate::store::OwnedKey;
 
 /// The schema metadata key holding the configuration a state was computed with (JSON).
 pub const STATE_METADATA_KEY: &str = "clientele.summary_state";
